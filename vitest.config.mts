@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    // Integration tests share one Temporal server and one PostgreSQL; files run in parallel
+    // workers, each using its own ids and task queues.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
