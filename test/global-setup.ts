@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { TestProject } from 'vitest/node';
+import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { readEnv } from '../common/config';
 import { downLocalServers, upLocalServers } from '../infra/local-servers';
 import { freePort } from '../infra/processes';

@@ -1,0 +1,50 @@
+import { Context } from '@temporalio/activity';
+import type pg from 'pg';
+import type { EvalSplit, PolicySpec } from '../../common/evaluation';
+import { loadMbpp, mbppTests } from '../datasets/mbpp';
+import { createEvalRun, listGenerations } from './eval-runs';
+import { createBatch } from './sandbox-batches';
+
+/** Store activities of the evaluation workflow (CPU queue). All are idempotent. */
+export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
+  return {
+    async createEvalRun(input: {
+      evalRunId: string;
+      dataset: string;
+      split: EvalSplit;
+      policy: PolicySpec;
+      samplesPerTask: number;
+      ks: number[];
+    }): Promise<void> {
+      const info = Context.current().info;
+      await createEvalRun(deps.pool, {
+        id: input.evalRunId,
+        workflowId: info.workflowExecution?.workflowId ?? '',
+        runId: info.workflowExecution?.runId ?? '',
+        dataset: input.dataset,
+        split: input.split,
+        policy: input.policy,
+        samplesPerTask: input.samplesPerTask,
+        ks: input.ks,
+      });
+    },
+
+    /** Splits the run's generations into stored sandbox batches; returns their ids only. */
+    async prepareTestBatches(input: { evalRunId: string; batchSize: number }): Promise<string[]> {
+      const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+      const gens = await listGenerations(deps.pool, input.evalRunId);
+      const batchIds: string[] = [];
+      for (let i = 0; i < gens.length; i += input.batchSize) {
+        const batchId = `${input.evalRunId}/tests-${batchIds.length}`;
+        const items = gens.slice(i, i + input.batchSize).map((g) => {
+          const task = tasks.get(g.taskId);
+          if (!task) throw new Error(`generation ${g.id} names unknown MBPP task ${g.taskId}`);
+          return { taskId: g.taskId, generationId: g.id, language: 'python' as const, program: g.program, tests: mbppTests(task) };
+        });
+        await createBatch(deps.pool, batchId, input.evalRunId, items);
+        batchIds.push(batchId);
+      }
+      return batchIds;
+    },
+  };
+}

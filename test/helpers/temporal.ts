@@ -1,0 +1,37 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { WORKFLOWS_PATH } from '../../common/paths';
+import { resolveWorkerOptions, type WorkerOptions } from '../../workers/options';
+
+/** Per-test-file helpers: unique task queues on the suite's shared Temporal server. */
+export function uniqueQueues(prefix: string) {
+  const id = randomUUID().slice(0, 8);
+  return { workflow: `${prefix}-wf-${id}`, cpu: `${prefix}-cpu-${id}`, gpu: `${prefix}-gpu-${id}` };
+}
+
+export function testWorkerOptions(queues: ReturnType<typeof uniqueQueues>, overrides: Partial<WorkerOptions> = {}): WorkerOptions {
+  return resolveWorkerOptions({
+    temporalAddress: inject('temporalAddress'),
+    databaseUrl: inject('databaseUrl'),
+    workflowQueue: queues.workflow,
+    cpuQueue: queues.cpu,
+    gpuQueue: queues.gpu,
+    gpus: 1,
+    shutdownGraceMs: 2000,
+    ...overrides,
+  });
+}
+
+export async function testClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+let bundle: Promise<WorkflowBundle> | undefined;
+/** The workflow bundle, built once per test file (webpack takes a few seconds). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
+  return bundle;
+}

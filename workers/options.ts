@@ -1,0 +1,102 @@
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { ConfigError, readEnv } from '../common/config';
+import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
+import { embeddedDatabaseUrl } from '../infra/postgres';
+
+/**
+ * Worker configuration: flags override environment, environment overrides defaults. Validated
+ * with zod so that a bad value fails at start-up with the flag's name.
+ */
+export type WorkerRole = 'workflow' | 'cpu' | 'gpu';
+
+const schema = z.object({
+  temporalAddress: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port'),
+  namespace: z.string().min(1),
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  workflowQueue: z.string().min(1),
+  cpuQueue: z.string().min(1),
+  gpuQueue: z.string().min(1),
+  /** sandbox programs run at once per sandbox activity */
+  sandboxConcurrency: z.coerce.number().int().min(1).max(256),
+  /** CPU activities at once per worker */
+  cpuSlots: z.coerce.number().int().min(1).max(1024),
+  /** one GPU activity slot per GPU */
+  gpus: z.coerce.number().int().min(1).max(64),
+  /** time in-flight activities get to finish after SIGTERM */
+  shutdownGraceMs: z.coerce.number().int().min(0),
+});
+export type WorkerOptions = z.infer<typeof schema>;
+
+/** GPUs visible to this host: CUDA_VISIBLE_DEVICES, else `nvidia-smi -L`, else 1. */
+export function detectGpuCount(env: NodeJS.ProcessEnv = process.env): number {
+  const visible = env.CUDA_VISIBLE_DEVICES;
+  if (visible !== undefined && visible.trim() !== '') return visible.split(',').filter((s) => s.trim()).length || 1;
+  try {
+    const n = execFileSync('nvidia-smi', ['-L'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 })
+      .toString()
+      .split('\n')
+      .filter((l) => l.startsWith('GPU ')).length;
+    return n || 1;
+  } catch {
+    return 1;
+  }
+}
+
+const FLAG_NAMES: Record<keyof WorkerOptions, string> = {
+  temporalAddress: '--temporal-address / TEMPORAL_ADDRESS',
+  namespace: '--namespace / TEMPORAL_NAMESPACE',
+  databaseUrl: '--database-url / DATABASE_URL',
+  workflowQueue: '--workflow-queue',
+  cpuQueue: '--cpu-queue',
+  gpuQueue: '--gpu-queue',
+  sandboxConcurrency: '--sandbox-concurrency / FEEDLOOP_SANDBOX_CONCURRENCY',
+  cpuSlots: '--cpu-slots / FEEDLOOP_CPU_SLOTS',
+  gpus: '--gpus / FEEDLOOP_GPUS',
+  shutdownGraceMs: '--shutdown-grace-ms / FEEDLOOP_SHUTDOWN_GRACE_MS',
+};
+
+export function resolveWorkerOptions(flags: Partial<Record<keyof WorkerOptions, string | number>>, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
+  const base = readEnv(env);
+  const raw = {
+    temporalAddress: flags.temporalAddress ?? base.TEMPORAL_ADDRESS,
+    namespace: flags.namespace ?? base.TEMPORAL_NAMESPACE,
+    databaseUrl: flags.databaseUrl ?? base.DATABASE_URL ?? embeddedDatabaseUrl(base.FEEDLOOP_PG_PORT),
+    workflowQueue: flags.workflowQueue ?? DEFAULT_TASK_QUEUES.workflow,
+    cpuQueue: flags.cpuQueue ?? DEFAULT_TASK_QUEUES.cpu,
+    gpuQueue: flags.gpuQueue ?? DEFAULT_TASK_QUEUES.gpu,
+    sandboxConcurrency: flags.sandboxConcurrency ?? env.FEEDLOOP_SANDBOX_CONCURRENCY ?? os.availableParallelism(),
+    cpuSlots: flags.cpuSlots ?? env.FEEDLOOP_CPU_SLOTS ?? 8,
+    gpus: flags.gpus ?? env.FEEDLOOP_GPUS ?? detectGpuCount(env),
+    shutdownGraceMs: flags.shutdownGraceMs ?? env.FEEDLOOP_SHUTDOWN_GRACE_MS ?? 30_000,
+  };
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = String(i.path[0]) as keyof WorkerOptions;
+      return `  ${FLAG_NAMES[key] ?? key}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid worker configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** The flags every worker entry point accepts. */
+export function workerCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .addOption(new Option('--temporal-address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS)'))
+    .addOption(new Option('--namespace <name>', 'Temporal namespace (env TEMPORAL_NAMESPACE)'))
+    .addOption(new Option('--database-url <url>', 'PostgreSQL URL (env DATABASE_URL; default: the embedded server)'))
+    .addOption(new Option('--workflow-queue <name>', `workflow task queue (default ${DEFAULT_TASK_QUEUES.workflow})`))
+    .addOption(new Option('--cpu-queue <name>', `CPU activity task queue (default ${DEFAULT_TASK_QUEUES.cpu})`))
+    .addOption(new Option('--gpu-queue <name>', `GPU activity task queue (default ${DEFAULT_TASK_QUEUES.gpu})`))
+    .addOption(new Option('--sandbox-concurrency <n>', 'programs run at once per sandbox activity (env FEEDLOOP_SANDBOX_CONCURRENCY)'))
+    .addOption(new Option('--cpu-slots <n>', 'CPU activities at once (env FEEDLOOP_CPU_SLOTS, default 8)'))
+    .addOption(new Option('--gpus <n>', 'GPUs on this host = GPU activity slots (env FEEDLOOP_GPUS; default: detected)'))
+    .addOption(new Option('--shutdown-grace-ms <ms>', 'grace for in-flight activities on SIGTERM (default 30000)'))
+    .showHelpAfterError();
+}
+

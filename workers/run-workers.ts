@@ -1,0 +1,119 @@
+import os from 'node:os';
+import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type pg from 'pg';
+import { createCpuActivities } from '../activities/cpu';
+import { createGpuActivities } from '../activities/gpu';
+import { createSubprocessRunner } from '../activities/sandbox/subprocess-runner';
+import type { SandboxRunner } from '../activities/sandbox/types';
+import { createPool } from '../activities/store/pool';
+import { migrate } from '../activities/store/migrate';
+import { createLogger, type Logger } from '../common/logger';
+import { WORKFLOWS_PATH } from '../common/paths';
+import type { WorkerOptions, WorkerRole } from './options';
+import { temporalLoggerFor } from './temporal-logger';
+
+/**
+ * Starts the workers of the given roles in this process:
+ *  - workflow: runs workflow tasks (WORKFLOW_TASK_QUEUE);
+ *  - cpu: sandbox, store and metrics activities (CPU_TASK_QUEUE);
+ *  - gpu: generation, scoring and training activities (GPU_TASK_QUEUE), one slot per GPU.
+ * SIGINT/SIGTERM shut all of them down, giving in-flight activities `shutdownGraceMs`.
+ */
+export interface RunningWorkers {
+  workers: Worker[];
+  /** resolves when every worker has stopped and resources are released */
+  done: Promise<void>;
+  shutdown(): void;
+}
+
+let runtimeInstalled = false;
+
+function installRuntime(log: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: temporalLoggerFor(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  } catch {
+    /* a Runtime already exists in this process (tests): keep it */
+  }
+}
+
+export interface StartWorkersExtras {
+  /** a pre-built workflow bundle (tests build it once) */
+  workflowBundle?: WorkflowBundle;
+  runner?: SandboxRunner;
+  log?: Logger;
+}
+
+export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOptions, extras: StartWorkersExtras = {}): Promise<RunningWorkers> {
+  const log = extras.log ?? createLogger('feedloop-worker');
+  installRuntime(log);
+  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const needsDb = roles.includes('cpu') || roles.includes('gpu');
+  let pool: pg.Pool | undefined;
+  const runner = extras.runner ?? createSubprocessRunner();
+  const workers: Worker[] = [];
+  try {
+    if (needsDb) {
+      pool = createPool(opts.databaseUrl, opts.cpuSlots + opts.gpus + 2);
+      await migrate(pool);
+    }
+    const common = { connection, namespace: opts.namespace, shutdownGraceTime: opts.shutdownGraceMs };
+    // The role in the identity makes the history say which kind of worker ran each task.
+    const identity = (role: WorkerRole) => `${process.pid}@${os.hostname()}/${role}`;
+    if (roles.includes('workflow')) {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: opts.workflowQueue,
+          identity: identity('workflow'),
+          ...(extras.workflowBundle ? { workflowBundle: extras.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+        }),
+      );
+    }
+    if (roles.includes('cpu')) {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: opts.cpuQueue,
+          identity: identity('cpu'),
+          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency }),
+          maxConcurrentActivityTaskExecutions: opts.cpuSlots,
+        }),
+      );
+    }
+    if (roles.includes('gpu')) {
+      workers.push(
+        await Worker.create({
+          ...common,
+          taskQueue: opts.gpuQueue,
+          identity: identity('gpu'),
+          activities: createGpuActivities({ pool: pool! }),
+          maxConcurrentActivityTaskExecutions: opts.gpus,
+        }),
+      );
+    }
+  } catch (err) {
+    await pool?.end();
+    await connection.close();
+    throw err;
+  }
+  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus }, 'workers started');
+  const done = (async () => {
+    try {
+      await Promise.all(workers.map((w) => w.run()));
+    } finally {
+      await runner.close();
+      await pool?.end();
+      await connection.close();
+      log.info({ roles }, 'workers stopped');
+    }
+  })();
+  return {
+    workers,
+    done,
+    shutdown() {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    },
+  };
+}

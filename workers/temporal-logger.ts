@@ -1,0 +1,18 @@
+import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import type { Logger } from '../common/logger';
+
+/** Routes the Temporal SDK's own log lines (worker, activity, workflow loggers) into pino. */
+export function temporalLoggerFor(log: Logger): TemporalLogger {
+  const at = (level: LogLevel, message: string, meta?: LogMetadata) => {
+    const fn = { TRACE: log.trace, DEBUG: log.debug, INFO: log.info, WARN: log.warn, ERROR: log.error }[level] ?? log.info;
+    fn.call(log, meta ?? {}, message);
+  };
+  return {
+    log: at,
+    trace: (m, meta) => at('TRACE', m, meta),
+    debug: (m, meta) => at('DEBUG', m, meta),
+    info: (m, meta) => at('INFO', m, meta),
+    warn: (m, meta) => at('WARN', m, meta),
+    error: (m, meta) => at('ERROR', m, meta),
+  };
+}

@@ -1,0 +1,2 @@
+// Every workflow feedloop registers. Workers bundle this file.
+export { evaluationWorkflow } from './evaluation';
