@@ -1,0 +1,87 @@
+import { Client, Connection } from '@temporalio/client';
+import { SingleBar, Presets } from 'cli-progress';
+import pg from 'pg';
+import type { EvaluationInput, EvaluationSummary } from '../common/evaluation';
+import { PHASE } from '../common/search-attributes';
+import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../common/task-queues';
+import { evaluationWorkflow } from '../workflows';
+
+/**
+ * Starts an evaluation workflow and follows it with a live progress line (phase from the
+ * workflow's search attributes, tested programs from the store) until it completes.
+ */
+export async function runEvaluation(opts: {
+  client: Client;
+  databaseUrl: string;
+  workflowId: string;
+  input: EvaluationInput;
+  queues?: TaskQueues;
+  progress?: boolean;
+}): Promise<EvaluationSummary> {
+  const queues = opts.queues ?? DEFAULT_TASK_QUEUES;
+  const handle = await opts.client.workflow.start(evaluationWorkflow, {
+    args: [{ ...opts.input, taskQueues: queues }],
+    taskQueue: queues.workflow,
+    workflowId: opts.workflowId,
+  });
+  if (opts.progress === false || !process.stderr.isTTY) return handle.result();
+
+  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 1 });
+  const bar = new SingleBar(
+    { format: '  {label} [{bar}] {value}/{total} programs tested | phase: {phase}', hideCursor: true, clearOnComplete: false, stream: process.stderr },
+    Presets.shades_classic,
+  );
+  bar.start(1, 0, { label: opts.workflowId, phase: 'starting' });
+  const timer = setInterval(() => {
+    void (async () => {
+      try {
+        const [desc, counts] = await Promise.all([
+          handle.describe(),
+          pool.query<{ total: string; done: string }>(
+            `select (select count(*) from generations where eval_run_id = $1) as total,
+                    (select count(*) from sandbox_results r join sandbox_batches b on b.id = r.batch_id where b.owner = $1) as done`,
+            [opts.workflowId],
+          ),
+        ]);
+        const row = counts.rows[0];
+        bar.setTotal(Math.max(1, Number(row?.total ?? 1)));
+        bar.update(Number(row?.done ?? 0), { phase: desc.typedSearchAttributes.get(PHASE) ?? 'starting' });
+      } catch {
+        /* progress is best effort */
+      }
+    })();
+  }, 300);
+  try {
+    const summary = await handle.result();
+    bar.update(summary.samples, { phase: 'done' });
+    return summary;
+  } finally {
+    clearInterval(timer);
+    bar.stop();
+    await pool.end();
+  }
+}
+
+export async function connectClient(address: string, namespace: string): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
+/** A fixed-width summary table for terminals. */
+export function formatSummaries(rows: readonly EvaluationSummary[]): string {
+  const ks = [...new Set(rows.flatMap((r) => Object.keys(r.passAtK)))].sort((a, b) => Number(a) - Number(b));
+  const header = ['policy', 'split', 'tasks', 'samples', ...ks.map((k) => `pass@${k}`), 'outcomes'];
+  const body = rows.map((r) => [
+    `${r.policy.backend}:${r.policy.source}`,
+    r.split,
+    String(r.tasks),
+    String(r.samples),
+    ...ks.map((k) => (r.passAtK[k] === undefined ? '-' : `${(100 * r.passAtK[k]).toFixed(1)}%`)),
+    Object.entries(r.outcomes)
+      .map(([o, n]) => `${o}=${n}`)
+      .join(' '),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { ConfigError } from '../common/config';
+import { registerDemoCommand } from './demo';
+import { registerDevCommands } from './dev';
+import { registerEvalCommand } from './eval-command';
+
+/** The `feedloop` command line. */
+const program = new Command('feedloop')
+  .description('Durable Temporal workflows for the feedback loops that train code LLMs')
+  .showHelpAfterError();
+
+registerDevCommands(program);
+registerDemoCommand(program);
+registerEvalCommand(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`feedloop: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});
