@@ -10,5 +10,8 @@ export default defineConfig({
     // workers, each using its own ids and task queues.
     pool: 'forks',
     maxWorkers: 2,
+    // CI also writes a JSON report, from which .ci/run prints its closing counts line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: process.env.CI ? { json: '.feedloop/test-results.json' } : undefined,
   },
 });
