@@ -1,0 +1,351 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { checkpointProblem, completeCheckpoints, RESULT_FILE, writeJsonAtomic, type CheckpointRef } from './checkpoints';
+import { TRAINING_FAILURE } from './failures';
+import { commandTrainingJobSchema, type CommandTrainingJob, type TrainerJobSpec, type TrainingJobResult } from './job-spec';
+import { JobLock, type LockHolder } from './lock';
+import { sleep, stopGroup } from './process-group';
+import { parseTrainerLine, TailBuffer, type TrainerEvent } from './protocol';
+import { formatConfigIssues } from '../models/config';
+import type { Logger } from '../../common/logger';
+
+/** What each heartbeat records; the next attempt reads it back to resume. */
+export interface TrainingHeartbeat {
+  jobId: string;
+  step: number;
+  totalSteps?: number;
+  loss?: number;
+  /** the last complete checkpoint */
+  checkpoint: CheckpointRef | null;
+  host: string;
+}
+
+export interface CommandTrainerDeps {
+  host: string;
+  workerTaskQueue?: string;
+  logger?: Logger;
+  /** heartbeats (and lock refreshes) happen at least this often, even while the trainer is quiet */
+  heartbeatIntervalMs: number;
+}
+
+interface StoredResult {
+  jobId: string;
+  modelPath: string;
+  steps: number;
+  metrics: Record<string, number>;
+  host: string;
+  finishedAt: string;
+}
+
+function parseJob(raw: unknown): CommandTrainingJob {
+  const parsed = commandTrainingJobSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`invalid training job:\n${formatConfigIssues(parsed.error.issues, 'job')}`, TRAINING_FAILURE.invalidJob);
+  }
+  return { ...parsed.data, outputDir: path.resolve(parsed.data.outputDir) };
+}
+
+function readStoredResult(outputDir: string, jobId: string): StoredResult | undefined {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(outputDir, RESULT_FILE), 'utf8')) as StoredResult;
+    return r.jobId === jobId && fs.existsSync(r.modelPath) ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where to resume: the highest complete checkpoint among the one the last attempt heartbeated and
+ * those on disk. If the last attempt reported a checkpoint this host cannot see, fail retryably
+ * rather than train from scratch: outputDir must be shared storage for retries on other hosts.
+ */
+export function resumePoint(outputDir: string, previous: TrainingHeartbeat | undefined): CheckpointRef | null {
+  const candidates = completeCheckpoints(outputDir);
+  const reported = previous?.checkpoint ?? null;
+  if (reported) {
+    const problem = checkpointProblem(reported);
+    if (problem === null) candidates.push(reported);
+    else if (!candidates.some((c) => c.step >= reported.step)) {
+      throw ApplicationFailure.retryable(
+        `the previous attempt reported checkpoint step ${reported.step} at ${reported.path}, but it is not usable here: ${problem}. ` +
+          `Refusing to train from scratch; outputDir must be on storage every GPU host that may retry can read.`,
+        TRAINING_FAILURE.checkpointMissing,
+      );
+    }
+  }
+  return candidates.sort((a, b) => b.step - a.step)[0] ?? null;
+}
+
+/** Takes the job lock, stopping an orphaned trainer and waiting (heartbeating) for a live holder up to lockWaitMs. */
+async function acquireLock(lock: JobLock, job: CommandTrainingJob, deps: CommandTrainerDeps, heartbeat: () => void): Promise<LockHolder> {
+  const ctx = Context.current();
+  const deadline = Date.now() + job.trainer.lockWaitMs;
+  for (;;) {
+    const mine = lock.tryAcquire(job.jobId);
+    if (mine) return mine;
+    const state = lock.inspect();
+    if (state.state === 'orphaned' && state.holder.trainerPid) {
+      deps.logger?.warn({ jobId: job.jobId, pid: state.holder.trainerPid }, 'stopping the trainer of a dead worker before taking over its job');
+      await stopGroup(state.holder.trainerPid, job.trainer.cancelGraceMs);
+      continue;
+    }
+    if (Date.now() >= deadline) {
+      const h = state.state === 'free' ? undefined : state.holder;
+      throw ApplicationFailure.retryable(
+        h
+          ? `training job ${job.jobId} is already running: lock held by worker pid ${h.workerPid} on ${h.host}` +
+              `${h.trainerPid ? ` (trainer pid ${h.trainerPid})` : ''} since ${h.acquiredAt}`
+          : `training job ${job.jobId}: could not take the lock in ${job.outputDir}`,
+        TRAINING_FAILURE.locked,
+      );
+    }
+    heartbeat();
+    ctx.cancellationSignal.throwIfAborted();
+    await sleep(Math.min(1000, Math.max(50, deadline - Date.now())));
+  }
+}
+
+function argvWithSpec(argv: readonly string[], specPath: string): string[] {
+  return argv.includes('{spec}') ? argv.map((a) => (a === '{spec}' ? specPath : a)) : [...argv, specPath];
+}
+
+function failureText(what: string, stderr: TailBuffer, log: TailBuffer): string {
+  const err = stderr.toString().trim();
+  const out = log.toString().trim();
+  return `${what}${err ? `\n--- stderr (tail) ---\n${err}` : ''}${!err && out ? `\n--- output (tail) ---\n${out}` : ''}`;
+}
+
+/**
+ * Runs one training job with a command trainer (trainers/PROTOCOL.md), resuming from the last
+ * complete checkpoint on retry and holding the job's lock throughout.
+ */
+export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrainerDeps): Promise<TrainingJobResult> {
+  const ctx = Context.current();
+  const job = parseJob(rawInput);
+  const { outputDir } = job;
+  const started = Date.now();
+  const attempt = ctx.info.attempt;
+  const previous = ctx.info.heartbeatDetails as TrainingHeartbeat | undefined;
+  const base = { jobId: job.jobId, host: deps.host, attempt, ...(deps.workerTaskQueue ? { taskQueue: deps.workerTaskQueue } : {}) };
+
+  fs.mkdirSync(outputDir, { recursive: true });
+  const finished = readStoredResult(outputDir, job.jobId);
+  if (finished) {
+    return { ...base, modelPath: finished.modelPath, steps: finished.steps, metrics: finished.metrics, durationMs: Date.now() - started, resumedFrom: null };
+  }
+
+  const state: TrainingHeartbeat = { jobId: job.jobId, step: previous?.step ?? 0, checkpoint: previous?.checkpoint ?? null, host: deps.host };
+  const heartbeat = () => ctx.heartbeat({ ...state });
+  const lock = new JobLock(outputDir, deps.host, job.trainer.lockStaleAfterMs);
+  const holder = await acquireLock(lock, job, deps, heartbeat);
+  try {
+    const resume = resumePoint(outputDir, previous);
+    state.checkpoint = resume;
+    state.step = resume?.step ?? 0;
+    heartbeat();
+    const specPath = path.join(outputDir, 'job-spec.json');
+    const spec: TrainerJobSpec = {
+      protocol: 1,
+      jobId: job.jobId,
+      kind: job.kind,
+      baseModel: job.baseModel,
+      datasetPath: path.resolve(job.datasetPath),
+      evalDatasetPath: job.evalDatasetPath ? path.resolve(job.evalDatasetPath) : null,
+      outputDir,
+      resumeFromCheckpoint: resume?.path ?? null,
+      resumeFromStep: resume?.step ?? 0,
+      hyperparameters: job.hyperparameters,
+      attempt,
+    };
+    writeJsonAtomic(specPath, spec);
+    deps.logger?.info({ jobId: job.jobId, attempt, resumeFrom: resume?.path ?? null }, 'starting trainer');
+    const done = await superviseTrainer(job, specPath, state, lock, holder, deps, attempt);
+    const modelPath = path.resolve(outputDir, done.modelPath);
+    const steps = done.step ?? state.step;
+    writeJsonAtomic(path.join(outputDir, RESULT_FILE), {
+      jobId: job.jobId,
+      modelPath,
+      steps,
+      metrics: done.metrics,
+      host: deps.host,
+      finishedAt: new Date().toISOString(),
+    } satisfies StoredResult);
+    return { ...base, modelPath, steps, metrics: done.metrics, durationMs: Date.now() - started, resumedFrom: resume?.path ?? null };
+  } finally {
+    lock.release(holder);
+  }
+}
+
+interface Finished {
+  modelPath: string;
+  step?: number;
+  metrics: Record<string, number>;
+}
+
+/** Spawns the trainer in its own process group and follows its protocol until it exits. */
+async function superviseTrainer(
+  job: CommandTrainingJob,
+  specPath: string,
+  state: TrainingHeartbeat,
+  lock: JobLock,
+  holder: LockHolder,
+  deps: CommandTrainerDeps,
+  attempt: number,
+): Promise<Finished> {
+  const ctx = Context.current();
+  const [command, ...args] = argvWithSpec(job.trainer.argv, specPath);
+  const logDir = path.join(job.outputDir, 'logs');
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = fs.createWriteStream(path.join(logDir, `trainer-attempt-${attempt}.log`), { flags: 'a' });
+  const stderr = new TailBuffer();
+  const output = new TailBuffer();
+  const metrics: Record<string, number> = {};
+  let done: TrainerEvent & { event: 'done' } | undefined;
+  let error: TrainerEvent & { event: 'error' } | undefined;
+  let stopReason: 'cancelled' | 'stalled' | 'lock-lost' | undefined;
+  let lastOutputAt = Date.now();
+
+  const child = spawn(command!, args, {
+    cwd: job.trainer.cwd,
+    env: { ...process.env, ...job.trainer.env, FEEDLOOP_JOB_SPEC: specPath, FEEDLOOP_JOB_ID: job.jobId },
+    // Its own process group, so a stop reaches the trainer's children too.
+    detached: true,
+    // stdin stays open and unused: a trainer that sees EOF knows its worker died.
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('close', (code, signal) => resolve({ code, signal })),
+  );
+  if (child.pid !== undefined) {
+    holder.trainerPid = child.pid;
+    lock.update(holder);
+  }
+  const heartbeat = () => ctx.heartbeat({ ...state });
+
+  let stopping: Promise<unknown> | undefined;
+  const stop = (reason: NonNullable<typeof stopReason>) => {
+    if (stopping || child.pid === undefined) return;
+    stopReason = reason;
+    deps.logger?.warn({ jobId: job.jobId, reason, pid: child.pid }, 'stopping trainer');
+    stopping = stopGroup(child.pid, job.trainer.cancelGraceMs, exited);
+  };
+  const onAbort = () => stop('cancelled');
+  ctx.cancellationSignal.addEventListener('abort', onAbort);
+  if (ctx.cancellationSignal.aborted) onAbort();
+
+  const handle = (event: TrainerEvent) => {
+    switch (event.event) {
+      case 'progress':
+        state.step = event.step;
+        if (event.totalSteps !== undefined) state.totalSteps = event.totalSteps;
+        if (event.loss !== undefined) {
+          state.loss = event.loss;
+          metrics.loss = event.loss;
+        }
+        break;
+      case 'checkpoint': {
+        const ref = { path: path.resolve(job.outputDir, event.path), step: event.step };
+        const problem = checkpointProblem(ref);
+        if (problem) {
+          // Not complete: it does not count, and a retry will not resume from it.
+          deps.logger?.warn({ jobId: job.jobId, problem }, 'ignoring an incomplete checkpoint');
+          output.push(`[feedloop] ignored incomplete checkpoint: ${problem}\n`);
+          return;
+        }
+        state.checkpoint = ref;
+        state.step = Math.max(state.step, event.step);
+        break;
+      }
+      case 'metrics':
+        Object.assign(metrics, event.metrics);
+        break;
+      case 'done':
+        done = event;
+        Object.assign(metrics, event.metrics ?? {});
+        break;
+      case 'error':
+        error = event;
+        break;
+    }
+    heartbeat();
+  };
+
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+    lastOutputAt = Date.now();
+    logFile.write(`${line}\n`);
+    const parsed = parseTrainerLine(line);
+    if (parsed.kind === 'event') handle(parsed.event);
+    else if (parsed.kind === 'invalid') output.push(`[feedloop] invalid protocol line (${parsed.problem}): ${line}\n`);
+    else output.push(`${line}\n`);
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    lastOutputAt = Date.now();
+    stderr.push(chunk);
+    logFile.write(chunk);
+  });
+  // A dead trainer closes stdin's other end; ignore the resulting EPIPE.
+  child.stdin!.on('error', () => undefined);
+
+  const timer = setInterval(() => {
+    heartbeat();
+    if (!lock.refresh(holder)) stop('lock-lost');
+    else if (Date.now() - lastOutputAt > job.trainer.stallTimeoutMs) stop('stalled');
+  }, deps.heartbeatIntervalMs);
+
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let startError: Error | undefined;
+  try {
+    const first = await Promise.race([exited, spawnError]);
+    if (first instanceof Error) startError = first;
+    else exit = first;
+    await stopping;
+  } finally {
+    clearInterval(timer);
+    ctx.cancellationSignal.removeEventListener('abort', onAbort);
+    await new Promise<void>((resolve) => logFile.end(resolve));
+  }
+
+  const where = `training job ${job.jobId} (attempt ${attempt}, step ${state.step}, last checkpoint ${state.checkpoint?.path ?? 'none'})`;
+  if (startError) {
+    throw ApplicationFailure.nonRetryable(`${where}: cannot start ${command}: ${startError.message}`, TRAINING_FAILURE.spawnFailed);
+  }
+  if (stopReason === 'cancelled') throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+  if (stopReason === 'lock-lost') {
+    throw ApplicationFailure.retryable(`${where}: lost the job lock to another worker; stopped the trainer`, TRAINING_FAILURE.lockLost);
+  }
+  if (stopReason === 'stalled') {
+    throw ApplicationFailure.create({
+      message: failureText(`${where}: no output for ${job.trainer.stallTimeoutMs} ms; killed the trainer`, stderr, output),
+      type: TRAINING_FAILURE.stalled,
+      nonRetryable: false,
+      details: [{ stderrTail: stderr.toString() }],
+    });
+  }
+  if (error) {
+    throw ApplicationFailure.create({
+      message: failureText(`${where}: trainer error ${error.errorClass}: ${error.message}`, stderr, output),
+      type: error.errorClass,
+      nonRetryable: !error.retryable,
+      details: [{ stderrTail: stderr.toString() }],
+    });
+  }
+  if (exit?.code === 0 && done) {
+    const modelPath = path.resolve(job.outputDir, done.modelPath);
+    if (!fs.existsSync(modelPath)) {
+      throw ApplicationFailure.retryable(`${where}: trainer reported done with model ${modelPath}, which does not exist`, TRAINING_FAILURE.protocol);
+    }
+    return { modelPath, step: done.step, metrics };
+  }
+  const how = exit?.code === 0 ? 'exited 0 without a "done" event' : `exited with ${exit?.signal ? `signal ${exit.signal}` : `code ${exit?.code}`}`;
+  throw ApplicationFailure.create({
+    message: failureText(`${where}: trainer ${how}`, stderr, output),
+    type: exit?.code === 0 ? TRAINING_FAILURE.protocol : TRAINING_FAILURE.crashed,
+    nonRetryable: false,
+    details: [{ stderrTail: stderr.toString(), exitCode: exit?.code ?? null, signal: exit?.signal ?? null }],
+  });
+}
