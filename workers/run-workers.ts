@@ -1,4 +1,3 @@
-import os from 'node:os';
 import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
 import { createCpuActivities } from '../activities/cpu';
@@ -10,6 +9,7 @@ import { migrate } from '../activities/store/migrate';
 import { createLogger, type Logger } from '../common/logger';
 import { WORKFLOWS_PATH } from '../common/paths';
 import type { WorkerOptions, WorkerRole } from './options';
+import { GpuSlots } from './gpu-slots';
 import { temporalLoggerFor } from './temporal-logger';
 
 /**
@@ -24,6 +24,11 @@ export interface RunningWorkers {
   /** resolves when every worker has stopped and resources are released */
   done: Promise<void>;
   shutdown(): void;
+}
+
+/** The GPU host's own task queue, e.g. feedloop-gpu@gpu-node-7. */
+export function hostQueue(opts: Pick<WorkerOptions, 'gpuQueue' | 'hostId'>): string {
+  return `${opts.gpuQueue}@${opts.hostId}`;
 }
 
 let runtimeInstalled = false;
@@ -60,7 +65,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
     }
     const common = { connection, namespace: opts.namespace, shutdownGraceTime: opts.shutdownGraceMs };
     // The role in the identity makes the history say which kind of worker ran each task.
-    const identity = (role: WorkerRole) => `${process.pid}@${os.hostname()}/${role}`;
+    const identity = (role: WorkerRole) => `${process.pid}@${opts.hostId}/${role}`;
     if (roles.includes('workflow')) {
       workers.push(
         await Worker.create({
@@ -83,15 +88,21 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
       );
     }
     if (roles.includes('gpu')) {
-      workers.push(
-        await Worker.create({
-          ...common,
-          taskQueue: opts.gpuQueue,
-          identity: identity('gpu'),
-          activities: createGpuActivities({ pool: pool! }),
-          maxConcurrentActivityTaskExecutions: opts.gpus,
-        }),
-      );
+      const slots = new GpuSlots(opts.gpus);
+      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts) }));
+      // The shared GPU queue, and this host's own queue: work that must run where a checkpoint
+      // was just written (evaluating the model trained here) is sent to the latter.
+      for (const taskQueue of [opts.gpuQueue, hostQueue(opts)]) {
+        workers.push(
+          await Worker.create({
+            ...common,
+            taskQueue,
+            identity: identity('gpu'),
+            activities,
+            maxConcurrentActivityTaskExecutions: opts.gpus,
+          }),
+        );
+      }
     }
   } catch (err) {
     await pool?.end();

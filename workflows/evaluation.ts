@@ -1,42 +1,14 @@
-import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
-import type { CpuActivities } from '../activities/cpu';
-import type { GpuActivities } from '../activities/gpu';
+import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { EvaluationInput, EvaluationSummary } from '../common/evaluation';
 import { PHASE } from '../common/search-attributes';
-import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../common/task-queues';
+import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
+import { activitiesFor, sampleAndTest } from './sample-and-test';
 
 /**
  * Evaluates a policy on a dataset split: generate (GPU queue) -> test in the sandbox (CPU
  * queue, in batches) -> pass@k. Programs and results live in PostgreSQL; this history holds
  * only ids and counts, so it stays small whatever the number of tasks.
  */
-const NON_RETRYABLE = ['InvalidConfig'];
-
-/** Activity stubs routed to the configured queues (GPU work only ever goes to the GPU queue). */
-function activitiesFor(queues: TaskQueues) {
-  const store = proxyActivities<CpuActivities>({
-    taskQueue: queues.cpu,
-    startToCloseTimeout: '2 minutes',
-    retry: { nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const sandbox = proxyActivities<CpuActivities>({
-    taskQueue: queues.cpu,
-    startToCloseTimeout: '1 hour',
-    heartbeatTimeout: '1 minute',
-    retry: { initialInterval: '1 second', nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  const gpu = proxyActivities<GpuActivities>({
-    taskQueue: queues.gpu,
-    startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '5 minutes',
-    retry: { nonRetryableErrorTypes: NON_RETRYABLE },
-  });
-  return { store, sandbox, gpu };
-}
-
-/** Sandbox batches run at once per evaluation: bounds load on the CPU workers. */
-const MAX_PARALLEL_BATCHES = 4;
-
 function validate(input: EvaluationInput): void {
   const problems: string[] = [];
   if (!Number.isInteger(input.samplesPerTask) || input.samplesPerTask < 1) problems.push('samplesPerTask: must be an integer >= 1');
@@ -55,29 +27,20 @@ function setPhase(phase: string): void {
 export async function evaluationWorkflow(input: EvaluationInput): Promise<EvaluationSummary> {
   validate(input);
   const evalRunId = input.evalRunId ?? workflowInfo().workflowId;
-  const { dataset, split, policy, samplesPerTask, ks } = input;
-  const { store, sandbox, gpu } = activitiesFor({ ...DEFAULT_TASK_QUEUES, ...input.taskQueues });
-
-  setPhase('generate');
-  await store.createEvalRun({ evalRunId, dataset, split, policy, samplesPerTask, ks });
-  const generated = await gpu.generateSamples({ evalRunId, dataset, split, policy, samplesPerTask });
+  const acts = activitiesFor({ ...DEFAULT_TASK_QUEUES, ...input.taskQueues }, input.timeouts);
+  const { generated, batchIds } = await sampleAndTest(acts, { ...input, runId: evalRunId, batchSize: input.batchSize ?? 100 }, setPhase);
   if (generated.samples === 0) {
-    throw ApplicationFailure.nonRetryable(`policy produced no programs for mbpp/${split}`, 'InvalidConfig');
+    throw ApplicationFailure.nonRetryable(`policy produced no programs for mbpp/${input.split}`, 'InvalidConfig');
   }
-
-  setPhase('test');
-  const batchIds = await store.prepareTestBatches({ evalRunId, batchSize: input.batchSize ?? 100 });
-  const queue = [...batchIds];
-  await Promise.all(
-    Array.from({ length: Math.min(MAX_PARALLEL_BATCHES, queue.length) }, async () => {
-      for (let batchId = queue.shift(); batchId !== undefined; batchId = queue.shift()) {
-        await sandbox.runTestsBatch({ batchId });
-      }
-    }),
-  );
-
   setPhase('summarize');
-  const summary = await store.summarizeEvalRun({ evalRunId, dataset, split, policy, ks, batchIds });
+  const summary = await acts.store.summarizeEvalRun({
+    evalRunId,
+    dataset: input.dataset,
+    split: input.split,
+    policy: input.policy,
+    ks: input.ks,
+    batchIds,
+  });
   setPhase('done');
   return summary;
 }

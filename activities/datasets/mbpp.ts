@@ -61,3 +61,18 @@ export function mbppSplit(split: MbppSplit, tasks = loadMbpp()): MbppTask[] {
 export function mbppTests(task: MbppTask): string {
   return [task.testSetupCode, ...task.testList].filter((s) => s.trim()).join('\n');
 }
+
+/** The tasks a selection names: a split or an explicit id range, cut to the first maxTasks. */
+export function selectMbppTasks(sel: { split: MbppSplit; taskRange?: readonly [number, number]; maxTasks?: number }): MbppTask[] {
+  const [lo, hi] = sel.taskRange ?? MBPP_SPLITS[sel.split];
+  const tasks = loadMbpp().filter((t) => t.taskId >= lo && t.taskId <= hi);
+  return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
+}
+
+/**
+ * The prompt a code model completes: the task description and one of its tests as an example,
+ * as a docstring, in the style of the ILF paper's prompts.
+ */
+export function mbppPrompt(task: MbppTask): string {
+  return `"""\n${task.text}\n\n>>> Example: ${task.testList[0] ?? ''}\n"""\n\n`;
+}

@@ -1,39 +1,101 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { GenerateSamplesInput, GenerateSamplesOutput } from '../../common/evaluation';
-import { mbppSplit } from '../datasets/mbpp';
+import { mbppPrompt, selectMbppTasks } from '../datasets/mbpp';
 import { saveGenerations } from '../store/eval-runs';
+import { createModelBackend } from './index';
+import { programFromOutput } from './program-text';
 import { replaySamples } from './replay';
 
 /**
  * Generation activities: registered only on GPU workers (GPU_TASK_QUEUE), since local model
- * inference is GPU work. Samples go straight to PostgreSQL; the workflow gets counts.
+ * inference is GPU work. Samples go straight to PostgreSQL; the workflow gets counts. A retry
+ * skips tasks whose samples are already stored, and backends draw the same samples for the
+ * same (seed, task, sample index), so retries never change what was generated.
  */
+const TASKS_IN_FLIGHT = 4;
+
+async function storedSampleCounts(pool: pg.Pool, evalRunId: string): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ task_id: string; n: string }>(
+    'select task_id, count(*) as n from generations where eval_run_id = $1 group by task_id',
+    [evalRunId],
+  );
+  return new Map(rows.map((r) => [r.task_id, Number(r.n)]));
+}
+
+/** A stable per-task seed, so sample i of task t is the same draw on every attempt. */
+function taskSeed(seed: number, taskId: number): number {
+  return (Math.imul(seed ^ 0x9e3779b9, 31) + taskId * 2654435761) >>> 0;
+}
+
 export function createGenerationActivities(deps: { pool: pg.Pool }) {
   return {
     async generateSamples(input: GenerateSamplesInput): Promise<GenerateSamplesOutput> {
       if (input.dataset !== 'mbpp') {
         throw ApplicationFailure.nonRetryable(`dataset must be "mbpp", got ${JSON.stringify(input.dataset)}`, 'InvalidConfig');
       }
-      const tasks = mbppSplit(input.split);
-      if (input.policy.backend !== 'replay') {
-        throw ApplicationFailure.nonRetryable(`policy.backend ${JSON.stringify(input.policy.backend)} is not supported here`, 'InvalidConfig');
+      const ctx = Context.current();
+      const tasks = selectMbppTasks(input);
+      const { policy } = input;
+
+      if (policy.backend === 'replay') {
+        const samples = replaySamples(policy, tasks, input.samplesPerTask);
+        await saveGenerations(
+          deps.pool,
+          input.evalRunId,
+          samples.map((s) => ({ taskId: String(s.taskId), sampleIndex: s.sampleIndex, backend: `replay:${policy.source}`, program: s.program })),
+        );
+        ctx.heartbeat({ saved: samples.length });
+        const covered = new Set(samples.map((s) => s.taskId));
+        return { tasks: covered.size, samples: samples.length, tasksWithoutSamples: tasks.length - covered.size };
       }
-      const samples = replaySamples(input.policy, tasks, input.samplesPerTask);
-      await saveGenerations(
-        deps.pool,
-        input.evalRunId,
-        samples.map((s) => ({
-          taskId: String(s.taskId),
-          sampleIndex: s.sampleIndex,
-          backend: `replay:${input.policy.source}`,
-          program: s.program,
-        })),
-      );
-      Context.current().heartbeat({ saved: samples.length });
-      const covered = new Set(samples.map((s) => s.taskId));
-      return { tasks: covered.size, samples: samples.length, tasksWithoutSamples: tasks.length - covered.size };
+
+      const stored = await storedSampleCounts(deps.pool, input.evalRunId);
+      const todo = tasks.filter((t) => (stored.get(String(t.taskId)) ?? 0) < input.samplesPerTask);
+      const backend = createModelBackend(policy);
+      const sampling = input.sampling ?? { temperature: 0.8, topP: 0.95, maxTokens: 512 };
+      let next = 0;
+      let done = tasks.length - todo.length;
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(TASKS_IN_FLIGHT, todo.length) }, async () => {
+            while (next < todo.length) {
+              const task = todo[next++]!;
+              const prompt = mbppPrompt(task);
+              const result = await backend.generate(
+                {
+                  prompt,
+                  n: input.samplesPerTask,
+                  temperature: sampling.temperature,
+                  topP: sampling.topP,
+                  maxTokens: sampling.maxTokens,
+                  seed: taskSeed(sampling.seed ?? 0, task.taskId),
+                  taskId: String(task.taskId),
+                  reference: task.code,
+                  sampleIndexStart: 0,
+                },
+                { signal: ctx.cancellationSignal },
+              );
+              await saveGenerations(
+                deps.pool,
+                input.evalRunId,
+                result.samples.map((s) => ({
+                  taskId: String(task.taskId),
+                  sampleIndex: s.index,
+                  backend: policy.backend,
+                  program: programFromOutput(policy, prompt, s.text),
+                  meta: { ...s.meta, finishReason: s.finishReason },
+                })),
+              );
+              ctx.heartbeat({ tasksDone: ++done, tasks: tasks.length });
+            }
+          }),
+        );
+      } finally {
+        await backend.close();
+      }
+      return { tasks: tasks.length, samples: tasks.length * input.samplesPerTask, tasksWithoutSamples: 0 };
     },
   };
 }

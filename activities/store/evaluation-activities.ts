@@ -4,6 +4,7 @@ import type { EvalSplit, PolicySpec } from '../../common/evaluation';
 import { loadMbpp, mbppTests } from '../datasets/mbpp';
 import { createEvalRun, listGenerations } from './eval-runs';
 import { createBatch } from './sandbox-batches';
+import type { SandboxLimits } from '../sandbox/types';
 
 /** Store activities of the evaluation workflow (CPU queue). All are idempotent. */
 export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
@@ -30,7 +31,7 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
     },
 
     /** Splits the run's generations into stored sandbox batches; returns their ids only. */
-    async prepareTestBatches(input: { evalRunId: string; batchSize: number }): Promise<string[]> {
+    async prepareTestBatches(input: { evalRunId: string; batchSize: number; limits?: Partial<SandboxLimits> }): Promise<string[]> {
       const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
       const gens = await listGenerations(deps.pool, input.evalRunId);
       const batchIds: string[] = [];
@@ -39,7 +40,7 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
         const items = gens.slice(i, i + input.batchSize).map((g) => {
           const task = tasks.get(g.taskId);
           if (!task) throw new Error(`generation ${g.id} names unknown MBPP task ${g.taskId}`);
-          return { taskId: g.taskId, generationId: g.id, language: 'python' as const, program: g.program, tests: mbppTests(task) };
+          return { taskId: g.taskId, generationId: g.id, language: 'python' as const, program: g.program, tests: mbppTests(task), limits: input.limits };
         });
         await createBatch(deps.pool, batchId, input.evalRunId, items);
         batchIds.push(batchId);

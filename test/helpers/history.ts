@@ -22,14 +22,14 @@ export async function maybeRecordHistory(client: Client, workflowId: string, nam
 /** Activity type and the task queue it was scheduled on, plus who started it. */
 export function activityPlacements(events: readonly HistoryEvent[]) {
   const scheduled = new Map<string, { type: string; taskQueue: string }>();
-  const out: Array<{ type: string; taskQueue: string; startedBy: string }> = [];
+  const out: Array<{ type: string; taskQueue: string; startedBy: string; scheduledEventId: string }> = [];
   for (const e of events) {
     const s = e.activityTaskScheduledEventAttributes;
     if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '', taskQueue: s.taskQueue?.name ?? '' });
     const st = e.activityTaskStartedEventAttributes;
     if (st) {
       const sched = scheduled.get(String(st.scheduledEventId));
-      if (sched) out.push({ ...sched, startedBy: st.identity ?? '' });
+      if (sched) out.push({ ...sched, startedBy: st.identity ?? '', scheduledEventId: String(st.scheduledEventId) });
     }
   }
   return out;

@@ -28,13 +28,13 @@ async function waitForOutput(read: () => string, pattern: RegExp, timeoutMs = 60
 
 describe('worker entry points', () => {
   it('start, log structured lines, and stop gracefully on SIGTERM', async () => {
-    const w = startWorker('combined.ts', ['--gpus', '1', '--cpu-queue', 'proc-cpu', '--gpu-queue', 'proc-gpu', '--workflow-queue', 'proc-wf'], {
+    const w = startWorker('combined.ts', ['--gpus', '1', '--host-id', 'test-host', '--cpu-queue', 'proc-cpu', '--gpu-queue', 'proc-gpu', '--workflow-queue', 'proc-wf'], {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       DATABASE_URL: inject('databaseUrl'),
     });
     await waitForOutput(w.output, /"msg":"workers started"/);
     const started = JSON.parse(w.output().split('\n').find((l) => l.includes('"workers started"'))!);
-    expect(started.queues).toEqual(['proc-wf', 'proc-cpu', 'proc-gpu']);
+    expect(started.queues).toEqual(['proc-wf', 'proc-cpu', 'proc-gpu', 'proc-gpu@test-host']);
     // The database URL (a secret) never reaches the logs.
     expect(w.output()).not.toContain(inject('databaseUrl'));
     w.child.kill('SIGTERM');

@@ -1,0 +1,178 @@
+import { html, type SafeHtml } from './safe-html';
+
+/**
+ * Small inline-SVG plots for the campaign report: no script, no external resource, hover text
+ * through <title> elements. Values are drawn per x category (an iteration).
+ */
+export interface Series {
+  name: string;
+  color: string;
+  /** one value per x label; null = no value (not drawn) */
+  values: Array<number | null>;
+}
+
+export interface PlotSpec {
+  title: string;
+  xLabels: string[];
+  series: Series[];
+  /** y axis label, e.g. "programs" */
+  yLabel?: string;
+  /** fixed top of the y axis (e.g. 1 for rates); default: a round number above the data */
+  yMax?: number;
+  yFormat?: (v: number) => string;
+  /** line plots: the label written above each point; default yFormat */
+  valueFormat?: (v: number) => string;
+  width?: number;
+  height?: number;
+}
+
+const MARGIN = { left: 56, right: 16, top: 44, bottom: 40 };
+const f = (n: number) => n.toFixed(1);
+
+/** Round tick step (1, 2 or 5 times a power of ten) giving about five ticks up to max. */
+export function niceTicks(max: number, target = 5): number[] {
+  if (!(max > 0)) return [0, 1];
+  const raw = max / target;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw) ?? 10 * power;
+  const ticks: number[] = [];
+  for (let t = 0; t < max + step * 1e-9; t += step) ticks.push(Number(t.toPrecision(12)));
+  if ((ticks[ticks.length - 1] ?? 0) < max) ticks.push(Number((ticks.length * step).toPrecision(12)));
+  return ticks;
+}
+
+interface Frame {
+  width: number;
+  height: number;
+  plotW: number;
+  plotH: number;
+  yTop: number;
+  x: (i: number) => number;
+  band: number;
+  y: (v: number) => number;
+}
+
+function frame(spec: PlotSpec, dataMax: number): { frame: Frame; axes: SafeHtml } {
+  const width = spec.width ?? 640;
+  const height = spec.height ?? 280;
+  const plotW = width - MARGIN.left - MARGIN.right;
+  const plotH = height - MARGIN.top - MARGIN.bottom;
+  const ticks = spec.yMax !== undefined ? niceTicks(spec.yMax).filter((t) => t <= spec.yMax! + 1e-9) : niceTicks(dataMax);
+  const yTop = spec.yMax ?? ticks[ticks.length - 1] ?? 1;
+  const n = Math.max(1, spec.xLabels.length);
+  const band = plotW / n;
+  const fr: Frame = {
+    width,
+    height,
+    plotW,
+    plotH,
+    yTop,
+    band,
+    x: (i) => MARGIN.left + band * (i + 0.5),
+    y: (v) => MARGIN.top + plotH - (plotH * Math.min(v, yTop)) / (yTop || 1),
+  };
+  const fmt = spec.yFormat ?? ((v: number) => String(v));
+  const grid = ticks.map(
+    (t) => html`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${f(fr.y(t))}" y2="${f(fr.y(t))}" class="grid"/><text x="${MARGIN.left - 6}" y="${f(fr.y(t) + 4)}" text-anchor="end" class="tick">${fmt(t)}</text>`,
+  );
+  const xTicks = spec.xLabels.map((l, i) => html`<text x="${f(fr.x(i))}" y="${MARGIN.top + plotH + 16}" text-anchor="middle" class="tick">${l}</text>`);
+  const yLabel = spec.yLabel
+    ? html`<text transform="translate(14 ${f(MARGIN.top + plotH / 2)}) rotate(-90)" text-anchor="middle" class="tick">${spec.yLabel}</text>`
+    : '';
+  const axes = html`<text x="${MARGIN.left}" y="16" class="plot-title">${spec.title}</text>${legend(spec.series)}${grid}
+<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${MARGIN.top + plotH}" class="axis"/><line x1="${MARGIN.left}" x2="${MARGIN.left + plotW}" y1="${MARGIN.top + plotH}" y2="${MARGIN.top + plotH}" class="axis"/>${xTicks}${yLabel}`;
+  return { frame: fr, axes };
+}
+
+function legend(series: readonly Series[]): SafeHtml {
+  let x = MARGIN.left;
+  const items = series.map((s) => {
+    const item = html`<rect x="${x}" y="24" width="10" height="10" fill="${s.color}"/><text x="${x + 14}" y="33" class="tick">${s.name}</text>`;
+    x += 24 + 6.5 * s.name.length;
+    return item;
+  });
+  return html`${items}`;
+}
+
+function svg(spec: PlotSpec, fr: Frame, body: SafeHtml): SafeHtml {
+  return html`<svg class="plot" viewBox="0 0 ${fr.width} ${fr.height}" width="${fr.width}" height="${fr.height}" role="img" aria-label="${spec.title}"><title>${spec.title}</title>${body}</svg>`;
+}
+
+function noData(spec: PlotSpec): SafeHtml {
+  const w = spec.width ?? 640;
+  return html`<svg class="plot" viewBox="0 0 ${w} 60" width="${w}" height="60" role="img" aria-label="${spec.title}"><title>${spec.title}</title><text x="${MARGIN.left}" y="16" class="plot-title">${spec.title}</text><text x="${MARGIN.left}" y="44" class="tick">no data yet</text></svg>`;
+}
+
+const finite = (v: number | null | undefined): v is number => v !== null && Number.isFinite(v);
+
+/** One line per series, points at each x; gaps where a value is null. */
+export function linePlot(spec: PlotSpec): SafeHtml {
+  if (spec.xLabels.length === 0 || !spec.series.some((s) => s.values.some(finite))) return noData(spec);
+  const { frame: fr, axes } = frame(spec, Math.max(...spec.series.flatMap((s) => s.values.filter(finite))));
+  const fmt = spec.valueFormat ?? spec.yFormat ?? ((v: number) => String(v));
+  const lines = spec.series.map((s) => {
+    const segments: string[][] = [[]];
+    s.values.forEach((v, i) => {
+      if (finite(v)) segments[segments.length - 1]!.push(`${f(fr.x(i))},${f(fr.y(v))}`);
+      else segments.push([]);
+    });
+    const paths = segments.filter((seg) => seg.length > 1).map((seg) => html`<polyline points="${seg.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
+    const points = s.values.map((v, i) =>
+      finite(v)
+        ? html`<circle cx="${f(fr.x(i))}" cy="${f(fr.y(v))}" r="4" fill="${s.color}"><title>${spec.xLabels[i]}: ${s.name} ${fmt(v)}</title></circle><text x="${f(fr.x(i) + 7)}" y="${f(fr.y(v) - 6)}" class="tick">${fmt(v)}</text>`
+        : '',
+    );
+    return html`${paths}${points}`;
+  });
+  return svg(spec, fr, html`${axes}${lines}`);
+}
+
+/** One bar per x, the series stacked bottom-up in the given order. */
+export function stackedBarPlot(spec: PlotSpec): SafeHtml {
+  const totals = spec.xLabels.map((_, i) => spec.series.reduce((a, s) => a + (s.values[i] ?? 0), 0));
+  if (spec.xLabels.length === 0 || !totals.some((t) => t > 0)) return noData(spec);
+  const { frame: fr, axes } = frame(spec, Math.max(...totals));
+  const barW = Math.min(60, fr.band * 0.6);
+  const bars = spec.xLabels.map((label, i) => {
+    let base = 0;
+    return spec.series.map((s) => {
+      const v = s.values[i] ?? 0;
+      if (v <= 0) return '';
+      const y0 = fr.y(base);
+      base += v;
+      const y1 = fr.y(base);
+      return html`<rect x="${f(fr.x(i) - barW / 2)}" y="${f(y1)}" width="${f(barW)}" height="${f(Math.max(0, y0 - y1))}" fill="${s.color}"><title>${label}: ${s.name} ${v} of ${totals[i]}</title></rect>`;
+    });
+  });
+  return svg(spec, fr, html`${axes}${bars}`);
+}
+
+/** Bars side by side per x, one per series. */
+export function groupedBarPlot(spec: PlotSpec): SafeHtml {
+  const all = spec.series.flatMap((s) => s.values.filter(finite));
+  if (spec.xLabels.length === 0 || !all.some((v) => v > 0)) return noData(spec);
+  const { frame: fr, axes } = frame(spec, Math.max(...all));
+  const groupW = Math.min(fr.band * 0.8, 30 * spec.series.length);
+  const barW = groupW / spec.series.length;
+  const bars = spec.xLabels.map((label, i) =>
+    spec.series.map((s, j) => {
+      const v = s.values[i];
+      if (!finite(v)) return '';
+      const x = fr.x(i) - groupW / 2 + j * barW;
+      return html`<rect x="${f(x + 1)}" y="${f(fr.y(v))}" width="${f(Math.max(1, barW - 2))}" height="${f(fr.y(0) - fr.y(v))}" fill="${s.color}"><title>${label}: ${s.name} ${v}</title></rect>`;
+    }),
+  );
+  return svg(spec, fr, html`${axes}${bars}`);
+}
+
+/** Colours of the outcome classes, shared by the report's plots and legend. */
+export const OUTCOME_COLORS: Record<string, string> = {
+  passed: '#2e7d32',
+  failed: '#c62828',
+  runtime_error: '#ef6c00',
+  compile_error: '#6a1b9a',
+  timeout: '#f9a825',
+  memory_limit: '#5d4037',
+  output_limit: '#00838f',
+  infra_error: '#9e9e9e',
+};

@@ -1,0 +1,60 @@
+import { Context } from '@temporalio/activity';
+import type pg from 'pg';
+import type { IlfCampaignConfig, PolicyBackend } from '../../common/campaign-config';
+import type { IlfIterationCounts, IlfPhase } from '../../common/ilf';
+
+/** Campaign and iteration rows: the audit's spine. All writes are idempotent upserts. */
+export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
+  const workflowOf = () => {
+    const exec = Context.current().info.workflowExecution;
+    return { workflowId: exec?.workflowId ?? '', runId: exec?.runId ?? '' };
+  };
+  return {
+    async registerCampaign(input: { campaignId: string; algorithm: string; config: IlfCampaignConfig }): Promise<void> {
+      await deps.pool.query(
+        `insert into campaigns (id, algorithm, config, workflow_id) values ($1, $2, $3, $4)
+         on conflict (id) do nothing`,
+        [input.campaignId, input.algorithm, JSON.stringify(input.config), workflowOf().workflowId],
+      );
+    },
+
+    async startIteration(input: { campaignId: string; iteration: number; policy: PolicyBackend }): Promise<void> {
+      const { workflowId, runId } = workflowOf();
+      await deps.pool.query(
+        `insert into campaign_iterations (campaign_id, iteration, workflow_id, run_id, policy) values ($1, $2, $3, $4, $5)
+         on conflict (campaign_id, iteration) do update set workflow_id = excluded.workflow_id, run_id = excluded.run_id`,
+        [input.campaignId, input.iteration, workflowId, runId, JSON.stringify(input.policy)],
+      );
+    },
+
+    /** Marks a phase as reached and merges the counts it produced into the iteration row. */
+    async recordPhase(input: { campaignId: string; iteration: number; phase: IlfPhase; counts?: IlfIterationCounts }): Promise<void> {
+      await deps.pool.query(
+        `update campaign_iterations
+         set phase = $3,
+             counts = counts || $4::jsonb || jsonb_build_object('phases', coalesce(counts->'phases', '[]'::jsonb) ||
+               case when coalesce(counts->'phases', '[]'::jsonb) ? $3 then '[]'::jsonb else jsonb_build_array($3::text) end)
+         where campaign_id = $1 and iteration = $2`,
+        [input.campaignId, input.iteration, input.phase, JSON.stringify(input.counts ?? {})],
+      );
+    },
+
+    async finishIteration(input: {
+      campaignId: string;
+      iteration: number;
+      status: 'completed' | 'stopped' | 'failed';
+      metrics?: Record<string, number>;
+      nextPolicy?: PolicyBackend;
+    }): Promise<void> {
+      await deps.pool.query(
+        `update campaign_iterations set status = $3, metrics = coalesce($4::jsonb, metrics), next_policy = coalesce($5::jsonb, next_policy), finished_at = now()
+         where campaign_id = $1 and iteration = $2`,
+        [input.campaignId, input.iteration, input.status, input.metrics ? JSON.stringify(input.metrics) : null, input.nextPolicy ? JSON.stringify(input.nextPolicy) : null],
+      );
+    },
+
+    async finishCampaign(input: { campaignId: string; status: 'completed' | 'stopped' | 'failed' }): Promise<void> {
+      await deps.pool.query(`update campaigns set status = $2, finished_at = now() where id = $1`, [input.campaignId, input.status]);
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import type pg from 'pg';
+
+/** Outcome counts of the sandbox batches a run owns (infra errors included, so they show). */
+export async function outcomeCounts(pool: pg.Pool, owner: string): Promise<Record<string, number>> {
+  const { rows } = await pool.query<{ outcome: string; n: string }>(
+    `select r.outcome, count(*) as n from sandbox_results r join sandbox_batches b on b.id = r.batch_id
+     where b.owner = $1 group by r.outcome order by r.outcome`,
+    [owner],
+  );
+  return Object.fromEntries(rows.map((r) => [r.outcome, Number(r.n)]));
+}
+
+/** Generations of a run whose program failed its tests (scored, not passed; never infra errors). */
+export async function failingGenerations(pool: pg.Pool, owner: string): Promise<Array<{ generationId: string; taskId: string; program: string }>> {
+  const { rows } = await pool.query<{ generation_id: string; task_id: string; program: string }>(
+    `select i.generation_id, i.task_id, i.program
+     from sandbox_items i join sandbox_results r on r.batch_id = i.batch_id and r.idx = i.idx
+     join sandbox_batches b on b.id = i.batch_id
+     where b.owner = $1 and r.outcome not in ('passed', 'infra_error')
+     order by i.task_id::int, i.generation_id`,
+    [owner],
+  );
+  return rows.map((r) => ({ generationId: r.generation_id, taskId: r.task_id, program: r.program }));
+}

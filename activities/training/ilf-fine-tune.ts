@@ -1,0 +1,128 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { IlfCampaignConfig, PolicyBackend } from '../../common/campaign-config';
+import { ilfIds } from '../../common/ilf';
+import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
+import type { createTrainingActivities } from './index';
+
+type TrainingActivities = ReturnType<typeof createTrainingActivities>;
+
+/**
+ * ILF's fine-tuning step (GPU queue): the kept refinements become the SFT set, written as JSONL
+ * ({prompt, completion}) under the blob directory, then the configured trainer runs:
+ *  - none: nothing is trained, and the job record says so plainly;
+ *  - simulated: a stand-in whose checkpoint is a simulated policy that has "seen" the examples;
+ *  - command: the trainer protocol (see activities/training).
+ * The job row is written first and finished last, so the audit shows jobs that never ended.
+ */
+export interface IlfFineTuneInput {
+  campaignId: string;
+  iteration: number;
+  trainer: IlfCampaignConfig['trainer'];
+  policy: PolicyBackend;
+}
+
+export interface IlfFineTuneOutput {
+  jobId: string;
+  examples: number;
+  datasetPath: string;
+  trained: boolean;
+  steps: number;
+  checkpoint?: string;
+  nextPolicy: PolicyBackend;
+  /** the task queue of the host that holds the checkpoint: evaluate it there */
+  workerTaskQueue: string;
+}
+
+/** The policy to sample next: the same backend, serving the checkpoint just trained. */
+export function policyAfterTraining(policy: PolicyBackend, jobId: string, modelPath: string, steps: number, examples: number): PolicyBackend {
+  switch (policy.backend) {
+    case 'onnx':
+      return { ...policy, modelDir: modelPath };
+    case 'openai':
+      // vLLM serves the new LoRA adapter by name once loaded from its path: no server restart.
+      return { ...policy, adapter: { name: jobId.replace(/[^A-Za-z0-9._-]/g, '-'), path: modelPath } };
+    case 'simulated':
+      return { ...policy, model: modelPath, trained: { steps: policy.trained.steps + steps, examples: policy.trained.examples + examples } };
+    case 'replay':
+      throw ApplicationFailure.nonRetryable('a replay policy serves recorded programs and cannot be trained: use trainer.kind "none"', 'InvalidConfig');
+  }
+}
+
+export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: string; hostTaskQueue: string; training: Pick<TrainingActivities, 'runTrainingJob'> }) {
+  return {
+    async ilfFineTune(input: IlfFineTuneInput): Promise<IlfFineTuneOutput> {
+      const { campaignId: c, iteration: k } = input;
+      const jobId = ilfIds.trainingJob(c, k);
+      const { rows } = await deps.pool.query<{ task_id: string; program: string }>(
+        `select task_id, program from refinements where campaign_id = $1 and iteration = $2 and kept order by request_id`,
+        [c, k],
+      );
+      const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+      const datasetPath = path.join(deps.blobDir, c, `iteration-${k}`, 'sft.jsonl');
+      await fs.mkdir(path.dirname(datasetPath), { recursive: true });
+      const lines = rows.map((r) => JSON.stringify({ task_id: Number(r.task_id), prompt: mbppPrompt(tasks.get(r.task_id)!), completion: r.program }));
+      await fs.writeFile(`${datasetPath}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
+      await fs.rename(`${datasetPath}.tmp`, datasetPath);
+      const examples = rows.length;
+
+      await deps.pool.query(
+        `insert into training_jobs (id, campaign_id, iteration, kind, trainer, dataset_path, examples, host, worker_task_queue)
+         values ($1, $2, $3, 'sft', $4, $5, $6, $7, $8)
+         on conflict (id) do update set dataset_path = excluded.dataset_path, examples = excluded.examples, host = excluded.host,
+           worker_task_queue = excluded.worker_task_queue`,
+        [jobId, c, k, input.trainer.kind, datasetPath, examples, os.hostname(), deps.hostTaskQueue],
+      );
+      const finish = (status: string, fields: { checkpoint?: string; steps?: number; note?: string; metrics?: object }) =>
+        deps.pool.query(
+          `update training_jobs set status = $2, checkpoint = $3, steps = $4, note = $5, metrics = $6, finished_at = now(),
+             duration_ms = extract(epoch from (now() - started_at)) * 1000 where id = $1`,
+          [jobId, status, fields.checkpoint ?? null, fields.steps ?? null, fields.note ?? null, fields.metrics ? JSON.stringify(fields.metrics) : null],
+        );
+
+      if (input.trainer.kind === 'none') {
+        const note = `no trainer configured: the fine-tuning set (${examples} examples) was written to ${datasetPath}; no weights were trained`;
+        await finish('skipped', { note, steps: 0 });
+        return { jobId, examples, datasetPath, trained: false, steps: 0, nextPolicy: input.policy, workerTaskQueue: deps.hostTaskQueue };
+      }
+      if (input.trainer.kind === 'simulated') {
+        if (input.policy.backend !== 'simulated') {
+          throw ApplicationFailure.nonRetryable('trainer.kind "simulated" can only train a simulated policy (models.policy.backend: simulated)', 'InvalidConfig');
+        }
+        const steps = examples * input.trainer.stepsPerExample;
+        const checkpoint = `simulated://${jobId}`;
+        Context.current().heartbeat({ steps });
+        const trained = { steps: input.policy.trained.steps + steps, examples: input.policy.trained.examples + examples };
+        await finish('completed', { checkpoint, steps, note: 'simulated trainer: no real weights', metrics: { simulated: true, ...trained } });
+        return { jobId, examples, datasetPath, trained: true, steps, checkpoint, nextPolicy: { ...input.policy, model: checkpoint, trained }, workerTaskQueue: deps.hostTaskQueue };
+      }
+      // command: the trainer protocol; resumes from its last complete checkpoint on retry.
+      const base = input.policy.backend === 'onnx' ? input.policy.modelDir : input.policy.backend === 'replay' ? '' : input.policy.model;
+      const result = await deps.training.runTrainingJob({
+        // The trainer protocol's job ids are file-name safe; ours name campaign/iteration.
+        jobId: jobId.replace(/[^A-Za-z0-9._-]/g, '_'),
+        kind: 'sft',
+        baseModel: input.iteration > 1 && base ? base : input.trainer.baseModel,
+        datasetPath,
+        outputDir: path.join(deps.blobDir, c, `iteration-${k}`, 'sft'),
+        hyperparameters: input.trainer.hyperparameters,
+        trainer: { type: 'command', argv: input.trainer.command },
+      });
+      await finish('completed', { checkpoint: result.modelPath, steps: result.steps, metrics: result.metrics });
+      return {
+        jobId,
+        examples,
+        datasetPath,
+        trained: true,
+        steps: result.steps,
+        checkpoint: result.modelPath,
+        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, examples),
+        workerTaskQueue: deps.hostTaskQueue,
+      };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { renderCampaignReport } from '../activities/metrics/report/render';
+import { CampaignNotFoundError, listFeedbackExamples, loadCampaignAudit } from '../activities/store/audit';
+import { createPool } from '../activities/store/pool';
+import { readEnv } from '../common/config';
+import { databaseUrlOf } from '../infra/postgres';
+
+/** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
+
+export function defaultReportFile(campaignId: string): string {
+  return `${campaignId.replaceAll('/', '__')}.report.html`;
+}
+
+/** Renders the report from the store and writes it atomically; returns the absolute path. */
+export async function writeCampaignReport(databaseUrl: string, campaignId: string, opts: { out?: string; examples?: number; now?: Date } = {}): Promise<string> {
+  const pool = createPool(databaseUrl, 4);
+  let page: string;
+  try {
+    const audit = await loadCampaignAudit(pool, campaignId);
+    const examples = await listFeedbackExamples(pool, campaignId, { perIteration: opts.examples ?? 5 });
+    page = renderCampaignReport(audit, examples, { generatedAt: opts.now ?? new Date() });
+  } finally {
+    await pool.end();
+  }
+  const file = path.resolve(opts.out ?? defaultReportFile(campaignId));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, page);
+  fs.renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Runs `feedloop report`; returns the exit code (1: unknown campaign). */
+export async function runReportCommand(
+  campaignId: string,
+  opts: { out?: string; examples?: number; databaseUrl?: string },
+  io: { out: (text: string) => void; err: (text: string) => void } = { out: (t) => console.log(t), err: (t) => console.error(t) },
+): Promise<number> {
+  try {
+    const file = await writeCampaignReport(opts.databaseUrl ?? databaseUrlOf(readEnv()), campaignId, opts);
+    io.out(`wrote ${file}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof CampaignNotFoundError)) throw err;
+    io.err(`feedloop report: ${err.message}`);
+    return 1;
+  }
+}
+
+function parseCount(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be a whole number >= 0, got "${v}"`);
+  return n;
+}
+
+export function registerReportCommand(program: Command): void {
+  program
+    .command('report <campaignId>')
+    .description('write a self-contained HTML report of a campaign: pass@k, outcome mix, feedback/refinement yield, audit table, workflow ids')
+    .option('--out <file>', 'output file (default: <campaignId>.report.html)')
+    .option('--examples <n>', 'feedback examples shown per iteration', parseCount, 5)
+    .action(async (campaignId: string, opts: { out?: string; examples: number }) => {
+      process.exitCode = await runReportCommand(campaignId, opts);
+    });
+}

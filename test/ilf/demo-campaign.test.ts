@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { ilfCampaignWorkflow } from '../../workflows';
+import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
+import { createLogger } from '../../common/logger';
+import { ilfIds } from '../../common/ilf';
+import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
+import { maybeRecordHistory } from '../helpers/history';
+import { campaignId, exampleConfig, query } from './helpers';
+
+/**
+ * The demo campaign end to end on the real servers: CodeGen-Mono 6.1B's recorded programs,
+ * the released human feedback and refinements, filtered by the real sandbox, no training.
+ */
+const queues = uniqueQueues('ilf-demo');
+let workers: RunningWorkers;
+let client: Client;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  workers = await startWorkers(['workflow', 'cpu', 'gpu'], testWorkerOptions(queues), {
+    workflowBundle: await workflowBundle(),
+    log: createLogger('test', 'warn'),
+  });
+  ({ client, close } = await testClient());
+});
+afterAll(async () => {
+  workers?.shutdown();
+  await workers?.done;
+  await close?.();
+});
+
+describe('ILF demo campaign', () => {
+  it('runs generate -> test -> feedback -> refine -> filter -> train -> evaluate on the released data', async () => {
+    const id = campaignId('demo');
+    const config = exampleConfig('ilf-demo.yaml', queues);
+    const result = await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    const [it1] = result.iterations;
+    expect(it1!.completed).toBe(true);
+    // Every recorded program is one the annotators were asked to fix: all of them fail.
+    expect(it1!.counts.samples).toBe(195);
+    expect(it1!.counts.failing).toBe(195);
+    expect(it1!.counts.feedbackReceived).toBe(195);
+    expect(it1!.counts.refinementsGenerated).toBe(195);
+    const kept = it1!.counts.refinementsKept!;
+    expect(kept).toBeGreaterThan(100);
+    expect(kept).toBeLessThan(195);
+    expect(it1!.counts.trainingExamples).toBe(kept);
+
+    const [row] = await query<{ counts: { phases: string[] }; status: string; metrics: Record<string, number> }>(
+      'select counts, status, metrics from campaign_iterations where campaign_id = $1 and iteration = 1',
+      [id],
+    );
+    expect(row!.status).toBe('completed');
+    expect(row!.counts.phases).toEqual(['generate', 'test', 'feedback', 'refine', 'filter', 'train', 'evaluate']);
+    const [job] = await query<{ status: string; note: string; examples: number }>('select status, note, examples from training_jobs where id = $1', [ilfIds.trainingJob(id, 1)]);
+    expect(job!.status).toBe('skipped');
+    expect(job!.note).toMatch(/no weights were trained/);
+    expect(job!.examples).toBe(kept);
+    console.log(`demo figures: ${it1!.counts.failing} failing recorded programs, ${kept}/195 human refinements pass their tests`);
+    await maybeRecordHistory(client, id, 'ilf-campaign-demo');
+    await maybeRecordHistory(client, ilfIds.iterationWorkflow(id, 1), 'ilf-iteration-demo');
+  });
+});

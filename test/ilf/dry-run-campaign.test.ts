@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { campaignStatusQuery, ilfCampaignWorkflow, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/ilf-campaign';
+import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
+import { createLogger } from '../../common/logger';
+import { ILF_PHASES } from '../../common/ilf';
+import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
+import { maybeRecordHistory } from '../helpers/history';
+import { campaignId, exampleConfig, query } from './helpers';
+import { rejectionReason } from '../../cli/campaign';
+
+/** The dry-run config: simulated models, the real sandbox, servers and store. */
+const queues = uniqueQueues('ilf-dry');
+let workers: RunningWorkers;
+let client: Client;
+let close: () => Promise<void>;
+
+beforeAll(async () => {
+  workers = await startWorkers(['workflow', 'cpu', 'gpu'], testWorkerOptions(queues), {
+    workflowBundle: await workflowBundle(),
+    log: createLogger('test', 'warn'),
+  });
+  ({ client, close } = await testClient());
+});
+afterAll(async () => {
+  workers?.shutdown();
+  await workers?.done;
+  await close?.();
+});
+
+async function iterationRows(id: string) {
+  return query<{ iteration: number; status: string; counts: { phases?: string[]; refinementsKept?: number }; metrics: Record<string, number> | null; policy: { backend: string; trained?: { examples: number } } }>(
+    'select iteration, status, counts, metrics, policy from campaign_iterations where campaign_id = $1 order by iteration',
+    [id],
+  );
+}
+
+describe('ILF dry-run campaign', () => {
+  it('completes three iterations with every phase recorded, each policy trained on the last one\'s refinements', async () => {
+    const id = campaignId('dry');
+    const config = exampleConfig('ilf-dry-run.yaml', queues, { dataset: { maxTrainTasks: 40, maxTestTasks: 20 } });
+    const result = await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    expect(result.iterations).toHaveLength(3);
+    const rows = await iterationRows(id);
+    expect(rows.map((r) => r.status)).toEqual(['completed', 'completed', 'completed']);
+    for (const r of rows) {
+      expect(r.counts.phases).toEqual([...ILF_PHASES]);
+      expect(r.metrics?.['1']).toBeGreaterThanOrEqual(0);
+      expect(r.metrics?.['10']).toBeGreaterThanOrEqual(r.metrics!['1']!);
+    }
+    // Iteration k+1's policy is iteration k's checkpoint: it has seen the kept refinements.
+    expect(rows[0]!.policy.trained?.examples ?? 0).toBe(0);
+    expect(rows[1]!.policy.trained?.examples).toBe(rows[0]!.counts.refinementsKept);
+    expect(rows[2]!.policy.trained?.examples).toBe(rows[0]!.counts.refinementsKept! + rows[1]!.counts.refinementsKept!);
+    const gens = await query<{ n: string }>(`select count(*) as n from generations where eval_run_id like $1 and meta->>'simulated' = 'true'`, [`${id}/%`]);
+    expect(Number(gens[0]!.n)).toBeGreaterThan(0);
+    await maybeRecordHistory(client, id, 'ilf-campaign-dry-run');
+  });
+
+  it('pauses, refuses a second pause with the reason, resumes, and stops after the current step', async () => {
+    const id = campaignId('pause');
+    const config = exampleConfig('ilf-dry-run.yaml', queues, { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, iterations: 5 });
+    const handle = await client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    const paused = await handle.executeUpdate(pauseCampaignUpdate);
+    expect(paused.paused).toBe(true);
+    expect(rejectionReason(await handle.executeUpdate(pauseCampaignUpdate).catch((e: unknown) => e))).toMatch(/already paused/);
+    // While paused, no iteration gets past its current step.
+    const before = JSON.stringify(await iterationRows(id));
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(JSON.stringify(await iterationRows(id))).toBe(before);
+    expect((await handle.query(campaignStatusQuery)).paused).toBe(true);
+
+    await handle.executeUpdate(resumeCampaignUpdate);
+    expect(rejectionReason(await handle.executeUpdate(resumeCampaignUpdate).catch((e: unknown) => e))).toMatch(/not paused/);
+    // Let it reach the second iteration, then stop.
+    for (let i = 0; i < 300 && (await iterationRows(id)).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    const stopping = await handle.executeUpdate(stopCampaignUpdate);
+    expect(stopping.stopRequested).toBe(true);
+    const result = await handle.result();
+    expect(result.status).toBe('stopped');
+    expect(result.iterations.length).toBeLessThan(5);
+    const rows = await iterationRows(id);
+    expect(rows[0]!.status).toBe('completed');
+    expect(rows.length).toBeLessThan(5);
+    const [campaign] = await query<{ status: string }>('select status from campaigns where id = $1', [id]);
+    expect(campaign!.status).toBe('stopped');
+    // A finished campaign takes no more updates.
+    await expect(handle.executeUpdate(stopCampaignUpdate)).rejects.toThrow();
+  });
+
+  it('rejects an invalid config naming every bad field', async () => {
+    expect(() => exampleConfig('ilf-dry-run.yaml', queues, { iterations: 0, sampling: { eval: { n: 5, ks: [1, 10] } }, feedback: { source: 'llm' } })).toThrow(
+      /iterations:[\s\S]*sampling\.eval\.ks: pass@10 needs sampling\.eval\.n >= 10[\s\S]*models\.feedback: required/,
+    );
+  });
+});
+
+describe('claim check', () => {
+  it('keeps payloads small and an iteration\'s event count independent of the number of tasks', async () => {
+    const counts: number[] = [];
+    for (const tasks of [8, 64]) {
+      const id = campaignId(`claim-${tasks}`);
+      const config = exampleConfig('ilf-dry-run.yaml', queues, {
+        dataset: { maxTrainTasks: tasks, maxTestTasks: tasks },
+        sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } },
+        sandbox: { batchSize: 500 },
+        iterations: 1,
+      });
+      await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+      let largest = 0;
+      for (const wf of [id, `${id}/iteration-1`, `${id}/iteration-1/evaluation`]) {
+        const history = await client.workflow.getHandle(wf).fetchHistory();
+        for (const e of history.events ?? []) {
+          const attrs = Object.values(e).filter((v) => v && typeof v === 'object') as Array<Record<string, unknown>>;
+          for (const a of attrs) {
+            for (const field of ['input', 'result', 'details']) {
+              const payloads = (a[field] as { payloads?: Array<{ data?: Uint8Array }> } | undefined)?.payloads ?? [];
+              for (const p of payloads) largest = Math.max(largest, p.data?.length ?? 0);
+            }
+          }
+        }
+        if (wf.endsWith('/iteration-1')) counts.push(history.events?.length ?? 0);
+      }
+      expect(largest).toBeLessThan(256 * 1024);
+    }
+    expect(counts[1]).toBe(counts[0]);
+  });
+});

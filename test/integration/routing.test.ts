@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ilfCampaignWorkflow } from '../../workflows/ilf-campaign';
+import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
+import { createLogger } from '../../common/logger';
+import { ilfIds } from '../../common/ilf';
+import { activityPlacements, type HistoryEvent } from '../helpers/history';
+import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
+import { campaignId, exampleConfig } from '../ilf/helpers';
+
+/**
+ * Routing, read back from the recorded histories: GPU activities run only on GPU queues and
+ * GPU workers, and the evaluation of a freshly trained checkpoint runs on the host that
+ * trained it (its worker-specific queue), with two GPU hosts competing for work.
+ */
+const queues = uniqueQueues('route');
+const hosts: RunningWorkers[] = [];
+let client: Client;
+let close: () => Promise<void>;
+const GPU_ACTIVITIES = new Set(['generateSamples', 'ilfFineTune']);
+
+beforeAll(async () => {
+  const log = createLogger('test', 'warn');
+  const bundle = await workflowBundle();
+  hosts.push(await startWorkers(['workflow', 'cpu'], testWorkerOptions(queues), { workflowBundle: bundle, log }));
+  for (const hostId of ['gpu-a', 'gpu-b']) hosts.push(await startWorkers(['gpu'], testWorkerOptions(queues, { hostId }), { log }));
+  ({ client, close } = await testClient());
+});
+afterAll(async () => {
+  for (const h of hosts) h.shutdown();
+  await Promise.all(hosts.map((h) => h.done));
+  await close?.();
+});
+
+async function events(workflowId: string): Promise<HistoryEvent[]> {
+  return (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+}
+
+describe('task queue routing', () => {
+  it('sends GPU work only to GPU workers, and evaluates each checkpoint on the host that trained it', async () => {
+    const id = campaignId('route');
+    const config = exampleConfig('ilf-dry-run.yaml', queues, { dataset: { maxTrainTasks: 12, maxTestTasks: 6 }, sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } }, iterations: 2 });
+    const result = await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+
+    for (let k = 1; k <= 2; k++) {
+      const iteration = await events(ilfIds.iterationWorkflow(id, k));
+      const evaluation = await events(ilfIds.evaluation(id, k));
+      for (const p of [...activityPlacements(iteration), ...activityPlacements(evaluation)]) {
+        if (GPU_ACTIVITIES.has(p.type)) {
+          expect(p.taskQueue.startsWith(queues.gpu), `${p.type} on ${p.taskQueue}`).toBe(true);
+          expect(p.startedBy).toMatch(/@gpu-[ab]\/gpu$/);
+        } else {
+          expect(p.taskQueue).toBe(queues.cpu);
+          expect(p.startedBy).toMatch(/\/cpu$/);
+        }
+      }
+      // The training activity names its host's queue; the evaluation's generation ran there.
+      const training = activityPlacements(iteration).find((p) => p.type === 'ilfFineTune')!;
+      const trainerHost = /@(gpu-[ab])\/gpu$/.exec(training.startedBy)![1];
+      const completed = iteration.find((e) => e.activityTaskCompletedEventAttributes && e.activityTaskCompletedEventAttributes.scheduledEventId?.toString() === training.scheduledEventId);
+      const out = defaultPayloadConverter.fromPayload<{ workerTaskQueue: string }>(completed!.activityTaskCompletedEventAttributes!.result!.payloads![0]!);
+      expect(out.workerTaskQueue).toBe(`${queues.gpu}@${trainerHost}`);
+      const generation = activityPlacements(evaluation).filter((p) => p.type === 'generateSamples');
+      expect(generation.length).toBeGreaterThan(0);
+      for (const g of generation) {
+        expect(g.taskQueue).toBe(`${queues.gpu}@${trainerHost}`);
+        expect(g.startedBy).toMatch(new RegExp(`@${trainerHost}/gpu$`));
+      }
+    }
+  });
+});
