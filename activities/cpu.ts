@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { createFeedbackActivities } from './feedback/feedback-activities';
+import { createGenerationActivities } from './models/generate-samples';
+import type { ModelBackendCache } from './models/index';
 import { createEvaluationMetricsActivities } from './metrics/evaluation-summary';
 import { createRefineActivities } from './models/refine';
 import { createSandboxActivities } from './sandbox/run-tests-batch';
@@ -12,6 +14,8 @@ export interface CpuActivityDeps {
   pool: pg.Pool;
   runner: SandboxRunner;
   sandboxConcurrency: number;
+  /** model backends of this process, kept across activities (ONNX sessions load once) */
+  models: ModelBackendCache;
 }
 
 export function createCpuActivities(deps: CpuActivityDeps) {
@@ -21,8 +25,10 @@ export function createCpuActivities(deps: CpuActivityDeps) {
     ...createSandboxActivities({ pool: deps.pool, runner: deps.runner, concurrency: deps.sandboxConcurrency }),
     ...createEvaluationMetricsActivities(deps),
     ...createFeedbackActivities(deps),
-    // Refinement with the dataset or a remote (OpenAI-compatible) refiner runs on CPU workers.
+    // Refinement with the dataset or a remote (OpenAI-compatible) refiner runs on CPU workers,
+    // and so does sampling from a remote policy: no GPU slot is held while waiting on an API.
     ...createRefineActivities(deps),
+    ...createGenerationActivities(deps),
   };
 }
 export type CpuActivities = ReturnType<typeof createCpuActivities>;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ModelBackendCache } from './models/index';
 import { createGenerationActivities } from './models/generate-samples';
 import { createRefineActivities } from './models/refine';
 import { createTrainingActivities } from './training/index';
@@ -11,6 +12,8 @@ export interface GpuActivityDeps {
   blobDir: string;
   /** this host's own task queue, returned by training so evaluation runs where the checkpoint is */
   hostTaskQueue: string;
+  /** model backends of this process, kept across activities (ONNX sessions load once) */
+  models: ModelBackendCache;
 }
 
 export function createGpuActivities(deps: GpuActivityDeps) {

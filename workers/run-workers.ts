@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@tempora
 import type pg from 'pg';
 import { createCpuActivities } from '../activities/cpu';
 import { createGpuActivities } from '../activities/gpu';
+import { ModelBackendCache } from '../activities/models/index';
 import { createSubprocessRunner } from '../activities/sandbox/subprocess-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
 import { createPool } from '../activities/store/pool';
@@ -57,6 +58,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
   const runner = extras.runner ?? createSubprocessRunner();
+  const models = new ModelBackendCache();
   const workers: Worker[] = [];
   try {
     if (needsDb) {
@@ -82,14 +84,14 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           ...common,
           taskQueue: opts.cpuQueue,
           identity: identity('cpu'),
-          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency }),
+          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models }),
           maxConcurrentActivityTaskExecutions: opts.cpuSlots,
         }),
       );
     }
     if (roles.includes('gpu')) {
       const slots = new GpuSlots(opts.gpus);
-      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts) }));
+      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts), models }));
       // The shared GPU queue, and this host's own queue: work that must run where a checkpoint
       // was just written (evaluating the model trained here) is sent to the latter.
       for (const taskQueue of [opts.gpuQueue, hostQueue(opts)]) {
@@ -115,6 +117,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
       await Promise.all(workers.map((w) => w.run()));
     } finally {
       await runner.close();
+      await models.closeAll();
       await pool?.end();
       await connection.close();
       log.info({ roles }, 'workers stopped');

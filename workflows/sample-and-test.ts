@@ -85,7 +85,9 @@ export async function sampleAndTest(
   const { runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, ks, sampling } = input;
   await onPhase('generate');
   await acts.store.createEvalRun({ evalRunId: runId, dataset, split, policy, samplesPerTask, ks });
-  const generated = await acts.gpu.generateSamples({ evalRunId: runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, sampling });
+  // A remote (OpenAI-compatible) policy is sampled from CPU workers; local and replayed ones on GPU workers.
+  const generator = policy.backend === 'openai' ? acts.longCpu : acts.gpu;
+  const generated = await generator.generateSamples({ evalRunId: runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, sampling });
   await onPhase('test');
   const batchIds = await acts.store.prepareTestBatches({ evalRunId: runId, batchSize: input.batchSize, limits: input.limits });
   await runBatches(acts, batchIds);

@@ -6,7 +6,7 @@ import type { OpenFeedbackRequest } from '../../common/ilf';
 import { ilfIds } from '../../common/ilf';
 import { loadIlfAnnotations } from '../datasets/ilf';
 import { loadMbpp } from '../datasets/mbpp';
-import { createModelBackend } from '../models/index';
+import type { ModelBackendCache } from '../models/index';
 import { feedbackPrompt, PROMPTS_VERSION } from '../models/prompts';
 import { failingGenerations } from '../store/sample-outcomes';
 
@@ -34,7 +34,7 @@ export interface OpenFeedbackRequestsOutput {
 
 const requestIdFor = (taskId: string, generationId: string) => `task-${taskId}-gen-${generationId}`;
 
-export function createFeedbackActivities(deps: { pool: pg.Pool }) {
+export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   async function insertFeedback(c: string, k: number, requestId: string, source: string, text: string, author: string | null, meta: object) {
     await deps.pool.query(
       `with f as (insert into feedback (campaign_id, iteration, request_id, source, author, text, meta)
@@ -73,7 +73,7 @@ export function createFeedbackActivities(deps: { pool: pg.Pool }) {
         }
       } else if (source === 'llm') {
         if (!input.feedbackModel) throw ApplicationFailure.nonRetryable('feedback.source "llm" needs models.feedback', 'InvalidConfig');
-        const backend = createModelBackend(input.feedbackModel);
+        const backend = deps.models.get(input.feedbackModel);
         const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
         const programs = new Map(failing.map((f) => [f.generationId, f.program]));
         try {

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { GenerateSamplesInput, GenerateSamplesOutput } from '../../common/evaluation';
 import { mbppPrompt, selectMbppTasks } from '../datasets/mbpp';
 import { saveGenerations } from '../store/eval-runs';
-import { createModelBackend } from './index';
+import type { ModelBackendCache } from './index';
 import { programFromOutput } from './program-text';
 import { replaySamples } from './replay';
 
@@ -29,7 +29,7 @@ function taskSeed(seed: number, taskId: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 31) + taskId * 2654435761) >>> 0;
 }
 
-export function createGenerationActivities(deps: { pool: pg.Pool }) {
+export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   return {
     async generateSamples(input: GenerateSamplesInput): Promise<GenerateSamplesOutput> {
       if (input.dataset !== 'mbpp') {
@@ -53,7 +53,7 @@ export function createGenerationActivities(deps: { pool: pg.Pool }) {
 
       const stored = await storedSampleCounts(deps.pool, input.evalRunId);
       const todo = tasks.filter((t) => (stored.get(String(t.taskId)) ?? 0) < input.samplesPerTask);
-      const backend = createModelBackend(policy);
+      const backend = deps.models.get(policy);
       const sampling = input.sampling ?? { temperature: 0.8, topP: 0.95, maxTokens: 512 };
       let next = 0;
       let done = tasks.length - todo.length;

@@ -7,7 +7,7 @@ import { loadIlfAnnotations } from '../datasets/ilf';
 import { loadMbpp, mbppTests } from '../datasets/mbpp';
 import type { SandboxLimits } from '../sandbox/types';
 import { createBatch } from '../store/sandbox-batches';
-import { createModelBackend } from './index';
+import type { ModelBackendCache } from './index';
 import { programFromOutput } from './program-text';
 import { refinementPrompt } from './prompts';
 
@@ -26,7 +26,7 @@ export interface RefineProgramsInput {
   batchSize: number;
 }
 
-export function createRefineActivities(deps: { pool: pg.Pool }) {
+export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   return {
     async refinePrograms(input: RefineProgramsInput): Promise<{ generated: number; batchIds: string[] }> {
       const { campaignId: c, iteration: k } = input;
@@ -55,7 +55,7 @@ export function createRefineActivities(deps: { pool: pg.Pool }) {
       } else {
         const refiner = input.refiner;
         if (!refiner || refiner.backend === 'replay') throw ApplicationFailure.nonRetryable('refiner.kind "model" needs a model backend in models.refiner', 'InvalidConfig');
-        const backend = createModelBackend(refiner);
+        const backend = deps.models.get(refiner);
         const ctx = Context.current();
         try {
           let done = 0;

@@ -8,6 +8,9 @@ import { ilfIds } from '../../common/ilf';
 import { activityPlacements, type HistoryEvent } from '../helpers/history';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
 import { campaignId, exampleConfig } from '../ilf/helpers';
+import { FakeOpenAIServer } from '../models/fake-openai-server';
+import { evaluationWorkflow } from '../../workflows/evaluation';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 /**
  * Routing, read back from the recorded histories: GPU activities run only on GPU queues and
@@ -68,6 +71,42 @@ describe('task queue routing', () => {
         expect(g.taskQueue).toBe(`${queues.gpu}@${trainerHost}`);
         expect(g.startedBy).toMatch(new RegExp(`@${trainerHost}/gpu$`));
       }
+    }
+  });
+
+  it('samples a remote (OpenAI-compatible) policy from CPU workers, and keeps its API key out of the history', async () => {
+    const key = 'sk-test-routing-0123456789';
+    process.env.FEEDLOOP_TEST_POLICY_KEY = key;
+    const server = await new FakeOpenAIServer({ apiKey: key }).start();
+    try {
+      const workflowId = `eval-openai-${campaignId('r')}`;
+      const summary = await client.workflow.execute(evaluationWorkflow, {
+        workflowId,
+        taskQueue: queues.workflow,
+        args: [
+          {
+            dataset: 'mbpp',
+            split: 'test',
+            maxTasks: 3,
+            policy: { backend: 'openai', baseUrl: server.baseURL, model: 'tiny-base', api: 'completions', apiKeyEnv: 'FEEDLOOP_TEST_POLICY_KEY' },
+            samplesPerTask: 2,
+            ks: [1, 2],
+            taskQueues: queues,
+          },
+        ],
+      });
+      expect(summary.samples).toBe(6);
+      expect(summary.scored).toBe(6);
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      const generation = activityPlacements(history.events ?? []).filter((p) => p.type === 'generateSamples');
+      expect(generation).toHaveLength(1);
+      expect(generation[0]!.taskQueue).toBe(queues.cpu);
+      expect(generation[0]!.startedBy).toMatch(/\/cpu$/);
+      expect(historyToJSON(history)).not.toContain(key);
+      expect(server.count('POST', /\/v1\/completions/)).toBeGreaterThanOrEqual(3);
+    } finally {
+      await server.stop();
+      delete process.env.FEEDLOOP_TEST_POLICY_KEY;
     }
   });
 });
