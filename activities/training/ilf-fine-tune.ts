@@ -85,7 +85,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         );
 
       if (input.trainer.kind === 'none') {
-        const note = `no trainer configured: the fine-tuning set (${examples} examples) was written to ${datasetPath}; no weights were trained`;
+        const note = `no trainer configured; the fine-tuning set (${examples} examples) was written to ${datasetPath}`;
         await finish('skipped', { note, steps: 0 });
         return { jobId, examples, datasetPath, trained: false, steps: 0, nextPolicy: input.policy, workerTaskQueue: deps.hostTaskQueue };
       }

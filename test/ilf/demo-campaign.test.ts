@@ -7,6 +7,9 @@ import { ilfIds } from '../../common/ilf';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';
+import { inject } from 'vitest';
+import { createPool } from '../../activities/store/pool';
+import { auditNumbers, loadCampaignAudit } from '../../activities/store/audit';
 
 /**
  * The demo campaign end to end on the real servers: CodeGen-Mono 6.1B's recorded programs,
@@ -56,8 +59,16 @@ describe('ILF demo campaign', () => {
     expect(row!.counts.phases).toEqual(['generate', 'test', 'feedback', 'refine', 'filter', 'train', 'evaluate']);
     const [job] = await query<{ status: string; note: string; examples: number }>('select status, note, examples from training_jobs where id = $1', [ilfIds.trainingJob(id, 1)]);
     expect(job!.status).toBe('skipped');
-    expect(job!.note).toMatch(/no weights were trained/);
+    expect(job!.note).toMatch(/no trainer configured; the fine-tuning set \(\d+ examples\) was written to .*sft.jsonl/);
     expect(job!.examples).toBe(kept);
+    const pool = createPool(inject('databaseUrl'), 2);
+    try {
+      const audit = await loadCampaignAudit(pool, id);
+      expect(audit.iterations[0]!.training?.statement).toMatch(/^no weights were trained: no trainer configured/);
+      expect(auditNumbers(audit).iterations[0]!.refinements).toEqual({ generated: 195, tested: 195, kept });
+    } finally {
+      await pool.end();
+    }
     console.log(`demo figures: ${it1!.counts.failing} failing recorded programs, ${kept}/195 human refinements pass their tests`);
     await maybeRecordHistory(client, id, 'ilf-campaign-demo');
     await maybeRecordHistory(client, ilfIds.iterationWorkflow(id, 1), 'ilf-iteration-demo');
