@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { statePaths, type FeedloopEnv } from '../common/config';
+import { readEnv, statePaths, type FeedloopEnv } from '../common/config';
 import { embeddedPostgresPid, startEmbeddedPostgres, stopEmbeddedPostgres } from './postgres';
-import { readPidFile } from './processes';
+import { freePort, readPidFile } from './processes';
 import { findTemporalCli, startTemporalServer, stopTemporalServer } from './temporal';
 import { createPool } from '../activities/store/pool';
 import { migrate } from '../activities/store/migrate';
@@ -23,6 +23,21 @@ export interface LocalServers {
 function temporalHostPort(address: string): { host: string; port: number } {
   const [host, port] = address.split(':');
   return { host: host ?? '127.0.0.1', port: Number(port) };
+}
+
+/**
+ * The environment of a throw-away set of local servers: its own state directory and free
+ * loopback ports, never the user's DATABASE_URL (tests, the chaos harness).
+ */
+export async function isolatedEnv(home: string): Promise<FeedloopEnv> {
+  return readEnv({
+    ...process.env,
+    FEEDLOOP_HOME: home,
+    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+    FEEDLOOP_TEMPORAL_UI_PORT: String(await freePort()),
+    FEEDLOOP_PG_PORT: String(await freePort()),
+    DATABASE_URL: '',
+  });
 }
 
 export async function upLocalServers(env: FeedloopEnv, log: (line: string) => void = () => undefined): Promise<LocalServers> {

@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
-import { readEnv } from '../common/config';
-import { downLocalServers, upLocalServers } from '../infra/local-servers';
-import { freePort } from '../infra/processes';
+import { downLocalServers, isolatedEnv, upLocalServers } from '../infra/local-servers';
 
 /**
  * Starts a real Temporal dev server and a real PostgreSQL once for the whole suite, on free
@@ -21,15 +19,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-test-'));
-  const env = readEnv({
-    ...process.env,
-    FEEDLOOP_HOME: stateDir,
-    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-    FEEDLOOP_TEMPORAL_UI_PORT: String(await freePort()),
-    FEEDLOOP_PG_PORT: String(await freePort()),
-    // The suite always uses its own embedded server, never a user's DATABASE_URL.
-    DATABASE_URL: '',
-  });
+  const env = await isolatedEnv(stateDir);
   let servers;
   try {
     servers = await upLocalServers(env);

@@ -1,15 +1,9 @@
 import fs from 'node:fs';
+import { isAlive } from '../../infra/processes';
 
 /** Process liveness and process-group signalling (Linux semantics; pids only elsewhere). */
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { isAlive };
 
 /**
  * The process start time in clock ticks since boot (field 22 of /proc/PID/stat), so that a

@@ -5,11 +5,10 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
 import { parse } from 'yaml';
 import { parseIlfCampaignConfig, type IlfCampaignConfig } from '../../common/campaign-config';
-import { readEnv, statePaths } from '../../common/config';
+import { statePaths } from '../../common/config';
 import { ILF_PHASES, type IlfPhase } from '../../common/ilf';
 import { PROJECT_ROOT } from '../../common/paths';
-import { downLocalServers, upLocalServers } from '../../infra/local-servers';
-import { freePort } from '../../infra/processes';
+import { downLocalServers, isolatedEnv, upLocalServers } from '../../infra/local-servers';
 import { stopEmbeddedPostgres } from '../../infra/postgres';
 import { stopTemporalServer } from '../../infra/temporal';
 import { ilfCampaignWorkflow } from '../../workflows/ilf-campaign';
@@ -108,14 +107,7 @@ async function retry<T>(fn: () => Promise<T>, tries = 120): Promise<T> {
 export async function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
   const log = o.log ?? ((line: string) => console.log(line));
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-chaos-'));
-  const env = readEnv({
-    ...process.env,
-    FEEDLOOP_HOME: home,
-    TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-    FEEDLOOP_TEMPORAL_UI_PORT: String(await freePort()),
-    FEEDLOOP_PG_PORT: String(await freePort()),
-    DATABASE_URL: '',
-  });
+  const env = await isolatedEnv(home);
   const servers = await upLocalServers(env);
   const queues = { workflow: 'chaos-wf', cpu: 'chaos-cpu', gpu: 'chaos-gpu' };
   const raw = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'), 'utf8')) as Record<string, unknown>;

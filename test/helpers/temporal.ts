@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { createLogger } from '../../common/logger';
+import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
+import type { WorkerRole } from '../../workers/options';
 import { WORKFLOWS_PATH } from '../../common/paths';
 import { resolveWorkerOptions, type WorkerOptions } from '../../workers/options';
 
@@ -34,4 +37,24 @@ let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle(): Promise<WorkflowBundle> {
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} } });
   return bundle;
+}
+
+/**
+ * Runs workers of every role for the test file on its own queues, and a client: registers
+ * beforeAll/afterAll hooks, so call it at the top level of a test file.
+ */
+export function withWorkers(prefix: string, roles: readonly WorkerRole[] = ['workflow', 'cpu', 'gpu']) {
+  const ctx = { queues: uniqueQueues(prefix), client: undefined as unknown as Client };
+  let workers: RunningWorkers | undefined;
+  let close: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    workers = await startWorkers(roles, testWorkerOptions(ctx.queues), { workflowBundle: await workflowBundle(), log: createLogger('test', 'warn') });
+    ({ client: ctx.client, close } = await testClient());
+  });
+  afterAll(async () => {
+    workers?.shutdown();
+    await workers?.done;
+    await close?.();
+  });
+  return ctx;
 }

@@ -1,10 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import { ilfCampaignWorkflow } from '../../workflows';
-import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
-import { createLogger } from '../../common/logger';
 import { ilfIds } from '../../common/ilf';
-import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
+import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';
 import { inject } from 'vitest';
@@ -15,29 +12,13 @@ import { auditNumbers, loadCampaignAudit } from '../../activities/store/audit';
  * The demo campaign end to end on the real servers: CodeGen-Mono 6.1B's recorded programs,
  * the released human feedback and refinements, filtered by the real sandbox, no training.
  */
-const queues = uniqueQueues('ilf-demo');
-let workers: RunningWorkers;
-let client: Client;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  workers = await startWorkers(['workflow', 'cpu', 'gpu'], testWorkerOptions(queues), {
-    workflowBundle: await workflowBundle(),
-    log: createLogger('test', 'warn'),
-  });
-  ({ client, close } = await testClient());
-});
-afterAll(async () => {
-  workers?.shutdown();
-  await workers?.done;
-  await close?.();
-});
+const ctx = withWorkers('ilf-demo');
 
 describe('ILF demo campaign', () => {
   it('runs generate -> test -> feedback -> refine -> filter -> train -> evaluate on the released data', async () => {
     const id = campaignId('demo');
-    const config = exampleConfig('ilf-demo.yaml', queues);
-    const result = await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    const config = exampleConfig('ilf-demo.yaml', ctx.queues);
+    const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
     expect(result.status).toBe('completed');
     const [it1] = result.iterations;
     expect(it1!.completed).toBe(true);
@@ -70,7 +51,7 @@ describe('ILF demo campaign', () => {
       await pool.end();
     }
     console.log(`demo figures: ${it1!.counts.failing} failing recorded programs, ${kept}/195 human refinements pass their tests`);
-    await maybeRecordHistory(client, id, 'ilf-campaign-demo');
-    await maybeRecordHistory(client, ilfIds.iterationWorkflow(id, 1), 'ilf-iteration-demo');
+    await maybeRecordHistory(ctx.client, id, 'ilf-campaign-demo');
+    await maybeRecordHistory(ctx.client, ilfIds.iterationWorkflow(id, 1), 'ilf-iteration-demo');
   });
 });

@@ -1,32 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
 import { campaignStatusQuery, ilfCampaignWorkflow, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/ilf-campaign';
-import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
-import { createLogger } from '../../common/logger';
 import { ILF_PHASES } from '../../common/ilf';
-import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
+import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';
 import { rejectionReason } from '../../cli/campaign';
 
 /** The dry-run config: simulated models, the real sandbox, servers and store. */
-const queues = uniqueQueues('ilf-dry');
-let workers: RunningWorkers;
-let client: Client;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  workers = await startWorkers(['workflow', 'cpu', 'gpu'], testWorkerOptions(queues), {
-    workflowBundle: await workflowBundle(),
-    log: createLogger('test', 'warn'),
-  });
-  ({ client, close } = await testClient());
-});
-afterAll(async () => {
-  workers?.shutdown();
-  await workers?.done;
-  await close?.();
-});
+const ctx = withWorkers('ilf-dry');
 
 async function iterationRows(id: string) {
   return query<{ iteration: number; status: string; counts: { phases?: string[]; refinementsKept?: number }; metrics: Record<string, number> | null; policy: { backend: string; trained?: { examples: number } } }>(
@@ -38,8 +19,8 @@ async function iterationRows(id: string) {
 describe('ILF dry-run campaign', () => {
   it('completes three iterations with every phase recorded, each policy trained on the last one\'s refinements', async () => {
     const id = campaignId('dry');
-    const config = exampleConfig('ilf-dry-run.yaml', queues, { dataset: { maxTrainTasks: 40, maxTestTasks: 20 } });
-    const result = await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, { dataset: { maxTrainTasks: 40, maxTestTasks: 20 } });
+    const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
     expect(result.status).toBe('completed');
     expect(result.iterations).toHaveLength(3);
     const rows = await iterationRows(id);
@@ -55,13 +36,13 @@ describe('ILF dry-run campaign', () => {
     expect(rows[2]!.policy.trained?.examples).toBe(rows[0]!.counts.refinementsKept! + rows[1]!.counts.refinementsKept!);
     const gens = await query<{ n: string }>(`select count(*) as n from generations where eval_run_id like $1 and meta->>'simulated' = 'true'`, [`${id}/%`]);
     expect(Number(gens[0]!.n)).toBeGreaterThan(0);
-    await maybeRecordHistory(client, id, 'ilf-campaign-dry-run');
+    await maybeRecordHistory(ctx.client, id, 'ilf-campaign-dry-run');
   });
 
   it('pauses, refuses a second pause with the reason, resumes, and stops after the current step', async () => {
     const id = campaignId('pause');
-    const config = exampleConfig('ilf-dry-run.yaml', queues, { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, iterations: 5 });
-    const handle = await client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+    const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, iterations: 5 });
+    const handle = await ctx.client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
     const paused = await handle.executeUpdate(pauseCampaignUpdate);
     expect(paused.paused).toBe(true);
     expect(rejectionReason(await handle.executeUpdate(pauseCampaignUpdate).catch((e: unknown) => e))).toMatch(/already paused/);
@@ -90,7 +71,7 @@ describe('ILF dry-run campaign', () => {
   });
 
   it('rejects an invalid config naming every bad field', async () => {
-    expect(() => exampleConfig('ilf-dry-run.yaml', queues, { iterations: 0, sampling: { eval: { n: 5, ks: [1, 10] } }, feedback: { source: 'llm' } })).toThrow(
+    expect(() => exampleConfig('ilf-dry-run.yaml', ctx.queues, { iterations: 0, sampling: { eval: { n: 5, ks: [1, 10] } }, feedback: { source: 'llm' } })).toThrow(
       /iterations:[\s\S]*sampling\.eval\.ks: pass@10 needs sampling\.eval\.n >= 10[\s\S]*models\.feedback: required/,
     );
   });
@@ -101,16 +82,16 @@ describe('claim check', () => {
     const counts: number[] = [];
     for (const tasks of [8, 64]) {
       const id = campaignId(`claim-${tasks}`);
-      const config = exampleConfig('ilf-dry-run.yaml', queues, {
+      const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, {
         dataset: { maxTrainTasks: tasks, maxTestTasks: tasks },
         sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } },
         sandbox: { batchSize: 500 },
         iterations: 1,
       });
-      await client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
+      await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
       let largest = 0;
       for (const wf of [id, `${id}/iteration-1`, `${id}/iteration-1/evaluation`]) {
-        const history = await client.workflow.getHandle(wf).fetchHistory();
+        const history = await ctx.client.workflow.getHandle(wf).fetchHistory();
         for (const e of history.events ?? []) {
           const attrs = Object.values(e).filter((v) => v && typeof v === 'object') as Array<Record<string, unknown>>;
           for (const a of attrs) {

@@ -1,15 +1,13 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ilfCampaignWorkflow } from '../../workflows/ilf-campaign';
-import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
-import { createLogger } from '../../common/logger';
 import { ilfIds } from '../../common/ilf';
 import { PROJECT_ROOT } from '../../common/paths';
 import { listOpenFeedbackRequests } from '../../cli/feedback';
-import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
+import { withWorkers } from '../helpers/temporal';
 import { campaignId, exampleConfig, query } from './helpers';
 
 /**
@@ -17,23 +15,10 @@ import { campaignId, exampleConfig, query } from './helpers';
  * CLI (a Temporal update); invalid answers are rejected with a reason; a deadline and a quorum
  * decide what happens to requests nobody answered.
  */
-const queues = uniqueQueues('ilf-human');
-let workers: RunningWorkers;
-let client: Client;
-let close: () => Promise<void>;
-
-beforeAll(async () => {
-  workers = await startWorkers(['workflow', 'cpu', 'gpu'], testWorkerOptions(queues), { workflowBundle: await workflowBundle(), log: createLogger('test', 'warn') });
-  ({ client, close } = await testClient());
-});
-afterAll(async () => {
-  workers?.shutdown();
-  await workers?.done;
-  await close?.();
-});
+const ctx = withWorkers('ilf-human');
 
 function humanConfig(human: Record<string, unknown>) {
-  return exampleConfig('ilf-dry-run.yaml', queues, {
+  return exampleConfig('ilf-dry-run.yaml', ctx.queues, {
     // A weak simulated policy on tasks 311-314: most of its programs fail and need feedback.
     models: { policy: { backend: 'simulated', seed: 3, quality: { initial: 0.01, ceiling: 0.02, halfwayExamples: 100 } } },
     dataset: { maxTrainTasks: 4, maxTestTasks: 3 },
@@ -68,7 +53,7 @@ async function waitForRequests(id: string) {
 describe('human feedback', () => {
   it('waits for people, rejects invalid submissions with reasons, and proceeds once all are answered', async () => {
     const id = campaignId('human');
-    const handle = await client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config: humanConfig({ deadline: '1h' }) }] });
+    const handle = await ctx.client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config: humanConfig({ deadline: '1h' }) }] });
     const open = await waitForRequests(id);
     const listed = await feedloopCli(['feedback', 'list', '--campaign', id]);
     expect(listed.code).toBe(0);
@@ -89,7 +74,7 @@ describe('human feedback', () => {
     expect(duplicate.out).toMatch(/already answered/);
 
     // The rest through the update API directly (what the CLI sends).
-    const iteration = client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1));
+    const iteration = ctx.client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1));
     for (const r of open.slice(1)) await iteration.executeUpdate('submitFeedback', { args: [{ requestId: r.requestId, text: `Fix task ${r.taskId}.`, author: 'bob' }] });
 
     const result = await handle.result();
@@ -107,9 +92,9 @@ describe('human feedback', () => {
 
   it('at the deadline with the quorum unmet and onDeadline "proceed", closes the rest and goes on', async () => {
     const id = campaignId('deadline-go');
-    const handle = await client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config: humanConfig({ deadline: '4s', quorum: 1, onDeadline: 'proceed' }) }] });
+    const handle = await ctx.client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config: humanConfig({ deadline: '4s', quorum: 1, onDeadline: 'proceed' }) }] });
     const open = await waitForRequests(id);
-    await client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1)).executeUpdate('submitFeedback', { args: [{ requestId: open[0]!.requestId, text: 'Off by one.' }] });
+    await ctx.client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1)).executeUpdate('submitFeedback', { args: [{ requestId: open[0]!.requestId, text: 'Off by one.' }] });
     const result = await handle.result();
     expect(result.status).toBe('completed');
     expect(result.iterations[0]!.counts.feedbackReceived).toBe(1);
@@ -119,11 +104,11 @@ describe('human feedback', () => {
 
   it('at the deadline with the quorum unmet and onDeadline "fail", fails the iteration saying why', async () => {
     const id = campaignId('deadline-fail');
-    const handle = await client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config: humanConfig({ deadline: '3s', quorum: 0.5, onDeadline: 'fail' }) }] });
+    const handle = await ctx.client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config: humanConfig({ deadline: '3s', quorum: 0.5, onDeadline: 'fail' }) }] });
     await waitForRequests(id);
     const err = await handle.result().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    const iterationErr = await client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1)).result().catch((e: unknown) => e);
+    const iterationErr = await ctx.client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1)).result().catch((e: unknown) => e);
     expect(String((iterationErr as WorkflowFailedError).cause?.message)).toMatch(/deadline 3s passed with 0\/\d+ requests answered, below the quorum of 0.5/);
     const [it1] = await query<{ status: string }>('select status from campaign_iterations where campaign_id = $1', [id]);
     expect(it1!.status).toBe('failed');

@@ -4,16 +4,14 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { readEnv } from '../../common/config';
-import { downLocalServers, localServersStatus, upLocalServers } from '../../infra/local-servers';
-import { freePort } from '../../infra/processes';
+import { downLocalServers, isolatedEnv, localServersStatus, upLocalServers } from '../../infra/local-servers';
 
 /**
  * `feedloop dev up|down|status` on its own state directory: idempotent up, and state that
  * survives a stop, as a user's campaigns must.
  */
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-dev-'));
-let env: ReturnType<typeof readEnv>;
+let env: Awaited<ReturnType<typeof isolatedEnv>>;
 
 afterAll(async () => {
   if (env) await downLocalServers(env);
@@ -22,14 +20,7 @@ afterAll(async () => {
 
 describe('local servers', () => {
   it('start, report, stop and come back with their state', async () => {
-    env = readEnv({
-      ...process.env,
-      FEEDLOOP_HOME: home,
-      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-      FEEDLOOP_TEMPORAL_UI_PORT: String(await freePort()),
-      FEEDLOOP_PG_PORT: String(await freePort()),
-      DATABASE_URL: '',
-    });
+    env = await isolatedEnv(home);
     const first = await upLocalServers(env);
     expect(first.started.sort()).toEqual(['postgres', 'temporal']);
     const again = await upLocalServers(env);

@@ -10,6 +10,7 @@ import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../
 import { campaignId, exampleConfig } from '../ilf/helpers';
 import { FakeOpenAIServer } from '../models/fake-openai-server';
 import { evaluationWorkflow } from '../../workflows/evaluation';
+import { policyBackendSchema } from '../../common/campaign-config';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 /**
@@ -88,7 +89,7 @@ describe('task queue routing', () => {
             dataset: 'mbpp',
             split: 'test',
             maxTasks: 3,
-            policy: { backend: 'openai', baseUrl: server.baseURL, model: 'tiny-base', api: 'completions', apiKeyEnv: 'FEEDLOOP_TEST_POLICY_KEY' },
+            policy: policyBackendSchema.parse({ backend: 'openai', baseUrl: server.baseURL, model: 'tiny-base', api: 'completions', apiKeyEnv: 'FEEDLOOP_TEST_POLICY_KEY' }),
             samplesPerTask: 2,
             ks: [1, 2],
             taskQueues: queues,
