@@ -5,8 +5,10 @@ import path from 'node:path';
 import type { Outcome, ProgramSpec, RunResult, SandboxLimits, SandboxRunner } from './types';
 
 /**
- * The minimal runner: one fresh `python3 -I -S` per program in a private temporary directory,
- * with a scrubbed environment and a wall-clock limit. Python only.
+ * The baseline runner: one fresh `python3 -I -S` per program in a temporary directory, with a
+ * scrubbed environment and a wall-clock limit, and NO isolation (same uid, network, no
+ * rlimits). Python only. Kept as the reference the benchmark and the mutant tests compare the
+ * sandbox (createSandboxRunner) with; never use it for generated code.
  */
 const EXCERPT = 4000;
 

@@ -12,18 +12,48 @@ export const OUTCOMES = [
 export type Outcome = (typeof OUTCOMES)[number];
 
 export type Language = 'python' | 'java';
+export const LANGUAGES: readonly Language[] = ['python', 'java'];
 
 export interface SandboxLimits {
   /** CPU-time limit in ms: the verdict limit, independent of machine load */
   cpuMs: number;
   /** wall-clock limit in ms: a safety net against sleeping or blocked programs */
   wallMs: number;
+  /** address-space limit (Python); maximum heap (Java, which gets its JVM overhead on top) */
   memoryMb: number;
   /** bytes of stdout + stderr kept before the run is stopped as output_limit */
   outputBytes: number;
+  /** largest file the program may write (RLIMIT_FSIZE) */
+  fileSizeMb: number;
+  /** processes and threads of the program's uid (RLIMIT_NPROC; Java gets its JVM threads on top) */
+  processes: number;
+  /** open file descriptors (RLIMIT_NOFILE) */
+  openFiles: number;
 }
 
-export const DEFAULT_LIMITS: SandboxLimits = { cpuMs: 10_000, wallMs: 20_000, memoryMb: 1024, outputBytes: 1 << 20 };
+export const DEFAULT_LIMITS: SandboxLimits = {
+  cpuMs: 10_000,
+  wallMs: 20_000,
+  memoryMb: 1024,
+  outputBytes: 1 << 20,
+  fileSizeMb: 16,
+  processes: 64,
+  openFiles: 256,
+};
+
+/** Full limits from stored, possibly partial ones; keys that are not limits (e.g. batchSize) are dropped. */
+export function resolveLimits(partial: Partial<SandboxLimits> = {}): SandboxLimits {
+  const out = { ...DEFAULT_LIMITS };
+  for (const key of Object.keys(DEFAULT_LIMITS) as (keyof SandboxLimits)[]) {
+    const value = partial[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new RangeError(`sandbox limit ${key} must be a positive number, got ${String(value)}`);
+    }
+    out[key] = Math.floor(value);
+  }
+  return out;
+}
 
 export interface ProgramSpec {
   language: Language;
@@ -35,7 +65,9 @@ export interface ProgramSpec {
 
 export interface RunResult {
   outcome: Outcome;
+  /** wall time of the run (Java: compilation included) */
   durationMs: number;
+  /** CPU time of the program's process */
   cpuMs?: number;
   exitCode?: number | null;
   signal?: string | null;
@@ -43,6 +75,15 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   limits: SandboxLimits;
+  /** one line saying why this outcome (the failing assertion, the limit hit, an early exit...) */
+  detail?: string;
+  /** full sizes of the streams the excerpts come from */
+  stdoutBytes?: number;
+  stderrBytes?: number;
+  /** peak resident memory of the program's process */
+  maxRssKb?: number;
+  /** Java: time spent in javac */
+  compileMs?: number;
 }
 
 /** One item of a stored batch, as the sandbox activity reads it back. */
@@ -52,8 +93,20 @@ export interface BatchItem extends ProgramSpec {
   limits: Partial<SandboxLimits>;
 }
 
-/** Something that runs programs against tests: the process pool, or the minimal subprocess runner. */
+export interface RunOptions {
+  /** aborting kills the program and rejects the run with the signal's reason */
+  signal?: AbortSignal;
+}
+
+/** What isolation and toolchain a runner uses: recorded with every batch. */
+export interface SandboxDescription {
+  runner: string;
+  [key: string]: unknown;
+}
+
+/** Something that runs programs against tests: the fork-server pool, or the minimal subprocess runner. */
 export interface SandboxRunner {
-  run(spec: ProgramSpec, limits: SandboxLimits): Promise<RunResult>;
+  run(spec: ProgramSpec, limits: SandboxLimits, options?: RunOptions): Promise<RunResult>;
   close(): Promise<void>;
+  describe?(): SandboxDescription;
 }

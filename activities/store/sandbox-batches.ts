@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { BatchItem, Outcome, RunResult, SandboxLimits } from '../sandbox/types';
+import type { BatchItem, Outcome, SandboxLimits } from '../sandbox/types';
 
 export interface NewBatchItem {
   taskId: string;
@@ -67,30 +67,6 @@ export async function loadBatchItems(pool: pg.Pool, batchId: string, opts: { pen
     [batchId],
   );
   return rows.map((r) => ({ idx: r.idx, taskId: r.task_id, language: r.language, program: r.program, tests: r.tests, limits: r.limits }));
-}
-
-/** Records results; a result already stored for an item is kept (first write wins). */
-export async function saveResults(pool: pg.Pool, batchId: string, results: ReadonlyArray<{ idx: number; result: RunResult; attempt: number }>): Promise<void> {
-  if (results.length === 0) return;
-  await pool.query(
-    `insert into sandbox_results (batch_id, idx, outcome, duration_ms, cpu_ms, evidence, attempt)
-     select $1, t.idx, t.outcome, t.duration_ms, t.cpu_ms, t.evidence, t.attempt
-     from jsonb_to_recordset($2::jsonb) as t(idx int, outcome text, duration_ms float8, cpu_ms float8, evidence jsonb, attempt int)
-     on conflict (batch_id, idx) do nothing`,
-    [
-      batchId,
-      JSON.stringify(
-        results.map(({ idx, result, attempt }) => ({
-          idx,
-          outcome: result.outcome,
-          duration_ms: result.durationMs,
-          cpu_ms: result.cpuMs ?? null,
-          attempt,
-          evidence: { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? null, signal: result.signal ?? null, limits: result.limits },
-        })),
-      ),
-    ],
-  );
 }
 
 export async function finishBatch(pool: pg.Pool, batchId: string, host: Record<string, unknown>): Promise<void> {

@@ -1,0 +1,315 @@
+"""The fork-server: a warm Python parent that runs one confined child per program.
+
+It never runs user code itself, so every child starts from the same pristine interpreter
+state (fresh globals, the same sys.modules). Requests are served one at a time; the Node
+driver runs several servers for concurrency. Each program gets: its own process and process
+group, a private work dir (removed afterwards), rlimits, a dedicated uid, no network, a
+scrubbed environment; when it ends, every process it left behind is killed.
+"""
+import fcntl
+import gc
+import json
+import os
+import shutil
+import sys
+import time
+import traceback
+
+from . import classify, confine, harness, host, java, protocol, supervise
+
+# Imported once here so children do not pay for them; a child only sees copies. Not random
+# (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
+# hooks cost ~0.5 ms per fork): programs import those themselves.
+PRELOAD = (
+    "re", "math", "cmath", "heapq", "bisect", "collections", "collections.abc", "itertools", "functools",
+    "operator", "string", "array", "copy", "fractions", "decimal", "datetime",
+    "typing", "hashlib", "struct", "json", "textwrap", "unicodedata", "enum", "dataclasses", "numbers",
+)
+WORK_ROOT = "/tmp"
+
+
+class Server:
+    def __init__(self, config, ctrl_in, ctrl_out):
+        self.config = config
+        self.ctrl_in = ctrl_in
+        self.ctrl_out = ctrl_out
+        self.mode = config["mode"]
+        self.keep_pids = set()
+        self.runs = 0
+        self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        self.uid = self.compile_uid = None
+        self.toolchain = None
+        self.info = {}
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def setup(self):
+        interfaces = host.check_no_network()
+        if self.mode == "root":
+            (self.uid, self.compile_uid), self._uid_locks = host.claim_uids(
+                self.config["lockDir"], self.config["uidFirst"], self.config["uidCount"], 2
+            )
+        java_sources = {}
+        for path in self.config.get("javaSources", []):
+            with open(path, encoding="utf-8") as f:
+                java_sources[os.path.basename(path)] = f.read()
+        jdk = java.find_jdk()
+        cache_fd = java.open_cache_dir(self.config["javaCacheDir"]) if jdk and self.config.get("javaCacheDir") else None
+        expose = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
+        if jdk:
+            expose.append(os.path.dirname(os.path.dirname(jdk[0])))
+        mounts = host.shape_mounts(WORK_ROOT, self.config["workSizeMb"], self.config["mask"], expose)
+        host.set_child_subreaper()
+        host.limit_malloc_arenas()
+        if jdk and java_sources:
+            self.toolchain = java.JavaToolchain(
+                jdk, java_sources, os.path.join(WORK_ROOT, "java-support"), self.compile_uid, self.keep_pids, cache_fd
+            )
+        for name in PRELOAD:
+            try:
+                __import__(name)
+            except ImportError:
+                pass
+        gc.collect()
+        gc.freeze()  # keeps the warm parent's objects out of collections: fewer copied pages per fork
+        self.info = {
+            "pid": os.getpid(),
+            "mode": self.mode,
+            "uid": self.uid,
+            "compileUid": self.compile_uid,
+            "python": sys.version.split()[0],
+            "executable": sys.executable,
+            "network": {"namespace": "private", "interfaces": interfaces},
+            "mounts": mounts,
+            "java": jdk[0] if jdk else None,
+        }
+
+    # -- one program ------------------------------------------------------------------------
+
+    def _workdir(self):
+        self.runs += 1
+        path = os.path.join(WORK_ROOT, "run-%d" % self.runs)
+        os.mkdir(path, 0o755)
+        return path
+
+    def _own(self, path, uid, mode):
+        if uid is not None:
+            os.chown(path, uid, uid)
+        os.chmod(path, mode)
+
+    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False):
+        """Forks the confined child, which calls body(nonce); supervises it to the end."""
+        fds = _Fds()
+        try:
+            out_r, out_w = fds.pipe()
+            err_r, err_w = fds.pipe()
+            rep_r, rep_w = fds.pipe()
+            in_r, in_w = fds.pipe() if nonce_on_stdin else (self.devnull, None)
+            nonce = os.urandom(16).hex()
+            env = dict(confine.BASE_ENV, HOME=workdir, TMPDIR=workdir)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()  # nothing buffered here may surface as the program's output
+            started = time.monotonic()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    confine.confine(workdir=workdir, uid=self.uid, gid=self.uid, limits=limits, language=language,
+                                    fds=(in_r, out_w, err_w, rep_w), env=env)
+                    body(nonce)
+                except BaseException as exc:  # noqa: B902 - nothing may escape a forked child
+                    try:
+                        os.write(2, ("feedloop sandbox: could not start the program: %r\n" % (exc,)).encode())
+                    finally:
+                        os._exit(121)
+                os._exit(121)
+            fds.close(out_w, err_w, rep_w, in_r if in_w is not None else None)
+            try:
+                if in_w is not None:
+                    os.write(in_w, (nonce + "\n").encode())
+                    fds.close(in_w)
+                pidfd = fds.add(os.pidfd_open(pid))
+                obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started)
+            finally:
+                leftovers = supervise.kill_leftovers(self.keep_pids)
+            supervise.finish_reading(streams, rep_r, obs, int(limits["outputBytes"]))
+            obs.leftovers = leftovers
+            obs.pid = pid
+            return obs, nonce
+        finally:
+            fds.close_all()
+
+    def _result(self, obs, nonce, limits, extra=None):
+        outcome, detail = classify.classify(obs, nonce, obs.pid, limits)
+        status = obs.status
+        result = {
+            "outcome": outcome,
+            "detail": detail,
+            "durationMs": round(obs.wall_ms, 3),
+            "cpuMs": round(classify.cpu_ms(obs.rusage), 3),
+            "maxRssKb": obs.rusage.ru_maxrss,
+            "exitCode": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": _signal_name(os.WTERMSIG(status)) if os.WIFSIGNALED(status) else None,
+            "stdout": obs.stdout.text(),
+            "stderr": obs.stderr.text(),
+            "stdoutBytes": obs.stdout.total,
+            "stderrBytes": obs.stderr.total,
+        }
+        if obs.leftovers:
+            result["outcome"] = "infra_error"
+            result["detail"] = "%d processes of the program could not be killed" % obs.leftovers
+        if extra:
+            result.update(extra)
+        return result, obs.driver_gone
+
+    def run_python(self, request):
+        limits = request["limits"]
+        workdir = self._workdir()
+        try:
+            self._own(workdir, self.uid, 0o700)
+            program, tests = request["program"], request["tests"]
+            obs, nonce = self._run_child(
+                workdir=workdir, language="python", limits=limits,
+                body=lambda nonce: harness.run(program, tests, nonce),
+            )
+            return self._result(obs, nonce, limits)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def run_java(self, request):
+        limits = request["limits"]
+        if self.toolchain is None:
+            return _infra("no JDK (java and javac) found on the sandbox host"), False
+        workdir = self._workdir()
+        try:
+            src, classes, home = (os.path.join(workdir, d) for d in ("src", "classes", "home"))
+            os.mkdir(src, 0o755)
+            os.mkdir(classes)
+            self._own(classes, self.compile_uid, 0o755)
+            os.mkdir(home)
+            self._own(home, self.uid, 0o700)
+            source = os.path.join(src, "Main.java")
+            with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+                f.write(request["program"] + "\n" + request["tests"] + "\n")
+            os.chmod(source, 0o644)
+            started = time.monotonic()
+            try:
+                ok, diagnostics, compile_ms = self._compile(source, classes, limits)
+            except java.CompileTimeout as exc:
+                return _verdict("timeout", str(exc), started), False
+            except java.CompilerCrashed as exc:
+                # javac reports its own failures as diagnostics; a dead compiler process is ours.
+                return _infra("the Java compile server died twice: %s" % exc), False
+            if not ok:
+                result = _verdict("compile_error", "javac failed", started)
+                result["stderr"] = diagnostics
+                return result, False
+            argv = self.toolchain.run_argv(limits, home, classes)
+            env = self.toolchain.run_env(home)
+            obs, nonce = self._run_child(
+                workdir=home, language="java", limits=limits,
+                body=lambda _nonce: os.execve(argv[0], argv, env),
+                nonce_on_stdin=True,  # the JVM's launcher reads it before any program code loads
+            )
+            extra = {"compileMs": round(compile_ms, 3), "durationMs": round(obs.wall_ms + compile_ms, 3)}
+            return self._result(obs, nonce, limits, extra)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _compile(self, source, classes, limits):
+        try:
+            return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
+        except java.CompilerCrashed:
+            return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
+
+    # -- the request loop ---------------------------------------------------------------------
+
+    def handle(self, request):
+        op = request.get("op", "run")
+        if op == "ping":
+            return {"op": "pong", "id": request.get("id")}, False
+        fault = request.get("fault")
+        if fault == "server_crash":
+            os._exit(70)  # test hook: the driver must notice, restart us and retry
+        if fault == "fork_failed":
+            return _infra("injected fault: fork failed"), False
+        try:
+            if request["language"] == "python":
+                return self.run_python(request)
+            if request["language"] == "java":
+                return self.run_java(request)
+            return _infra("unknown language %r" % request["language"]), False
+        except Exception:  # noqa: BLE001 - whatever broke here is the sandbox's fault, not the program's
+            return _infra("sandbox failure: %s" % traceback.format_exc()[-1500:]), False
+
+    def serve(self):
+        protocol.write_frame(self.ctrl_out, {"op": "ready", "info": self.info})
+        while True:
+            request = protocol.read_frame(self.ctrl_in)
+            if request is None:
+                return
+            response, driver_gone = self.handle(request)
+            if driver_gone:
+                return
+            response["id"] = request.get("id")
+            protocol.write_frame(self.ctrl_out, response)
+
+
+class _Fds:
+    """The descriptors of one run, all closed at its end whatever happened (a long-lived
+    server must not leak one per failed fork)."""
+
+    def __init__(self):
+        self._open = set()
+
+    def add(self, fd):
+        self._open.add(fd)
+        return fd
+
+    def pipe(self):
+        r, w = os.pipe2(os.O_CLOEXEC)
+        return self.add(r), self.add(w)
+
+    def close(self, *fds):
+        for fd in fds:
+            if fd in self._open:
+                self._open.discard(fd)
+                os.close(fd)
+
+    def close_all(self):
+        self.close(*list(self._open))
+
+
+def _signal_name(sig):
+    import signal
+
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
+def _infra(detail):
+    return {"outcome": "infra_error", "detail": detail, "durationMs": 0, "stdout": "", "stderr": ""}
+
+
+def _verdict(outcome, detail, started):
+    return {"outcome": outcome, "detail": detail, "durationMs": round((time.monotonic() - started) * 1000.0, 3),
+            "stdout": "", "stderr": "", "exitCode": None, "signal": None}
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    # The driver's pipes move out of the way (fds >= 10, close-on-exec); stray prints go to stderr.
+    ctrl_in = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 10)
+    ctrl_out = fcntl.fcntl(1, fcntl.F_DUPFD_CLOEXEC, 10)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    os.dup2(devnull, 3)  # keeps fd 3 taken so pipes never land on the fds a child installs
+    server = Server(config, ctrl_in, ctrl_out)
+    try:
+        server.setup()
+    except Exception:  # noqa: BLE001
+        protocol.write_frame(ctrl_out, {"op": "fatal", "error": traceback.format_exc()[-3000:]})
+        sys.exit(1)
+    server.serve()

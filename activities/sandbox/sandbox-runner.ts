@@ -1,0 +1,202 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../../common/logger';
+import { createFaultInjector, type FaultInjection } from './fault-injection';
+import { ForkServer, ForkServerError, JAVA_SUPPORT_SOURCES, type ForkServerLaunch, type ServerInfo, type ServerReply } from './fork-server';
+import { defaultMaskPaths, detectIsolation, resolvePython } from './isolation';
+import { OUTCOMES, resolveLimits, type Outcome, type ProgramSpec, type RunOptions, type RunResult, type SandboxDescription, type SandboxLimits, type SandboxRunner } from './types';
+
+/**
+ * The default sandbox: a pool of warm fork-servers, one program at a time each. Every program
+ * still gets its own process, uid, work dir, rlimits, and no network (see python/); the pool
+ * only saves the interpreter start-up. A server that dies or hangs is replaced, and the run it
+ * had in flight comes back as infra_error (the activity retries those; they are never scored).
+ */
+export interface SandboxRunnerOptions {
+  /** warm servers, i.e. programs run at once (default: the CPUs of this host) */
+  size?: number;
+  /** the interpreter (default FEEDLOOP_SANDBOX_PYTHON or python3, resolved to its real path) */
+  python?: string;
+  /** size of each server's private tmpfs holding the programs' work dirs */
+  workSizeMb?: number;
+  /** first of the dedicated uids programs run under (root mode) */
+  uidFirst?: number;
+  uidCount?: number;
+  maskPaths?: string[];
+  /** test hook: fail a seeded share of spawns */
+  faults?: FaultInjection;
+  log?: Logger;
+}
+
+export interface SandboxPoolRunner extends SandboxRunner {
+  /** starts every server now (otherwise each starts on first use) */
+  warmUp(): Promise<void>;
+  describe(): SandboxDescription;
+  /** servers started and failed so far: a hostile program must not raise either */
+  stats(): { serverStarts: number; serverFailures: number };
+}
+
+interface Slot {
+  server?: ForkServer;
+}
+
+const REPLY_GRACE_MS = 10_000;
+/** first Java run builds the launcher and starts the compile server; each compile has a 60 s wall cap */
+const JAVA_EXTRA_MS = 120_000;
+
+export function createSandboxRunner(options: SandboxRunnerOptions = {}): SandboxPoolRunner {
+  const size = Math.max(1, options.size ?? os.availableParallelism());
+  const nextFault = createFaultInjector(options.faults);
+  const slots: Slot[] = Array.from({ length: size }, () => ({}));
+  const idle = [...slots];
+  const waiters: Array<(slot: Slot) => void> = [];
+  let launch: ForkServerLaunch | undefined;
+  let serverInfo: ServerInfo | undefined;
+  let closed = false;
+  let serverStarts = 0;
+  let serverFailures = 0;
+
+  function launchSpec(): ForkServerLaunch {
+    // Resolved lazily: a host without namespaces fails its first run with a clear error.
+    launch ??= (() => {
+      const isolation = detectIsolation();
+      return {
+        unshare: isolation.unshare,
+        python: resolvePython(options.python),
+        env: { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8', ...(process.env.JAVA_HOME ? { JAVA_HOME: process.env.JAVA_HOME } : {}) },
+        config: {
+          mode: isolation.mode,
+          lockDir: path.join(os.tmpdir(), 'feedloop-sandbox-uids'),
+          uidFirst: options.uidFirst ?? 61_000,
+          uidCount: options.uidCount ?? 2_000,
+          workSizeMb: options.workSizeMb ?? 512,
+          mask: options.maskPaths ?? defaultMaskPaths(),
+          javaSources: JAVA_SUPPORT_SOURCES,
+          javaCacheDir: path.join(os.tmpdir(), 'feedloop-java-cache'),
+        },
+      };
+    })();
+    return launch;
+  }
+
+  function acquire(signal?: AbortSignal): Promise<Slot> {
+    const slot = idle.pop();
+    if (slot) return Promise.resolve(slot);
+    return new Promise<Slot>((resolve, reject) => {
+      const onAbort = () => {
+        const i = waiters.indexOf(take);
+        if (i >= 0) waiters.splice(i, 1);
+        reject(signal!.reason as Error);
+      };
+      const take = (s: Slot) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(s);
+      };
+      waiters.push(take);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  function release(slot: Slot): void {
+    const waiter = waiters.shift();
+    if (waiter) waiter(slot);
+    else idle.push(slot);
+  }
+
+  async function serverFor(slot: Slot): Promise<ForkServer> {
+    if (slot.server?.alive) return slot.server;
+    const { server, info } = await ForkServer.start(launchSpec());
+    serverStarts++;
+    serverInfo ??= info;
+    slot.server = server;
+    return server;
+  }
+
+  async function runOnSlot(slot: Slot, spec: ProgramSpec, limits: SandboxLimits, signal?: AbortSignal): Promise<RunResult> {
+    const started = performance.now();
+    let server: ForkServer | undefined;
+    const onAbort = () => server?.kill();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      server = await serverFor(slot);
+      signal?.throwIfAborted();
+      const timeoutMs = limits.wallMs + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
+      const fault = nextFault();
+      const reply = await server.request({ op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits, ...(fault ? { fault } : {}) }, timeoutMs);
+      return toRunResult(reply, limits);
+    } catch (err) {
+      signal?.throwIfAborted();
+      if (!(err instanceof ForkServerError)) throw err;
+      serverFailures++;
+      slot.server?.kill();
+      slot.server = undefined;
+      options.log?.warn({ err: err.message }, 'sandbox fork-server failed; it will be restarted');
+      return infraResult(err.message, performance.now() - started, limits);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  return {
+    async run(spec: ProgramSpec, partialLimits: SandboxLimits, runOptions: RunOptions = {}): Promise<RunResult> {
+      if (closed) throw new Error('the sandbox runner is closed');
+      const limits = resolveLimits(partialLimits);
+      if (spec.language !== 'python' && spec.language !== 'java') throw new RangeError(`unsupported language ${String(spec.language)}`);
+      runOptions.signal?.throwIfAborted();
+      const slot = await acquire(runOptions.signal);
+      try {
+        return await runOnSlot(slot, spec, limits, runOptions.signal);
+      } finally {
+        release(slot);
+      }
+    },
+
+    async warmUp(): Promise<void> {
+      const taken = await Promise.all(Array.from({ length: size }, () => acquire()));
+      try {
+        await Promise.all(taken.map((s) => serverFor(s)));
+      } finally {
+        taken.forEach(release);
+      }
+    },
+
+    describe(): SandboxDescription {
+      return { runner: 'fork-server', servers: size, ...(serverInfo ?? {}) };
+    },
+
+    stats() {
+      return { serverStarts, serverFailures };
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      for (const slot of slots) slot.server?.kill();
+      await Promise.resolve();
+    },
+  };
+}
+
+function toRunResult(reply: ServerReply, limits: SandboxLimits): RunResult {
+  const outcome = (OUTCOMES as readonly string[]).includes(String(reply.outcome)) ? (reply.outcome as Outcome) : 'infra_error';
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const result: RunResult = {
+    outcome,
+    durationMs: num(reply.durationMs) ?? 0,
+    exitCode: num(reply.exitCode) ?? null,
+    signal: typeof reply.signal === 'string' ? reply.signal : null,
+    stdout: str(reply.stdout),
+    stderr: str(reply.stderr),
+    limits,
+    detail: str(reply.detail) || (outcome === 'infra_error' ? `unexpected reply: ${JSON.stringify(reply).slice(0, 200)}` : ''),
+  };
+  for (const key of ['cpuMs', 'maxRssKb', 'stdoutBytes', 'stderrBytes', 'compileMs'] as const) {
+    const value = num(reply[key]);
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
+}
+
+function infraResult(detail: string, durationMs: number, limits: SandboxLimits): RunResult {
+  return { outcome: 'infra_error', durationMs, stdout: '', stderr: '', limits, detail, exitCode: null, signal: null };
+}

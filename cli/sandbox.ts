@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkDataset, type CheckSummary } from '../activities/sandbox/dataset-check';
+import { CHECK_DATASETS, type CheckDataset } from '../activities/sandbox/reference-programs';
+import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
+import { DEFAULT_LIMITS, LANGUAGES, type Language, type RunResult, type SandboxLimits } from '../activities/sandbox/types';
+
+/**
+ * `feedloop sandbox exec`: runs one program against its tests in the sandbox.
+ * `feedloop sandbox check`: runs every reference solution of a dataset against its tests.
+ * Both print one JSON object with --json. Exit status: 0 when a verdict was reached (whatever
+ * it is) or every non-passing reference is a known-broken one; 1 for unexpected check
+ * failures; 3 when the sandbox itself failed (infra_error).
+ */
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+interface ExecOptions {
+  language: Language;
+  program: string;
+  tests: string;
+  timeoutMs?: number;
+  wallMs?: number;
+  memoryMb?: number;
+  json?: boolean;
+}
+
+export function execLimits(opts: Pick<ExecOptions, 'timeoutMs' | 'wallMs' | 'memoryMb'>): SandboxLimits {
+  const cpuMs = opts.timeoutMs ?? DEFAULT_LIMITS.cpuMs;
+  return {
+    ...DEFAULT_LIMITS,
+    cpuMs,
+    // The CPU limit decides; the wall-clock net is wider so machine load does not.
+    wallMs: opts.wallMs ?? (opts.timeoutMs ? Math.max(2 * cpuMs, cpuMs + 1000) : DEFAULT_LIMITS.wallMs),
+    memoryMb: opts.memoryMb ?? DEFAULT_LIMITS.memoryMb,
+  };
+}
+
+function formatResult(result: RunResult): string {
+  const lines = [
+    `outcome:  ${result.outcome}${result.detail ? ` (${result.detail})` : ''}`,
+    `time:     ${result.durationMs.toFixed(1)} ms wall, ${(result.cpuMs ?? 0).toFixed(1)} ms CPU`,
+    `limits:   ${JSON.stringify(result.limits)}`,
+  ];
+  if (result.stdout) lines.push('--- stdout', result.stdout.trimEnd());
+  if (result.stderr) lines.push('--- stderr', result.stderr.trimEnd());
+  return lines.join('\n');
+}
+
+function formatSummary(s: CheckSummary): string {
+  const outcomes = Object.entries(s.outcomes)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const lines = [
+    `${s.dataset}: ${s.total} reference programs (${s.skipped} tasks without one skipped): ${outcomes}`,
+    `${s.programsPerSecond.toFixed(1)} programs/s (${s.wallSeconds.toFixed(1)} s)`,
+  ];
+  for (const n of s.notPassed) lines.push(`  ${n.taskId}: ${n.outcome}: ${n.knownBroken ? `known broken: ${n.knownBroken}` : n.detail}`);
+  if (s.unexpected.length) lines.push(`unexpected failures: ${s.unexpected.join(', ')}`);
+  return lines.join('\n');
+}
+
+export function registerSandboxCommands(program: Command): void {
+  const sandbox = program.command('sandbox').description('run programs in the isolated sandbox, and check it against reference solutions');
+
+  sandbox
+    .command('exec')
+    .description('run a program against its tests (Python: asserts run after the program; Java: program + test joined MBXP-style into Main.java)')
+    .addOption(new Option('--language <language>', 'program language').choices(LANGUAGES).makeOptionMandatory())
+    .requiredOption('--program <file>', 'the program')
+    .requiredOption('--tests <file>', 'the tests')
+    .addOption(new Option('--timeout-ms <n>', `CPU-time limit (default ${DEFAULT_LIMITS.cpuMs}); the wall-clock limit is twice this`).argParser(positiveInt))
+    .addOption(new Option('--wall-ms <n>', 'wall-clock limit (overrides the default of twice --timeout-ms)').argParser(positiveInt))
+    .addOption(new Option('--memory-mb <n>', `memory limit (default ${DEFAULT_LIMITS.memoryMb})`).argParser(positiveInt))
+    .option('--json', 'print the result as one JSON object')
+    .action(async (opts: ExecOptions) => {
+      const spec = { language: opts.language, program: fs.readFileSync(opts.program, 'utf8'), tests: fs.readFileSync(opts.tests, 'utf8') };
+      const runner = createSandboxRunner({ size: 1 });
+      try {
+        const result = await runner.run(spec, execLimits(opts));
+        process.stdout.write(opts.json ? `${JSON.stringify({ language: opts.language, ...result })}\n` : `${formatResult(result)}\n`);
+        if (result.outcome === 'infra_error') process.exitCode = 3;
+      } finally {
+        await runner.close();
+      }
+    });
+
+  sandbox
+    .command('check')
+    .description('run every reference solution of a dataset against its tests and summarize the outcomes')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(CHECK_DATASETS).makeOptionMandatory())
+    .addOption(new Option('--sample <n>', 'run only n tasks, drawn with --seed').argParser(positiveInt))
+    .addOption(new Option('--seed <n>', 'seed of --sample').argParser(positiveInt).default(1))
+    .addOption(new Option('--concurrency <n>', 'programs at once (default: CPUs)').argParser(positiveInt))
+    .option('--json', 'print the summary as one JSON object')
+    .action(async (opts: { dataset: CheckDataset; sample?: number; seed: number; concurrency?: number; json?: boolean }) => {
+      const runner = createSandboxRunner(opts.concurrency ? { size: opts.concurrency } : {});
+      try {
+        await runner.warmUp();
+        const summary = await checkDataset(runner, opts.dataset, {
+          sample: opts.sample,
+          seed: opts.seed,
+          concurrency: opts.concurrency,
+          onProgress: opts.json
+            ? undefined
+            : (done, total) => {
+                if (done % 100 === 0 || done === total) process.stderr.write(`  ${done}/${total}\n`);
+              },
+        });
+        const report = { ...summary, sandbox: runner.describe() };
+        process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : `${formatSummary(summary)}\n`);
+        if (summary.outcomes.infra_error) process.exitCode = 3;
+        else if (summary.unexpected.length > 0) process.exitCode = 1;
+      } finally {
+        await runner.close();
+      }
+    });
+}

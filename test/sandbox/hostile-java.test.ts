@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../common/paths';
+import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { DEFAULT_LIMITS } from '../../activities/sandbox/types';
+import { CPU_LIMITS, java } from './helpers/programs';
+
+/** Java programs run the MBXP way (program + test in Main.java), in the same confinement. */
+let runner: SandboxPoolRunner;
+
+/** An MBXP-style test harness calling Solution.answer(). */
+function mbxpTest(expected: string): string {
+  return [
+    'class Main {',
+    '    public static void main(String[] args) throws Exception {',
+    '        int x0 = Solution.answer();',
+    `        if (x0 != ${expected}) {`,
+    '            throw new java.lang.Exception("Exception -- test case 0 did not pass. x0 = " + x0);',
+    '        }',
+    '    }',
+    '}',
+  ].join('\n');
+}
+
+function solution(body: string, imports = ''): string {
+  return `${imports}\nclass Solution {\n    public static int answer() {\n        ${body}\n    }\n}\n`;
+}
+
+beforeAll(async () => {
+  runner = createSandboxRunner({ size: 2 });
+  await runner.warmUp();
+});
+
+afterAll(async () => {
+  await runner.close();
+});
+
+describe('Java programs', () => {
+  it('passes a correct program and fails a wrong one with the test exception as evidence', async () => {
+    const [passed, failed] = await Promise.all([
+      runner.run(java(solution('return 42;'), mbxpTest('42')), DEFAULT_LIMITS),
+      runner.run(java(solution('return 41;'), mbxpTest('42')), DEFAULT_LIMITS),
+    ]);
+    expect(passed.outcome).toBe('passed');
+    expect(passed.compileMs).toBeGreaterThan(0);
+    expect(failed.outcome).toBe('failed');
+    expect(failed.detail).toContain('test case 0 did not pass. x0 = 41');
+    expect(failed.stderr).toContain('at Main.main');
+  });
+
+  it('reports a javac failure as compile_error with the diagnostics', async () => {
+    const result = await runner.run(java(solution('return "forty-two";'), mbxpTest('42')), DEFAULT_LIMITS);
+    expect(result.outcome).toBe('compile_error');
+    expect(result.stderr).toMatch(/incompatible types: String cannot be converted to int/);
+  });
+
+  it('stops an infinite loop at the CPU-time limit', async () => {
+    const result = await runner.run(java(solution('long i = 0; while (true) { i++; }'), mbxpTest('42')), CPU_LIMITS);
+    expect(result.outcome).toBe('timeout');
+    expect(result.detail).toMatch(/CPU time limit/);
+  });
+
+  it('never passes System.exit(0) or Runtime.halt(0) before the tests ran', async () => {
+    const results = await Promise.all(
+      ['System.exit(0); return 42;', 'Runtime.getRuntime().halt(0); return 42;'].map((body) => runner.run(java(solution(body), mbxpTest('42')), DEFAULT_LIMITS)),
+    );
+    for (const result of results) {
+      expect(result.outcome).toBe('runtime_error');
+      expect(result.exitCode).toBe(0);
+      expect(result.detail).toMatch(/exited with status 0 before the tests completed/);
+    }
+  });
+
+  it('tells a runtime exception and an exhausted heap from a test failure', async () => {
+    const [npe, oom] = await Promise.all([
+      runner.run(java(solution('String s = null; return s.length();'), mbxpTest('42')), DEFAULT_LIMITS),
+      runner.run(java(solution('java.util.List<long[]> l = new java.util.ArrayList<>(); while (true) l.add(new long[1 << 20]);'), mbxpTest('42')), {
+        ...DEFAULT_LIMITS,
+        memoryMb: 128,
+      }),
+    ]);
+    expect(npe.outcome).toBe('runtime_error');
+    expect(npe.detail).toContain('NullPointerException');
+    expect(oom.outcome).toBe('memory_limit');
+  });
+
+  it('has no network and cannot write outside its working dir', async () => {
+    let connections = 0;
+    const listener = net.createServer((s) => {
+      connections++;
+      s.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as net.AddressInfo;
+    const escape = path.join(PROJECT_ROOT, `feedloop-java-escape-${randomBytes(4).toString('hex')}`);
+    try {
+      const body = [
+        'int blocked = 0;',
+        `try { new java.net.Socket("127.0.0.1", ${port}).close(); } catch (java.io.IOException e) { blocked++; }`,
+        `try { new java.io.FileOutputStream(${JSON.stringify(escape)}).close(); } catch (java.io.IOException e) { blocked++; }`,
+        'return blocked;',
+      ].join('\n        ');
+      const result = await runner.run(java(solution(body), mbxpTest('2')), DEFAULT_LIMITS);
+      expect(result.outcome).toBe('passed');
+      expect(connections).toBe(0);
+      expect(fs.existsSync(escape)).toBe(false);
+    } finally {
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  });
+});
