@@ -7,6 +7,7 @@ import { registerDevCommands } from './dev';
 import { registerEvalCommand } from './eval-command';
 import { registerFeedbackCommands } from './feedback';
 import { registerMetricsCommands } from './metrics';
+import { registerSandboxCommands } from './sandbox';
 
 /** The `feedloop` command line. */
 const program = new Command('feedloop')
@@ -20,6 +21,7 @@ registerCampaignCommands(program);
 registerFeedbackCommands(program);
 registerAuditCommands(program);
 registerMetricsCommands(program);
+registerSandboxCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);

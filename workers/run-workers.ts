@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { createCpuActivities } from '../activities/cpu';
 import { createGpuActivities } from '../activities/gpu';
 import { ModelBackendCache } from '../activities/models/index';
-import { createSubprocessRunner } from '../activities/sandbox/subprocess-runner';
+import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
 import { createPool } from '../activities/store/pool';
 import { migrate } from '../activities/store/migrate';
@@ -57,7 +57,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
   const connection = await NativeConnection.connect({ address: opts.temporalAddress });
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
-  const runner = extras.runner ?? createSubprocessRunner();
+  const runner = extras.runner ?? createSandboxRunner({ size: opts.sandboxConcurrency, log });
   const models = new ModelBackendCache();
   const workers: Worker[] = [];
   try {

@@ -50,6 +50,7 @@ function durationMs(d: string): number {
 
 export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<IlfIterationResult> {
   const { campaignId: c, iteration: k, config } = input;
+  const limits = { cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb };
   const acts = activitiesFor(config.taskQueues, config.timeouts);
   const refineOnGpu = runsOnGpu(config.models.refiner) && config.refiner.kind === 'model';
   const refiner = refineOnGpu ? acts.gpu : acts.longCpu;
@@ -61,6 +62,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
   const openRequests = new Map<string, string>(); // requestId -> taskId
   const answered = new Set<string>();
   let feedbackClosed = false;
+  let requestsRegistered = false;
 
   setHandler(pauseIterationSignal, () => void (paused = true));
   setHandler(resumeIterationSignal, () => void (paused = false));
@@ -73,32 +75,43 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     openFeedbackRequests: openRequests.size,
     answeredFeedbackRequests: answered.size,
   }));
+  /** Why a submission cannot be accepted now, or undefined when it can. */
+  const feedbackProblem = (s: FeedbackSubmission): string | undefined => {
+    if (feedbackClosed) return `feedback for ${c} iteration ${k} is closed`;
+    if (typeof s?.text !== 'string' || s.text.trim() === '') return 'feedback text is empty';
+    if (s.requestId !== undefined) {
+      if (answered.has(s.requestId)) return `request ${s.requestId} was already answered`;
+      if (!openRequests.has(s.requestId)) return `unknown feedback request ${s.requestId}`;
+      if (s.taskId !== undefined && openRequests.get(s.requestId) !== String(s.taskId)) return `request ${s.requestId} is not for task ${s.taskId}`;
+      return undefined;
+    }
+    if (s.taskId === undefined) return 'name the request (requestId) or the task (taskId) the feedback is for';
+    const forTask = [...openRequests].filter(([, t]) => t === String(s.taskId));
+    if (forTask.length === 0) {
+      return [...answered].some((id) => id.startsWith(`task-${s.taskId}-`)) ? `task ${s.taskId} has no open request: already answered` : `unknown task ${s.taskId}: no feedback request for it`;
+    }
+    if (forTask.length > 1) return `task ${s.taskId} has ${forTask.length} open requests: name one with requestId`;
+    return undefined;
+  };
   setHandler(
     submitFeedbackUpdate,
     async (s) => {
-      const requestId = s.requestId ?? [...openRequests].find(([, t]) => t === s.taskId)![0];
+      // A request listed from the store a moment before this workflow registered it: wait for that.
+      await condition(() => requestsRegistered);
+      const problem = feedbackProblem(s);
+      if (problem) throw ApplicationFailure.nonRetryable(problem, 'FeedbackRejected');
+      const requestId = s.requestId ?? [...openRequests].find(([, t]) => t === String(s.taskId))![0];
       openRequests.delete(requestId);
       answered.add(requestId);
       await acts.store.recordHumanFeedback({ campaignId: c, iteration: k, requestId, text: s.text.trim(), author: s.author });
       return { requestId, answered: answered.size, open: openRequests.size };
     },
     {
-      // Rejected submissions never reach the history as accepted work: the reason goes back to the sender.
+      // Once the requests are known, a rejected submission never enters the history: the reason
+      // goes back to the sender. Before that, the handler waits and checks.
       validator: (s) => {
-        if (feedbackClosed) throw new Error(`feedback for ${c} iteration ${k} is closed`);
-        if (typeof s?.text !== 'string' || s.text.trim() === '') throw new Error('feedback text is empty');
-        if (s.requestId !== undefined) {
-          if (answered.has(s.requestId)) throw new Error(`request ${s.requestId} was already answered`);
-          if (!openRequests.has(s.requestId)) throw new Error(`unknown feedback request ${s.requestId}`);
-          if (s.taskId !== undefined && openRequests.get(s.requestId) !== String(s.taskId)) throw new Error(`request ${s.requestId} is not for task ${s.taskId}`);
-          return;
-        }
-        if (s.taskId === undefined) throw new Error('name the request (requestId) or the task (taskId) the feedback is for');
-        const forTask = [...openRequests].filter(([, t]) => t === String(s.taskId));
-        if (forTask.length === 0) {
-          throw new Error([...answered].some((id) => id.startsWith(`task-${s.taskId}-`)) ? `task ${s.taskId} has no open request: already answered` : `unknown task ${s.taskId}: no feedback request for it`);
-        }
-        if (forTask.length > 1) throw new Error(`task ${s.taskId} has ${forTask.length} open requests: name one with requestId`);
+        const problem = requestsRegistered || feedbackClosed ? feedbackProblem(s) : undefined;
+        if (problem) throw new Error(problem);
       },
     },
   );
@@ -132,7 +145,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     samplesPerTask: config.sampling.train.n,
     ks: [1],
     sampling: { ...config.sampling.train, seed: config.seed * 1000 + k },
-    limits: config.sandbox,
+    limits,
     batchSize: config.sandbox.batchSize,
   }, (p) => enter(p));
   if (stopRequested) return stopped();
@@ -145,8 +158,9 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     source: config.feedback.source,
     feedbackModel: config.models.feedback,
   });
+  for (const r of fb.open) openRequests.set(r.requestId, r.taskId);
+  requestsRegistered = true;
   if (config.feedback.source === 'human' && fb.open.length > 0) {
-    for (const r of fb.open) openRequests.set(r.requestId, r.taskId);
     const policy = config.feedback.human!;
     const total = fb.open.length;
     await condition(() => openRequests.size === 0, durationMs(policy.deadline));
@@ -178,7 +192,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     iteration: k,
     kind: config.refiner.kind,
     refiner: input.refiner ?? config.models.refiner,
-    limits: config.sandbox,
+    limits,
     batchSize: config.sandbox.batchSize,
   });
   if (stopRequested) return stopped();
@@ -211,7 +225,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
         samplesPerTask: config.sampling.eval.n,
         ks: config.sampling.eval.ks,
         sampling: { ...config.sampling.eval, seed: config.seed * 1000 + 500 + k },
-        limits: config.sandbox,
+        limits,
         batchSize: config.sandbox.batchSize,
         // GPU work of the evaluation goes to the host that holds the new checkpoint.
         taskQueues: { ...config.taskQueues, gpu: tuned.workerTaskQueue },
