@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { seededRandom } from './fault-injection';
+import { mulberry32 } from '../../common/seeded-random';
 import { KNOWN_BROKEN } from './known-broken';
 import { referencePrograms, type CheckDataset, type ReferenceProgram } from './reference-programs';
 import { runMany } from './run-many';
@@ -46,7 +46,7 @@ export interface CheckSummary {
 
 export function sampleTasks<T>(items: readonly T[], sample: number | undefined, seed = 1): T[] {
   if (sample === undefined || sample >= items.length) return [...items];
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

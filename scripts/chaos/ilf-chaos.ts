@@ -14,6 +14,7 @@ import { stopTemporalServer } from '../../infra/temporal';
 import { ilfCampaignWorkflow } from '../../workflows/ilf-campaign';
 import { auditNumbers, loadCampaignAudit, type AuditNumbers } from '../../activities/store/audit';
 import { WorkerProcess } from './worker-process';
+import { SeededRandom } from '../../common/seeded-random';
 
 /**
  * Chaos for the ILF loop: the dry-run campaign runs twice with the same seed, once undisturbed
@@ -43,18 +44,6 @@ export interface ChaosReport {
   finalLine: string;
 }
 
-/** mulberry32: a tiny seeded PRNG, so the disturbance schedule repeats with the seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Action = { kind: 'kill-cpu' | 'kill-gpu' | 'restart-temporal' | 'restart-postgres'; iteration: number; phase: IlfPhase; delayMs: number };
 
 /** Which worker runs each phase's heavy work: a kill there interrupts real activities. */
@@ -69,7 +58,8 @@ const WORKER_FOR_PHASE: Record<IlfPhase, 'kill-cpu' | 'kill-gpu'> = {
 };
 
 export function planDisturbances(o: ChaosOptions, iterations: number): Action[] {
-  const rand = prng(o.seed);
+  const rng = new SeededRandom('chaos-plan', o.seed);
+  const rand = () => rng.next();
   const slots: Array<{ iteration: number; phase: IlfPhase }> = [];
   for (let k = 1; k <= iterations; k++) for (const phase of ILF_PHASES) slots.push({ iteration: k, phase });
   // Distinct (iteration, phase) slots, spread over the campaign, in campaign order.

@@ -1,4 +1,4 @@
-import type { SeededRandom } from '../seeded-random';
+import type { SeededRandom } from '../../../common/seeded-random';
 
 /** log-softmax of one row of logits, in float64 */
 export function logSoftmax(logits: ArrayLike<number>): Float64Array {

@@ -1,6 +1,6 @@
 import type { SimulatedBackendConfig } from '../config';
 import { badRequestFailure, unsupportedFailure } from '../failures';
-import { SeededRandom } from '../seeded-random';
+import { SeededRandom } from '../../../common/seeded-random';
 import type { GenerateRequest, GenerateResult, ModelBackend, Sample, SampleMeta, ScorePair } from '../types';
 import { corruptProgram, goldProgram, recordedFailure, similarity } from './programs';
 
