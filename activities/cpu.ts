@@ -1,5 +1,8 @@
 import type pg from 'pg';
+import { createAiFeedbackActivities } from './feedback/ai-feedback';
 import { createFeedbackActivities } from './feedback/feedback-activities';
+import { createApiBenchMetricsActivities } from './metrics/apibench-evaluation';
+import { createApiGenerationActivities } from './models/generate-api-samples';
 import { createGenerationActivities } from './models/generate-samples';
 import type { ModelBackendCache } from './models/index';
 import { createEvaluationMetricsActivities } from './metrics/evaluation-summary';
@@ -29,6 +32,10 @@ export function createCpuActivities(deps: CpuActivityDeps) {
     // and so does sampling from a remote policy: no GPU slot is held while waiting on an API.
     ...createRefineActivities(deps),
     ...createGenerationActivities(deps),
+    // RLAIF: APIBench answers of a remote policy, AI feedback from a remote judge, the paper's metrics.
+    ...createApiGenerationActivities(deps),
+    ...createAiFeedbackActivities(deps),
+    ...createApiBenchMetricsActivities(deps),
   };
 }
 export type CpuActivities = ReturnType<typeof createCpuActivities>;

@@ -1,4 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
+import { formatTrainingJob } from './format-training-job';
+import { formatRlaifAudit } from './rlaif-audit';
 import { formatTable } from './table';
 import { readEnv } from '../common/config';
 import { databaseUrlOf } from '../infra/postgres';
@@ -7,14 +9,14 @@ import {
   auditNumbers,
   CampaignNotFoundError,
   FEEDBACK_SOURCES,
-  isSimulatedName,
   loadCampaignAudit,
   type CampaignAudit,
   type ExecutionRef,
   type IterationAudit,
-  type TrainingJobAudit,
 } from '../activities/store/audit';
-import { formatDuration, formatOutcomes, pct } from '../activities/metrics/report/format';
+import { formatOutcomes, pct } from '../activities/metrics/report/format';
+import { campaignAlgorithm, loadRlaifAudit, rlaifAuditNumbers, type RlaifCampaignAudit } from '../activities/store/rlaif-audit';
+import type pg from 'pg';
 import { registerHistoryCommands } from './history';
 import { registerReportCommand } from './report';
 
@@ -27,12 +29,7 @@ function formatRef(r: ExecutionRef | null): string {
   return r ? `${r.workflowId} (run ${r.runId ?? 'unknown'})` : '-';
 }
 
-export function formatTrainingJob(j: TrainingJobAudit | null): string {
-  if (!j) return 'no training job recorded';
-  const trainer = j.trainer === 'simulated' ? 'simulated (SIMULATED)' : j.trainer;
-  const figures = [`${j.examples} examples`, `${j.steps ?? '-'} steps`, `duration ${formatDuration(j.durationMs)}`, `checkpoint ${j.checkpoint ?? 'none'}${isSimulatedName(j.checkpoint) ? ' (SIMULATED)' : ''}`];
-  return `${j.id}: trainer ${trainer}, ${j.status}; ${figures.join(', ')}\n${' '.repeat(15)}${j.statement}`;
-}
+export { formatTrainingJob };
 
 export function summaryTable(iterations: readonly IterationAudit[]): string {
   return formatTable(
@@ -126,6 +123,23 @@ export async function readCampaignAudit(databaseUrl: string, campaignId: string,
   }
 }
 
+async function withPool<T>(databaseUrl: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = createPool(databaseUrl, 4);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+export function readCampaignAlgorithm(databaseUrl: string, campaignId: string): Promise<string> {
+  return withPool(databaseUrl, (pool) => campaignAlgorithm(pool, campaignId));
+}
+
+export function readRlaifAudit(databaseUrl: string, campaignId: string, opts: { iteration?: number } = {}): Promise<RlaifCampaignAudit> {
+  return withPool(databaseUrl, (pool) => loadRlaifAudit(pool, campaignId, opts));
+}
+
 /** Where a command writes (the tests capture it). */
 export interface CommandIo {
   out: (text: string) => void;
@@ -140,7 +154,14 @@ export async function runAuditCommand(
   io: CommandIo = consoleIo,
 ): Promise<number> {
   try {
-    const audit = await readCampaignAudit(opts.databaseUrl ?? databaseUrlFromEnv(), campaignId, { iteration: opts.iteration });
+    const databaseUrl = opts.databaseUrl ?? databaseUrlFromEnv();
+    if ((await readCampaignAlgorithm(databaseUrl, campaignId)) === 'rlaif') {
+      const audit = await readRlaifAudit(databaseUrl, campaignId, { iteration: opts.iteration });
+      if (opts.numbers) io.out(JSON.stringify(rlaifAuditNumbers(audit), null, 2));
+      else io.out(opts.json ? JSON.stringify(audit, null, 2) : formatRlaifAudit(audit));
+      return 0;
+    }
+    const audit = await readCampaignAudit(databaseUrl, campaignId, { iteration: opts.iteration });
     if (opts.numbers) io.out(JSON.stringify(auditNumbers(audit), null, 2));
     else io.out(opts.json ? JSON.stringify(audit, null, 2) : formatAudit(audit));
     return 0;
@@ -161,9 +182,9 @@ export function parseIteration(v: string): number {
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit <campaignId>')
-    .description('what each iteration of a campaign did: samples, outcomes, feedback, refinements, training, pass@k, workflow ids')
+    .description('what each iteration of a campaign did (ILF: samples, outcomes, feedback, refinements, training, pass@k; RLAIF: rollouts, AI feedback, reward model, rewards, policy update, executability/CodeBLEU/AST), with workflow ids')
     .option('--iteration <k>', 'only this iteration', parseIteration)
-    .option('--json', 'print the audit as JSON (the CampaignAudit type in activities/store/audit.ts)')
+    .option('--json', 'print the audit as JSON (CampaignAudit in activities/store/audit.ts; RlaifCampaignAudit in activities/store/rlaif-audit.ts)')
     .option('--numbers', 'print only the counts and metrics as JSON (auditNumbers: no ids, times or hosts), to compare two runs')
     .action(async (campaignId: string, opts: { iteration?: number; json?: boolean; numbers?: boolean }) => {
       process.exitCode = await runAuditCommand(campaignId, opts);

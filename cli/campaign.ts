@@ -1,11 +1,18 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadIlfCampaignConfig } from '../common/campaign-config';
+import { loadCampaignConfig } from '../common/campaign-file';
 import { readEnv } from '../common/config';
+import type { CampaignStatus } from '../common/ilf';
 import { campaignStatusQuery, ilfCampaignWorkflow, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../workflows/ilf-campaign';
+import { rlaifCampaignWorkflow } from '../workflows/rlaif-campaign';
 import { connectClient } from './evaluate';
 
-/** `feedloop campaign start|status|pause|resume|stop`: drive campaigns through Temporal. */
+/** `feedloop campaign start|status|pause|resume|stop`: drive campaigns through Temporal (any loop). */
+
+/** What the "status" query of any loop's campaign answers (ILF: pass@1 history; RLAIF: executability history). */
+type AnyCampaignStatus = Omit<CampaignStatus, 'passAt1History'> & { passAt1History?: number[]; executabilityHistory?: number[] };
+
 async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const env = readEnv();
   const { client, close } = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
@@ -31,18 +38,27 @@ export async function startIlfCampaign(client: Client, campaignId: string, confi
   });
 }
 
+/** Starts a campaign of any loop: the file's `algorithm` picks the workflow. */
+export async function startCampaign(client: Client, campaignId: string, configFile: string) {
+  const config = loadCampaignConfig(configFile);
+  if (config.algorithm === 'rlaif') {
+    return client.workflow.start(rlaifCampaignWorkflow, { workflowId: campaignId, taskQueue: config.taskQueues.workflow, args: [{ campaignId, config }] });
+  }
+  return client.workflow.start(ilfCampaignWorkflow, { workflowId: campaignId, taskQueue: config.taskQueues.workflow, args: [{ campaignId, config }] });
+}
+
 export function registerCampaignCommands(program: Command): void {
   const campaign = program.command('campaign').description('start and steer training campaigns');
 
   campaign
     .command('start')
     .description('validate a campaign config and start the campaign (needs running workers)')
-    .requiredOption('--config <file>', 'campaign config (YAML or JSON), see examples/')
+    .requiredOption('--config <file>', 'campaign config (YAML or JSON; algorithm ilf or rlaif), see examples/')
     .requiredOption('--id <campaignId>', 'campaign id (also its workflow id)')
     .option('--wait', 'wait for the campaign to finish and print its result')
     .action(async (opts: { config: string; id: string; wait?: boolean }) => {
       await withClient(async (client) => {
-        const handle = await startIlfCampaign(client, opts.id, opts.config);
+        const handle = await startCampaign(client, opts.id, opts.config);
         console.log(`started campaign ${opts.id} (run ${handle.firstExecutionRunId})`);
         console.log(`follow it: npx feedloop campaign status ${opts.id}; audit: npx feedloop audit ${opts.id}`);
         if (opts.wait) console.log(JSON.stringify(await handle.result(), null, 2));
@@ -55,11 +71,13 @@ export function registerCampaignCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
-        const s = await client.workflow.getHandle(id).query(campaignStatusQuery);
+        // Every loop's campaign answers the same "status" query; RLAIF's carries executability instead of pass@1.
+        const s: AnyCampaignStatus = await client.workflow.getHandle(id).query(campaignStatusQuery);
         if (opts.json) return console.log(JSON.stringify(s, null, 2));
         const state = s.finished ? 'finished' : s.stopRequested ? 'stopping' : s.paused ? 'paused' : 'running';
         console.log(`${s.campaignId}: ${state}, iteration ${s.iteration}/${s.iterations}` + (s.currentIterationWorkflowId ? ` (${s.currentIterationWorkflowId})` : ''));
-        if (s.passAt1History.length) console.log(`pass@1 per iteration: ${s.passAt1History.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
+        if (s.passAt1History?.length) console.log(`pass@1 per iteration: ${s.passAt1History.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
+        if (s.executabilityHistory?.length) console.log(`executability per iteration: ${s.executabilityHistory.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
       });
     });
 

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { renderCampaignReport } from '../activities/metrics/report/render';
+import { renderRlaifReport } from '../activities/metrics/report/rlaif-render';
 import { CampaignNotFoundError, listFeedbackExamples, loadCampaignAudit } from '../activities/store/audit';
+import { campaignAlgorithm, listAiFeedbackExamples, loadRlaifAudit } from '../activities/store/rlaif-audit';
 import { createPool } from '../activities/store/pool';
 import { readEnv } from '../common/config';
 import { databaseUrlOf } from '../infra/postgres';
@@ -18,9 +20,15 @@ export async function writeCampaignReport(databaseUrl: string, campaignId: strin
   const pool = createPool(databaseUrl, 4);
   let page: string;
   try {
-    const audit = await loadCampaignAudit(pool, campaignId);
-    const examples = await listFeedbackExamples(pool, campaignId, { perIteration: opts.examples ?? 5 });
-    page = renderCampaignReport(audit, examples, { generatedAt: opts.now ?? new Date() });
+    if ((await campaignAlgorithm(pool, campaignId)) === 'rlaif') {
+      const audit = await loadRlaifAudit(pool, campaignId);
+      const examples = await listAiFeedbackExamples(pool, campaignId, { perIteration: opts.examples ?? 5 });
+      page = renderRlaifReport(audit, examples, { generatedAt: opts.now ?? new Date() });
+    } else {
+      const audit = await loadCampaignAudit(pool, campaignId);
+      const examples = await listFeedbackExamples(pool, campaignId, { perIteration: opts.examples ?? 5 });
+      page = renderCampaignReport(audit, examples, { generatedAt: opts.now ?? new Date() });
+    }
   } finally {
     await pool.end();
   }
@@ -57,9 +65,9 @@ function parseCount(v: string): number {
 export function registerReportCommand(program: Command): void {
   program
     .command('report <campaignId>')
-    .description('write a self-contained HTML report of a campaign: pass@k, outcome mix, feedback/refinement yield, audit table, workflow ids')
+    .description('write a self-contained HTML report of a campaign (ILF: pass@k, outcome mix, feedback/refinement yield; RLAIF: executability, CodeBLEU, AST match, AI feedback), audit table, workflow ids')
     .option('--out <file>', 'output file (default: <campaignId>.report.html)')
-    .option('--examples <n>', 'feedback examples shown per iteration', parseCount, 5)
+    .option('--examples <n>', 'feedback examples (AI feedback for RLAIF) shown per iteration', parseCount, 5)
     .action(async (campaignId: string, opts: { out?: string; examples: number }) => {
       process.exitCode = await runReportCommand(campaignId, opts);
     });

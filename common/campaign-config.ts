@@ -25,7 +25,28 @@ const taskRange = z
   .tuple([z.int().min(1), z.int().min(1)])
   .refine(([lo, hi]) => lo <= hi, { message: 'must be [first, last] with first <= last' });
 
-const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 15m, 72h or 7d');
+export const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 15m, 72h or 7d');
+
+/**
+ * How long a silent activity may be before Temporal retries it elsewhere. Shorter means a
+ * killed worker's work moves sooner; longer tolerates slow steps between heartbeats.
+ */
+export const timeoutsSchema = z
+  .object({
+    /** store and bookkeeping activities (quick queries) */
+    store: duration.default('1m'),
+    /** sandbox, feedback and refinement activities, which heartbeat per program */
+    cpuHeartbeat: duration.default('1m'),
+    /** generation and training activities on GPU workers */
+    gpuHeartbeat: duration.default('10m'),
+  })
+  .strict()
+  .default({ store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m' });
+
+export const taskQueuesSchema = z
+  .object({ workflow: z.string().min(1), cpu: z.string().min(1), gpu: z.string().min(1) })
+  .strict()
+  .default(DEFAULT_TASK_QUEUES);
 
 export const ilfCampaignConfigSchema = z
   .object({
@@ -142,25 +163,8 @@ export const ilfCampaignConfigSchema = z
       })
       .strict()
       .default({}),
-    /**
-     * How long a silent activity may be before Temporal retries it elsewhere. Shorter means a
-     * killed worker's work moves sooner; longer tolerates slow steps between heartbeats.
-     */
-    timeouts: z
-      .object({
-        /** store and bookkeeping activities (quick queries) */
-        store: duration.default('1m'),
-        /** sandbox, feedback and refinement activities, which heartbeat per program */
-        cpuHeartbeat: duration.default('1m'),
-        /** generation and training activities on GPU workers */
-        gpuHeartbeat: duration.default('10m'),
-      })
-      .strict()
-      .default({ store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m' }),
-    taskQueues: z
-      .object({ workflow: z.string().min(1), cpu: z.string().min(1), gpu: z.string().min(1) })
-      .strict()
-      .default(DEFAULT_TASK_QUEUES),
+    timeouts: timeoutsSchema,
+    taskQueues: taskQueuesSchema,
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -171,6 +175,7 @@ export const ilfCampaignConfigSchema = z
     if (c.feedback.source === 'llm' && !c.models.feedback) ctx.addIssue({ code: 'custom', path: ['models', 'feedback'], message: 'required when feedback.source is "llm"' });
     if (c.feedback.source === 'human' && !c.feedback.human) c.feedback.human = { deadline: '72h', quorum: 1, onDeadline: 'proceed' };
     if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
+    if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
     if (c.models.policy.backend === 'replay' && c.trainer.kind !== 'none') {
       ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: 'a replay policy serves recorded programs and cannot be trained: use "none"' });
     }
@@ -191,13 +196,16 @@ export function parseIlfCampaignConfig(raw: unknown, where = ''): IlfCampaignCon
   return parsed.data;
 }
 
-export function loadIlfCampaignConfig(file: string): IlfCampaignConfig {
+/** The raw content of a campaign file (YAML, or JSON by extension); a syntax error names the file. */
+export function readCampaignFile(file: string): unknown {
   const text = fs.readFileSync(file, 'utf8');
-  let raw: unknown;
   try {
-    raw = path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
+    return path.extname(file) === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     throw new ConfigError(`${file}: not valid ${path.extname(file) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
-  return parseIlfCampaignConfig(raw, file);
+}
+
+export function loadIlfCampaignConfig(file: string): IlfCampaignConfig {
+  return parseIlfCampaignConfig(readCampaignFile(file), file);
 }

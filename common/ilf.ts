@@ -32,6 +32,8 @@ export interface IlfCampaignState {
   passAt1History: number[];
   paused: boolean;
   stopRequested: boolean;
+  /** pi_Refine was trained on MBPP_Refine (refiner.train) */
+  refinerTrained?: boolean;
 }
 
 export interface IlfIterationInput {

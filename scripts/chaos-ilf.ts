@@ -1,21 +1,34 @@
-// `npm run chaos:ilf [-- --seed N --kills N]`: the ILF dry-run campaign under worker kills and
-// server restarts, compared with an undisturbed run of the same seed. Exits 1 on any difference.
+// `npm run chaos:ilf [-- --seed N --kills N --config FILE]`: a dry-run campaign (the ILF one by
+// default; `--config examples/rlaif-dry-run.yaml` for RLAIF) under worker kills and server
+// restarts, compared with an undisturbed run of the same seed. Exits 1 on any difference.
+import path from 'node:path';
 import { Command } from 'commander';
-import { runIlfChaos } from './chaos/ilf-chaos';
+import { readCampaignFile } from '../common/campaign-config';
+import { PROJECT_ROOT } from '../common/paths';
+import { runCampaignChaos } from './chaos/ilf-chaos';
 
 const opts = new Command('chaos-ilf')
   .option('--seed <n>', 'seed of the campaign and of the disturbance schedule', (v) => Number.parseInt(v, 10), 42)
   .option('--kills <n>', 'worker SIGKILLs', (v) => Number.parseInt(v, 10), 6)
+  .option('--config <file>', 'the campaign file (its algorithm picks the loop)', path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'))
   .option('--reduced', 'the CI form: a smaller campaign')
   .parse(process.argv)
-  .opts<{ seed: number; kills: number; reduced?: boolean }>();
+  .opts<{ seed: number; kills: number; config: string; reduced?: boolean }>();
 
-runIlfChaos({
+/** The CI form of each loop's dry run: fewer tasks, fewer samples. */
+const REDUCED: Record<string, Record<string, unknown>> = {
+  ilf: { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } } },
+  rlaif: { dataset: { rolloutQuestions: 8, maxEvalQuestionsPerHub: 3 } },
+};
+const algorithm = String((readCampaignFile(opts.config) as { algorithm?: unknown } | null)?.algorithm);
+
+runCampaignChaos({
   seed: opts.seed,
   kills: opts.kills,
   restartTemporal: true,
   restartPostgres: true,
-  configOverrides: opts.reduced ? { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } } } : undefined,
+  configFile: opts.config,
+  configOverrides: opts.reduced ? REDUCED[algorithm] : undefined,
 })
   .then((report) => {
     console.log(report.disturbances.map((d) => `  - ${d}`).join('\n'));

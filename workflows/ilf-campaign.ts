@@ -6,15 +6,14 @@ import {
   continueAsNew,
   defineQuery,
   defineUpdate,
-  getExternalWorkflowHandle,
-  setHandler,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ilfIds, type CampaignStatus, type IlfCampaignInput, type IlfCampaignState, type IlfIterationResult } from '../common/ilf';
 import { ALGORITHM, CAMPAIGN_ID, ITERATION, PHASE } from '../common/search-attributes';
-import { ilfIterationWorkflow, pauseIterationSignal, resumeIterationSignal, stopIterationSignal } from './ilf-iteration';
+import { installCampaignControl, rootCause, stillImproving } from './campaign-control';
+import { ilfIterationWorkflow, pauseIterationSignal } from './ilf-iteration';
 import { activitiesFor } from './sample-and-test';
 
 /**
@@ -28,16 +27,9 @@ export const resumeCampaignUpdate = defineUpdate<CampaignStatus>('resume');
 export const stopCampaignUpdate = defineUpdate<CampaignStatus>('stop');
 export const campaignStatusQuery = defineQuery<CampaignStatus>('status');
 
-/** The innermost failure message: "Child workflow failed" and "Activity task failed" say nothing. */
-function rootCause(err: unknown): string {
-  let e = err as Error | undefined;
-  while (e && (e as Error & { cause?: Error }).cause) e = (e as Error & { cause?: Error }).cause;
-  return e?.message ?? String(err);
-}
-
 export async function ilfCampaignWorkflow(input: IlfCampaignInput): Promise<{ status: 'completed' | 'stopped'; iterations: IlfIterationResult[]; passAt1History: number[] }> {
   const { campaignId, config } = input;
-  const { store } = activitiesFor(config.taskQueues, config.timeouts);
+  const { store, training } = activitiesFor(config.taskQueues, config.timeouts);
   const state: IlfCampaignState = input.state ?? {
     nextIteration: 1,
     policy: config.models.policy,
@@ -60,62 +52,27 @@ export async function ilfCampaignWorkflow(input: IlfCampaignInput): Promise<{ st
     passAt1History: state.passAt1History,
     currentIterationWorkflowId: currentChild,
   });
-  const forward = async (signal: typeof pauseIterationSignal | typeof resumeIterationSignal | typeof stopIterationSignal) => {
-    if (currentChild) await getExternalWorkflowHandle(currentChild).signal(signal);
-  };
-
-  setHandler(campaignStatusQuery, status);
-  setHandler(
-    pauseCampaignUpdate,
-    async () => {
-      state.paused = true;
-      await forward(pauseIterationSignal);
-      return status();
-    },
-    {
-      validator: () => {
-        if (finished) throw new Error(`campaign ${campaignId} has finished`);
-        if (state.stopRequested) throw new Error(`campaign ${campaignId} is stopping`);
-        if (state.paused) throw new Error(`campaign ${campaignId} is already paused`);
-      },
-    },
-  );
-  setHandler(
-    resumeCampaignUpdate,
-    async () => {
-      state.paused = false;
-      await forward(resumeIterationSignal);
-      return status();
-    },
-    {
-      validator: () => {
-        if (finished) throw new Error(`campaign ${campaignId} has finished`);
-        if (!state.paused) throw new Error(`campaign ${campaignId} is not paused`);
-      },
-    },
-  );
-  setHandler(
-    stopCampaignUpdate,
-    async () => {
-      state.stopRequested = true;
-      await forward(stopIterationSignal);
-      return status();
-    },
-    {
-      validator: () => {
-        if (finished) throw new Error(`campaign ${campaignId} has finished`);
-        if (state.stopRequested) throw new Error(`campaign ${campaignId} is already stopping`);
-      },
-    },
-  );
+  installCampaignControl({
+    campaignId,
+    state,
+    isFinished: () => finished,
+    currentChild: () => currentChild,
+    status,
+    updates: { pause: pauseCampaignUpdate, resume: resumeCampaignUpdate, stop: stopCampaignUpdate },
+    query: campaignStatusQuery,
+  });
 
   upsertSearchAttributes([
     { key: CAMPAIGN_ID, value: campaignId },
     { key: ALGORITHM, value: 'ilf' },
   ]);
   if (state.nextIteration === 1) await store.registerCampaign({ campaignId, algorithm: 'ilf', config });
-  if (config.refiner.train) {
-    throw ApplicationFailure.nonRetryable('refiner.train is not available yet: use refiner.kind "dataset" or an already trained refiner model', 'InvalidConfig');
+  if (config.refiner.train && state.nextIteration === 1 && !state.refinerTrained) {
+    // pi_Refine is trained once, on the MBPP_Refine triples, before the first iteration.
+    upsertSearchAttributes([{ key: PHASE, value: 'train-refiner' }]);
+    const trained = await training.trainIlfRefiner({ campaignId, refineSplit: config.dataset.splits.refine, trainer: config.trainer, refiner: state.refiner! });
+    state.refiner = trained.nextRefiner;
+    state.refinerTrained = true;
   }
 
   while (state.nextIteration <= config.iterations && !state.stopRequested) {
@@ -154,12 +111,7 @@ export async function ilfCampaignWorkflow(input: IlfCampaignInput): Promise<{ st
     // Stopping rules.
     const target = config.stopping.targetPassAt1;
     if (target !== undefined && passAt1 !== undefined && passAt1 >= target) break;
-    const patience = config.stopping.patience;
-    if (patience !== undefined && state.passAt1History.length > patience) {
-      const h = state.passAt1History;
-      const best = Math.max(...h.slice(0, h.length - patience));
-      if (Math.max(...h.slice(h.length - patience)) <= best) break;
-    }
+    if (!stillImproving(state.passAt1History, config.stopping.patience)) break;
 
     if (workflowInfo().continueAsNewSuggested && state.nextIteration <= config.iterations) {
       await condition(allHandlersFinished);

@@ -68,12 +68,12 @@ export const onnxBackendConfigSchema = z
   })
   .strict();
 
-export const SIMULATED_ROLES = ['program', 'feedback', 'judge', 'reward'] as const;
+export const SIMULATED_ROLES = ['program', 'api-code', 'feedback', 'judge', 'reward'] as const;
 
 export const simulatedBackendConfigSchema = z
   .object({
     backend: z.literal('simulated'),
-    /** program: policy/refiner; feedback: feedback LLM text; judge: Yes/No answers; reward: reward model */
+    /** program: MBPP policy/refiner; api-code: APIBench policy (Gorilla-format answers); feedback: feedback LLM text; judge: Yes/No answers; reward: reward model */
     role: z.enum(SIMULATED_ROLES).default('program'),
     /** a label for records, e.g. the checkpoint path a simulated trainer returned */
     model: z.string().min(1).default('simulated-base'),

@@ -136,18 +136,18 @@ export interface CampaignAudit {
 }
 
 /** PostgreSQL's undefined_table: a store the migrations never ran on */
-const UNDEFINED_TABLE = '42P01';
+export const UNDEFINED_TABLE = '42P01';
 
 /** An unknown campaign or iteration (the CLI exits 1). */
 export class CampaignNotFoundError extends Error {
   override name = 'CampaignNotFoundError';
 }
 
-type Json = Record<string, unknown>;
-const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+export type Json = Record<string, unknown>;
+export const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
 export function emptyOutcomes(): OutcomeCounts {
   return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
@@ -207,7 +207,7 @@ function summarizeConfig(raw: unknown): CampaignConfigSummary {
   };
 }
 
-interface TrainingJobRow {
+export interface TrainingJobRow {
   id: string;
   iteration: number | null;
   kind: string;
@@ -226,7 +226,7 @@ interface TrainingJobRow {
   duration_ms: number | null;
 }
 
-function trainingJobAudit(r: TrainingJobRow): TrainingJobAudit {
+export function trainingJobAudit(r: TrainingJobRow): TrainingJobAudit {
   const simulated = r.trainer === 'simulated' || isSimulatedName(r.checkpoint) || obj(r.metrics).simulated === true;
   let weights: TrainingJobAudit['weights'];
   let statement: string;
@@ -284,9 +284,9 @@ function findMismatches(recorded: Json, it: IterationAudit): string[] {
   return out;
 }
 
-type Queryable = Pick<pg.ClientBase, 'query'>;
+export type Queryable = Pick<pg.ClientBase, 'query'>;
 
-async function rows<T extends pg.QueryResultRow>(db: Queryable, sql: string, params: unknown[]): Promise<T[]> {
+export async function rows<T extends pg.QueryResultRow>(db: Queryable, sql: string, params: unknown[]): Promise<T[]> {
   return (await db.query<T>(sql, params)).rows;
 }
 

@@ -3,24 +3,24 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
-import { parse } from 'yaml';
-import { parseIlfCampaignConfig, type IlfCampaignConfig } from '../../common/campaign-config';
+import { readCampaignFile } from '../../common/campaign-config';
 import { statePaths } from '../../common/config';
-import { ILF_PHASES, type IlfPhase } from '../../common/ilf';
 import { PROJECT_ROOT } from '../../common/paths';
 import { downLocalServers, isolatedEnv, upLocalServers } from '../../infra/local-servers';
 import { stopEmbeddedPostgres } from '../../infra/postgres';
 import { stopTemporalServer } from '../../infra/temporal';
-import { ilfCampaignWorkflow } from '../../workflows/ilf-campaign';
-import { auditNumbers, loadCampaignAudit, type AuditNumbers } from '../../activities/store/audit';
+import type { AuditNumbers } from '../../activities/store/audit';
+import type { RlaifAuditNumbers } from '../../activities/store/rlaif-audit';
+import { ILF_LOOP, loopFor, type ChaosLoop, type WorkerKill } from './loops';
 import { WorkerProcess } from './worker-process';
 import { SeededRandom } from '../../common/seeded-random';
 
 /**
- * Chaos for the ILF loop: the dry-run campaign runs twice with the same seed, once undisturbed
- * and once while workers are SIGKILLed in different phases and restarted, the Temporal dev
- * server is restarted and PostgreSQL is restarted. Every disturbance is chosen by a seeded
- * generator and triggered by the phase the campaign has reached, so a failing run repeats.
+ * Chaos for a campaign config (any loop: ILF, RLAIF): the campaign runs twice with the same
+ * seed, once undisturbed and once while workers are SIGKILLed in different phases and restarted,
+ * the Temporal dev server is restarted and PostgreSQL is restarted. Every disturbance is chosen
+ * by a seeded generator and triggered by the phase the campaign has reached, so a failing run
+ * repeats. What differs per loop (phases, config, audit numbers, integrity checks) is in loops.ts.
  */
 export interface ChaosOptions {
   seed: number;
@@ -28,15 +28,18 @@ export interface ChaosOptions {
   kills: number;
   restartTemporal: boolean;
   restartPostgres: boolean;
-  /** overrides of examples/ilf-dry-run.yaml (e.g. fewer tasks for CI) */
+  /** the campaign file; its `algorithm` picks the loop (default examples/ilf-dry-run.yaml) */
+  configFile?: string;
+  /** top-level fields replacing the file's (e.g. fewer tasks for CI) */
   configOverrides?: Record<string, unknown>;
   log?: (line: string) => void;
 }
 
 export interface ChaosReport {
+  algorithm: string;
   identical: boolean;
-  baseline: AuditNumbers;
-  disturbed: AuditNumbers;
+  baseline: AuditNumbers | RlaifAuditNumbers;
+  disturbed: AuditNumbers | RlaifAuditNumbers;
   disturbances: string[];
   /** training jobs that a new trainer process resumed after a kill */
   resumedTrainingJobs: number;
@@ -44,24 +47,14 @@ export interface ChaosReport {
   finalLine: string;
 }
 
-type Action = { kind: 'kill-cpu' | 'kill-gpu' | 'restart-temporal' | 'restart-postgres'; iteration: number; phase: IlfPhase; delayMs: number };
+type Action = { kind: WorkerKill | 'restart-temporal' | 'restart-postgres'; iteration: number; phase: string; delayMs: number };
 
-/** Which worker runs each phase's heavy work: a kill there interrupts real activities. */
-const WORKER_FOR_PHASE: Record<IlfPhase, 'kill-cpu' | 'kill-gpu'> = {
-  generate: 'kill-gpu',
-  test: 'kill-cpu',
-  feedback: 'kill-cpu',
-  refine: 'kill-cpu',
-  filter: 'kill-cpu',
-  train: 'kill-gpu',
-  evaluate: 'kill-gpu',
-};
-
-export function planDisturbances(o: ChaosOptions, iterations: number): Action[] {
+/** The plan for a loop's phases (ILF's by default); which worker to kill follows the phase. */
+export function planDisturbances(o: ChaosOptions, iterations: number, loop: Pick<ChaosLoop<{ iterations: number }>, 'phases' | 'workerForPhase'> = ILF_LOOP): Action[] {
   const rng = new SeededRandom('chaos-plan', o.seed);
   const rand = () => rng.next();
-  const slots: Array<{ iteration: number; phase: IlfPhase }> = [];
-  for (let k = 1; k <= iterations; k++) for (const phase of ILF_PHASES) slots.push({ iteration: k, phase });
+  const slots: Array<{ iteration: number; phase: string }> = [];
+  for (let k = 1; k <= iterations; k++) for (const phase of loop.phases) slots.push({ iteration: k, phase });
   // Distinct (iteration, phase) slots, spread over the campaign, in campaign order.
   const wanted = o.kills + (o.restartTemporal ? 1 : 0) + (o.restartPostgres ? 1 : 0);
   const chosen = new Set<number>();
@@ -78,7 +71,7 @@ export function planDisturbances(o: ChaosOptions, iterations: number): Action[] 
   }
   return order.map((slot, i) => {
     const { iteration, phase } = slots[slot]!;
-    const kind = kinds[i] === 'kill' ? WORKER_FOR_PHASE[phase] : kinds[i]!;
+    const kind = kinds[i] === 'kill' ? loop.workerForPhase[phase]! : kinds[i]!;
     return { kind: kind as Action['kind'], iteration, phase, delayMs: Math.floor(rand() * 400) };
   });
 }
@@ -94,29 +87,22 @@ async function retry<T>(fn: () => Promise<T>, tries = 120): Promise<T> {
   }
 }
 
-export async function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
+/** The ILF dry run (examples/ilf-dry-run.yaml) under chaos. */
+export function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
+  return runCampaignChaos({ configFile: path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'), ...o });
+}
+
+export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
+  const raw = readCampaignFile(o.configFile ?? path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml')) as Record<string, unknown>;
+  // Both loops' descriptors share one shape; the union only differs in the config type.
+  const loop = loopFor(raw?.algorithm) as ChaosLoop<{ iterations: number }>;
+  const queues = { workflow: 'chaos-wf', cpu: 'chaos-cpu', gpu: 'chaos-gpu' };
+  // Validated before any server starts: a bad config fails at once, naming the field.
+  const config = loop.config(raw, o.seed, o.configOverrides, queues);
   const log = o.log ?? ((line: string) => console.log(line));
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-chaos-'));
   const env = await isolatedEnv(home);
   const servers = await upLocalServers(env);
-  const queues = { workflow: 'chaos-wf', cpu: 'chaos-cpu', gpu: 'chaos-gpu' };
-  const raw = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'), 'utf8')) as Record<string, unknown>;
-  const config: IlfCampaignConfig = parseIlfCampaignConfig({
-    ...raw,
-    seed: o.seed,
-    // A killed worker's activities move elsewhere after these timeouts (trainers heartbeat every 5 s).
-    timeouts: { store: '10s', cpuHeartbeat: '5s', gpuHeartbeat: '12s' },
-    // A real trainer process that follows the protocol: a kill in the train phase orphans it,
-    // and the retry must take over its lock and resume from its last complete checkpoint.
-    trainer: {
-      kind: 'command',
-      command: [process.execPath, path.join(PROJECT_ROOT, 'trainers', 'simulated', 'trainer.mjs')],
-      baseModel: 'simulated-base',
-      hyperparameters: { totalSteps: 60, checkpointEvery: 10, stepMs: 40 },
-    },
-    ...o.configOverrides,
-    taskQueues: queues,
-  });
   const workerEnv = { TEMPORAL_ADDRESS: servers.temporalAddress, DATABASE_URL: servers.databaseUrl, FEEDLOOP_HOME: home };
   const queueArgs = ['--workflow-queue', queues.workflow, '--cpu-queue', queues.cpu, '--gpu-queue', queues.gpu, '--shutdown-grace-ms', '1000'];
   const cpu = new WorkerProcess('cpu', 'cpu.ts', queueArgs, workerEnv);
@@ -145,7 +131,7 @@ export async function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
   const runCampaign = async (campaignId: string, disturb?: () => Promise<void>) => {
     const client = await connect();
-    await client.workflow.start(ilfCampaignWorkflow, { workflowId: campaignId, taskQueue: queues.workflow, args: [{ campaignId, config }] });
+    await loop.start(client, campaignId, config, queues);
     let finished = false;
     const disturber = (async () => {
       while (!finished && disturb) {
@@ -167,20 +153,20 @@ export async function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`chaos: undisturbed run ${baselineId}`);
     await runCampaign(baselineId);
 
-    const plan = planDisturbances(o, config.iterations);
+    const plan = planDisturbances(o, config.iterations, loop);
     const disturbedId = `chaos-disturbed-${o.seed}`;
     log(`chaos: disturbed run ${disturbedId}, plan: ${plan.map((a) => `${a.kind}@${a.iteration}/${a.phase}`).join(', ')}`);
     let next = 0;
     const reached = async (a: Action): Promise<boolean> => {
       try {
-        const { rows } = await pool.query<{ iteration: number; phase: IlfPhase; status: string }>(
+        const { rows } = await pool.query<{ iteration: number; phase: string; status: string }>(
           'select iteration, phase, status from campaign_iterations where campaign_id = $1 order by iteration desc limit 1',
           [disturbedId],
         );
         const row = rows[0];
         if (!row) return false;
         if (row.iteration > a.iteration || row.status !== 'running') return row.iteration >= a.iteration;
-        return row.iteration === a.iteration && ILF_PHASES.indexOf(row.phase) >= ILF_PHASES.indexOf(a.phase);
+        return row.iteration === a.iteration && loop.phases.indexOf(row.phase) >= loop.phases.indexOf(a.phase);
       } catch {
         return false; // PostgreSQL is restarting
       }
@@ -212,21 +198,21 @@ export async function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
       await act(a);
     });
 
-    const baseline = auditNumbers(await loadCampaignAudit(pool, baselineId));
-    const disturbed = auditNumbers(await loadCampaignAudit(pool, disturbedId));
+    const baseline = await loop.auditNumbers(pool, baselineId);
+    const disturbed = await loop.auditNumbers(pool, disturbedId);
     const problems: string[] = [];
     if (next < plan.length) problems.push(`only ${next} of ${plan.length} planned disturbances happened before the campaign ended`);
     const identical = JSON.stringify(baseline) === JSON.stringify(disturbed);
     if (!identical) problems.push('audit numbers differ from the undisturbed run');
-    problems.push(...(await integrityProblems(pool, disturbedId, config)));
-    const ledgers = trainerLedgers(path.join(statePaths(home).blobs, disturbedId), config.iterations);
+    problems.push(...(await loop.integrityProblems(pool, disturbedId, config)));
+    const ledgers = trainerLedgers(loop.ledgers(path.join(statePaths(home).blobs, disturbedId), config));
     problems.push(...ledgers.problems);
     const kills = disturbances.filter((d) => d.startsWith('SIGKILL')).length;
     const finalLine = problems.length
       ? `chaos FAILED: ${problems.join('; ')}`
-      : `chaos OK: ${kills} worker kills, ${disturbances.length - kills} server restarts, ${ledgers.resumedJobs} training job(s) resumed by a new trainer process; ` +
+      : `chaos OK (${loop.algorithm}): ${kills} worker kills, ${disturbances.length - kills} server restarts, ${ledgers.resumedJobs} training job(s) resumed by a new trainer process; ` +
         'audit numbers identical to the undisturbed run; no training job ran twice at once; no sample counted twice';
-    return { identical, baseline, disturbed, disturbances, resumedTrainingJobs: ledgers.resumedJobs, problems, finalLine };
+    return { algorithm: loop.algorithm, identical, baseline, disturbed, disturbances, resumedTrainingJobs: ledgers.resumedJobs, problems, finalLine };
   } finally {
     await Promise.all([cpu.stop(), gpu.stop()]);
     await pool.end().catch(() => undefined);
@@ -241,53 +227,21 @@ export async function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
  * would interleave their pids; a resumed job may redo steps after its last checkpoint, but
  * only after the previous process stopped writing.
  */
-function trainerLedgers(campaignBlobs: string, iterations: number): { problems: string[]; resumedJobs: number } {
+function trainerLedgers(jobs: ReadonlyArray<{ job: string; file: string }>): { problems: string[]; resumedJobs: number } {
   const problems: string[] = [];
   let resumedJobs = 0;
-  for (let k = 1; k <= iterations; k++) {
-    const file = path.join(campaignBlobs, `iteration-${k}`, 'sft', 'ledger.jsonl');
+  for (const { job, file } of jobs) {
     if (!fs.existsSync(file)) {
-      problems.push(`iteration ${k}: no trainer ledger at ${file}`);
+      problems.push(`${job}: no trainer ledger at ${file}`);
       continue;
     }
     const pids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
     const seen = new Set<number>();
     for (let i = 0; i < pids.length; i++) {
-      if (i > 0 && pids[i] !== pids[i - 1] && seen.has(pids[i]!)) problems.push(`iteration ${k}: trainer processes interleaved (two copies of one job ran at once)`);
+      if (i > 0 && pids[i] !== pids[i - 1] && seen.has(pids[i]!)) problems.push(`${job}: trainer processes interleaved (two copies of one job ran at once)`);
       seen.add(pids[i]!);
     }
     if (seen.size > 1) resumedJobs++;
   }
   return { problems: [...new Set(problems)], resumedJobs };
-}
-
-/** Things a crash could have doubled: samples, results, training jobs. */
-async function integrityProblems(pool: pg.Pool, campaignId: string, config: IlfCampaignConfig): Promise<string[]> {
-  const problems: string[] = [];
-  const { rows: gens } = await pool.query<{ eval_run_id: string; n: string; tasks: string }>(
-    `select eval_run_id, count(*) as n, count(distinct task_id) as tasks from generations where eval_run_id like $1 group by eval_run_id`,
-    [`${campaignId}/%`],
-  );
-  for (const g of gens) {
-    const perTask = g.eval_run_id.endsWith('/train-samples') ? config.sampling.train.n : config.sampling.eval.n;
-    if (Number(g.n) !== Number(g.tasks) * perTask) problems.push(`${g.eval_run_id}: ${g.n} samples for ${g.tasks} tasks x ${perTask}`);
-  }
-  const { rows: results } = await pool.query<{ items: string; results: string }>(
-    `select (select count(*) from sandbox_items i join sandbox_batches b on b.id = i.batch_id where b.owner like $1) as items,
-            (select count(*) from sandbox_results r join sandbox_batches b on b.id = r.batch_id where b.owner like $1) as results`,
-    [`${campaignId}/%`],
-  );
-  if (results[0]!.items !== results[0]!.results) problems.push(`${results[0]!.items} programs but ${results[0]!.results} results`);
-  const { rows: jobs } = await pool.query<{ iteration: number; status: string; steps: number; examples: number }>(
-    'select iteration, status, steps, examples from training_jobs where campaign_id = $1 order by iteration',
-    [campaignId],
-  );
-  if (jobs.length !== config.iterations) problems.push(`${jobs.length} training jobs for ${config.iterations} iterations`);
-  const stepsPerExample = config.trainer.kind === 'simulated' ? config.trainer.stepsPerExample : 1;
-  for (const j of jobs) {
-    if (j.status !== 'completed') problems.push(`training job of iteration ${j.iteration} is ${j.status}`);
-    if (config.trainer.kind === 'simulated' && j.steps !== j.examples * stepsPerExample) problems.push(`training job of iteration ${j.iteration} counted ${j.steps} steps for ${j.examples} examples`);
-    if (config.trainer.kind === 'command' && j.steps !== config.trainer.hyperparameters.totalSteps) problems.push(`training job of iteration ${j.iteration} reports ${j.steps} steps`);
-  }
-  return problems;
 }

@@ -70,6 +70,27 @@ describe('ILF dry-run campaign', () => {
     await expect(handle.executeUpdate(stopCampaignUpdate)).rejects.toThrow();
   });
 
+  it('trains pi_Refine on the MBPP_Refine triples before the first iteration, and refines with it', async () => {
+    const id = campaignId('refiner');
+    const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, {
+      dataset: { maxTrainTasks: 20, maxTestTasks: 5 },
+      sampling: { train: { n: 1 }, eval: { n: 1, ks: [1] } },
+      models: { policy: { backend: 'simulated', seed: 7 }, refiner: { backend: 'simulated', seed: 8 } },
+      refiner: { kind: 'model', train: true },
+      iterations: 1,
+    });
+    const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    const [job] = await query<{ iteration: number | null; examples: number; status: string; checkpoint: string }>(
+      'select iteration, examples, status, checkpoint from training_jobs where id = $1',
+      [`${id}/refiner-sft`],
+    );
+    // The released human data has 44 tasks in MBPP_Refine (111-310).
+    expect(job).toMatchObject({ iteration: null, examples: 44, status: 'completed', checkpoint: `simulated://${id}/refiner-sft` });
+    const refiners = await query<{ refiner: string }>('select distinct refiner from refinements where campaign_id = $1', [id]);
+    expect(refiners.map((r) => r.refiner)).toEqual([`simulated:simulated://${id}/refiner-sft`]);
+  });
+
   it('rejects an invalid config naming every bad field', async () => {
     expect(() => exampleConfig('ilf-dry-run.yaml', ctx.queues, { iterations: 0, sampling: { eval: { n: 5, ks: [1, 10] } }, feedback: { source: 'llm' } })).toThrow(
       /iterations:[\s\S]*sampling\.eval\.ks: pass@10 needs sampling\.eval\.n >= 10[\s\S]*models\.feedback: required/,

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
  * injected per route (status codes with Retry-After, slow responses).
  *
  * Generations are deterministic: sample i of a request answers "<seed>/<i>: <prompt>", split
- * into whitespace tokens whose logprobs are -0.1, -0.2, ... so tests can assert exact values.
+ * into whitespace tokens whose logprobs are -0.1, -0.2, ... so tests can assert exact values;
+ * or, with the `answer` option, what the test scripts (e.g. a judge's yes/no answers).
  */
 
 export type Fault =
@@ -55,6 +56,17 @@ export interface FineTuningJob {
   failWith?: string;
 }
 
+/**
+ * An answer a test scripts for a chat request (e.g. an AI-feedback judge). With `tokens`, the
+ * server returns them as logprobs when the request asks for logprobs; without, it returns no
+ * logprobs at all, as servers that do not support them do.
+ */
+export interface ScriptedAnswer {
+  text: string;
+  tokens?: Array<{ token: string; logprob: number; top?: Array<{ token: string; logprob: number }> }>;
+  finishReason?: 'stop' | 'length' | 'content_filter';
+}
+
 export interface FakeOpenAIOptions {
   /** when set, requests must carry `Authorization: Bearer <apiKey>` */
   apiKey?: string;
@@ -62,6 +74,8 @@ export interface FakeOpenAIOptions {
   models?: string[];
   /** retrieve calls before a fine-tuning job succeeds */
   fineTunePolls?: number;
+  /** scripts chat answers: return undefined to fall back to the echo answer */
+  answer?: (prompt: string, sampleIndex: number, body: Record<string, unknown>) => ScriptedAnswer | undefined;
 }
 
 export class FakeOpenAIServer {
@@ -221,22 +235,45 @@ export class FakeOpenAIServer {
     if (!Array.isArray(messages) || messages.length === 0) return this.error(res, 400, "'messages' must be a non-empty array", 'invalid_request_error');
     const prompt = messages[messages.length - 1]?.content ?? '';
     const top = typeof body.top_logprobs === 'number' ? body.top_logprobs : 0;
-    const choices = this.texts(body, prompt).map((t, index) => ({
-      index,
-      message: { role: 'assistant', content: t.text, refusal: null },
-      finish_reason: t.finish,
-      logprobs: body.logprobs
-        ? {
-            content: t.tokens.map((token, k) => ({
-              token,
-              logprob: -0.1 * (k + 1),
-              bytes: null,
-              top_logprobs: Array.from({ length: top }, (_, a) => ({ token: a === 0 ? token : `alt${a}`, logprob: -0.1 * (k + 1) - a, bytes: null })),
-            })),
-            refusal: null,
-          }
-        : null,
-    }));
+    const echo = this.texts(body, prompt);
+    const choices = echo.map((t, index) => {
+      const scripted = this.options.answer?.(prompt, index, body);
+      if (scripted) {
+        return {
+          index,
+          message: { role: 'assistant', content: scripted.text, refusal: null },
+          finish_reason: scripted.finishReason ?? 'stop',
+          logprobs:
+            body.logprobs && scripted.tokens
+              ? {
+                  content: scripted.tokens.map((tok) => ({
+                    token: tok.token,
+                    logprob: tok.logprob,
+                    bytes: null,
+                    top_logprobs: (tok.top ?? []).slice(0, top).map((a) => ({ token: a.token, logprob: a.logprob, bytes: null })),
+                  })),
+                  refusal: null,
+                }
+              : null,
+        };
+      }
+      return {
+        index,
+        message: { role: 'assistant', content: t.text, refusal: null },
+        finish_reason: t.finish,
+        logprobs: body.logprobs
+          ? {
+              content: t.tokens.map((token, k) => ({
+                token,
+                logprob: -0.1 * (k + 1),
+                bytes: null,
+                top_logprobs: Array.from({ length: top }, (_, a) => ({ token: a === 0 ? token : `alt${a}`, logprob: -0.1 * (k + 1) - a, bytes: null })),
+              })),
+              refusal: null,
+            }
+          : null,
+      };
+    });
     this.send(res, 200, {
       id: `chatcmpl-${this.nextId++}`,
       object: 'chat.completion',

@@ -10,12 +10,15 @@
 //   simulate.failWith         emit an error event with this errorClass (non-retryable) and exit 2
 //   simulate.ignoreSigterm    keep running on SIGTERM (to test SIGKILL escalation)
 //   simulate.keepRunningOnStdinEof  do not exit when stdin closes (an orphan, to test lock takeover)
+//   simulate.rewardModelFrom  (kind reward_model) the ONNX model directory copied to final/onnx/
+//                             (default: the tiny committed test fixture test/fixtures/onnx/reward-model)
 // Every trained step is appended to <outputDir>/ledger.jsonl as {"pid", "step"}, so tests can
 // check that resumed runs add up.
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 
 const specPath = process.env.FEEDLOOP_JOB_SPEC ?? process.argv[process.argv.length - 1];
 const spec = JSON.parse(fs.readFileSync(specPath, 'utf8'));
@@ -41,6 +44,14 @@ if (!Number.isInteger(checkpointEvery) || checkpointEvery < 1) fail('BadConfig',
 if (sim.failWith) fail(sim.failWith, 'simulated configuration error');
 if (!fs.existsSync(spec.datasetPath)) fail('BadConfig', `dataset not found: ${spec.datasetPath}`);
 const datasetExamples = fs.readFileSync(spec.datasetPath, 'utf8').split('\n').filter((l) => l.trim()).length;
+// A reward model must be one the onnx backend can score with: the final model of a reward_model
+// job carries a real ONNX model in onnx/ (as the reference trainer's export does). It is a FIXED
+// model copied from rewardModelFrom, not trained on the dataset; the marker file says so.
+const rewardModelFrom =
+  spec.kind === 'reward_model'
+    ? path.resolve(sim.rewardModelFrom ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'onnx', 'reward-model'))
+    : undefined;
+if (rewardModelFrom && !fs.existsSync(path.join(rewardModelFrom, 'model.onnx'))) fail('BadConfig', `no model.onnx in ${rewardModelFrom} (hyperparameters.simulate.rewardModelFrom)`);
 
 process.on('SIGTERM', () => {
   if (sim.ignoreSigterm) {
@@ -66,11 +77,12 @@ const resumed = step > 0;
 const ledger = path.join(spec.outputDir, 'ledger.jsonl');
 const loss = (s) => 2 * Math.exp((-2 * s) / totalSteps);
 
-function saveDir(name, files) {
+function saveDir(name, files, copies = {}) {
   const tmp = path.join(spec.outputDir, `.tmp-${name}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   for (const [file, value] of Object.entries(files)) fs.writeFileSync(path.join(tmp, file), JSON.stringify(value));
+  for (const [dir, from] of Object.entries(copies)) fs.cpSync(from, path.join(tmp, dir), { recursive: true });
   const final = path.join(spec.outputDir, name);
   fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(tmp, final);
@@ -95,9 +107,21 @@ while (step < totalSteps) {
     emit({ event: 'checkpoint', step, path: dir });
   }
 }
-const modelPath = saveDir('final', {
-  'feedloop-simulated-model.json': { simulated: true, kind: spec.kind, baseModel: spec.baseModel, steps: step, examples: step * examplesPerStep, datasetExamples },
-});
+const modelPath = saveDir(
+  'final',
+  {
+    'feedloop-simulated-model.json': {
+      simulated: true,
+      kind: spec.kind,
+      baseModel: spec.baseModel,
+      steps: step,
+      examples: step * examplesPerStep,
+      datasetExamples,
+      ...(rewardModelFrom ? { onnx: `a fixed model copied from ${rewardModelFrom}; not trained on the dataset` } : {}),
+    },
+  },
+  rewardModelFrom ? { onnx: rewardModelFrom } : {},
+);
 emit({ event: 'metrics', step, metrics: { train_examples: step * examplesPerStep, dataset_examples: datasetExamples } });
 emit({ event: 'done', modelPath, step, metrics: { loss: loss(step) } });
 process.exit(0);

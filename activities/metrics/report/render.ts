@@ -10,7 +10,7 @@ import { groupedBarPlot, linePlot, OUTCOME_COLORS, stackedBarPlot } from './svg'
  * table, the workflow ids behind every iteration and a few feedback examples. All store text
  * is escaped (html`` escapes by default).
  */
-const CSS = `
+export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1b1b1b}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .banner-simulated{background:#fff3cd;border:2px solid #b58100;color:#5c4100;padding:.7rem 1rem;font-weight:600;margin:1rem 0}
@@ -28,11 +28,11 @@ footer{margin-top:2rem;color:#777;font-size:12px}
 
 const K_COLORS = ['#1565c0', '#e65100', '#2e7d32', '#6a1b9a', '#00838f'];
 
-function ref(r: ExecutionRef | null): SafeHtml {
+export function ref(r: ExecutionRef | null): SafeHtml {
   return r ? html`<code>${r.workflowId}</code><br><small>run <code>${r.runId ?? 'unknown'}</code></small>` : html`-`;
 }
 
-function trainingCell(j: TrainingJobAudit | null): SafeHtml {
+export function trainingCell(j: TrainingJobAudit | null): SafeHtml {
   if (!j) return html`no training job recorded`;
   const simulated = j.weights === 'simulated' || j.trainer === 'simulated';
   return html`<code>${j.id}</code><br>trainer ${j.trainer}${simulated ? ' (SIMULATED)' : ''}, ${j.status}; ${j.examples} examples, ${j.steps ?? '-'} steps,

@@ -2,6 +2,7 @@ import type { SimulatedBackendConfig } from '../config';
 import { badRequestFailure, unsupportedFailure } from '../failures';
 import { SeededRandom } from '../../../common/seeded-random';
 import type { GenerateRequest, GenerateResult, ModelBackend, Sample, SampleMeta, ScorePair } from '../types';
+import { failedAnswer, simulatedQuestion } from './api-code';
 import { corruptProgram, goldProgram, recordedFailure, similarity } from './programs';
 
 /**
@@ -41,6 +42,8 @@ export class SimulatedBackend implements ModelBackend {
       switch (this.config.role) {
         case 'program':
           return Promise.resolve({ samples: indices.map((i) => this.program(req, i)) });
+        case 'api-code':
+          return Promise.resolve({ samples: indices.map((i) => this.apiCode(req, i)) });
         case 'feedback':
           return Promise.resolve({ samples: indices.map((i) => this.feedback(req, i)) });
         case 'judge':
@@ -103,6 +106,21 @@ export class SimulatedBackend implements ModelBackend {
       finishReason: 'stop',
       meta: this.meta({ taskId, outcome, ...(mutation ? { mutation } : {}), passProbability: p }),
     };
+  }
+
+  /**
+   * An APIBench answer in Gorilla's format for the question `taskId` names: the reference answer
+   * with probability p (rising with training, per-question difficulty as for programs), else a
+   * wrong API, an invented API or code that does not compile (see api-code.ts).
+   */
+  private apiCode(req: GenerateRequest, index: number): Sample {
+    const q = simulatedQuestion(req.taskId);
+    if (!q) throw badRequestFailure(`the simulated api-code policy needs the taskId of an APIBench question, e.g. "huggingface/eval/17" (got ${JSON.stringify(req.taskId ?? null)})`);
+    const difficulty = 0.5 + new SeededRandom('simulated-api-difficulty', this.config.seed, q.key).next();
+    const p = this.passProbability ** difficulty;
+    const rng = new SeededRandom('simulated-api-code', this.config.seed, q.key, index);
+    const { text, outcome } = rng.next() < p ? { text: q.referenceOutput, outcome: 'reference' as const } : failedAnswer(q, rng);
+    return { index, text, finishReason: 'stop', meta: this.meta({ taskId: q.key, outcome, passProbability: p }) };
   }
 
   private feedback(req: GenerateRequest, index: number): Sample {
