@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planDisturbances, runIlfChaos } from '../../scripts/chaos/ilf-chaos';
+import { planDisturbances, runIlfChaos } from '../../scripts/chaos/campaign-chaos';
 
 /**
  * `npm run chaos:ilf` in reduced form: the dry-run campaign with worker SIGKILLs in different

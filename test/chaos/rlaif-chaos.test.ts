@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RLAIF_LOOP } from '../../scripts/chaos/loops';
-import { planDisturbances, runCampaignChaos } from '../../scripts/chaos/ilf-chaos';
+import { planDisturbances, runCampaignChaos } from '../../scripts/chaos/campaign-chaos';
 import { PROJECT_ROOT } from '../../common/paths';
 import { JudgeServer } from '../rlaif/judge-server';
 

@@ -1,13 +1,13 @@
-// `npm run chaos:ilf [-- --seed N --kills N --config FILE]`: a dry-run campaign (the ILF one by
+// `npm run chaos:ilf` / `npm run chaos:rlaif` [-- --seed N --kills N --config FILE]: a dry-run campaign (the ILF one by
 // default; `--config examples/rlaif-dry-run.yaml` for RLAIF) under worker kills and server
 // restarts, compared with an undisturbed run of the same seed. Exits 1 on any difference.
 import path from 'node:path';
 import { Command } from 'commander';
 import { readCampaignFile } from '../common/campaign-config';
 import { PROJECT_ROOT } from '../common/paths';
-import { runCampaignChaos } from './chaos/ilf-chaos';
+import { runCampaignChaos } from './chaos/campaign-chaos';
 
-const opts = new Command('chaos-ilf')
+const opts = new Command('chaos')
   .option('--seed <n>', 'seed of the campaign and of the disturbance schedule', (v) => Number.parseInt(v, 10), 42)
   .option('--kills <n>', 'worker SIGKILLs', (v) => Number.parseInt(v, 10), 6)
   .option('--config <file>', 'the campaign file (its algorithm picks the loop)', path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'))
