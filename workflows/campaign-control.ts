@@ -1,5 +1,17 @@
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
-import { getExternalWorkflowHandle, setHandler } from '@temporalio/workflow';
+import type { WithWorkflowArgs, Workflow } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  type ChildWorkflowOptions,
+  ParentClosePolicy,
+  allHandlersFinished,
+  condition,
+  getExternalWorkflowHandle,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { PHASE } from '../common/search-attributes';
 import { pauseIterationSignal, resumeIterationSignal, stopIterationSignal } from './ilf-iteration';
 
 /**
@@ -87,4 +99,39 @@ export function stillImproving(history: readonly number[], patience: number | un
   if (patience === undefined || history.length <= patience) return true;
   const best = Math.max(...history.slice(0, history.length - patience));
   return Math.max(...history.slice(history.length - patience)) > best;
+}
+
+/**
+ * Runs iteration k as a child workflow: a pause that arrived while it was starting reaches it,
+ * and a failed iteration marks the campaign failed (the audit must not show it as running)
+ * before failing the campaign with the innermost reason.
+ */
+export async function runIterationChild<W extends Workflow>(
+  workflow: W,
+  opts: { campaignId: string; iteration: number; workflowId: string; args: Parameters<W>; state: CampaignControlState; markFailed: () => Promise<void> },
+): Promise<Awaited<ReturnType<W>>> {
+  const options = {
+    workflowId: opts.workflowId,
+    args: opts.args,
+    // A campaign cancelled on purpose takes its running iteration with it.
+    parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+  } as unknown as WithWorkflowArgs<W, ChildWorkflowOptions>;
+  // By type name (the function's name, as startChild(fn) uses): the generic args type needs it.
+  const child = await startChild<W>(workflow.name, options);
+  if (opts.state.paused) await child.signal(pauseIterationSignal);
+  try {
+    return (await child.result()) as Awaited<ReturnType<W>>;
+  } catch (err) {
+    await opts.markFailed();
+    throw ApplicationFailure.nonRetryable(`iteration ${opts.iteration} of campaign ${opts.campaignId} failed: ${rootCause(err)}`, 'IterationFailed');
+  }
+}
+
+/** Records how a campaign ended and lets in-flight updates finish; returns the outcome. */
+export async function closeCampaign(state: CampaignControlState, finish: (status: 'completed' | 'stopped') => Promise<void>): Promise<'completed' | 'stopped'> {
+  const outcome = state.stopRequested ? 'stopped' : 'completed';
+  upsertSearchAttributes([{ key: PHASE, value: outcome }]);
+  await finish(outcome);
+  await condition(allHandlersFinished);
+  return outcome;
 }

@@ -1,19 +1,16 @@
 import {
-  ApplicationFailure,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineUpdate,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { ilfIds, type CampaignStatus, type IlfCampaignInput, type IlfCampaignState, type IlfIterationResult } from '../common/ilf';
 import { ALGORITHM, CAMPAIGN_ID, ITERATION, PHASE } from '../common/search-attributes';
-import { installCampaignControl, rootCause, stillImproving } from './campaign-control';
-import { ilfIterationWorkflow, pauseIterationSignal } from './ilf-iteration';
+import { closeCampaign, installCampaignControl, runIterationChild, stillImproving } from './campaign-control';
+import { ilfIterationWorkflow } from './ilf-iteration';
 import { activitiesFor } from './sample-and-test';
 
 /**
@@ -84,22 +81,14 @@ export async function ilfCampaignWorkflow(input: IlfCampaignInput): Promise<{ st
       { key: PHASE, value: 'iteration' },
     ]);
     currentChild = ilfIds.iterationWorkflow(campaignId, k);
-    const child = await startChild(ilfIterationWorkflow, {
+    const result = await runIterationChild(ilfIterationWorkflow, {
+      campaignId,
+      iteration: k,
       workflowId: currentChild,
       args: [{ campaignId, iteration: k, config, policy: state.policy, refiner: state.refiner }],
-      // A campaign cancelled on purpose takes its running iteration with it.
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      state,
+      markFailed: () => store.finishCampaign({ campaignId, status: 'failed' }),
     });
-    // A pause that arrived while the child was starting reaches it now.
-    if (state.paused) await child.signal(pauseIterationSignal);
-    let result: IlfIterationResult;
-    try {
-      result = await child.result();
-    } catch (err) {
-      // The audit must show a failed campaign as failed, not as forever running.
-      await store.finishCampaign({ campaignId, status: 'failed' });
-      throw ApplicationFailure.nonRetryable(`iteration ${k} of campaign ${campaignId} failed: ${rootCause(err)}`, 'IterationFailed');
-    }
     currentChild = undefined;
     results.push(result);
     state.policy = result.nextPolicy;
@@ -120,9 +109,6 @@ export async function ilfCampaignWorkflow(input: IlfCampaignInput): Promise<{ st
   }
 
   finished = true;
-  const outcome = state.stopRequested ? 'stopped' : 'completed';
-  upsertSearchAttributes([{ key: PHASE, value: outcome }]);
-  await store.finishCampaign({ campaignId, status: outcome });
-  await condition(allHandlersFinished);
+  const outcome = await closeCampaign(state, (status) => store.finishCampaign({ campaignId, status }));
   return { status: outcome, iterations: results, passAt1History: state.passAt1History };
 }

@@ -1,19 +1,15 @@
 import {
-  ApplicationFailure,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineUpdate,
-  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { rlaifIds, type RlaifCampaignInput, type RlaifCampaignState, type RlaifIterationResult } from '../common/rlaif';
 import { ALGORITHM, CAMPAIGN_ID, ITERATION, PHASE } from '../common/search-attributes';
-import { installCampaignControl, rootCause, stillImproving } from './campaign-control';
-import { pauseIterationSignal } from './ilf-iteration';
+import { closeCampaign, installCampaignControl, runIterationChild, stillImproving } from './campaign-control';
 import { rlaifIterationWorkflow } from './rlaif-iteration';
 import { activitiesFor } from './sample-and-test';
 
@@ -91,22 +87,14 @@ export async function rlaifCampaignWorkflow(input: RlaifCampaignInput): Promise<
       { key: PHASE, value: 'iteration' },
     ]);
     currentChild = rlaifIds.iterationWorkflow(campaignId, k);
-    const child = await startChild(rlaifIterationWorkflow, {
+    const result = await runIterationChild(rlaifIterationWorkflow, {
+      campaignId,
+      iteration: k,
       workflowId: currentChild,
       args: [{ campaignId, iteration: k, config, policy: state.policy, policyCheckpoint: state.policyCheckpoint, rewardModel: state.rewardModel }],
-      // A campaign cancelled on purpose takes its running iteration with it.
-      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      state,
+      markFailed: () => store.finishCampaign({ campaignId, status: 'failed' }),
     });
-    // A pause that arrived while the child was starting reaches it now.
-    if (state.paused) await child.signal(pauseIterationSignal);
-    let result: RlaifIterationResult;
-    try {
-      result = await child.result();
-    } catch (err) {
-      // The audit must show a failed campaign as failed, not as forever running.
-      await store.finishCampaign({ campaignId, status: 'failed' });
-      throw ApplicationFailure.nonRetryable(`iteration ${k} of campaign ${campaignId} failed: ${rootCause(err)}`, 'IterationFailed');
-    }
     currentChild = undefined;
     results.push(result);
     state.policy = result.nextPolicy;
@@ -129,9 +117,6 @@ export async function rlaifCampaignWorkflow(input: RlaifCampaignInput): Promise<
   }
 
   finished = true;
-  const outcome = state.stopRequested ? 'stopped' : 'completed';
-  upsertSearchAttributes([{ key: PHASE, value: outcome }]);
-  await store.finishCampaign({ campaignId, status: outcome });
-  await condition(allHandlersFinished);
+  const outcome = await closeCampaign(state, (status) => store.finishCampaign({ campaignId, status }));
   return { status: outcome, iterations: results, executabilityHistory: state.executabilityHistory };
 }
