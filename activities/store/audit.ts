@@ -296,18 +296,34 @@ export async function rows<T extends pg.QueryResultRow>(db: Queryable, sql: stri
  * an unknown campaign or iteration.
  */
 export async function loadCampaignAudit(pool: pg.Pool, campaignId: string, opts: { iteration?: number } = {}): Promise<CampaignAudit> {
+  return inSnapshot(pool, (db) => readAudit(db, campaignId, opts));
+}
+
+/** Runs reads in one repeatable-read, read-only transaction, so a running campaign's counts agree. */
+export async function inSnapshot<T>(pool: pg.Pool, read: (db: Queryable) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     await client.query('begin transaction isolation level repeatable read read only');
-    return await readAudit(client, campaignId, opts);
+    return await read(client);
   } finally {
     await client.query('rollback').catch(() => undefined);
     client.release();
   }
 }
 
-async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: number }): Promise<CampaignAudit> {
-  const [campaign] = await rows<{ id: string; algorithm: string; config: unknown; workflow_id: string; status: string; created_at: Date; finished_at: Date | null }>(
+export interface CampaignRow {
+  id: string;
+  algorithm: string;
+  config: unknown;
+  workflow_id: string;
+  status: string;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+/** The campaigns row, or CampaignNotFoundError saying why there is none. */
+export async function readCampaignRow(db: Queryable, campaignId: string): Promise<CampaignRow> {
+  const [campaign] = await rows<CampaignRow>(
     db,
     'select id, algorithm, config, workflow_id, status, created_at, finished_at from campaigns where id = $1',
     [campaignId],
@@ -316,6 +332,11 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     throw new CampaignNotFoundError(`unknown campaign "${campaignId}": the store has no campaign tables yet; run \`npx feedloop dev up\` or start a worker to apply the migrations`);
   });
   if (!campaign) throw new CampaignNotFoundError(`unknown campaign "${campaignId}": no such row in campaigns (is DATABASE_URL the store the campaign ran on?)`);
+  return campaign;
+}
+
+async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: number }): Promise<CampaignAudit> {
+  const campaign = await readCampaignRow(db, campaignId);
 
   const iterationRows = await rows<{
     iteration: number; workflow_id: string; run_id: string; policy: unknown; status: string; phase: string; counts: unknown; started_at: Date; finished_at: Date | null;

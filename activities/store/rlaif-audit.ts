@@ -9,8 +9,9 @@ import {
   obj,
   rows,
   str,
+  inSnapshot,
+  readCampaignRow,
   trainingJobAudit,
-  UNDEFINED_TABLE,
   type BackendLabel,
   type ExecutionRef,
   type Json,
@@ -171,26 +172,11 @@ function findMismatches(recorded: Json, it: RlaifIterationAudit): string[] {
 
 /** The audit of one RLAIF campaign (or one iteration), in one repeatable-read snapshot. */
 export async function loadRlaifAudit(pool: pg.Pool, campaignId: string, opts: { iteration?: number } = {}): Promise<RlaifCampaignAudit> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin transaction isolation level repeatable read read only');
-    return await readAudit(client, campaignId, opts);
-  } finally {
-    await client.query('rollback').catch(() => undefined);
-    client.release();
-  }
+  return inSnapshot(pool, (db) => readAudit(db, campaignId, opts));
 }
 
 async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: number }): Promise<RlaifCampaignAudit> {
-  const [campaign] = await rows<{ id: string; algorithm: string; config: unknown; workflow_id: string; status: string; created_at: Date; finished_at: Date | null }>(
-    db,
-    'select id, algorithm, config, workflow_id, status, created_at, finished_at from campaigns where id = $1',
-    [campaignId],
-  ).catch((err: unknown) => {
-    if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
-    throw new CampaignNotFoundError(`unknown campaign "${campaignId}": the store has no campaign tables yet; run \`npx feedloop dev up\` or start a worker to apply the migrations`);
-  });
-  if (!campaign) throw new CampaignNotFoundError(`unknown campaign "${campaignId}": no such row in campaigns (is DATABASE_URL the store the campaign ran on?)`);
+  const campaign = await readCampaignRow(db, campaignId);
   if (campaign.algorithm !== 'rlaif') throw new CampaignNotFoundError(`campaign "${campaignId}" is an ${campaign.algorithm} campaign, not rlaif`);
 
   const iterationRows = await rows<{ iteration: number; workflow_id: string; run_id: string; policy: unknown; status: string; phase: string; counts: unknown; started_at: Date; finished_at: Date | null }>(
@@ -380,10 +366,5 @@ export async function listAiFeedbackExamples(pool: Queryable, campaignId: string
 
 /** The algorithm of a stored campaign, or a CampaignNotFoundError. */
 export async function campaignAlgorithm(pool: Queryable, campaignId: string): Promise<string> {
-  const [row] = await rows<{ algorithm: string }>(pool, 'select algorithm from campaigns where id = $1', [campaignId]).catch((err: unknown) => {
-    if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
-    throw new CampaignNotFoundError(`unknown campaign "${campaignId}": the store has no campaign tables yet; run \`npx feedloop dev up\` or start a worker to apply the migrations`);
-  });
-  if (!row) throw new CampaignNotFoundError(`unknown campaign "${campaignId}": no such row in campaigns (is DATABASE_URL the store the campaign ran on?)`);
-  return row.algorithm;
+  return (await readCampaignRow(pool, campaignId)).algorithm;
 }
