@@ -10,7 +10,7 @@
 import os from 'node:os';
 import { loadMbpp, mbppTests } from '../activities/datasets/mbpp';
 import { resolvePython } from '../activities/sandbox/isolation';
-import { runMany } from '../activities/sandbox/run-many';
+import { runMany } from '../common/run-many';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import { createSubprocessRunner } from '../activities/sandbox/subprocess-runner';
 import { DEFAULT_LIMITS, type Outcome, type ProgramSpec, type SandboxRunner } from '../activities/sandbox/types';

@@ -1,3 +1,4 @@
+import { runMany } from '../../common/run-many';
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -81,7 +82,6 @@ export function createAiFeedbackActivities(deps: { pool: pg.Pool; models: ModelB
       // activity signal: many listeners here are by design, not a leak.
       setMaxListeners(0, ctx.cancellationSignal);
       const judge = deps.models.get(input.judge);
-      let next = 0;
       let done = 0;
       const judgeOne = async (rollout: { id: string; task_id: string; program: string }): Promise<SampleFeedback> => {
         const q = apiBenchQuestion(rollout.task_id);
@@ -107,20 +107,15 @@ export function createAiFeedbackActivities(deps: { pool: pg.Pool; models: ModelB
         );
         return combineAnswers(answers);
       };
-      await Promise.all(
-        Array.from({ length: Math.min(ROLLOUTS_IN_FLIGHT, todo.length) }, async () => {
-          while (next < todo.length) {
-            const rollout = todo[next++]!;
-            const judged = await judgeOne(rollout);
-            await deps.pool.query(
-              `insert into ai_feedback (campaign_id, iteration, generation_id, task_id, status, score, method, answers, rubric_version)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing`,
-              [c, k, rollout.id, rollout.task_id, judged.status, judged.score, judged.method, JSON.stringify(judged.answers), RUBRIC_VERSION],
-            );
-            ctx.heartbeat({ judged: ++done, of: todo.length });
-          }
-        }),
-      );
+      await runMany(todo, ROLLOUTS_IN_FLIGHT, async (rollout) => {
+        const judged = await judgeOne(rollout);
+        await deps.pool.query(
+          `insert into ai_feedback (campaign_id, iteration, generation_id, task_id, status, score, method, answers, rubric_version)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing`,
+          [c, k, rollout.id, rollout.task_id, judged.status, judged.score, judged.method, JSON.stringify(judged.answers), RUBRIC_VERSION],
+        );
+        ctx.heartbeat({ judged: ++done, of: todo.length });
+      }, ctx.cancellationSignal);
       return aiFeedbackCounts(deps.pool, c, k, input.evalRunId);
     },
   };

@@ -1,3 +1,4 @@
+import { runMany } from '../../common/run-many';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -6,7 +7,7 @@ import type { PolicyBackend } from '../../common/campaign-config';
 import type { SamplingParams } from '../../common/evaluation';
 import { apiBenchPrompt, rolloutBatch, selectQuestions, type ApiBenchQuestion } from '../datasets/apibench';
 import type { ApiHub } from '../metrics/ast-match/apibench';
-import { saveGenerations } from '../store/eval-runs';
+import { sampleCountsByTask, saveGenerations } from '../store/eval-runs';
 import type { ModelBackendCache } from './index';
 
 /**
@@ -58,46 +59,39 @@ export function createApiGenerationActivities(deps: { pool: pg.Pool; models: Mod
       if (policy.backend === 'replay') throw ApplicationFailure.nonRetryable('a replay policy serves MBPP programs, not APIBench answers', 'InvalidConfig');
       const ctx = Context.current();
       const questions = questionsOf(input.questions);
-      const { rows } = await deps.pool.query<{ task_id: string; n: string }>('select task_id, count(*) as n from generations where eval_run_id = $1 group by task_id', [input.evalRunId]);
-      const stored = new Map(rows.map((r) => [r.task_id, Number(r.n)]));
+      const stored = await sampleCountsByTask(deps.pool, input.evalRunId);
       const todo = questions.filter((q) => (stored.get(q.key) ?? 0) < input.samplesPerQuestion);
       const backend = deps.models.get(policy);
-      let next = 0;
       let done = questions.length - todo.length;
-      await Promise.all(
-        Array.from({ length: Math.min(QUESTIONS_IN_FLIGHT, todo.length) }, async () => {
-          while (next < todo.length) {
-            const q = todo[next++]!;
-            const prompt = apiBenchPrompt(q);
-            const result = await backend.generate(
-              {
-                prompt,
-                n: input.samplesPerQuestion,
-                temperature: input.sampling.temperature,
-                topP: input.sampling.topP,
-                maxTokens: input.sampling.maxTokens,
-                seed: questionSeed(input.sampling.seed ?? 0, q.key),
-                taskId: q.key,
-                reference: q.referenceOutput,
-                sampleIndexStart: 0,
-              },
-              { signal: ctx.cancellationSignal },
-            );
-            await saveGenerations(
-              deps.pool,
-              input.evalRunId,
-              result.samples.map((s) => ({
-                taskId: q.key,
-                sampleIndex: s.index,
-                backend: policy.backend,
-                program: answerFromOutput(s.text),
-                meta: { ...s.meta, finishReason: s.finishReason },
-              })),
-            );
-            ctx.heartbeat({ questionsDone: ++done, questions: questions.length });
-          }
-        }),
-      );
+      await runMany(todo, QUESTIONS_IN_FLIGHT, async (q) => {
+        const prompt = apiBenchPrompt(q);
+        const result = await backend.generate(
+          {
+            prompt,
+            n: input.samplesPerQuestion,
+            temperature: input.sampling.temperature,
+            topP: input.sampling.topP,
+            maxTokens: input.sampling.maxTokens,
+            seed: questionSeed(input.sampling.seed ?? 0, q.key),
+            taskId: q.key,
+            reference: q.referenceOutput,
+            sampleIndexStart: 0,
+          },
+          { signal: ctx.cancellationSignal },
+        );
+        await saveGenerations(
+          deps.pool,
+          input.evalRunId,
+          result.samples.map((s) => ({
+            taskId: q.key,
+            sampleIndex: s.index,
+            backend: policy.backend,
+            program: answerFromOutput(s.text),
+            meta: { ...s.meta, finishReason: s.finishReason },
+          })),
+        );
+        ctx.heartbeat({ questionsDone: ++done, questions: questions.length });
+      }, ctx.cancellationSignal);
       return { questions: questions.length, samples: questions.length * input.samplesPerQuestion };
     },
   };

@@ -3,7 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { GenerateSamplesInput, GenerateSamplesOutput } from '../../common/evaluation';
 import { mbppPrompt, selectMbppTasks } from '../datasets/mbpp';
-import { saveGenerations } from '../store/eval-runs';
+import { sampleCountsByTask, saveGenerations } from '../store/eval-runs';
+import { runMany } from '../../common/run-many';
 import type { ModelBackendCache } from './index';
 import { programFromOutput } from './program-text';
 import { replaySamples } from './replay';
@@ -15,14 +16,6 @@ import { replaySamples } from './replay';
  * same (seed, task, sample index), so retries never change what was generated.
  */
 const TASKS_IN_FLIGHT = 4;
-
-async function storedSampleCounts(pool: pg.Pool, evalRunId: string): Promise<Map<string, number>> {
-  const { rows } = await pool.query<{ task_id: string; n: string }>(
-    'select task_id, count(*) as n from generations where eval_run_id = $1 group by task_id',
-    [evalRunId],
-  );
-  return new Map(rows.map((r) => [r.task_id, Number(r.n)]));
-}
 
 /** A stable per-task seed, so sample i of task t is the same draw on every attempt. */
 function taskSeed(seed: number, taskId: number): number {
@@ -51,47 +44,41 @@ export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelB
         return { tasks: covered.size, samples: samples.length, tasksWithoutSamples: tasks.length - covered.size };
       }
 
-      const stored = await storedSampleCounts(deps.pool, input.evalRunId);
+      const stored = await sampleCountsByTask(deps.pool, input.evalRunId);
       const todo = tasks.filter((t) => (stored.get(String(t.taskId)) ?? 0) < input.samplesPerTask);
       const backend = deps.models.get(policy);
       const sampling = input.sampling ?? { temperature: 0.8, topP: 0.95, maxTokens: 512 };
-      let next = 0;
       let done = tasks.length - todo.length;
       try {
-        await Promise.all(
-          Array.from({ length: Math.min(TASKS_IN_FLIGHT, todo.length) }, async () => {
-            while (next < todo.length) {
-              const task = todo[next++]!;
-              const prompt = mbppPrompt(task);
-              const result = await backend.generate(
-                {
-                  prompt,
-                  n: input.samplesPerTask,
-                  temperature: sampling.temperature,
-                  topP: sampling.topP,
-                  maxTokens: sampling.maxTokens,
-                  seed: taskSeed(sampling.seed ?? 0, task.taskId),
-                  taskId: String(task.taskId),
-                  reference: task.code,
-                  sampleIndexStart: 0,
-                },
-                { signal: ctx.cancellationSignal },
-              );
-              await saveGenerations(
-                deps.pool,
-                input.evalRunId,
-                result.samples.map((s) => ({
-                  taskId: String(task.taskId),
-                  sampleIndex: s.index,
-                  backend: policy.backend,
-                  program: programFromOutput(policy, prompt, s.text),
-                  meta: { ...s.meta, finishReason: s.finishReason },
-                })),
-              );
-              ctx.heartbeat({ tasksDone: ++done, tasks: tasks.length });
-            }
-          }),
-        );
+        await runMany(todo, TASKS_IN_FLIGHT, async (task) => {
+          const prompt = mbppPrompt(task);
+          const result = await backend.generate(
+            {
+              prompt,
+              n: input.samplesPerTask,
+              temperature: sampling.temperature,
+              topP: sampling.topP,
+              maxTokens: sampling.maxTokens,
+              seed: taskSeed(sampling.seed ?? 0, task.taskId),
+              taskId: String(task.taskId),
+              reference: task.code,
+              sampleIndexStart: 0,
+            },
+            { signal: ctx.cancellationSignal },
+          );
+          await saveGenerations(
+            deps.pool,
+            input.evalRunId,
+            result.samples.map((s) => ({
+              taskId: String(task.taskId),
+              sampleIndex: s.index,
+              backend: policy.backend,
+              program: programFromOutput(policy, prompt, s.text),
+              meta: { ...s.meta, finishReason: s.finishReason },
+            })),
+          );
+          ctx.heartbeat({ tasksDone: ++done, tasks: tasks.length });
+        }, ctx.cancellationSignal);
       } finally {
         await backend.close();
       }

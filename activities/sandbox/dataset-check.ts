@@ -2,7 +2,7 @@ import os from 'node:os';
 import { mulberry32 } from '../../common/seeded-random';
 import { KNOWN_BROKEN } from './known-broken';
 import { referencePrograms, type CheckDataset, type ReferenceProgram } from './reference-programs';
-import { runMany } from './run-many';
+import { runMany } from '../../common/run-many';
 import { DEFAULT_LIMITS, type Outcome, type SandboxLimits, type SandboxRunner } from './types';
 
 /**

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { countOutcomes, finishBatch, loadBatchItems } from '../store/sandbox-batches';
 import { storedResultIndexes } from '../store/sandbox-results';
 import { ResultWriter } from './result-writer';
-import { runMany } from './run-many';
+import { runMany } from '../../common/run-many';
 import { resolveLimits, type BatchItem, type Outcome, type RunResult, type SandboxRunner } from './types';
 
 export interface RunTestsBatchInput {

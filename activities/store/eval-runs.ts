@@ -70,3 +70,12 @@ export async function finishEvalRun(pool: pg.Pool, evalRunId: string, metrics: u
     JSON.stringify(metrics),
   ]);
 }
+
+/** Samples already stored per task: a retried generation activity skips complete tasks. */
+export async function sampleCountsByTask(pool: pg.Pool, evalRunId: string): Promise<Map<string, number>> {
+  const { rows } = await pool.query<{ task_id: string; n: string }>(
+    'select task_id, count(*) as n from generations where eval_run_id = $1 group by task_id',
+    [evalRunId],
+  );
+  return new Map(rows.map((r) => [r.task_id, Number(r.n)]));
+}

@@ -4,7 +4,7 @@ import { checkDataset, sampleTasks } from '../../activities/sandbox/dataset-chec
 import { resolvePython } from '../../activities/sandbox/isolation';
 import { KNOWN_BROKEN } from '../../activities/sandbox/known-broken';
 import { referencePrograms } from '../../activities/sandbox/reference-programs';
-import { runMany } from '../../activities/sandbox/run-many';
+import { runMany } from '../../common/run-many';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
 import { createSubprocessRunner } from '../../activities/sandbox/subprocess-runner';
 import { DEFAULT_LIMITS, type Outcome } from '../../activities/sandbox/types';
