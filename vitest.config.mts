@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-files.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     // Integration tests share one Temporal server and one PostgreSQL; files run in parallel

@@ -1,42 +1,23 @@
-import type pg from 'pg';
-import { createAiFeedbackActivities } from './feedback/ai-feedback';
-import type { ModelBackendCache } from './models/index';
-import { createApiGenerationActivities } from './models/generate-api-samples';
+import { LOOPS } from '../loops/registry';
 import { createGenerationActivities } from './models/generate-samples';
-import { createRolloutScoringActivities } from './models/score-rollouts';
-import { createRefineActivities } from './models/refine';
+import { createPolicyUpdateActivities } from './rewards/policy-update';
 import { createTrainingActivities } from './training/index';
-import { createIlfFineTuneActivities } from './training/ilf-fine-tune';
-import { createIlfRefinerActivities } from './training/ilf-refiner';
-import { createRlaifTrainingActivities } from './training/rlaif-training';
+import type { GpuActivityDeps } from './worker-deps';
 
-/** Everything the GPU worker registers on GPU_TASK_QUEUE: local generation, scoring, training. */
-export interface GpuActivityDeps {
-  pool: pg.Pool;
-  /** where training sets and checkpoints are written on this host */
-  blobDir: string;
-  /** this host's own task queue, returned by training so evaluation runs where the checkpoint is */
-  hostTaskQueue: string;
-  /** model backends of this process, kept across activities (ONNX sessions load once) */
-  models: ModelBackendCache;
-}
+export type { GpuActivityDeps };
 
+/**
+ * Everything the GPU worker registers on GPU_TASK_QUEUE: local generation, the trainer protocol
+ * and the shared policy update, and each registered loop's GPU activities (loops/registry.ts).
+ */
 export function createGpuActivities(deps: GpuActivityDeps) {
   // The trainer protocol: returns this host's queue so evaluation runs where the checkpoint is.
   const training = createTrainingActivities({ workerTaskQueue: deps.hostTaskQueue });
-  return {
+  const kernel = {
     ...createGenerationActivities(deps),
-    // Refinement with a local (onnx) or simulated refiner model is GPU work.
-    ...createRefineActivities(deps),
     ...training,
-    ...createIlfFineTuneActivities({ ...deps, training }),
-    ...createIlfRefinerActivities({ ...deps, training }),
-    // RLAIF: APIBench answers and AI feedback of local (onnx, simulated) models, reward scoring,
-    // and the reward-model and policy-update jobs.
-    ...createApiGenerationActivities(deps),
-    ...createAiFeedbackActivities(deps),
-    ...createRolloutScoringActivities(deps),
-    ...createRlaifTrainingActivities({ ...deps, training }),
+    ...createPolicyUpdateActivities({ ...deps, training }),
   };
+  return Object.assign({}, kernel, ...LOOPS.map((loop) => loop.activities.gpu({ ...deps, training }))) as typeof kernel & Record<string, (...args: never[]) => Promise<unknown>>;
 }
 export type GpuActivities = ReturnType<typeof createGpuActivities>;

@@ -1,13 +1,11 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { ilfIds } from '../common/ilf';
-import { campaignStatusQuery, type ilfCampaignWorkflow } from '../workflows/ilf-campaign';
-import { iterationStatusQuery } from '../workflows/ilf-iteration';
+import { campaignStatus } from './campaign';
 
 /**
  * A live phase line while a campaign runs: on a terminal it rewrites one line, elsewhere it
  * prints a line per phase change (readable in CI logs).
  */
-export async function followCampaign(client: Client, handle: WorkflowHandle<typeof ilfCampaignWorkflow>, out: NodeJS.WriteStream = process.stderr) {
+export async function followCampaign<R>(client: Client, handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<R> {
   const tty = out.isTTY;
   let last = '';
   // Off a terminal, one line per change of state (the elapsed time alone is no change).
@@ -20,12 +18,9 @@ export async function followCampaign(client: Client, handle: WorkflowHandle<type
   const timer = setInterval(() => {
     void (async () => {
       try {
-        const s = await handle.query(campaignStatusQuery);
+        const { campaign: s, iteration: it } = await campaignStatus(client, handle.workflowId);
         let phase = s.finished ? 'finished' : 'starting';
-        if (s.currentIterationWorkflowId) {
-          const it = await client.workflow.getHandle(ilfIds.iterationWorkflow(s.campaignId, s.iteration)).query(iterationStatusQuery);
-          phase = it.phase + (it.paused ? ' (paused)' : '') + (it.openFeedbackRequests ? `, waiting for ${it.openFeedbackRequests} feedback answers` : '');
-        }
+        if (it) phase = it.phase + (it.paused ? ' (paused)' : '') + (it.waitingFor ? `, waiting for ${it.waitingFor}` : '');
         const secs = ((Date.now() - started) / 1000).toFixed(0);
         show(`  ${s.campaignId}: iteration ${s.iteration}/${s.iterations}, phase ${phase}${s.paused ? ' [paused]' : ''}`, `${secs}s`);
       } catch {
@@ -34,7 +29,7 @@ export async function followCampaign(client: Client, handle: WorkflowHandle<type
     })();
   }, 250);
   try {
-    return await handle.result();
+    return (await handle.result()) as R;
   } finally {
     clearInterval(timer);
     if (tty) out.write('\n');

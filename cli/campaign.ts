@@ -1,25 +1,38 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadIlfCampaignConfig } from '../common/campaign-config';
-import { loadCampaignConfig } from '../common/campaign-file';
-import { readEnv } from '../common/config';
-import type { CampaignStatus } from '../common/ilf';
-import { campaignStatusQuery, ilfCampaignWorkflow, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../workflows/ilf-campaign';
-import { rlaifCampaignWorkflow } from '../workflows/rlaif-campaign';
+import type { CampaignStatus, IterationStatus } from '../common/campaign';
+import { ConfigError } from '../common/config-error';
+import { readEnv } from '../infra/env';
+import { loadCampaignConfig } from '../loops/config-file';
+import { loopNamed } from '../loops/registry';
+import { campaignStatusQuery, iterationStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../workflows/control';
 import { connectClient } from './evaluate';
 
-/** `feedloop campaign start|status|pause|resume|stop`: drive campaigns through Temporal (any loop). */
+/**
+ * `feedloop campaign validate|start|status|pause|resume|stop`: drive campaigns of any loop through
+ * Temporal. The config's `algorithm` picks the loop (loops/registry.ts); every campaign answers
+ * the same updates and queries (workflows/control.ts), so steering never asks which loop it is.
+ */
 
-/** What the "status" query of any loop's campaign answers (ILF: pass@1 history; RLAIF: executability history). */
-type AnyCampaignStatus = Omit<CampaignStatus, 'passAt1History'> & { passAt1History?: number[]; executabilityHistory?: number[] };
-
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+/** Connects to Temporal; an unreachable server is a one-line user error saying how to get one. */
+export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const env = readEnv();
-  const { client, close } = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
+  let connection;
   try {
-    return await fn(client);
+    connection = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
+  } catch (err) {
+    throw new ConfigError(
+      `cannot reach the Temporal server at ${env.TEMPORAL_ADDRESS} (${(err as Error).message.split('\n')[0]}): start one with \`npx feedloop dev up\`, or set TEMPORAL_ADDRESS`,
+    );
+  }
+  try {
+    return await fn(connection.client);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new ConfigError(`no campaign ${JSON.stringify(err.workflowId)} on ${env.TEMPORAL_ADDRESS} (namespace ${env.TEMPORAL_NAMESPACE})`);
+    throw err;
   } finally {
-    await close();
+    await connection.close();
   }
 }
 
@@ -29,37 +42,65 @@ export function rejectionReason(err: unknown): string | undefined {
   return undefined;
 }
 
-export async function startIlfCampaign(client: Client, campaignId: string, configFile: string) {
-  const config = loadIlfCampaignConfig(configFile);
-  return client.workflow.start(ilfCampaignWorkflow, {
-    workflowId: campaignId,
-    taskQueue: config.taskQueues.workflow,
-    args: [{ campaignId, config }],
-  });
+/** Starts a campaign of any loop from a validated config: the config's `algorithm` picks the workflow. */
+export async function startCampaignFromConfig(client: Client, campaignId: string, config: { algorithm: string; taskQueues: { workflow: string } }): Promise<WorkflowHandle & { firstExecutionRunId: string }> {
+  const loop = loopNamed(config.algorithm);
+  return client.workflow.start(loop.campaignWorkflow as (input: unknown) => Promise<unknown>, { workflowId: campaignId, taskQueue: config.taskQueues.workflow, args: [{ campaignId, config }] });
 }
 
-/** Starts a campaign of any loop: the file's `algorithm` picks the workflow. */
-export async function startCampaign(client: Client, campaignId: string, configFile: string) {
-  const config = loadCampaignConfig(configFile);
-  if (config.algorithm === 'rlaif') {
-    return client.workflow.start(rlaifCampaignWorkflow, { workflowId: campaignId, taskQueue: config.taskQueues.workflow, args: [{ campaignId, config }] });
+/** Validates the file (nothing is contacted), then starts its campaign. */
+export async function startCampaign(client: Client, campaignId: string, configFile: string): Promise<WorkflowHandle & { firstExecutionRunId: string }> {
+  return startCampaignFromConfig(client, campaignId, loadCampaignConfig(configFile));
+}
+
+/** A campaign's status with its running iteration's phase and what it waits for. */
+export async function campaignStatus(client: Client, campaignId: string): Promise<{ campaign: CampaignStatus; iteration?: IterationStatus }> {
+  const campaign = await client.workflow.getHandle(campaignId).query(campaignStatusQuery);
+  if (!campaign.currentIterationWorkflowId) return { campaign };
+  const iteration = await client.workflow
+    .getHandle(campaign.currentIterationWorkflowId)
+    .query(iterationStatusQuery)
+    .catch(() => undefined); // the iteration can be closing as we ask
+  return { campaign, iteration };
+}
+
+export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: IterationStatus }): string {
+  const c = s.campaign;
+  const state = c.finished ? 'finished' : c.stopRequested ? 'stopping' : c.paused ? 'paused' : 'running';
+  const lines = [`${c.campaignId} (${c.algorithm}): ${state}, iteration ${c.iteration}/${c.iterations}` + (c.currentIterationWorkflowId ? ` (${c.currentIterationWorkflowId})` : '')];
+  if (s.iteration) {
+    lines.push(`phase ${s.iteration.phase}${s.iteration.paused ? ' (paused)' : ''}` + (s.iteration.waitingFor ? `; waiting for ${s.iteration.waitingFor}` : ''));
   }
-  return client.workflow.start(ilfCampaignWorkflow, { workflowId: campaignId, taskQueue: config.taskQueues.workflow, args: [{ campaignId, config }] });
+  if (c.metric.history.length) lines.push(`${c.metric.name} per iteration: ${c.metric.history.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
+  return lines.join('\n');
 }
 
 export function registerCampaignCommands(program: Command): void {
-  const campaign = program.command('campaign').description('start and steer training campaigns');
+  const campaign = program.command('campaign').description('validate, start and steer training campaigns (any loop)');
+
+  campaign
+    .command('validate')
+    .description('check a campaign config offline: every bad field is named; nothing is contacted')
+    .requiredOption('--config <file>', 'campaign config (YAML or JSON), see examples/')
+    .option('--json', 'print the validated config, defaults filled in, as JSON')
+    .action((opts: { config: string; json?: boolean }) => {
+      const config = loadCampaignConfig(opts.config);
+      if (opts.json) console.log(JSON.stringify(config, null, 2));
+      else console.log(`${opts.config}: valid ${loopNamed(config.algorithm).title} campaign, ${config.iterations} iteration(s)`);
+    });
 
   campaign
     .command('start')
     .description('validate a campaign config and start the campaign (needs running workers)')
-    .requiredOption('--config <file>', 'campaign config (YAML or JSON; algorithm ilf or rlaif), see examples/')
+    .requiredOption('--config <file>', 'campaign config (YAML or JSON), see examples/')
     .requiredOption('--id <campaignId>', 'campaign id (also its workflow id)')
     .option('--wait', 'wait for the campaign to finish and print its result')
     .action(async (opts: { config: string; id: string; wait?: boolean }) => {
+      // Validated before anything is contacted: a bad config never needs a server to be told so.
+      const config = loadCampaignConfig(opts.config);
       await withClient(async (client) => {
-        const handle = await startCampaign(client, opts.id, opts.config);
-        console.log(`started campaign ${opts.id} (run ${handle.firstExecutionRunId})`);
+        const handle = await startCampaignFromConfig(client, opts.id, config);
+        console.log(`started ${config.algorithm} campaign ${opts.id} (run ${handle.firstExecutionRunId})`);
         console.log(`follow it: npx feedloop campaign status ${opts.id}; audit: npx feedloop audit ${opts.id}`);
         if (opts.wait) console.log(JSON.stringify(await handle.result(), null, 2));
       });
@@ -67,17 +108,12 @@ export function registerCampaignCommands(program: Command): void {
 
   campaign
     .command('status <campaignId>')
-    .description('live status of a campaign')
+    .description('live status of a campaign: iteration, phase, and what the iteration waits for')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
-        // Every loop's campaign answers the same "status" query; RLAIF's carries executability instead of pass@1.
-        const s: AnyCampaignStatus = await client.workflow.getHandle(id).query(campaignStatusQuery);
-        if (opts.json) return console.log(JSON.stringify(s, null, 2));
-        const state = s.finished ? 'finished' : s.stopRequested ? 'stopping' : s.paused ? 'paused' : 'running';
-        console.log(`${s.campaignId}: ${state}, iteration ${s.iteration}/${s.iterations}` + (s.currentIterationWorkflowId ? ` (${s.currentIterationWorkflowId})` : ''));
-        if (s.passAt1History?.length) console.log(`pass@1 per iteration: ${s.passAt1History.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
-        if (s.executabilityHistory?.length) console.log(`executability per iteration: ${s.executabilityHistory.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
+        const s = await campaignStatus(client, id);
+        console.log(opts.json ? JSON.stringify(s, null, 2) : formatCampaignStatus(s));
       });
     });
 

@@ -1,14 +1,17 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { readEnv, statePaths } from '../common/config';
-import { createLogger } from '../common/logger';
-import { PROJECT_ROOT } from '../common/paths';
+import { readEnv, statePaths } from '../infra/env';
+import { createLogger } from '../infra/logger';
+import { PROJECT_ROOT } from '../infra/paths';
 import { upLocalServers } from '../infra/local-servers';
 import { resolveWorkerOptions } from '../workers/options';
 import { startWorkers } from '../workers/run-workers';
-import { startIlfCampaign } from './campaign';
+import { startCampaign } from './campaign';
 import { followCampaign } from './campaign-progress';
-import { formatAudit, readCampaignAudit } from './audit';
+import { withPool } from '../activities/store/pool';
+import { ilfLoop } from '../loops/ilf/index';
+import type { CampaignResult } from '../workflows/campaign';
+import type { IlfIterationResult } from '../loops/ilf/types';
 import { connectClient } from './evaluate';
 import { writeCampaignReport } from './report';
 
@@ -39,8 +42,8 @@ export function registerDemoCommand(program: Command): void {
       console.log('  policy: CodeGen-Mono 6.1B programs from the ILF paper (replayed); feedback and refinements: the released human data');
       let result;
       try {
-        const handle = await startIlfCampaign(client, campaignId, DEMO_CONFIG);
-        result = await followCampaign(client, handle);
+        const handle = await startCampaign(client, campaignId, DEMO_CONFIG);
+        result = await followCampaign<CampaignResult<IlfIterationResult>>(client, handle);
       } finally {
         workers.shutdown();
         await workers.done;
@@ -50,7 +53,7 @@ export function registerDemoCommand(program: Command): void {
       console.log(`\n${it.counts.samples} recorded programs generated, ${it.counts.failing} failed their tests;`);
       console.log(`${it.counts.feedbackReceived} got human feedback; ${it.counts.refinementsKept} of ${it.counts.refinementsGenerated} human refinements pass the unit tests.`);
       console.log('No trainer is configured in the demo: the fine-tuning set was written, no weights were trained.\n');
-      console.log(formatAudit(await readCampaignAudit(servers.databaseUrl, campaignId)));
+      console.log(ilfLoop.audit.format(await withPool(servers.databaseUrl, (pool) => ilfLoop.audit.load(pool, campaignId, {}))));
       const report = await writeCampaignReport(servers.databaseUrl, campaignId, { out: path.join(statePaths(env.FEEDLOOP_HOME).home, 'reports', `${campaignId}.html`) });
       console.log(`\nReport: ${report}`);
       console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${encodeURIComponent(`FeedloopCampaignId="${campaignId}"`)}`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readEnv } from '../common/config';
+import { readEnv } from '../infra/env';
 import { downLocalServers, localServersStatus, upLocalServers } from '../infra/local-servers';
 
 /** `feedloop dev up|down|status`: the embedded Temporal and PostgreSQL servers on loopback. */

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { readEnv } from '../common/config';
+import { readEnv } from '../infra/env';
 import { databaseUrlOf } from '../infra/postgres';
 import { connectClient, formatSummaries, runEvaluation } from './evaluate';
 import type { EvalSplit } from '../common/evaluation';

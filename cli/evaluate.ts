@@ -5,7 +5,7 @@ import type { EvaluationInput, EvaluationSummary, PolicySpec } from '../common/e
 import { PHASE } from '../common/search-attributes';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../common/task-queues';
 import { evaluationWorkflow } from '../workflows';
-import { formatTable } from './table';
+import { formatTable } from '../audit/text';
 
 /**
  * Starts an evaluation workflow and follows it with a live progress line (phase from the

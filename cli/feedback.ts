@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import pg from 'pg';
 import { loadMbpp } from '../activities/datasets/mbpp';
-import { readEnv } from '../common/config';
-import { ilfIds } from '../common/ilf';
+import { readEnv } from '../infra/env';
+import { ilfIds } from '../loops/ilf/types';
 import { databaseUrlOf } from '../infra/postgres';
-import { submitFeedbackUpdate } from '../workflows/ilf-iteration';
+import { submitFeedbackUpdate } from '../loops/ilf/workflow';
 import { rejectionReason } from './campaign';
 import { connectClient } from './evaluate';
 

@@ -4,7 +4,7 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Command } from 'commander';
-import { readEnv } from '../common/config';
+import { readEnv } from '../infra/env';
 import { connectClient } from './evaluate';
 
 /**

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { ConfigError } from '../common/config';
+import { ConfigError } from '../common/config-error';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
 import { registerDemoCommand } from './demo';

@@ -1,13 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
-import { renderCampaignReport } from '../activities/metrics/report/render';
-import { renderRlaifReport } from '../activities/metrics/report/rlaif-render';
-import { CampaignNotFoundError, listFeedbackExamples, loadCampaignAudit } from '../activities/store/audit';
-import { campaignAlgorithm, listAiFeedbackExamples, loadRlaifAudit } from '../activities/store/rlaif-audit';
-import { createPool } from '../activities/store/pool';
-import { readEnv } from '../common/config';
+import { campaignAlgorithm, CampaignNotFoundError } from '../audit/core';
+import { loopNamed } from '../loops/registry';
 import { databaseUrlOf } from '../infra/postgres';
+import { readEnv } from '../infra/env';
+import { withPool } from '../activities/store/pool';
 
 /** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
 
@@ -17,21 +15,9 @@ export function defaultReportFile(campaignId: string): string {
 
 /** Renders the report from the store and writes it atomically; returns the absolute path. */
 export async function writeCampaignReport(databaseUrl: string, campaignId: string, opts: { out?: string; examples?: number; now?: Date } = {}): Promise<string> {
-  const pool = createPool(databaseUrl, 4);
-  let page: string;
-  try {
-    if ((await campaignAlgorithm(pool, campaignId)) === 'rlaif') {
-      const audit = await loadRlaifAudit(pool, campaignId);
-      const examples = await listAiFeedbackExamples(pool, campaignId, { perIteration: opts.examples ?? 5 });
-      page = renderRlaifReport(audit, examples, { generatedAt: opts.now ?? new Date() });
-    } else {
-      const audit = await loadCampaignAudit(pool, campaignId);
-      const examples = await listFeedbackExamples(pool, campaignId, { perIteration: opts.examples ?? 5 });
-      page = renderCampaignReport(audit, examples, { generatedAt: opts.now ?? new Date() });
-    }
-  } finally {
-    await pool.end();
-  }
+  const page = await withPool(databaseUrl, async (pool) =>
+    loopNamed(await campaignAlgorithm(pool, campaignId)).report.render(pool, campaignId, { examples: opts.examples ?? 5, generatedAt: opts.now ?? new Date() }),
+  );
   const file = path.resolve(opts.out ?? defaultReportFile(campaignId));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(`${file}.tmp`, page);
@@ -65,9 +51,9 @@ function parseCount(v: string): number {
 export function registerReportCommand(program: Command): void {
   program
     .command('report <campaignId>')
-    .description('write a self-contained HTML report of a campaign (ILF: pass@k, outcome mix, feedback/refinement yield; RLAIF: executability, CodeBLEU, AST match, AI feedback), audit table, workflow ids')
+    .description('write a self-contained HTML report of a campaign: its loop\'s metrics and plots per iteration, the audit table, the workflow ids')
     .option('--out <file>', 'output file (default: <campaignId>.report.html)')
-    .option('--examples <n>', 'feedback examples (AI feedback for RLAIF) shown per iteration', parseCount, 5)
+    .option('--examples <n>', 'feedback examples shown per iteration', parseCount, 5)
     .action(async (campaignId: string, opts: { out?: string; examples: number }) => {
       process.exitCode = await runReportCommand(campaignId, opts);
     });

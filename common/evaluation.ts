@@ -2,8 +2,9 @@
  * Types shared by the evaluation workflow and its activities. Only ids, counts and small
  * summaries cross the workflow boundary; programs and results stay in PostgreSQL.
  */
-import type { Outcome, SandboxLimits } from '../activities/sandbox/types';
-import type { PolicyBackend } from './campaign-config';
+import type { TaskSelection } from './datasets';
+import type { Outcome, SandboxLimits } from './sandbox';
+import type { ActivityTimeoutsInput, PolicyBackend } from './campaign-schema';
 import type { TaskQueues } from './task-queues';
 
 /** A policy served from recorded programs: CodeGen-Mono 6.1B's (ILF data) or MBPP's gold ones. */
@@ -14,7 +15,8 @@ export interface ReplayPolicy {
 /** Any policy: replayed programs or a model backend (openai, onnx, simulated). */
 export type PolicySpec = PolicyBackend;
 
-export type EvalSplit = 'prompt' | 'test' | 'refine' | 'train' | 'all';
+/** A named split of a dataset (each dataset lists its own, e.g. MBPP's ILF splits). */
+export type EvalSplit = string;
 
 /** Sampling parameters of model-backed policies (ignored by replay). */
 export interface SamplingParams {
@@ -24,14 +26,6 @@ export interface SamplingParams {
   seed?: number;
 }
 
-/** Which MBPP tasks: a named split, or an inclusive task-id range, optionally cut to the first N. */
-export interface TaskSelection {
-  dataset: 'mbpp';
-  split: EvalSplit;
-  /** overrides the split's range, e.g. a campaign's configured splits */
-  taskRange?: [number, number];
-  maxTasks?: number;
-}
 
 export interface EvaluationInput extends TaskSelection {
   policy: PolicySpec;
@@ -48,7 +42,7 @@ export interface EvaluationInput extends TaskSelection {
   /** activity routing; defaults to DEFAULT_TASK_QUEUES */
   taskQueues?: Partial<TaskQueues>;
   /** activity timeouts (e.g. '1m'); defaults to DEFAULT_TIMEOUTS */
-  timeouts?: { store: string; cpuHeartbeat: string; gpuHeartbeat: string };
+  timeouts?: ActivityTimeoutsInput;
 }
 
 export interface GenerateSamplesInput extends TaskSelection {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readEnv, statePaths, type FeedloopEnv } from '../common/config';
+import { readEnv, statePaths, type FeedloopEnv } from './env';
 import { embeddedPostgresPid, startEmbeddedPostgres, stopEmbeddedPostgres } from './postgres';
 import { freePort, readPidFile } from './processes';
 import { findTemporalCli, startTemporalServer, stopTemporalServer } from './temporal';

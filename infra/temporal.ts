@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../common/paths';
+import { PROJECT_ROOT } from './paths';
 import { canConnect, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 

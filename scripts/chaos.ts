@@ -3,8 +3,9 @@
 // restarts, compared with an undisturbed run of the same seed. Exits 1 on any difference.
 import path from 'node:path';
 import { Command } from 'commander';
-import { readCampaignFile } from '../common/campaign-config';
-import { PROJECT_ROOT } from '../common/paths';
+import { readCampaignFile } from '../loops/config-file';
+import { loopNamed } from '../loops/registry';
+import { PROJECT_ROOT } from '../infra/paths';
 import { runCampaignChaos } from './chaos/campaign-chaos';
 
 const opts = new Command('chaos')
@@ -15,12 +16,7 @@ const opts = new Command('chaos')
   .parse(process.argv)
   .opts<{ seed: number; kills: number; config: string; reduced?: boolean }>();
 
-/** The CI form of each loop's dry run: fewer tasks, fewer samples. */
-const REDUCED: Record<string, Record<string, unknown>> = {
-  ilf: { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } } },
-  rlaif: { dataset: { rolloutQuestions: 8, maxEvalQuestionsPerHub: 3 } },
-};
-const algorithm = String((readCampaignFile(opts.config) as { algorithm?: unknown } | null)?.algorithm);
+const loop = loopNamed((readCampaignFile(opts.config) as { algorithm?: unknown } | null)?.algorithm, opts.config);
 
 runCampaignChaos({
   seed: opts.seed,
@@ -28,7 +24,7 @@ runCampaignChaos({
   restartTemporal: true,
   restartPostgres: true,
   configFile: opts.config,
-  configOverrides: opts.reduced ? REDUCED[algorithm] : undefined,
+  configOverrides: opts.reduced ? loop.chaos.reduced : undefined,
 })
   .then((report) => {
     console.log(report.disturbances.map((d) => `  - ${d}`).join('\n'));

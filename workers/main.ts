@@ -1,5 +1,5 @@
-import { ConfigError } from '../common/config';
-import { createLogger } from '../common/logger';
+import { ConfigError } from '../common/config-error';
+import { createLogger } from '../infra/logger';
 import { resolveWorkerOptions, workerCommand, type WorkerRole } from './options';
 import { startWorkers } from './run-workers';
 

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { ConfigError, readEnv, statePaths } from '../common/config';
+import { readEnv, statePaths } from '../infra/env';
+import { ConfigError } from '../common/config-error';
 import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
 import { databaseUrlOf } from '../infra/postgres';
 

@@ -7,10 +7,11 @@ import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
 import { createPool } from '../activities/store/pool';
 import { migrate } from '../activities/store/migrate';
-import { createLogger, type Logger } from '../common/logger';
-import { WORKFLOWS_PATH } from '../common/paths';
+import { createLogger, type Logger } from '../infra/logger';
+import { WORKFLOWS_PATH } from '../infra/paths';
 import type { WorkerOptions, WorkerRole } from './options';
 import { GpuSlots } from './gpu-slots';
+import { failureHostInterceptor } from './failure-host';
 import { temporalLoggerFor } from './temporal-logger';
 
 /**
@@ -84,6 +85,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           ...common,
           taskQueue: opts.cpuQueue,
           identity: identity('cpu'),
+          interceptors: { activity: [failureHostInterceptor(identity('cpu'))] },
           activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models }),
           maxConcurrentActivityTaskExecutions: opts.cpuSlots,
         }),
@@ -100,6 +102,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
             ...common,
             taskQueue,
             identity: identity('gpu'),
+            interceptors: { activity: [failureHostInterceptor(identity('gpu'))] },
             activities,
             maxConcurrentActivityTaskExecutions: opts.gpus,
           }),

@@ -1,5 +1,5 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
-import type { Logger } from '../common/logger';
+import type { Logger } from '../infra/logger';
 
 /** Routes the Temporal SDK's own log lines (worker, activity, workflow loggers) into pino. */
 export function temporalLoggerFor(log: Logger): TemporalLogger {

@@ -2,12 +2,13 @@ import { ApplicationFailure, upsertSearchAttributes, workflowInfo } from '@tempo
 import type { EvaluationInput, EvaluationSummary } from '../common/evaluation';
 import { PHASE } from '../common/search-attributes';
 import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
-import { activitiesFor, sampleAndTest } from './sample-and-test';
+import { kernelActivities } from './activities';
+import { sampleAndTest } from './sample-and-test';
 
 /**
- * Evaluates a policy on a dataset split: generate (GPU queue) -> test in the sandbox (CPU
- * queue, in batches) -> pass@k. Programs and results live in PostgreSQL; this history holds
- * only ids and counts, so it stays small whatever the number of tasks.
+ * Evaluates a policy on a split of any code dataset: generate (on the policy's worker) -> test
+ * in the sandbox (CPU queue, in batches) -> pass@k. Programs and results live in PostgreSQL;
+ * this history holds only ids and counts, so it stays small whatever the number of tasks.
  */
 function validate(input: EvaluationInput): void {
   const problems: string[] = [];
@@ -20,20 +21,20 @@ function validate(input: EvaluationInput): void {
   if (problems.length) throw ApplicationFailure.nonRetryable(`invalid evaluation input:\n  ${problems.join('\n  ')}`, 'InvalidConfig');
 }
 
-function setPhase(phase: string): void {
+export function setPhase(phase: string): void {
   upsertSearchAttributes([{ key: PHASE, value: phase }]);
 }
 
 export async function evaluationWorkflow(input: EvaluationInput): Promise<EvaluationSummary> {
   validate(input);
   const evalRunId = input.evalRunId ?? workflowInfo().workflowId;
-  const acts = activitiesFor({ ...DEFAULT_TASK_QUEUES, ...input.taskQueues }, input.timeouts);
+  const acts = kernelActivities({ ...DEFAULT_TASK_QUEUES, ...input.taskQueues }, input.timeouts);
   const { generated, batchIds } = await sampleAndTest(acts, { ...input, runId: evalRunId, batchSize: input.batchSize ?? 100 }, setPhase);
   if (generated.samples === 0) {
-    throw ApplicationFailure.nonRetryable(`policy produced no programs for mbpp/${input.split}`, 'InvalidConfig');
+    throw ApplicationFailure.nonRetryable(`policy produced no programs for ${input.dataset}/${input.split}`, 'InvalidConfig');
   }
   setPhase('summarize');
-  const summary = await acts.store.summarizeEvalRun({
+  const summary = await acts.evalMetrics.summarizeEvalRun({
     evalRunId,
     dataset: input.dataset,
     split: input.split,

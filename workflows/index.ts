@@ -1,7 +1,5 @@
-// Every workflow feedloop registers. Workers bundle this file.
+// Every workflow feedloop registers: the kernel's evaluation and each loop's (loops/registry.ts
+// lists the loops). Workers bundle this file.
 export { evaluationWorkflow } from './evaluation';
-export { ilfCampaignWorkflow } from './ilf-campaign';
-export { ilfIterationWorkflow } from './ilf-iteration';
-export { apibenchEvaluationWorkflow } from './apibench-evaluation';
-export { rlaifCampaignWorkflow } from './rlaif-campaign';
-export { rlaifIterationWorkflow } from './rlaif-iteration';
+export { ilfCampaignWorkflow, ilfIterationWorkflow } from '../loops/ilf/workflow';
+export { apibenchEvaluationWorkflow, rlaifCampaignWorkflow, rlaifIterationWorkflow } from '../loops/rlaif/workflow';

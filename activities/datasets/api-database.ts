@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA_DIR } from '../../common/paths';
+import { DATA_DIR } from '../../infra/paths';
 import { withParsedTree, type SyntaxNode } from '../metrics/codebleu/tree-sitter/parser';
 import { apiSignatures, type ApiSignature } from '../metrics/ast-match/api-signatures';
 import { API_HUBS, loadHubData, type ApiHub } from '../metrics/ast-match/apibench';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA_DIR } from '../../common/paths';
+import { DATA_DIR } from '../../infra/paths';
 import type { ApiHub } from '../metrics/ast-match/apibench';
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA_DIR } from '../../common/paths';
+import { DATA_DIR } from '../../infra/paths';
 
 /**
  * The ILF paper's released human data: per task, the failing program written by

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA_DIR } from '../../common/paths';
+import { DATA_DIR } from '../../infra/paths';
 
 /** MBPP (Austin et al. 2021) and the ILF paper's splits of it. */
 export interface MbppTask {
@@ -60,13 +60,6 @@ export function mbppSplit(split: MbppSplit, tasks = loadMbpp()): MbppTask[] {
 /** The test code run after a program: setup code, then the task's asserts. */
 export function mbppTests(task: MbppTask): string {
   return [task.testSetupCode, ...task.testList].filter((s) => s.trim()).join('\n');
-}
-
-/** The tasks a selection names: a split or an explicit id range, cut to the first maxTasks. */
-export function selectMbppTasks(sel: { split: MbppSplit; taskRange?: readonly [number, number]; maxTasks?: number }): MbppTask[] {
-  const [lo, hi] = sel.taskRange ?? MBPP_SPLITS[sel.split];
-  const tasks = loadMbpp().filter((t) => t.taskId >= lo && t.taskId <= hi);
-  return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
 }
 
 /**

@@ -3,11 +3,11 @@ import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { RlaifCampaignConfig } from '../../common/rlaif-config';
+import type { RlaifCampaignConfig } from '../../loops/rlaif/config';
 import { apiBenchQuestion, codeOfAnswer } from '../datasets/apibench';
 import { extractApiCall } from '../metrics/ast-match/extract-api-call';
 import { findCalledApi } from '../metrics/executability';
-import type { ModelBackendConfig } from '../models/config';
+import type { ModelBackendConfig } from '../../common/model-config';
 import type { ModelBackendCache } from '../models/index';
 import { combineAnswers, judgeMessages, readAnswer, RUBRIC_VERSION, rubricRecord, type FeedbackQuestionId, type SampleFeedback } from './ai-feedback-rubric';
 

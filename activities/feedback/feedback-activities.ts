@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { ModelBackendConfig } from '../models/config';
-import type { OpenFeedbackRequest } from '../../common/ilf';
-import { ilfIds } from '../../common/ilf';
+import type { ModelBackendConfig } from '../../common/model-config';
+import type { OpenFeedbackRequest } from '../../loops/ilf/types';
+import { ilfIds } from '../../loops/ilf/types';
 import { loadIlfAnnotations } from '../datasets/ilf';
 import { loadMbpp } from '../datasets/mbpp';
 import type { ModelBackendCache } from '../models/index';

@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { ApiBenchEvaluationSummary, ApiBenchMetrics } from '../../common/rlaif';
+import type { ApiBenchEvaluationSummary, ApiBenchMetrics } from '../../loops/rlaif/types';
 import { apiBenchQuestion, codeOfAnswer } from '../datasets/apibench';
 import { finishEvalRun } from '../store/eval-runs';
 import { astMatch } from './ast-match/index';

@@ -25,7 +25,9 @@ export function createEvaluationMetricsActivities(deps: { pool: pg.Pool }) {
                 count(*) filter (where r.outcome = 'passed') as c
          from sandbox_items i join sandbox_results r on r.batch_id = i.batch_id and r.idx = i.idx
          where i.batch_id = any($1)
-         group by i.task_id`,
+         group by i.task_id
+         -- A canonical order: the mean is then summed the same way however the results came in.
+         order by i.task_id`,
         [input.batchIds],
       );
       const outcomeRows = await deps.pool.query<{ outcome: Outcome; n: string }>(

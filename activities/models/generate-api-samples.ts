@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { PolicyBackend } from '../../common/campaign-config';
+import type { PolicyBackend } from '../../common/campaign-schema';
 import type { SamplingParams } from '../../common/evaluation';
 import { apiBenchPrompt, rolloutBatch, selectQuestions, type ApiBenchQuestion } from '../datasets/apibench';
 import type { ApiHub } from '../metrics/ast-match/apibench';

@@ -1,8 +1,7 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { GenerateSamplesInput, GenerateSamplesOutput } from '../../common/evaluation';
-import { mbppPrompt, selectMbppTasks } from '../datasets/mbpp';
+import { codeDataset, selectTasks } from '../datasets/registry';
 import { sampleCountsByTask, saveGenerations } from '../store/eval-runs';
 import { runMany } from '../../common/run-many';
 import type { ModelBackendCache } from './index';
@@ -25,19 +24,17 @@ function taskSeed(seed: number, taskId: number): number {
 export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   return {
     async generateSamples(input: GenerateSamplesInput): Promise<GenerateSamplesOutput> {
-      if (input.dataset !== 'mbpp') {
-        throw ApplicationFailure.nonRetryable(`dataset must be "mbpp", got ${JSON.stringify(input.dataset)}`, 'InvalidConfig');
-      }
       const ctx = Context.current();
-      const tasks = selectMbppTasks(input);
+      const dataset = codeDataset(input.dataset);
+      const tasks = selectTasks(input);
       const { policy } = input;
 
       if (policy.backend === 'replay') {
-        const samples = replaySamples(policy, tasks, input.samplesPerTask);
+        const samples = replaySamples(policy, dataset.name, tasks, input.samplesPerTask);
         await saveGenerations(
           deps.pool,
           input.evalRunId,
-          samples.map((s) => ({ taskId: String(s.taskId), sampleIndex: s.sampleIndex, backend: `replay:${policy.source}`, program: s.program })),
+          samples.map((s) => ({ taskId: s.taskId, sampleIndex: s.sampleIndex, backend: `replay:${policy.source}`, program: s.program })),
         );
         ctx.heartbeat({ saved: samples.length });
         const covered = new Set(samples.map((s) => s.taskId));
@@ -45,13 +42,13 @@ export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelB
       }
 
       const stored = await sampleCountsByTask(deps.pool, input.evalRunId);
-      const todo = tasks.filter((t) => (stored.get(String(t.taskId)) ?? 0) < input.samplesPerTask);
+      const todo = tasks.filter((t) => (stored.get(t.taskId) ?? 0) < input.samplesPerTask);
       const backend = deps.models.get(policy);
       const sampling = input.sampling ?? { temperature: 0.8, topP: 0.95, maxTokens: 512 };
       let done = tasks.length - todo.length;
       try {
         await runMany(todo, TASKS_IN_FLIGHT, async (task) => {
-          const prompt = mbppPrompt(task);
+          const { prompt } = task;
           const result = await backend.generate(
             {
               prompt,
@@ -59,9 +56,9 @@ export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelB
               temperature: sampling.temperature,
               topP: sampling.topP,
               maxTokens: sampling.maxTokens,
-              seed: taskSeed(sampling.seed ?? 0, task.taskId),
-              taskId: String(task.taskId),
-              reference: task.code,
+              seed: taskSeed(sampling.seed ?? 0, task.number),
+              taskId: task.taskId,
+              reference: task.reference,
               sampleIndexStart: 0,
             },
             { signal: ctx.cancellationSignal },
@@ -70,10 +67,10 @@ export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelB
             deps.pool,
             input.evalRunId,
             result.samples.map((s) => ({
-              taskId: String(task.taskId),
+              taskId: task.taskId,
               sampleIndex: s.index,
               backend: policy.backend,
-              program: programFromOutput(policy, prompt, s.text),
+              program: programFromOutput(policy, prompt, s.text, dataset.language),
               meta: { ...s.meta, finishReason: s.finishReason },
             })),
           );

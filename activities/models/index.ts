@@ -1,4 +1,4 @@
-import { modelBackendConfigSchema, formatConfigIssues, type ModelBackendConfig, type ModelBackendConfigInput } from './config';
+import { modelBackendConfigSchema, formatConfigIssues, type ModelBackendConfig, type ModelBackendConfigInput } from '../../common/model-config';
 import { modelConfigFailure } from './failures';
 import { OnnxBackend } from './onnx/backend';
 import { OpenAIBackend } from './openai/backend';
@@ -6,7 +6,7 @@ import { SimulatedBackend } from './simulated/backend';
 import type { CallOptions, GenerateRequest, GenerateResult, ModelBackend, ScorePair } from './types';
 
 export * from './types';
-export * from './config';
+export * from '../../common/model-config';
 export { MODEL_FAILURE, NON_RETRYABLE_MODEL_FAILURES } from './failures';
 export { OnnxBackend } from './onnx/backend';
 export { OpenAIBackend } from './openai/backend';

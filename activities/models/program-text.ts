@@ -1,14 +1,18 @@
 import type { PolicySpec } from '../../common/evaluation';
+import type { Language } from '../../common/sandbox';
 
 /**
  * Turns a model's output into the program to test. Chat models answer in Markdown, so the
  * first fenced code block is the program; completion models continue the prompt, so the
  * program is prompt + completion (as in the ILF paper's data).
  */
-const FENCE = /```[ \t]*(?:python|py|python3)?[ \t]*\n([\s\S]*?)```/;
+const FENCES = {
+  python: /```[ \t]*(?:python|py|python3)?[ \t]*\n([\s\S]*?)```/,
+  java: /```[ \t]*(?:java)?[ \t]*\n([\s\S]*?)```/,
+};
 
-export function programFromOutput(policy: PolicySpec, prompt: string, text: string): string {
-  const fenced = FENCE.exec(text);
+export function programFromOutput(policy: PolicySpec, prompt: string, text: string, language: Language = 'python'): string {
+  const fenced = FENCES[language].exec(text);
   if (fenced) return fenced[1]!;
   const continuesPrompt = policy.backend === 'onnx' || (policy.backend === 'openai' && policy.api === 'completions');
   return continuesPrompt ? prompt + text : text;

@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { PolicyBackend } from '../../common/campaign-config';
-import { ilfIds } from '../../common/ilf';
+import type { PolicyBackend } from '../../common/campaign-schema';
+import { ilfIds } from '../../loops/ilf/types';
 import { loadIlfAnnotations } from '../datasets/ilf';
 import { loadMbpp, mbppTests } from '../datasets/mbpp';
 import type { SandboxLimits } from '../sandbox/types';

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { loadIlfAnnotations } from '../datasets/ilf';
-import type { MbppTask } from '../datasets/mbpp';
+import type { CodeTask } from '../datasets/registry';
 import type { ReplayPolicy } from '../../common/evaluation';
 
 /**
@@ -9,20 +9,23 @@ import type { ReplayPolicy } from '../../common/evaluation';
  * per task, so asking for more samples is a configuration error.
  */
 export interface ReplaySample {
-  taskId: number;
+  taskId: string;
   sampleIndex: number;
   program: string;
 }
 
-export function replaySamples(policy: ReplayPolicy, tasks: readonly MbppTask[], samplesPerTask: number): ReplaySample[] {
+export function replaySamples(policy: ReplayPolicy, dataset: string, tasks: readonly CodeTask[], samplesPerTask: number): ReplaySample[] {
   if (samplesPerTask !== 1) {
     throw ApplicationFailure.nonRetryable(
       `policy.backend=replay has one recorded program per task; samplesPerTask must be 1, got ${samplesPerTask}`,
       'InvalidConfig',
     );
   }
-  if (policy.source === 'gold') return tasks.map((t) => ({ taskId: t.taskId, sampleIndex: 0, program: t.code }));
-  const recorded = new Map(loadIlfAnnotations().map((a) => [a.taskId, a.modelProgram]));
+  if (policy.source === 'gold') return tasks.flatMap((t) => (t.reference === undefined ? [] : [{ taskId: t.taskId, sampleIndex: 0, program: t.reference }]));
+  if (dataset !== 'mbpp') {
+    throw ApplicationFailure.nonRetryable(`replay source ilf-codegen holds programs for MBPP tasks only, not ${dataset}`, 'InvalidConfig');
+  }
+  const recorded = new Map(loadIlfAnnotations().map((a) => [String(a.taskId), a.modelProgram]));
   const out: ReplaySample[] = [];
   for (const t of tasks) {
     const program = recorded.get(t.taskId);

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { mulberry32 } from '../../common/seeded-random';
+import { mulberry32 } from '../simulation/seeded-random';
 import { KNOWN_BROKEN } from './known-broken';
 import { referencePrograms, type CheckDataset, type ReferenceProgram } from './reference-programs';
 import { runMany } from '../../common/run-many';

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../common/seeded-random';
+import { SeededRandom } from '../simulation/seeded-random';
 
 /**
  * Test hook: makes a seeded share of sandbox spawns fail the way real infrastructure does,

@@ -1,7 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 
 /**
  * How the fork-servers get their private namespaces on this host.

@@ -1,4 +1,4 @@
-import type { CheckDataset } from './reference-programs';
+import type { CheckDataset } from '../../common/datasets';
 
 /**
  * Reference solutions that do not pass their own tests, with the reason, found by

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { DATA_DIR } from '../../common/paths';
+import { DATA_DIR } from '../../infra/paths';
 import { loadMbpp, mbppTests } from '../datasets/mbpp';
 import type { ProgramSpec } from './types';
+import { CHECK_DATASETS, type CheckDataset } from '../../common/datasets';
+import { humanEvalTests } from '../datasets/registry';
 
 /**
  * The reference (gold) solutions of the code datasets, as sandbox programs, joined with their
@@ -12,8 +14,7 @@ import type { ProgramSpec } from './types';
  *  - HumanEval: prompt + canonical_solution, then the test's check(entry_point);
  *  - MBJP (MBXP Java): prompt + canonical_solution + test in one Main.java.
  */
-export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp'] as const;
-export type CheckDataset = (typeof CHECK_DATASETS)[number];
+export { CHECK_DATASETS, type CheckDataset };
 
 export interface ReferenceProgram {
   taskId: string;
@@ -51,7 +52,7 @@ interface MbxpRecord {
 }
 
 export function humanEvalProgram(r: Pick<HumanEvalRecord, 'prompt' | 'test' | 'entry_point'>, completion: string): ProgramSpec {
-  return { language: 'python', program: r.prompt + completion, tests: `${r.test}\n\ncheck(${r.entry_point})\n` };
+  return { language: 'python', program: r.prompt + completion, tests: humanEvalTests(r) };
 }
 
 export function mbjpProgram(r: Pick<MbxpRecord, 'prompt' | 'test'>, completion: string): ProgramSpec {

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../../infra/logger';
 import { createFaultInjector, type FaultInjection } from './fault-injection';
 import { ForkServer, ForkServerError, JAVA_SUPPORT_SOURCES, type ForkServerLaunch, type ServerInfo, type ServerReply } from './fork-server';
 import { defaultMaskPaths, detectIsolation, resolvePython } from './isolation';

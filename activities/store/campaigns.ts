@@ -1,9 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import type { IlfCampaignConfig, PolicyBackend } from '../../common/campaign-config';
-import type { IlfIterationCounts, IlfPhase } from '../../common/ilf';
-import type { RlaifIterationCounts, RlaifPhase } from '../../common/rlaif';
-import type { RlaifCampaignConfig } from '../../common/rlaif-config';
+import type { PolicyBackend } from '../../common/campaign-schema';
 
 /** Campaign and iteration rows: the audit's spine. All writes are idempotent upserts. */
 export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
@@ -12,7 +9,7 @@ export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
     return { workflowId: exec?.workflowId ?? '', runId: exec?.runId ?? '' };
   };
   return {
-    async registerCampaign(input: { campaignId: string; algorithm: string; config: IlfCampaignConfig | RlaifCampaignConfig }): Promise<void> {
+    async registerCampaign(input: { campaignId: string; algorithm: string; config: object }): Promise<void> {
       await deps.pool.query(
         `insert into campaigns (id, algorithm, config, workflow_id) values ($1, $2, $3, $4)
          on conflict (id) do nothing`,
@@ -30,7 +27,7 @@ export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
     },
 
     /** Marks a phase as reached and merges the counts it produced into the iteration row. */
-    async recordPhase(input: { campaignId: string; iteration: number; phase: IlfPhase | RlaifPhase; counts?: IlfIterationCounts | RlaifIterationCounts }): Promise<void> {
+    async recordPhase(input: { campaignId: string; iteration: number; phase: string; counts?: Record<string, unknown> }): Promise<void> {
       await deps.pool.query(
         `update campaign_iterations
          set phase = $3,

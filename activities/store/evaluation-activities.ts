@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { EvalSplit, PolicySpec } from '../../common/evaluation';
-import { loadMbpp, mbppTests } from '../datasets/mbpp';
+import { codeDataset, programSpec } from '../datasets/registry';
 import { createEvalRun, listGenerations } from './eval-runs';
 import { createBatch } from './sandbox-batches';
 import type { SandboxLimits } from '../sandbox/types';
@@ -32,15 +32,18 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
 
     /** Splits the run's generations into stored sandbox batches; returns their ids only. */
     async prepareTestBatches(input: { evalRunId: string; batchSize: number; limits?: Partial<SandboxLimits> }): Promise<string[]> {
-      const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+      const { rows } = await deps.pool.query<{ dataset: string }>('select dataset from eval_runs where id = $1', [input.evalRunId]);
+      if (!rows[0]) throw new Error(`no eval run ${input.evalRunId}`);
+      const dataset = codeDataset(rows[0].dataset);
+      const tasks = new Map(dataset.tasks().map((t) => [t.taskId, t]));
       const gens = await listGenerations(deps.pool, input.evalRunId);
       const batchIds: string[] = [];
       for (let i = 0; i < gens.length; i += input.batchSize) {
         const batchId = `${input.evalRunId}/tests-${batchIds.length}`;
         const items = gens.slice(i, i + input.batchSize).map((g) => {
           const task = tasks.get(g.taskId);
-          if (!task) throw new Error(`generation ${g.id} names unknown MBPP task ${g.taskId}`);
-          return { taskId: g.taskId, generationId: g.id, language: 'python' as const, program: g.program, tests: mbppTests(task), limits: input.limits };
+          if (!task) throw new Error(`generation ${g.id} names unknown ${dataset.name} task ${g.taskId}`);
+          return { taskId: g.taskId, generationId: g.id, ...programSpec(dataset, task, g.program), limits: input.limits };
         });
         await createBatch(deps.pool, batchId, input.evalRunId, items);
         batchIds.push(batchId);

@@ -11,3 +11,13 @@ export function createPool(databaseUrl: string, max = 8): pg.Pool {
   });
   return pool;
 }
+
+/** Runs `fn` with a small pool of its own (a CLI command), then closes it. */
+export async function withPool<T>(databaseUrl: string, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const pool = createPool(databaseUrl, 4);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.end();
+  }
+}

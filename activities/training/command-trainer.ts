@@ -10,8 +10,8 @@ import { commandTrainingJobSchema, type CommandTrainingJob, type TrainerJobSpec,
 import { JobLock, type LockHolder } from './lock';
 import { sleep, stopGroup } from './process-group';
 import { parseTrainerLine, TailBuffer, type TrainerEvent } from './protocol';
-import { formatConfigIssues } from '../models/config';
-import type { Logger } from '../../common/logger';
+import { formatConfigIssues } from '../../common/model-config';
+import type { Logger } from '../../infra/logger';
 
 /** What each heartbeat records; the next attempt reads it back to resume. */
 export interface TrainingHeartbeat {

@@ -4,8 +4,9 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { IlfCampaignConfig, PolicyBackend } from '../../common/campaign-config';
-import { ilfIds } from '../../common/ilf';
+import type { IlfCampaignConfig } from '../../loops/ilf/config';
+import type { PolicyBackend } from '../../common/campaign-schema';
+import { ilfIds } from '../../loops/ilf/types';
 import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
 import type { createTrainingActivities } from './index';
 

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Logger } from '../../common/logger';
+import type { Logger } from '../../infra/logger';
 import { runCommandTrainingJob } from './command-trainer';
 import type { CommandTrainingJobInput, OpenAIFineTuningJobInput, TrainingJobResult } from './job-spec';
 import { runOpenAIFineTuningJob } from './openai-trainer';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type OpenAI from 'openai';
-import { formatConfigIssues } from '../models/config';
+import { formatConfigIssues } from '../../common/model-config';
 import { connectOpenAI } from '../models/openai/connection';
 import { toModelFailure } from '../models/openai/errors';
 import { TRAINING_FAILURE } from './failures';

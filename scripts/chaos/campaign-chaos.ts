@@ -3,24 +3,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import pg from 'pg';
-import { readCampaignFile } from '../../common/campaign-config';
-import { statePaths } from '../../common/config';
-import { PROJECT_ROOT } from '../../common/paths';
+import { readCampaignFile } from '../../loops/config-file';
+import type { ChaosLoop, WorkerKill } from '../../loops/chaos';
+import { ilfChaos } from '../../loops/ilf/chaos';
+import { loopNamed } from '../../loops/registry';
+import { statePaths } from '../../infra/env';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { downLocalServers, isolatedEnv, upLocalServers } from '../../infra/local-servers';
 import { stopEmbeddedPostgres } from '../../infra/postgres';
 import { stopTemporalServer } from '../../infra/temporal';
-import type { AuditNumbers } from '../../activities/store/audit';
-import type { RlaifAuditNumbers } from '../../activities/store/rlaif-audit';
-import { ILF_LOOP, loopFor, type ChaosLoop, type WorkerKill } from './loops';
 import { WorkerProcess } from './worker-process';
-import { SeededRandom } from '../../common/seeded-random';
+import { SeededRandom } from '../../activities/simulation/seeded-random';
 
 /**
  * Chaos for a campaign config (any loop: ILF, RLAIF): the campaign runs twice with the same
  * seed, once undisturbed and once while workers are SIGKILLed in different phases and restarted,
  * the Temporal dev server is restarted and PostgreSQL is restarted. Every disturbance is chosen
  * by a seeded generator and triggered by the phase the campaign has reached, so a failing run
- * repeats. What differs per loop (phases, config, audit numbers, integrity checks) is in loops.ts.
+ * repeats. What differs per loop (phases, config, audit numbers, integrity checks) is the loop's
+ * chaos descriptor (loops/<loop>/chaos.ts).
  */
 export interface ChaosOptions {
   seed: number;
@@ -38,8 +39,11 @@ export interface ChaosOptions {
 export interface ChaosReport {
   algorithm: string;
   identical: boolean;
-  baseline: AuditNumbers | RlaifAuditNumbers;
-  disturbed: AuditNumbers | RlaifAuditNumbers;
+  /** the loop's audit numbers (every loop's have one entry per iteration) */
+  baseline: { iterations: unknown[] };
+  disturbed: { iterations: unknown[] };
+  /** the paths of the numbers that differ, e.g. iterations.0.evaluation.passAtK.1: 0.4575 vs 0.4575000000000002 */
+  differences: string[];
   disturbances: string[];
   /** training jobs that a new trainer process resumed after a kill */
   resumedTrainingJobs: number;
@@ -50,7 +54,7 @@ export interface ChaosReport {
 type Action = { kind: WorkerKill | 'restart-temporal' | 'restart-postgres'; iteration: number; phase: string; delayMs: number };
 
 /** The plan for a loop's phases (ILF's by default); which worker to kill follows the phase. */
-export function planDisturbances(o: ChaosOptions, iterations: number, loop: Pick<ChaosLoop<{ iterations: number }>, 'phases' | 'workerForPhase'> = ILF_LOOP): Action[] {
+export function planDisturbances(o: ChaosOptions, iterations: number, loop: Pick<ChaosLoop<{ iterations: number }>, 'phases' | 'workerForPhase'> = ilfChaos): Action[] {
   const rng = new SeededRandom('chaos-plan', o.seed);
   const rand = () => rng.next();
   const slots: Array<{ iteration: number; phase: string }> = [];
@@ -94,8 +98,8 @@ export function runIlfChaos(o: ChaosOptions): Promise<ChaosReport> {
 
 export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
   const raw = readCampaignFile(o.configFile ?? path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml')) as Record<string, unknown>;
-  // Both loops' descriptors share one shape; the union only differs in the config type.
-  const loop = loopFor(raw?.algorithm) as ChaosLoop<{ iterations: number }>;
+  const definition = loopNamed(raw?.algorithm, o.configFile);
+  const loop = definition.chaos as ChaosLoop<{ iterations: number }>;
   const queues = { workflow: 'chaos-wf', cpu: 'chaos-cpu', gpu: 'chaos-gpu' };
   // Validated before any server starts: a bad config fails at once, naming the field.
   const config = loop.config(raw, o.seed, o.configOverrides, queues);
@@ -131,7 +135,7 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
   };
   const runCampaign = async (campaignId: string, disturb?: () => Promise<void>) => {
     const client = await connect();
-    await loop.start(client, campaignId, config, queues);
+    await client.workflow.start(definition.campaignWorkflow, { workflowId: campaignId, taskQueue: queues.workflow, args: [{ campaignId, config }] });
     let finished = false;
     const disturber = (async () => {
       while (!finished && disturb) {
@@ -202,8 +206,9 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
     const disturbed = await loop.auditNumbers(pool, disturbedId);
     const problems: string[] = [];
     if (next < plan.length) problems.push(`only ${next} of ${plan.length} planned disturbances happened before the campaign ended`);
-    const identical = JSON.stringify(baseline) === JSON.stringify(disturbed);
-    if (!identical) problems.push('audit numbers differ from the undisturbed run');
+    const differences = numberDifferences(baseline, disturbed);
+    const identical = differences.length === 0;
+    if (!identical) problems.push(`audit numbers differ from the undisturbed run: ${differences.slice(0, 10).join(', ')}${differences.length > 10 ? ` and ${differences.length - 10} more` : ''}`);
     problems.push(...(await loop.integrityProblems(pool, disturbedId, config)));
     const ledgers = trainerLedgers(loop.ledgers(path.join(statePaths(home).blobs, disturbedId), config));
     problems.push(...ledgers.problems);
@@ -212,7 +217,7 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
       ? `chaos FAILED: ${problems.join('; ')}`
       : `chaos OK (${loop.algorithm}): ${kills} worker kills, ${disturbances.length - kills} server restarts, ${ledgers.resumedJobs} training job(s) resumed by a new trainer process; ` +
         'audit numbers identical to the undisturbed run; no training job ran twice at once; no sample counted twice';
-    return { algorithm: loop.algorithm, identical, baseline, disturbed, disturbances, resumedTrainingJobs: ledgers.resumedJobs, problems, finalLine };
+    return { algorithm: loop.algorithm, identical, baseline, disturbed, differences, disturbances, resumedTrainingJobs: ledgers.resumedJobs, problems, finalLine };
   } finally {
     await Promise.all([cpu.stop(), gpu.stop()]);
     await pool.end().catch(() => undefined);
@@ -244,4 +249,13 @@ function trainerLedgers(jobs: ReadonlyArray<{ job: string; file: string }>): { p
     if (seen.size > 1) resumedJobs++;
   }
   return { problems: [...new Set(problems)], resumedJobs };
+}
+
+/** Every leaf that differs between two audits' numbers, as "path: a vs b" (exact comparison). */
+export function numberDifferences(a: unknown, b: unknown, at = ''): string[] {
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => numberDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+  }
+  return Object.is(a, b) ? [] : [`${at || '(root)'}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
 }

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 
 /** A worker entry point run as its own process, as in a deployment, so it can be SIGKILLed. */
 export class WorkerProcess {

@@ -1,8 +1,10 @@
 import { Command } from 'commander';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { auditNumbers, CampaignNotFoundError, loadCampaignAudit, type AuditNumbers, type CampaignAudit } from '../../activities/store/audit';
-import { formatAudit, registerAuditCommands, runAuditCommand } from '../../cli/audit';
+import { CampaignNotFoundError } from '../../audit/core';
+import { auditNumbers, loadCampaignAudit, type AuditNumbers, type CampaignAudit } from '../../loops/ilf/audit';
+import { formatAudit } from '../../loops/ilf/audit-text';
+import { registerAuditCommands, runAuditCommand } from '../../cli/audit';
 import { seedCampaign, standardIterations, uniqueCampaignId } from './seed';
 
 /** `feedloop audit` against campaigns seeded straight into the real PostgreSQL of the suite. */

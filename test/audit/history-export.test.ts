@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
@@ -11,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { registerAuditCommands } from '../../cli/audit';
 import { defaultHistoryFile, exportHistory } from '../../cli/history';
 import { testClient } from '../helpers/temporal';
+import { tempDir } from '../helpers/temp-dir';
 
 /** `feedloop history export` against the suite's real Temporal server. */
 let client: Client;
@@ -21,7 +21,7 @@ let runId: string;
 
 beforeAll(async () => {
   ({ client, close } = await testClient());
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-history-'));
+  dir = tempDir('history');
   // Nobody polls this queue: the history holds the start and a scheduled workflow task.
   const handle = await client.workflow.start('auditHistoryProbe', { taskQueue: `nobody-${randomUUID()}`, workflowId, args: [{ note: 'probe' }] });
   runId = handle.firstExecutionRunId;

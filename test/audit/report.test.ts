@@ -1,11 +1,11 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { escapeHtml, html } from '../../activities/metrics/report/safe-html';
-import { linePlot, niceTicks, stackedBarPlot } from '../../activities/metrics/report/svg';
+import { escapeHtml, html } from '../../audit/report/safe-html';
+import { linePlot, niceTicks, stackedBarPlot } from '../../audit/report/svg';
 import { defaultReportFile, runReportCommand, writeCampaignReport } from '../../cli/report';
 import { seedCampaign, standardIterations, uniqueCampaignId } from './seed';
+import { tempDir } from '../helpers/temp-dir';
 
 /** `feedloop report`: one self-contained HTML file per campaign. */
 const INJECTED = 'off by one <script>alert("pwned")</script> & <img src=x onerror=alert(1)>';
@@ -16,7 +16,7 @@ let simulatedHtml: string;
 let realHtml: string;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-report-'));
+  dir = tempDir('report');
   await seedCampaign({ id: simulatedId, simulated: true, iterations: standardIterations(), feedbackText: INJECTED });
   await seedCampaign({ id: realId, simulated: false, iterations: standardIterations() });
   simulatedHtml = fs.readFileSync(await writeCampaignReport(inject('databaseUrl'), simulatedId, { out: path.join(dir, 'sim.html') }), 'utf8');

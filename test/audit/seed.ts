@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
 import type { Outcome } from '../../activities/sandbox/types';
-import { parseIlfCampaignConfig } from '../../common/campaign-config';
-import { ilfIds } from '../../common/ilf';
+import { parseIlfCampaignConfig } from '../../loops/ilf/config';
+import { ilfIds } from '../../loops/ilf/types';
 
 /**
  * Seeds a fake ILF campaign straight into the store, following the schema and the id

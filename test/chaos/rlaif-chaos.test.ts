@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RLAIF_LOOP } from '../../scripts/chaos/loops';
+import { rlaifChaos as RLAIF_LOOP } from '../../loops/rlaif/chaos';
 import { planDisturbances, runCampaignChaos } from '../../scripts/chaos/campaign-chaos';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { JudgeServer } from '../rlaif/judge-server';
 
 /**

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { createLogger } from '../../common/logger';
+import { createLogger } from '../../infra/logger';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import type { WorkerRole } from '../../workers/options';
-import { WORKFLOWS_PATH } from '../../common/paths';
+import { WORKFLOWS_PATH } from '../../infra/paths';
 import { resolveWorkerOptions, type WorkerOptions } from '../../workers/options';
 
 /** Per-test-file helpers: unique task queues on the suite's shared Temporal server. */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ilfCampaignWorkflow } from '../../workflows';
-import { ilfIds } from '../../common/ilf';
+import { ilfIds } from '../../loops/ilf/types';
 import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';
 import { inject } from 'vitest';
 import { createPool } from '../../activities/store/pool';
-import { auditNumbers, loadCampaignAudit } from '../../activities/store/audit';
+import { auditNumbers, loadCampaignAudit } from '../../loops/ilf/audit';
 
 /**
  * The demo campaign end to end on the real servers: CodeGen-Mono 6.1B's recorded programs,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { campaignStatusQuery, ilfCampaignWorkflow, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/ilf-campaign';
-import { ILF_PHASES } from '../../common/ilf';
+import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
+import { campaignStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/control';
+import { ILF_PHASES } from '../../loops/ilf/types';
 import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';

@@ -4,8 +4,8 @@ import { inject } from 'vitest';
 import pg from 'pg';
 import { parse } from 'yaml';
 import fs from 'node:fs';
-import { parseIlfCampaignConfig, type IlfCampaignConfig } from '../../common/campaign-config';
-import { PROJECT_ROOT } from '../../common/paths';
+import { parseIlfCampaignConfig, type IlfCampaignConfig } from '../../loops/ilf/config';
+import { PROJECT_ROOT } from '../../infra/paths';
 import type { uniqueQueues } from '../helpers/temporal';
 
 /** Loads an example config, applies overrides and routes it to this test file's queues. */

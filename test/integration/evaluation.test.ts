@@ -8,7 +8,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import { activityPlacements, maybeRecordHistory } from '../helpers/history';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
 import type { EvaluationInput } from '../../common/evaluation';
-import { createLogger } from '../../common/logger';
+import { createLogger } from '../../infra/logger';
 
 /**
  * The first vertical slice, end to end on the real Temporal server and real PostgreSQL:

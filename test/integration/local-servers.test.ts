@@ -1,16 +1,15 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { downLocalServers, isolatedEnv, localServersStatus, upLocalServers } from '../../infra/local-servers';
+import { tempDir } from '../helpers/temp-dir';
 
 /**
  * `feedloop dev up|down|status` on its own state directory: idempotent up, and state that
  * survives a stop, as a user's campaigns must.
  */
-const home = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-dev-'));
+const home = tempDir('dev');
 let env: Awaited<ReturnType<typeof isolatedEnv>>;
 
 afterAll(async () => {

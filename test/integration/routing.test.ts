@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { ilfCampaignWorkflow } from '../../workflows/ilf-campaign';
+import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
-import { createLogger } from '../../common/logger';
-import { ilfIds } from '../../common/ilf';
+import { createLogger } from '../../infra/logger';
+import { ilfIds } from '../../loops/ilf/types';
 import { activityPlacements, type HistoryEvent } from '../helpers/history';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
 import { campaignId, exampleConfig } from '../ilf/helpers';
 import { FakeOpenAIServer } from '../models/fake-openai-server';
 import { evaluationWorkflow } from '../../workflows/evaluation';
-import { policyBackendSchema } from '../../common/campaign-config';
+import { policyBackendSchema } from '../../common/campaign-schema';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 /**

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 
 /** The real worker entry points, as a deployment runs them. */
 function startWorker(entry: string, args: string[], env: NodeJS.ProcessEnv = {}) {

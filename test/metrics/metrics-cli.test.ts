@@ -1,16 +1,16 @@
 import { Command } from 'commander';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { registerMetricsCommands } from '../../cli/metrics';
+import { tempDir } from '../helpers/temp-dir';
 
 describe('feedloop metrics', () => {
   let dir: string;
   let printed: string[];
 
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-metrics-'));
+    dir = tempDir('metrics');
     printed = [];
     vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
       printed.push(args.join(' '));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../common/config';
-import { parseModelBackendConfig, parseModelRoles } from '../../activities/models/config';
+import { ConfigError } from '../../common/config-error';
+import { parseModelBackendConfig, parseModelRoles } from '../../common/model-config';
 import { ModelBackendCache } from '../../activities/models';
 
 function message(fn: () => unknown): string {

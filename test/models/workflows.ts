@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { ModelBackendConfigInput } from '../../activities/models/config';
+import type { ModelBackendConfigInput } from '../../common/model-config';
 import type { GenerateRequest } from '../../activities/models/types';
 
 /** Test workflow: one model call with Temporal retries (the client itself never retries). */

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -11,11 +10,12 @@ import { createRolloutScoringActivities } from '../../activities/models/score-ro
 import { createTrainingActivities } from '../../activities/training/index';
 import { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
 import type { ModelBackend } from '../../activities/models/types';
-import { parseRlaifCampaignConfig } from '../../common/rlaif-config';
+import { parseRlaifCampaignConfig } from '../../loops/rlaif/config';
 import { activityEnv, rejectionOf } from '../training/helpers';
 import { SIMULATED_TRAINER } from './helpers';
 import { JudgeServer, judgeDecision } from './judge-server';
 import { seedRollouts } from './seed';
+import { tempDir } from '../helpers/temp-dir';
 
 /**
  * AI feedback against a judge speaking the OpenAI protocol over HTTP, on both scoring paths
@@ -198,7 +198,7 @@ describe('training on AI feedback', () => {
     const seeded = await seedRollouts(pool, { prefix: 'aif-train' });
     const feedback = await collect(judge, seeded);
     expect(feedback.unscorable).toBeGreaterThan(0);
-    const blobDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlaif-train-'));
+    const blobDir = tempDir('rlaif-train');
     const training = createTrainingActivities({ workerTaskQueue: 'gpu@test' });
     const acts = createRlaifTrainingActivities({ pool, blobDir, hostTaskQueue: 'gpu@test', training });
     const trainer = { command: SIMULATED_TRAINER, hyperparameters: { totalSteps: 4, checkpointEvery: 2, stepMs: 5 } };

@@ -3,8 +3,8 @@ import { apiBenchQuestion, codeOfAnswer, isHeldOut, loadApiBenchFile, rolloutBat
 import { astMatch } from '../../activities/metrics/ast-match/index';
 import { checkExecutability, runsNotMeasured } from '../../activities/metrics/executability';
 import { createModelBackend } from '../../activities/models/index';
-import { parseCampaignConfig } from '../../common/campaign-file';
-import { parseRlaifCampaignConfig } from '../../common/rlaif-config';
+import { parseCampaignConfig } from '../../loops/config-file';
+import { parseRlaifCampaignConfig } from '../../loops/rlaif/config';
 
 /** APIBench splits, the executability metric, the simulated API-code policy and the RLAIF config. */
 const HUBS = ['huggingface', 'tensorflowhub', 'torchhub'] as const;

@@ -1,19 +1,20 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadRlaifAudit, rlaifAuditNumbers } from '../../activities/store/rlaif-audit';
+import { loadRlaifAudit, rlaifAuditNumbers } from '../../loops/rlaif/audit';
 import { runAuditCommand } from '../../cli/audit';
 import { rejectionReason, startCampaign } from '../../cli/campaign';
 import { writeCampaignReport } from '../../cli/report';
-import { RLAIF_PHASES, rlaifIds } from '../../common/rlaif';
-import { pauseRlaifCampaignUpdate, resumeRlaifCampaignUpdate, rlaifCampaignStatusQuery, rlaifCampaignWorkflow, stopRlaifCampaignUpdate } from '../../workflows/rlaif-campaign';
+import { RLAIF_PHASES, rlaifIds } from '../../loops/rlaif/types';
+import { rlaifCampaignWorkflow } from '../../loops/rlaif/workflow';
+import { campaignStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/control';
 import { maybeRecordHistory } from '../helpers/history';
 import { withWorkers } from '../helpers/temporal';
 import { campaignId } from '../ilf/helpers';
 import { rlaifConfig } from './helpers';
 import { JudgeServer } from './judge-server';
+import { tempDir } from '../helpers/temp-dir';
 
 /**
  * The RLAIF dry run, end to end on the suite's real Temporal server and PostgreSQL: a simulated
@@ -96,7 +97,7 @@ describe('RLAIF dry-run campaign', () => {
     expect(text).toMatch(/executability\s+CodeBLEU\s+AST acc\s+halluc\./);
     expect(text).toContain('UNSCORABLE (kept out of training)');
     expect(text).toMatch(/runs: not measured/);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlaif-report-'));
+    const dir = tempDir('rlaif-report');
     const page = fs.readFileSync(await writeCampaignReport(inject('databaseUrl'), id, { out: path.join(dir, 'r.html') }), 'utf8');
     fs.rmSync(dir, { recursive: true, force: true });
     expect(page).toContain('<title>it 3: executability ');
@@ -114,29 +115,29 @@ describe('RLAIF dry-run campaign', () => {
   it('pauses, refuses a second pause with the reason, resumes, and stops after the current step', async () => {
     const id = campaignId('rlaif-pause');
     // Started as `feedloop campaign start` does: from a file, whose algorithm picks the workflow.
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rlaif-config-')), 'campaign.json');
+    const file = path.join(tempDir('rlaif-config'), 'campaign.json');
     fs.writeFileSync(file, JSON.stringify(config({ iterations: 4, dataset: { rolloutQuestions: 6, maxEvalQuestionsPerHub: 2 } })));
     const started = await startCampaign(ctx.client, id, file);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
     expect((await started.describe()).type).toBe('rlaifCampaignWorkflow');
     const handle = ctx.client.workflow.getHandle<typeof rlaifCampaignWorkflow>(id);
-    expect((await handle.executeUpdate(pauseRlaifCampaignUpdate)).paused).toBe(true);
-    expect(rejectionReason(await handle.executeUpdate(pauseRlaifCampaignUpdate).catch((e: unknown) => e))).toMatch(/already paused/);
+    expect((await handle.executeUpdate(pauseCampaignUpdate)).paused).toBe(true);
+    expect(rejectionReason(await handle.executeUpdate(pauseCampaignUpdate).catch((e: unknown) => e))).toMatch(/already paused/);
     // While paused, no iteration gets past its current step.
     const rows = async () => JSON.stringify((await pool.query('select iteration, phase, counts from campaign_iterations where campaign_id = $1 order by iteration', [id])).rows);
     const before = await rows();
     await new Promise((r) => setTimeout(r, 1500));
     expect(await rows()).toBe(before);
-    expect((await handle.query(rlaifCampaignStatusQuery)).paused).toBe(true);
-    await handle.executeUpdate(resumeRlaifCampaignUpdate);
-    expect(rejectionReason(await handle.executeUpdate(resumeRlaifCampaignUpdate).catch((e: unknown) => e))).toMatch(/not paused/);
-    expect((await handle.executeUpdate(stopRlaifCampaignUpdate)).stopRequested).toBe(true);
+    expect((await handle.query(campaignStatusQuery)).paused).toBe(true);
+    await handle.executeUpdate(resumeCampaignUpdate);
+    expect(rejectionReason(await handle.executeUpdate(resumeCampaignUpdate).catch((e: unknown) => e))).toMatch(/not paused/);
+    expect((await handle.executeUpdate(stopCampaignUpdate)).stopRequested).toBe(true);
     const result = await handle.result();
     expect(result.status).toBe('stopped');
     expect(result.iterations.length).toBeLessThan(4);
     const [campaign] = (await pool.query<{ status: string }>('select status from campaigns where id = $1', [id])).rows;
     expect(campaign!.status).toBe('stopped');
-    await expect(handle.executeUpdate(stopRlaifCampaignUpdate)).rejects.toThrow();
+    await expect(handle.executeUpdate(stopCampaignUpdate)).rejects.toThrow();
   });
 
   it('keeps payloads small and an iteration\'s event count independent of the number of rollouts', async () => {

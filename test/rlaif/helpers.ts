@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from '../../common/paths';
-import { parseRlaifCampaignConfig, type RlaifCampaignConfig } from '../../common/rlaif-config';
+import { PROJECT_ROOT } from '../../infra/paths';
+import { parseRlaifCampaignConfig, type RlaifCampaignConfig } from '../../loops/rlaif/config';
 import type { TaskQueues } from '../../common/task-queues';
 
 /** Plain objects merge key by key; anything else (arrays, and whole model backends) is replaced. */

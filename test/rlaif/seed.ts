@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { createApiGenerationActivities } from '../../activities/models/generate-api-samples';
 import { ModelBackendCache } from '../../activities/models/index';
-import { rlaifIds } from '../../common/rlaif';
+import { rlaifIds } from '../../loops/rlaif/types';
 import { activityEnv } from '../training/helpers';
 
 /**

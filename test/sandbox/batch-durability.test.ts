@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -15,6 +14,7 @@ import { migrate } from '../../activities/store/migrate';
 import { createPool } from '../../activities/store/pool';
 import { createBatch, type NewBatchItem } from '../../activities/store/sandbox-batches';
 import type { SandboxBatchInput } from './fixtures/batch-workflow';
+import { tempDir } from '../helpers/temp-dir';
 
 /**
  * The batch activity on a real Temporal server: injected infrastructure failures are retried
@@ -130,7 +130,7 @@ describe('sandbox batches on Temporal', () => {
     const batchId = `killed-${randomUUID()}`;
     await createBatch(pool, batchId, 'test', items);
     const queue = `sandbox-kill-${randomUUID().slice(0, 8)}`;
-    const logs = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-kill-test-'));
+    const logs = tempDir('kill-test');
     const nativeConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     try {
       const out = await withWorkers([await workflowWorker(nativeConnection, queue)], async () => {

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir';
 
 /** `feedloop sandbox exec|check --json`, run as a command the way an outside verifier does. */
 const run = promisify(execFile);
@@ -27,7 +27,7 @@ function file(name: string, text: string): string {
 }
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-cli-test-'));
+  dir = tempDir('cli-test');
 });
 
 afterAll(() => {

@@ -3,7 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
 import { DEFAULT_LIMITS } from '../../activities/sandbox/types';
 import { CPU_LIMITS, java } from './helpers/programs';

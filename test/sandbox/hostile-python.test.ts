@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
 import { DEFAULT_LIMITS, type ProgramSpec, type RunResult, type SandboxLimits } from '../../activities/sandbox/types';
 import { CPU_LIMITS, SHORT_LIMITS, processesNamed, python, renameSelf } from './helpers/programs';

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -7,9 +6,7 @@ import type { CommandTrainingJobInput } from '../../activities/training';
 
 export const SIMULATED_TRAINER = path.join(__dirname, '..', '..', 'trainers', 'simulated', 'trainer.mjs');
 
-export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `feedloop-${prefix}-`));
-}
+export { tempDir } from '../helpers/temp-dir';
 
 /** A job for the simulated protocol trainer, with a small JSONL dataset. */
 export function simulatedJob(

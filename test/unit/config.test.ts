@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, readEnv } from '../../common/config';
+import { readEnv } from '../../infra/env';
+import { ConfigError } from '../../common/config-error';
 import { resolveWorkerOptions } from '../../workers/options';
 
 describe('configuration validation', () => {

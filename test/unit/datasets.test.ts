@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DATA_DIR } from '../../common/paths';
+import { DATA_DIR } from '../../infra/paths';
 import { loadIlfAnnotations } from '../../activities/datasets/ilf';
 import { loadMbpp, mbppSplit, mbppTests } from '../../activities/datasets/mbpp';
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 
 /**

@@ -1,11 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DATA_DIR } from '../../../common/paths';
+import { API_HUBS, type ApiHub } from '../../../common/datasets';
+import { DATA_DIR } from '../../../infra/paths';
 
-/** The three APIBench hubs and where their files live under data/apibench. */
-export type ApiHub = 'huggingface' | 'tensorflowhub' | 'torchhub';
-
-export const API_HUBS: readonly ApiHub[] = ['huggingface', 'tensorflowhub', 'torchhub'];
+/** The three APIBench hubs (common/datasets.ts) and where their files live under data/apibench. */
+export { API_HUBS, type ApiHub };
 
 export function isApiHub(value: string): value is ApiHub {
   return (API_HUBS as readonly string[]).includes(value);

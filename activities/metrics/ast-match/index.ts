@@ -1,4 +1,4 @@
-import { DATA_DIR } from '../../../common/paths';
+import { DATA_DIR } from '../../../infra/paths';
 import { apiSignatures, type ApiSignature } from './api-signatures';
 import { loadHubData, type ApiEntry, type ApiHub, type HubData } from './apibench';
 import { extractApiCall } from './extract-api-call';

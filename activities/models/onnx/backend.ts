@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { OnnxBackendConfig } from '../config';
+import type { OnnxBackendConfig } from '../../../common/model-config';
 import { unsupportedFailure } from '../failures';
 import type { CallOptions, GenerateRequest, GenerateResult, ModelBackend, ScorePair } from '../types';
 import { OnnxCausalLM } from './causal-lm';

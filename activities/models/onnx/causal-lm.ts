@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { badRequestFailure, modelConfigFailure } from '../failures';
-import { SeededRandom } from '../../../common/seeded-random';
+import { SeededRandom } from '../../simulation/seeded-random';
 import type { FinishReason, GenerateRequest, Sample, TokenLogprob } from '../types';
 import type { LoadedTokenizer, ModelConfig } from './model-files';
 import { logSoftmax, pickToken, topK } from './sampling';

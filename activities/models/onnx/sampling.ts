@@ -1,4 +1,4 @@
-import type { SeededRandom } from '../../../common/seeded-random';
+import type { SeededRandom } from '../../simulation/seeded-random';
 
 /** log-softmax of one row of logits, in float64 */
 export function logSoftmax(logits: ArrayLike<number>): Float64Array {

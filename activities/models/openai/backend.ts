@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import { Semaphore } from '../concurrency';
-import type { OpenAIBackendConfig } from '../config';
+import type { OpenAIBackendConfig } from '../../../common/model-config';
 import { badRequestFailure, unsupportedFailure } from '../failures';
 import type { CallOptions, FinishReason, GenerateRequest, GenerateResult, ModelBackend, Sample, TokenLogprob } from '../types';
 import { connectOpenAI, type OpenAIConnection } from './connection';

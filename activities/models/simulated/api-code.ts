@@ -1,6 +1,6 @@
 import { apiBenchQuestion, codeOfAnswer, loadApiBenchFile, type ApiBenchQuestion } from '../../datasets/apibench';
 import { extractApiCall } from '../../metrics/ast-match/extract-api-call';
-import type { SeededRandom } from '../../../common/seeded-random';
+import type { SeededRandom } from '../../simulation/seeded-random';
 
 /**
  * Answers of the simulated API-code policy (role "api-code"), for APIBench questions: the

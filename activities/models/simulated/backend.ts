@@ -1,6 +1,6 @@
-import type { SimulatedBackendConfig } from '../config';
+import type { SimulatedBackendConfig } from '../../../common/model-config';
 import { badRequestFailure, unsupportedFailure } from '../failures';
-import { SeededRandom } from '../../../common/seeded-random';
+import { SeededRandom } from '../../simulation/seeded-random';
 import type { GenerateRequest, GenerateResult, ModelBackend, Sample, SampleMeta, ScorePair } from '../types';
 import { failedAnswer, simulatedQuestion } from './api-code';
 import { corruptProgram, goldProgram, recordedFailure, similarity } from './programs';

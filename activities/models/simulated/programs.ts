@@ -1,6 +1,6 @@
 import { loadIlfAnnotations } from '../../datasets/ilf';
 import { loadMbpp } from '../../datasets/mbpp';
-import type { SeededRandom } from '../../../common/seeded-random';
+import type { SeededRandom } from '../../simulation/seeded-random';
 
 /**
  * Program sources for the simulated backend: MBPP's gold programs, the failing programs that

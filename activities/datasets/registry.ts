@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { ApplicationFailure } from '@temporalio/common';
+import { CODE_DATASETS, type CodeDatasetName, type TaskSelection } from '../../common/datasets';
+import type { Language, ProgramSpec } from '../sandbox/types';
+import { DATA_DIR } from '../../infra/paths';
+import { KNOWN_BROKEN } from '../sandbox/known-broken';
+import { apiBenchPrompt, apiBenchQuestion } from './apibench';
+import { loadMbpp, MBPP_SPLITS, mbppPrompt, mbppTests } from './mbpp';
+
+/**
+ * The code datasets, registered by name, each giving the same things: its tasks in a stable
+ * order, splits as ranges of task numbers, the prompt a model completes, the tests, the
+ * language, and the reference solution where there is one. Generation, test batches,
+ * evaluation and pass@k take any of them, Python or Java.
+ */
+export interface CodeTask {
+  /** as the dataset spells it: "11" (MBPP), "HumanEval/0", "MBJP/1", "MathQA/0" */
+  taskId: string;
+  /** the number in the id: what split ranges and task ranges select by */
+  number: number;
+  prompt: string;
+  /** Python: statements run after the program; Java: the MBXP test harness */
+  tests: string;
+  /** a complete reference program, where the dataset has a usable one */
+  reference?: string;
+}
+
+export interface CodeDataset {
+  name: CodeDatasetName;
+  language: Language;
+  /** named splits, as inclusive ranges of task numbers */
+  splits: Readonly<Record<string, readonly [number, number]>>;
+  /** all tasks, ordered by number */
+  tasks(): readonly CodeTask[];
+}
+
+function readJsonl<T>(file: string): T[] {
+  const raw = fs.readFileSync(file);
+  const text = file.endsWith('.gz') ? zlib.gunzipSync(raw).toString('utf8') : raw.toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => JSON.parse(line) as T);
+}
+
+const numberOf = (taskId: string) => Number(/(\d+)$/.exec(taskId)?.[1] ?? NaN);
+const byNumber = (a: CodeTask, b: CodeTask) => a.number - b.number;
+
+function cached(load: () => CodeTask[]): () => readonly CodeTask[] {
+  let tasks: CodeTask[] | undefined;
+  return () => (tasks ??= load().sort(byNumber));
+}
+
+interface HumanEvalRecord {
+  task_id: string;
+  prompt: string;
+  canonical_solution: string;
+  test: string;
+  entry_point: string;
+}
+
+interface MbxpRecord {
+  task_id: string;
+  prompt: string;
+  canonical_solution?: string | null;
+  test: string;
+}
+
+/** HumanEval's harness: the program (prompt + completion), then the test's check(entry_point). */
+export function humanEvalTests(r: Pick<HumanEvalRecord, 'test' | 'entry_point'>): string {
+  return `${r.test}\n\ncheck(${r.entry_point})\n`;
+}
+
+
+function mbxpTasks(file: string, withReferences: boolean): CodeTask[] {
+  return readJsonl<MbxpRecord>(path.join(DATA_DIR, 'mbxp', file)).map((r) => ({
+    taskId: r.task_id,
+    number: numberOf(r.task_id),
+    prompt: r.prompt,
+    tests: r.test,
+    // A reference known to fail its own tests (activities/sandbox/known-broken.ts says why) is
+    // never served: no policy is trained or judged against it.
+    ...(withReferences && r.canonical_solution && !(r.task_id in KNOWN_BROKEN.mbjp) ? { reference: r.prompt + r.canonical_solution } : {}),
+  }));
+}
+
+const DATASETS: Record<CodeDatasetName, CodeDataset> = {
+  mbpp: {
+    name: 'mbpp',
+    language: 'python',
+    // The ILF paper's splits (Chen, Scheurer et al. 2023).
+    splits: MBPP_SPLITS,
+    tasks: cached(() =>
+      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code })),
+    ),
+  },
+  humaneval: {
+    name: 'humaneval',
+    language: 'python',
+    splits: { test: [0, 163], all: [0, 163] },
+    tasks: cached(() =>
+      readJsonl<HumanEvalRecord>(path.join(DATA_DIR, 'humaneval', 'HumanEval.jsonl.gz')).map((r) => ({
+        taskId: r.task_id,
+        number: numberOf(r.task_id),
+        prompt: r.prompt,
+        tests: humanEvalTests(r),
+        reference: r.prompt + r.canonical_solution,
+      })),
+    ),
+  },
+  mbjp: {
+    name: 'mbjp',
+    language: 'java',
+    // MBJP translates MBPP task by task (same numbers), so MBPP's splits carry over.
+    splits: MBPP_SPLITS,
+    tasks: cached(() => mbxpTasks('mbjp_release_v1.2.jsonl', true)),
+  },
+  'mathqa-java': {
+    name: 'mathqa-java',
+    language: 'java',
+    // The test split only, without reference solutions: evaluation only.
+    splits: { test: [0, 1882], all: [0, 1882] },
+    tasks: cached(() => mbxpTasks('mathqa-test-java_v1.jsonl', false)),
+  },
+};
+
+export function isCodeDataset(name: string): name is CodeDatasetName {
+  return (CODE_DATASETS as readonly string[]).includes(name);
+}
+
+export function codeDataset(name: string): CodeDataset {
+  if (!isCodeDataset(name)) {
+    throw ApplicationFailure.nonRetryable(`dataset must be one of ${CODE_DATASETS.join(', ')}, got ${JSON.stringify(name)}`, 'InvalidConfig');
+  }
+  return DATASETS[name];
+}
+
+/** The tasks a selection names: a split or an explicit number range, cut to the first maxTasks. */
+export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'taskRange' | 'maxTasks'>): readonly CodeTask[] {
+  const ds = codeDataset(sel.dataset);
+  const range = sel.taskRange ?? ds.splits[sel.split];
+  if (!range) {
+    throw ApplicationFailure.nonRetryable(`${ds.name} has no split ${JSON.stringify(sel.split)}: use one of ${Object.keys(ds.splits).join(', ')} or a task range`, 'InvalidConfig');
+  }
+  const [lo, hi] = range;
+  const tasks = ds.tasks().filter((t) => t.number >= lo && t.number <= hi);
+  return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
+}
+
+/** One task of a dataset by id, or undefined. */
+export function findTask(dataset: string, taskId: string): CodeTask | undefined {
+  return codeDataset(dataset).tasks().find((t) => t.taskId === taskId);
+}
+
+/** The sandbox program of a generated program for a task. */
+export function programSpec(dataset: CodeDataset, task: CodeTask, program: string): ProgramSpec {
+  return { language: dataset.language, program, tests: task.tests };
+}
+
+/** The prompt a sample of `dataset` answered: any code dataset's task, or an APIBench question. */
+export function promptOfTask(dataset: string, taskId: string): string {
+  if (dataset === 'apibench') {
+    const q = apiBenchQuestion(taskId);
+    if (!q) throw ApplicationFailure.nonRetryable(`unknown APIBench question ${taskId}`, 'InvalidConfig');
+    return apiBenchPrompt(q);
+  }
+  const task = findTask(dataset, taskId);
+  if (!task) throw ApplicationFailure.nonRetryable(`unknown ${dataset} task ${taskId}`, 'InvalidConfig');
+  return task.prompt;
+}

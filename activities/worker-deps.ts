@@ -1,0 +1,27 @@
+import type pg from 'pg';
+import type { ModelBackendCache } from './models/index';
+import type { SandboxRunner } from './sandbox/types';
+import type { createTrainingActivities } from './training/index';
+
+/** What a CPU worker's activities are made from: the store, the sandbox, this process's models. */
+export interface CpuActivityDeps {
+  pool: pg.Pool;
+  runner: SandboxRunner;
+  sandboxConcurrency: number;
+  /** model backends of this process, kept across activities (ONNX sessions load once) */
+  models: ModelBackendCache;
+}
+
+/** What a GPU worker's activities are made from. */
+export interface GpuActivityDeps {
+  pool: pg.Pool;
+  /** where training sets and checkpoints are written on this host */
+  blobDir: string;
+  /** this host's own task queue, returned by training so evaluation runs where the checkpoint is */
+  hostTaskQueue: string;
+  /** model backends of this process, kept across activities (ONNX sessions load once) */
+  models: ModelBackendCache;
+}
+
+/** A GPU worker's deps plus the trainer protocol, which loops' training activities run jobs through. */
+export type GpuLoopActivityDeps = GpuActivityDeps & { training: ReturnType<typeof createTrainingActivities> };

@@ -1,0 +1,292 @@
+import type pg from 'pg';
+import { OUTCOMES, type Outcome } from '../activities/sandbox/types';
+
+/**
+ * The read side of a campaign's audit trail: one query per table, grouped by iteration, recounted
+ * from the rows (not from what the workflows reported), so the audit shows what is stored.
+ * `CampaignAudit` is the stable JSON of `feedloop audit --json`: every field is always present
+ * (null when not known yet), record keys come in a fixed order.
+ */
+
+export const AUDIT_SCHEMA_VERSION = 1;
+
+/** Every outcome class, zero when absent. */
+export type OutcomeCounts = Record<Outcome, number>;
+
+/** A model backend as the audit names it; simulated ones carry "(SIMULATED)" in the label. */
+export interface BackendLabel {
+  /** replay | openai | onnx | simulated | unknown */
+  backend: string;
+  /** e.g. "openai:codegen-6b", "simulated:simulated-base (SIMULATED)" */
+  label: string;
+  simulated: boolean;
+}
+
+/** The Temporal execution that holds a piece of history (`feedloop history export <workflowId> --run-id <runId>`). */
+export interface ExecutionRef {
+  workflowId: string;
+  runId: string | null;
+}
+
+export interface TrainingJobAudit {
+  id: string;
+  kind: string;
+  trainer: string;
+  status: string;
+  /** trained: real weights; simulated: a stand-in, no weights; none: nothing was trained; in-progress */
+  weights: 'trained' | 'simulated' | 'none' | 'in-progress';
+  /** one plain sentence, e.g. "no weights were trained: ..." */
+  statement: string;
+  checkpoint: string | null;
+  steps: number | null;
+  examples: number;
+  durationMs: number | null;
+  datasetPath: string | null;
+  host: string | null;
+  workerTaskQueue: string | null;
+  note: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export interface SandboxHost {
+  hostname: string;
+  cpu: string | null;
+}
+
+/** PostgreSQL's undefined_table: a store the migrations never ran on */
+export const UNDEFINED_TABLE = '42P01';
+
+/** An unknown campaign or iteration (the CLI exits 1). */
+export class CampaignNotFoundError extends Error {
+  override name = 'CampaignNotFoundError';
+}
+
+export type Json = Record<string, unknown>;
+export const obj = (v: unknown): Json => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
+
+export function emptyOutcomes(): OutcomeCounts {
+  return Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
+}
+
+/** Labels a backend config as stored in the campaign config or an iteration's policy. */
+export function backendLabel(raw: unknown): BackendLabel {
+  const b = obj(raw);
+  const backend = str(b.backend) ?? 'unknown';
+  switch (backend) {
+    case 'replay':
+      return { backend, label: `replay:${str(b.source) ?? '?'}`, simulated: false };
+    case 'simulated':
+      return { backend, label: `simulated:${str(b.model) ?? 'simulated'} (SIMULATED)`, simulated: true };
+    case 'onnx':
+      return { backend, label: `onnx:${str(b.modelDir) ?? '?'}`, simulated: false };
+    case 'openai':
+      return { backend, label: `openai:${str(obj(b.adapter).name) ?? str(b.model) ?? '?'}`, simulated: false };
+    default:
+      return { backend, label: backend, simulated: false };
+  }
+}
+
+/** "simulated:..." refiner names and simulated:// checkpoints are stand-ins, never real models. */
+export function isSimulatedName(name: string | null): boolean {
+  return name !== null && /^simulated(:|$)/.test(name);
+}
+
+export interface TrainingJobRow {
+  id: string;
+  iteration: number | null;
+  kind: string;
+  trainer: string;
+  status: string;
+  dataset_path: string | null;
+  examples: number;
+  checkpoint: string | null;
+  steps: number | null;
+  metrics: unknown;
+  host: string | null;
+  worker_task_queue: string | null;
+  note: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  duration_ms: number | null;
+}
+
+export function trainingJobAudit(r: TrainingJobRow): TrainingJobAudit {
+  const simulated = r.trainer === 'simulated' || isSimulatedName(r.checkpoint) || obj(r.metrics).simulated === true;
+  let weights: TrainingJobAudit['weights'];
+  let statement: string;
+  if (r.trainer === 'none' || r.status === 'skipped') {
+    weights = 'none';
+    statement = `no weights were trained${r.note ? `: ${r.note}` : ''}`;
+  } else if (r.status === 'running') {
+    weights = 'in-progress';
+    statement = `training in progress (${r.trainer}${simulated ? ', SIMULATED' : ''})`;
+  } else if (r.status !== 'completed') {
+    weights = 'none';
+    statement = `training ${r.status}: no weights were produced${r.note ? ` (${r.note})` : ''}`;
+  } else if (simulated) {
+    weights = 'simulated';
+    statement = `SIMULATED training: no real weights were trained (checkpoint ${r.checkpoint ?? 'none'})`;
+  } else {
+    weights = 'trained';
+    statement = `trained ${r.steps ?? '?'} steps on ${r.examples} examples -> ${r.checkpoint ?? 'no checkpoint recorded'}`;
+  }
+  return {
+    id: r.id,
+    kind: r.kind,
+    trainer: r.trainer,
+    status: r.status,
+    weights,
+    statement,
+    checkpoint: r.checkpoint,
+    steps: r.steps,
+    examples: r.examples,
+    durationMs: r.duration_ms,
+    datasetPath: r.dataset_path,
+    host: r.host,
+    workerTaskQueue: r.worker_task_queue,
+    note: r.note,
+    startedAt: iso(r.started_at)!,
+    finishedAt: iso(r.finished_at),
+  };
+}
+
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+export async function rows<T extends pg.QueryResultRow>(db: Queryable, sql: string, params: unknown[]): Promise<T[]> {
+  return (await db.query<T>(sql, params)).rows;
+}
+
+/** Runs reads in one repeatable-read, read-only transaction, so a running campaign's counts agree. */
+export async function inSnapshot<T>(pool: pg.Pool, read: (db: Queryable) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('begin transaction isolation level repeatable read read only');
+    return await read(client);
+  } finally {
+    await client.query('rollback').catch(() => undefined);
+    client.release();
+  }
+}
+
+export interface CampaignRow {
+  id: string;
+  algorithm: string;
+  config: unknown;
+  workflow_id: string;
+  status: string;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+/** The campaigns row, or CampaignNotFoundError saying why there is none. */
+export async function readCampaignRow(db: Queryable, campaignId: string): Promise<CampaignRow> {
+  const [campaign] = await rows<CampaignRow>(
+    db,
+    'select id, algorithm, config, workflow_id, status, created_at, finished_at from campaigns where id = $1',
+    [campaignId],
+  ).catch((err: unknown) => {
+    if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
+    throw new CampaignNotFoundError(`unknown campaign "${campaignId}": the store has no campaign tables yet; run \`npx feedloop dev up\` or start a worker to apply the migrations`);
+  });
+  if (!campaign) throw new CampaignNotFoundError(`unknown campaign "${campaignId}": no such row in campaigns (is DATABASE_URL the store the campaign ran on?)`);
+  return campaign;
+}
+
+export interface IterationRow {
+  iteration: number;
+  workflow_id: string;
+  run_id: string;
+  policy: unknown;
+  status: string;
+  phase: string;
+  counts: unknown;
+  started_at: Date;
+  finished_at: Date | null;
+}
+
+/** The campaign's iteration rows (or the one asked for: CampaignNotFoundError when it has none). */
+export async function readIterationRows(db: Queryable, campaignId: string, iteration: number | undefined): Promise<IterationRow[]> {
+  const found = await rows<IterationRow>(
+    db,
+    `select iteration, workflow_id, run_id, policy, status, phase, counts, started_at, finished_at
+     from campaign_iterations where campaign_id = $1 and ($2::int is null or iteration = $2) order by iteration`,
+    [campaignId, iteration ?? null],
+  );
+  if (iteration !== undefined && found.length === 0) {
+    const [{ n } = { n: '0' }] = await rows<{ n: string }>(db, 'select count(*) as n from campaign_iterations where campaign_id = $1', [campaignId]);
+    throw new CampaignNotFoundError(`campaign "${campaignId}" has no iteration ${iteration} (it has ${n} iteration(s) recorded)`);
+  }
+  return found;
+}
+
+/** The common head of an iteration's audit: its row's status, policy, times and history ref. */
+export function iterationHead(row: IterationRow) {
+  return {
+    iteration: row.iteration,
+    status: row.status,
+    phase: row.phase,
+    policy: backendLabel(row.policy),
+    startedAt: iso(row.started_at)!,
+    finishedAt: iso(row.finished_at),
+  };
+}
+
+export interface EvalRunRow {
+  id: string;
+  workflow_id: string;
+  run_id: string;
+  status: string;
+  policy: unknown;
+  metrics: unknown;
+}
+
+export async function readEvalRuns(db: Queryable, ids: readonly string[]): Promise<Map<string, EvalRunRow>> {
+  const found = await rows<EvalRunRow>(db, 'select id, workflow_id, run_id, status, policy, metrics from eval_runs where id = any($1)', [ids]);
+  return new Map(found.map((r) => [r.id, r]));
+}
+
+export async function readTrainingJobs(db: Queryable, campaignId: string): Promise<TrainingJobRow[]> {
+  return rows<TrainingJobRow>(db, 'select * from training_jobs where campaign_id = $1 order by iteration nulls first, id', [campaignId]);
+}
+
+/** The execution a stored row was written from, for `feedloop history export`. */
+export const executionRef = (run: { workflow_id: string; run_id: string } | undefined): ExecutionRef | null => (run ? { workflowId: run.workflow_id, runId: run.run_id || null } : null);
+
+/** Recorded counts (campaign_iterations.counts) that disagree with a recount of the rows. */
+export function countMismatches(recorded: Json, recount: ReadonlyArray<[string, number | null]>): string[] {
+  const out: string[] = [];
+  for (const [key, actual] of recount) {
+    const claimed = num(recorded[key]);
+    if (claimed !== null && actual !== null && claimed !== actual) out.push(`${key}: workflow recorded ${claimed}, rows say ${actual}`);
+  }
+  return out;
+}
+
+/** The campaign part of every loop's audit. */
+export function campaignHead<C>(campaign: CampaignRow, config: C, simulatedParts: string[]) {
+  return {
+    id: campaign.id,
+    algorithm: campaign.algorithm,
+    status: campaign.status,
+    workflowId: campaign.workflow_id,
+    createdAt: iso(campaign.created_at)!,
+    finishedAt: iso(campaign.finished_at),
+    /** true when any model or trainer of the campaign is simulated */
+    simulated: simulatedParts.length > 0,
+    /** which parts are simulated, e.g. ["models.policy", "trainer"] */
+    simulatedParts,
+    config,
+  };
+}
+
+/** A training job's numbers for run-to-run comparison (no ids, times or hosts). */
+export const jobNumbers = (j: TrainingJobAudit | null) => (j ? { examples: j.examples, steps: j.steps } : null);
+
+/** The algorithm of a stored campaign, or a CampaignNotFoundError. */
+export async function campaignAlgorithm(pool: Queryable, campaignId: string): Promise<string> {
+  return (await readCampaignRow(pool, campaignId)).algorithm;
+}

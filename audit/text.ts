@@ -1,0 +1,24 @@
+import { formatDuration } from './report/format';
+import { isSimulatedName, type ExecutionRef, type TrainingJobAudit } from './core';
+
+/** Text pieces every loop's `feedloop audit` prints with. */
+
+/** A fixed-width table for terminals; the last column is left unpadded. */
+export function formatTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** One training job, as `feedloop audit` prints it. */
+export function formatTrainingJob(j: TrainingJobAudit | null): string {
+  if (!j) return 'no training job recorded';
+  const trainer = j.trainer === 'simulated' ? 'simulated (SIMULATED)' : j.trainer;
+  const figures = [`${j.examples} examples`, `${j.steps ?? '-'} steps`, `duration ${formatDuration(j.durationMs)}`, `checkpoint ${j.checkpoint ?? 'none'}${isSimulatedName(j.checkpoint) ? ' (SIMULATED)' : ''}`];
+  return `${j.id}: trainer ${trainer}, ${j.status}; ${figures.join(', ')}\n${' '.repeat(15)}${j.statement}`;
+}
+
+/** A history reference as `feedloop history export` takes it. */
+export function formatRef(r: ExecutionRef | null): string {
+  return r ? `${r.workflowId} (run ${r.runId ?? 'unknown'})` : '-';
+}

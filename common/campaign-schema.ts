@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { modelBackendConfigSchema } from './model-config';
+import { DEFAULT_TASK_QUEUES } from './task-queues';
+
+/**
+ * The parts of a campaign config every loop shares: policies, durations, activity timeouts and
+ * retry caps, task queues, and the activity-timeout shape workflows route with. Pure zod: the
+ * loops' schemas (loops/<name>/config.ts) build on it, and workflows import its types.
+ */
+/** Attempts of one activity unless a campaign says otherwise (older campaigns' inputs lack the field). */
+export const DEFAULT_MAX_ATTEMPTS = 20;
+
+export const replayPolicySchema = z
+  .object({
+    backend: z.literal('replay'),
+    /** ilf-codegen: the CodeGen-Mono 6.1B programs of the ILF data; gold: MBPP's reference programs */
+    source: z.enum(['ilf-codegen', 'gold']),
+  })
+  .strict();
+
+export const policyBackendSchema = z.union([replayPolicySchema, modelBackendConfigSchema]);
+
+export const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'must be a duration like 30s, 15m, 72h or 7d');
+
+/**
+ * How long a silent activity may be before Temporal retries it elsewhere. Shorter means a
+ * killed worker's work moves sooner; longer tolerates slow steps between heartbeats.
+ */
+export const timeoutsSchema = z
+  .object({
+    /** store and bookkeeping activities (quick queries) */
+    store: duration.default('1m'),
+    /** sandbox, feedback and refinement activities, which heartbeat per program */
+    cpuHeartbeat: duration.default('1m'),
+    /** generation and training activities on GPU workers */
+    gpuHeartbeat: duration.default('10m'),
+    /**
+     * attempts of any one activity before the step fails the campaign with the last error and
+     * the worker it ran on (a host that cannot sandbox, a model server that keeps refusing)
+     */
+    maxAttempts: z.int().min(1).max(1000).default(DEFAULT_MAX_ATTEMPTS),
+  })
+  .strict()
+  .default({ store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m', maxAttempts: DEFAULT_MAX_ATTEMPTS });
+
+export const taskQueuesSchema = z
+  .object({ workflow: z.string().min(1), cpu: z.string().min(1), gpu: z.string().min(1) })
+  .strict()
+  .default(DEFAULT_TASK_QUEUES);
+
+/** A command trainer of the trainer protocol (trainers/PROTOCOL.md). */
+export const commandTrainerSchema = z
+  .object({
+    /** argv; the job spec path is appended (or replaces an element "{spec}") */
+    command: z.array(z.string().min(1)).min(1),
+    hyperparameters: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+/** The RL loops' shared policy update (trainer protocol `policy_update`). */
+export const policyUpdateSchema = z
+  .object({
+    /** the policy's trainable weights for iteration 1 (later iterations continue from the last update) */
+    baseModel: z.string().min(1),
+    /** the KL reference (default: baseModel, the policy before RL) */
+    referenceModel: z.string().min(1).optional(),
+    /** e.g. kl_coef, clip_range, learning_rate (trainers/reference/README.md) */
+    hyperparameters: z.record(z.string(), z.unknown()).default({ kl_coef: 0.05, clip_range: 0.2 }),
+  })
+  .strict();
+
+export type CommandTrainerConfig = z.output<typeof commandTrainerSchema>;
+export type PolicyUpdateConfig = z.output<typeof policyUpdateSchema>;
+export type PolicyBackend = z.output<typeof policyBackendSchema>;
+export type ActivityTimeouts = z.output<typeof timeoutsSchema>;
+/** What workflows accept: a campaign's timeouts, or those of a history recorded before maxAttempts existed. */
+export type ActivityTimeoutsInput = Omit<ActivityTimeouts, 'maxAttempts'> & { maxAttempts?: number };
+export const DEFAULT_TIMEOUTS: ActivityTimeouts = { store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m', maxAttempts: DEFAULT_MAX_ATTEMPTS };

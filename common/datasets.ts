@@ -1,0 +1,27 @@
+/**
+ * Names and selections of the datasets feedloop ships (data/), shared by workflows and
+ * activities. The loaders live in activities/datasets/registry.ts.
+ */
+/** Code datasets whose tasks have unit tests: programs are run in the sandbox and pass@k applies. */
+export const CODE_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'mathqa-java'] as const;
+export type CodeDatasetName = (typeof CODE_DATASETS)[number];
+
+/** Code datasets with a reference solution for every task (or most): `feedloop sandbox check` runs them. */
+export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp'] as const;
+export type CheckDataset = (typeof CHECK_DATASETS)[number];
+
+/** Gorilla APIBench's hubs (their API databases and eval sets). */
+export const API_HUBS = ['huggingface', 'tensorflowhub', 'torchhub'] as const;
+export type ApiHub = (typeof API_HUBS)[number];
+
+/**
+ * Which tasks of a code dataset: a named split (see each dataset's `splits`), or an inclusive
+ * range of task numbers (the number in "MBJP/12", "HumanEval/12", MBPP's 12), cut to the first N.
+ */
+export interface TaskSelection {
+  dataset: CodeDatasetName;
+  split: string;
+  /** overrides the split's range, e.g. a campaign's configured splits */
+  taskRange?: [number, number];
+  maxTasks?: number;
+}

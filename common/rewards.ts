@@ -1,0 +1,16 @@
+/**
+ * One rollout's reward, as every reward source writes it: a number, or UNSCORABLE with the
+ * reason (a judge that did not answer, a sandbox that failed, too few crowd labels). An
+ * unscorable rollout is left out of the policy update; it is never a reward of 0.
+ */
+export type Reward = { status: 'scored'; value: number } | { status: 'unscorable'; reason: string };
+
+/** The reward sources an RL loop can name (activities/rewards/sources.ts describes each). */
+export const REWARD_SOURCES = ['reward-model', 'compiler-feedback', 'crowd-consensus'] as const;
+export type RewardSourceName = (typeof REWARD_SOURCES)[number];
+
+export interface RewardCounts {
+  scored: number;
+  unscorable: number;
+  meanReward: number | null;
+}

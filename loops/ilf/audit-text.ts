@@ -1,0 +1,84 @@
+import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
+import { formatOutcomes, pct } from '../../audit/report/format';
+import { formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+
+/** The human form of `feedloop audit` for ILF campaigns. */
+export function summaryTable(iterations: readonly IterationAudit[]): string {
+  return formatTable(
+    ['iteration', 'status', 'samples', 'passed', 'feedback req/recv', 'refinements gen/kept', 'trained', 'pass@1', 'pass@10'],
+    iterations.map((it) => [
+      String(it.iteration),
+      it.status,
+      String(it.samples.generated),
+      String(it.samples.outcomes.passed),
+      `${it.feedback.requested}/${it.feedback.received}`,
+      `${it.refinements.generated}/${it.refinements.kept}`,
+      it.training ? (it.training.weights === 'simulated' ? 'SIMULATED' : it.training.weights === 'trained' ? 'yes' : it.training.weights === 'none' ? 'no weights' : it.training.weights) : '-',
+      pct(it.passAt1),
+      pct(it.passAt10),
+    ]),
+  );
+}
+
+function formatIteration(it: IterationAudit): string {
+  const row = (label: string, value: string) => `  ${label.padEnd(13)}${value}`;
+  const fbSources = FEEDBACK_SOURCES.filter((s) => it.feedback.bySource[s].requested > 0 || it.feedback.bySource[s].received > 0)
+    .map((s) => `${s}: ${it.feedback.bySource[s].requested} requested, ${it.feedback.bySource[s].received} received`);
+  const fbStatus = Object.entries(it.feedback.byStatus).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`);
+  const ev = it.evaluation;
+  const lines = [
+    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    row('policy', it.policy.label),
+    row('samples', `${it.samples.generated} generated on MBPP_Train, ${it.samples.tested} tested` + (it.samples.retriedResults ? ` (${it.samples.retriedResults} after a retry)` : '')),
+    row('outcomes', formatOutcomes(it.samples.outcomes)),
+    row('feedback', `${it.feedback.requested} requested, ${it.feedback.received} received` + (fbSources.length ? ` (${fbSources.join('; ')})` : '') + (fbStatus.length ? `; requests ${fbStatus.join(' ')}` : '')),
+    row('refinements', `${it.refinements.generated} generated, ${it.refinements.tested} tested, ${it.refinements.kept} kept` + (it.refinements.refiners.length ? ` (refiner ${it.refinements.refiners.join(', ')})` : '')),
+    row('training', formatTrainingJob(it.training)),
+    row(
+      'evaluation',
+      ev
+        ? `pass@1 ${pct(it.passAt1)}, pass@10 ${pct(it.passAt10)}` +
+            Object.entries(ev.passAtK).filter(([k]) => k !== '1' && k !== '10').map(([k, v]) => `, pass@${k} ${pct(v)}`).join('') +
+            ` (${ev.status}; ${ev.tasks ?? '-'} tasks, ${ev.samples ?? '-'} samples, ${ev.scored ?? '-'} scored; policy ${ev.policy.label}); outcomes ${formatOutcomes(ev.outcomes)}`
+        : 'not started',
+    ),
+    row('history', `iteration     ${formatRef(it.history.iteration)}`),
+    row('', `evaluation    ${formatRef(it.history.evaluation)}`),
+  ];
+  // The train samples are usually an eval run of the iteration workflow itself: name it only when not.
+  const train = it.history.trainSamples;
+  if (train && (train.workflowId !== it.history.iteration.workflowId || train.runId !== it.history.iteration.runId)) lines.push(row('', `train samples ${formatRef(train)}`));
+  if (it.sandboxHosts.length) lines.push(row('sandbox on', it.sandboxHosts.map((h) => `${h.hostname}${h.cpu ? ` (${h.cpu})` : ''}`).join(', ')));
+  for (const m of it.mismatches) lines.push(row('MISMATCH', m));
+  return lines.join('\n');
+}
+
+export function formatCampaignHeader(a: CampaignAudit): string[] {
+  const c = a.campaign;
+  const cfg = c.config;
+  const models = (['policy', 'refiner', 'feedback'] as const).filter((r) => cfg.models[r]).map((r) => `${r} ${cfg.models[r]!.label}`);
+  const lines = [
+    `campaign     ${c.id} (${c.algorithm}), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `workflow     ${c.workflowId}`,
+  ];
+  if (cfg.description) lines.push(`description  ${cfg.description}`);
+  lines.push(
+    `models       ${models.join('; ') || '-'}`,
+    `config       ${cfg.iterations ?? '?'} iterations; feedback ${cfg.feedbackSource ?? '-'}; refiner ${cfg.refinerKind ?? '-'}${cfg.refinerTrained ? ' (trained first)' : ''}; ` +
+      `trainer ${cfg.trainer ? `${cfg.trainer.kind}${cfg.trainer.simulated ? ' (SIMULATED)' : ''}` : '-'}; ` +
+      `samples/task train ${cfg.trainSamplesPerTask ?? '-'}, eval ${cfg.evalSamplesPerTask ?? '-'}; pass@${cfg.ks.join(',') || '-'}`,
+  );
+  if (c.simulated) lines.push(`SIMULATED    simulated models (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs`);
+  if (a.refinerTraining) lines.push(`refiner job  ${formatTrainingJob(a.refinerTraining)}`);
+  return lines;
+}
+
+/** The human form of `feedloop audit`. */
+export function formatAudit(a: CampaignAudit): string {
+  const parts = [formatCampaignHeader(a).join('\n'), ''];
+  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
+  else parts.push(summaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it)}\n`));
+  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
+  return parts.join('\n');
+}
+

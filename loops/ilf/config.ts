@@ -1,0 +1,162 @@
+import { z } from 'zod';
+import { modelBackendConfigSchema, formatConfigIssues } from '../../common/model-config';
+import { ConfigError } from '../../common/config-error';
+import { duration, policyBackendSchema, taskQueuesSchema, timeoutsSchema } from '../../common/campaign-schema';
+
+/**
+ * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
+ * the error lists every bad field by its path. It travels as the campaign workflow's input, so
+ * it holds no secrets (backends name the environment variable of an API key, never the key).
+ */
+const taskRange = z
+  .tuple([z.int().min(1), z.int().min(1)])
+  .refine(([lo, hi]) => lo <= hi, { message: 'must be [first, last] with first <= last' });
+
+export const ilfCampaignConfigSchema = z
+  .object({
+    algorithm: z.literal('ilf'),
+    /** a label for humans; the campaign id is given when starting */
+    description: z.string().optional(),
+    seed: z.int().default(0),
+    dataset: z
+      .object({
+        name: z.literal('mbpp').default('mbpp'),
+        /** ILF paper splits, as inclusive MBPP task-id ranges */
+        splits: z
+          .object({ refine: taskRange.default([111, 310]), train: taskRange.default([311, 974]), test: taskRange.default([11, 110]) })
+          .strict()
+          .default({ refine: [111, 310], train: [311, 974], test: [11, 110] }),
+        /** use only the first N tasks of the train split (quick runs); all by default */
+        maxTrainTasks: z.int().min(1).optional(),
+        /** use only the first N tasks of the test split; all by default */
+        maxTestTasks: z.int().min(1).optional(),
+      })
+      .strict()
+      .default({ name: 'mbpp', splits: { refine: [111, 310], train: [311, 974], test: [11, 110] } }),
+    models: z
+      .object({
+        policy: policyBackendSchema,
+        refiner: modelBackendConfigSchema.optional(),
+        feedback: modelBackendConfigSchema.optional(),
+      })
+      .strict(),
+    sampling: z
+      .object({
+        /** samples per MBPP_Train task each iteration */
+        train: z
+          .object({ n: z.int().min(1).default(1), temperature: z.number().min(0).max(2).default(0.8), topP: z.number().gt(0).max(1).default(0.95), maxTokens: z.int().min(1).default(512) })
+          .strict()
+          .default({ n: 1, temperature: 0.8, topP: 0.95, maxTokens: 512 }),
+        /** samples per MBPP_Test task for pass@k (the paper: 30 at temperature 0.8) */
+        eval: z
+          .object({
+            n: z.int().min(1).default(10),
+            temperature: z.number().min(0).max(2).default(0.8),
+            topP: z.number().gt(0).max(1).default(0.95),
+            maxTokens: z.int().min(1).default(512),
+            ks: z.array(z.int().min(1)).min(1).default([1, 10]),
+          })
+          .strict()
+          .default({ n: 10, temperature: 0.8, topP: 0.95, maxTokens: 512, ks: [1, 10] }),
+      })
+      .strict()
+      .default({ train: { n: 1, temperature: 0.8, topP: 0.95, maxTokens: 512 }, eval: { n: 10, temperature: 0.8, topP: 0.95, maxTokens: 512, ks: [1, 10] } }),
+    feedback: z
+      .object({
+        source: z.enum(['dataset', 'llm', 'human']),
+        human: z
+          .object({
+            /** how long an iteration waits for people */
+            deadline: duration.default('72h'),
+            /** fraction of requests that must be answered before the deadline ends the wait early */
+            quorum: z.number().gt(0).max(1).default(1),
+            /** at the deadline with the quorum unmet: go on with what arrived, or fail the iteration */
+            onDeadline: z.enum(['proceed', 'fail']).default('proceed'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    refiner: z
+      .object({
+        /** dataset: the ILF paper's human refinements; model: models.refiner with the refinement prompt */
+        kind: z.enum(['dataset', 'model']),
+        /** train pi_Refine on MBPP_Refine triples before the first iteration */
+        train: z.boolean().default(false),
+      })
+      .strict(),
+    sandbox: z
+      .object({
+        cpuMs: z.int().min(100).default(10_000),
+        wallMs: z.int().min(100).default(20_000),
+        memoryMb: z.int().min(64).default(1024),
+        /** programs per sandbox activity */
+        batchSize: z.int().min(1).max(5000).default(200),
+      })
+      .strict()
+      .default({ cpuMs: 10_000, wallMs: 20_000, memoryMb: 1024, batchSize: 200 }),
+    trainer: z
+      .discriminatedUnion('kind', [
+        /** no training: the iteration writes the fine-tuning set and says plainly that no weights were trained */
+        z.object({ kind: z.literal('none') }).strict(),
+        z
+          .object({
+            kind: z.literal('command'),
+            /** argv; the job spec path is appended */
+            command: z.array(z.string().min(1)).min(1),
+            baseModel: z.string().min(1),
+            hyperparameters: z.record(z.string(), z.unknown()).default({}),
+          })
+          .strict(),
+        z
+          .object({
+            kind: z.literal('simulated'),
+            /** simulated optimizer steps per training example */
+            stepsPerExample: z.int().min(1).default(1),
+          })
+          .strict(),
+      ])
+      .default({ kind: 'none' }),
+    iterations: z.int().min(1).max(1000),
+    stopping: z
+      .object({
+        /** stop once MBPP_Test pass@1 reaches this */
+        targetPassAt1: z.number().min(0).max(1).optional(),
+        /** stop after this many iterations without a pass@1 improvement */
+        patience: z.int().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    timeouts: timeoutsSchema,
+    taskQueues: taskQueuesSchema,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    for (const k of c.sampling.eval.ks) {
+      if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'eval', 'ks'], message: `pass@${k} needs sampling.eval.n >= ${k}` });
+    }
+    if (c.refiner.kind === 'model' && !c.models.refiner) ctx.addIssue({ code: 'custom', path: ['models', 'refiner'], message: 'required when refiner.kind is "model"' });
+    if (c.feedback.source === 'llm' && !c.models.feedback) ctx.addIssue({ code: 'custom', path: ['models', 'feedback'], message: 'required when feedback.source is "llm"' });
+    if (c.feedback.source === 'human' && !c.feedback.human) c.feedback.human = { deadline: '72h', quorum: 1, onDeadline: 'proceed' };
+    if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
+    if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
+    if (c.models.policy.backend === 'replay' && c.trainer.kind !== 'none') {
+      ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: 'a replay policy serves recorded programs and cannot be trained: use "none"' });
+    }
+    if (c.trainer.kind === 'simulated' && c.models.policy.backend !== 'simulated') {
+      ctx.addIssue({ code: 'custom', path: ['trainer', 'kind'], message: '"simulated" trains only a simulated policy (models.policy.backend: simulated)' });
+    }
+    if (c.models.policy.backend === 'replay' && (c.sampling.train.n !== 1 || c.sampling.eval.n !== 1)) {
+      ctx.addIssue({ code: 'custom', path: ['sampling'], message: 'a replay policy has one recorded program per task: set sampling.train.n and sampling.eval.n to 1 (and eval.ks to [1])' });
+    }
+  });
+
+export type IlfCampaignConfig = z.output<typeof ilfCampaignConfigSchema>;
+
+export function parseIlfCampaignConfig(raw: unknown, where = ''): IlfCampaignConfig {
+  const parsed = ilfCampaignConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid campaign config${where ? ` ${where}` : ''}:\n${formatConfigIssues(parsed.error.issues, '')}`);
+  return parsed.data;
+}
+
+

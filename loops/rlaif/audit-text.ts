@@ -1,0 +1,81 @@
+import { pct } from '../../audit/report/format';
+import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
+import { formatTable, formatTrainingJob } from '../../audit/text';
+
+/** The human form of `feedloop audit` for RLAIF campaigns. */
+const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
+
+export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
+  return formatTable(
+    ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'RM trained', 'rewards scored/unscorable', 'update rollouts', 'executability', 'CodeBLEU', 'AST acc', 'halluc.'],
+    iterations.map((it) => [
+      String(it.iteration),
+      it.status,
+      String(it.rollouts.generated),
+      `${it.feedback.scored}/${it.feedback.unscorable}`,
+      it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)',
+      `${it.rewards.scored}/${it.rewards.unscorable}`,
+      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
+      pct(it.evaluation?.executabilityRate),
+      num3(it.evaluation?.codebleu ?? null),
+      pct(it.evaluation?.astAccuracy),
+      pct(it.evaluation?.hallucinationRate),
+    ]),
+  );
+}
+
+function formatIteration(it: RlaifIterationAudit): string {
+  const row = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
+  const fb = it.feedback;
+  const ev = it.evaluation;
+  const lines = [
+    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    row('policy', it.policy.label),
+    row('rollouts', `${it.rollouts.generated} answers to ${it.rollouts.questions} training questions`),
+    row(
+      'AI feedback',
+      `${fb.judged} judged by ${fb.judge ?? '-'} (rubric ${fb.rubricVersion ?? '-'}): ${fb.scored} scored (logprobs ${fb.byMethod.logprobs}, parsed ${fb.byMethod.parsed}, mixed ${fb.byMethod.mixed}), ` +
+        `${fb.unscorable} UNSCORABLE (kept out of training); mean score ${num3(fb.meanScore)}`,
+    ),
+    row('reward model', it.rewardModel.trainedThisIteration ? formatTrainingJob(it.rewardModel.job) : `not retrained this iteration; scored with ${it.rewardModel.scoredWith ?? '-'}`),
+    row('rewards', `${it.rewards.scored} scored, ${it.rewards.unscorable} unscorable (kept out of the update); mean reward ${num3(it.rewards.meanReward)}`),
+    row('policy update', formatTrainingJob(it.policyUpdate)),
+    row(
+      'evaluation',
+      ev
+        ? `executability ${pct(ev.executabilityRate)} (compiles ${pct(ev.compileRate)}; runs: ${ev.runs.note}), CodeBLEU ${num3(ev.codebleu)}, ` +
+            `AST accuracy ${pct(ev.astAccuracy)}, hallucination ${pct(ev.hallucinationRate)}, wrong API ${pct(ev.wrongApiRate)} (${ev.status}; ${ev.questions ?? '-'} questions, ${ev.samples ?? '-'} answers; policy ${ev.policy.label})`
+        : 'not started',
+    ),
+  ];
+  if (ev) {
+    for (const [hub, h] of Object.entries(ev.perHub)) {
+      lines.push(row('', `${hub}: ${h.samples} answers, executability ${pct(h.executabilityRate)}, CodeBLEU ${num3(h.codebleu)}, AST ${pct(h.astAccuracy)}, hallucination ${pct(h.hallucinationRate)}`));
+    }
+  }
+  const ref = (r: { workflowId: string; runId: string | null } | null) => (r ? `${r.workflowId} (run ${r.runId ?? 'unknown'})` : '-');
+  lines.push(row('history', `iteration     ${ref(it.history.iteration)}`), row('', `evaluation    ${ref(it.history.evaluation)}`));
+  for (const m of it.mismatches) lines.push(row('MISMATCH', m));
+  return lines.join('\n');
+}
+
+export function formatRlaifAudit(a: RlaifCampaignAudit): string {
+  const c = a.campaign;
+  const cfg = c.config;
+  const header = [
+    `campaign     ${c.id} (rlaif), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `workflow     ${c.workflowId}`,
+    ...(cfg.description ? [`description  ${cfg.description}`] : []),
+    `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,
+    `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
+      `${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'}; feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
+      `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
+  ];
+  if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
+  const parts = [header.join('\n'), ''];
+  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
+  else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it)}\n`));
+  parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
+  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
+  return parts.join('\n');
+}

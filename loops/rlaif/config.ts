@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { FEEDBACK_QUESTION_IDS, type FeedbackQuestionId } from '../../activities/feedback/ai-feedback-rubric';
+import { API_HUBS } from '../../common/datasets';
+import { formatConfigIssues, modelBackendConfigSchema } from '../../common/model-config';
+import { commandTrainerSchema, policyUpdateSchema, taskQueuesSchema, timeoutsSchema } from '../../common/campaign-schema';
+import { ConfigError } from '../../common/config-error';
+
+/**
+ * The RLAIF campaign config (Dutta et al. 2024, "Applying RLAIF for Code Generation with
+ * API-usage in Lightweight LLMs"): one YAML or JSON file, validated before anything starts; every
+ * bad field is named. It travels as the campaign workflow's input, so it holds no secrets.
+ *
+ * Per iteration: rollouts from the policy on training questions -> AI feedback from a larger LLM
+ * -> (first iteration, then every `rewardModel.retrainEvery`) reward-model training -> reward
+ * scores for the rollouts -> a PPO-style policy update against them -> evaluation on the
+ * APIBench eval sets (executability, CodeBLEU, AST match).
+ */
+
+
+const sampling = (n: number, temperature: number) =>
+  z
+    .object({
+      n: z.int().min(1).default(n),
+      temperature: z.number().min(0).max(2).default(temperature),
+      topP: z.number().gt(0).max(1).default(0.95),
+      maxTokens: z.int().min(1).default(512),
+    })
+    .strict()
+    .default({ n, temperature, topP: 0.95, maxTokens: 512 });
+
+export const rlaifCampaignConfigSchema = z
+  .object({
+    algorithm: z.literal('rlaif'),
+    description: z.string().optional(),
+    seed: z.int().default(0),
+    dataset: z
+      .object({
+        name: z.literal('apibench').default('apibench'),
+        hubs: z.array(z.enum(API_HUBS)).min(1).default([...API_HUBS]),
+        /**
+         * Share of the HuggingFace and TensorFlow Hub eval questions held out as training
+         * questions (their training splits are not available; TorchHub has its own). Held-out
+         * questions are never evaluated.
+         */
+        heldOutFraction: z.number().gt(0).lt(1).default(0.2),
+        /** training questions sampled per iteration (the rollout batch) */
+        rolloutQuestions: z.int().min(1).default(256),
+        /** evaluate on the first N eval questions of each hub only (quick runs); all by default */
+        maxEvalQuestionsPerHub: z.int().min(1).optional(),
+      })
+      .strict()
+      .default({ name: 'apibench', hubs: [...API_HUBS], heldOutFraction: 0.2, rolloutQuestions: 256 }),
+    models: z
+      .object({
+        /** the small policy being trained (the paper: GPT-2-large, 780M) */
+        policy: modelBackendConfigSchema,
+        /** the larger LLM that gives AI feedback (the paper: GPT-3.5); any OpenAI-compatible server */
+        feedback: modelBackendConfigSchema,
+      })
+      .strict(),
+    sampling: z
+      .object({
+        /** samples per training question each iteration */
+        rollout: sampling(2, 0.8),
+        /** samples per eval question (metrics average over them) */
+        eval: sampling(1, 0),
+      })
+      .strict()
+      .default({ rollout: { n: 2, temperature: 0.8, topP: 0.95, maxTokens: 512 }, eval: { n: 1, temperature: 0, topP: 0.95, maxTokens: 512 } }),
+    feedback: z
+      .object({
+        /** the decomposed yes/no questions asked about every rollout */
+        questions: z.array(z.enum(FEEDBACK_QUESTION_IDS as [FeedbackQuestionId, ...FeedbackQuestionId[]])).min(1).default([...FEEDBACK_QUESTION_IDS]),
+        /** auto: P(Yes) from logprobs when the server returns them, else parsed answers; or force one */
+        scoring: z.enum(['auto', 'logprobs', 'parsed']).default('auto'),
+        /** alternatives asked for per answer position (logprobs) */
+        topLogprobs: z.int().min(1).max(20).default(5),
+        /** tokens the judge may write per answer */
+        maxTokens: z.int().min(1).max(256).default(4),
+      })
+      .strict()
+      .default({ questions: [...FEEDBACK_QUESTION_IDS], scoring: 'auto', topLogprobs: 5, maxTokens: 4 }),
+    trainer: commandTrainerSchema,
+    rewardModel: z
+      .object({
+        /** the model the reward model starts from (a local model directory the trainer loads) */
+        baseModel: z.string().min(1),
+        /** 0: trained on iteration 1 only; k: retrained on all feedback so far every k iterations */
+        retrainEvery: z.int().min(0).default(0),
+        hyperparameters: z.record(z.string(), z.unknown()).default({}),
+        /** how the exported ONNX reward model is run on GPU workers */
+        scoring: z
+          .object({
+            executionProvider: z.enum(['cpu', 'cuda']).default('cpu'),
+            batchSize: z.int().min(1).max(1024).default(8),
+            maxLength: z.int().min(2).default(1024),
+          })
+          .strict()
+          .default({ executionProvider: 'cpu', batchSize: 8, maxLength: 1024 }),
+      })
+      .strict(),
+    policyUpdate: policyUpdateSchema,
+    iterations: z.int().min(1).max(1000),
+    stopping: z
+      .object({
+        /** stop once the evaluation's executability rate reaches this */
+        targetExecutability: z.number().min(0).max(1).optional(),
+        /** stop after this many iterations without an executability improvement */
+        patience: z.int().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    timeouts: timeoutsSchema,
+    taskQueues: taskQueuesSchema,
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const policy = c.models.policy;
+    if (policy.backend === 'simulated' && policy.role !== 'api-code') {
+      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated RLAIF policy answers APIBench questions: use role "api-code"' });
+    }
+    if (policy.backend === 'onnx' && policy.task !== 'causal-lm') {
+      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
+    }
+    const judge = c.models.feedback;
+    if (judge.backend === 'simulated' && judge.role !== 'judge') {
+      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'role'], message: 'a simulated AI-feedback model answers yes/no questions: use role "judge"' });
+    }
+    if (judge.backend === 'onnx') {
+      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'backend'], message: 'AI feedback comes from an instruction-following LLM: use "openai" (any OpenAI-compatible server) or "simulated"' });
+    }
+    if (judge.backend === 'openai' && judge.api !== 'chat') {
+      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'api'], message: 'the AI-feedback prompts are chat messages: use api "chat"' });
+    }
+    if (new Set(c.feedback.questions).size !== c.feedback.questions.length) {
+      ctx.addIssue({ code: 'custom', path: ['feedback', 'questions'], message: 'lists a question twice' });
+    }
+    if (new Set(c.dataset.hubs).size !== c.dataset.hubs.length) ctx.addIssue({ code: 'custom', path: ['dataset', 'hubs'], message: 'lists a hub twice' });
+  });
+
+export type RlaifCampaignConfig = z.output<typeof rlaifCampaignConfigSchema>;
+
+export function parseRlaifCampaignConfig(raw: unknown, where = ''): RlaifCampaignConfig {
+  const parsed = rlaifCampaignConfigSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`invalid campaign config${where ? ` ${where}` : ''}:\n${formatConfigIssues(parsed.error.issues, '')}`);
+  return parsed.data;
+}

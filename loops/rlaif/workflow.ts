@@ -1,0 +1,184 @@
+import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
+import type { createAiFeedbackActivities } from '../../activities/feedback/ai-feedback';
+import type { createApiBenchMetricsActivities } from '../../activities/metrics/apibench-evaluation';
+import type { createApiGenerationActivities } from '../../activities/models/generate-api-samples';
+import type { createRolloutScoringActivities } from '../../activities/models/score-rollouts';
+import type { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
+import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
+import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
+import { capability, kernelActivities, modelCapability } from '../../workflows/activities';
+import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
+import { setPhase } from '../../workflows/evaluation';
+import { IterationSkeleton } from '../../workflows/iteration';
+import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
+import type { RlaifCampaignConfig } from './config';
+import {
+  rlaifIds,
+  type ApiBenchEvaluationInput,
+  type ApiBenchEvaluationSummary,
+  type RewardModelRef,
+  type RlaifCarry,
+  type RlaifIterationCounts,
+  type RlaifIterationInput,
+  type RlaifIterationResult,
+  type RlaifPhase,
+} from './types';
+
+/**
+ * RLAIF (Dutta et al. 2024) on the loop kernel. One iteration, as its own workflow:
+ *   generate rollouts -> AI feedback -> reward model (iteration 1, then every retrainEvery)
+ *   -> reward scores -> policy update -> evaluate (APIBench: executability, CodeBLEU, AST match).
+ * The campaign (workflows/campaign.ts) runs iterations until the configured number or a stopping
+ * rule on the executability rate.
+ */
+function rlaifActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | undefined) {
+  return {
+    answers: (model: { backend: string }) => modelCapability<typeof createApiGenerationActivities>(modelPlacement(queues, model), timeouts),
+    judge: (model: { backend: string }) => modelCapability<typeof createAiFeedbackActivities>(modelPlacement(queues, model), timeouts),
+    metrics: capability<typeof createApiBenchMetricsActivities>('sandbox', queues.cpu, timeouts),
+    summary: capability<typeof createApiBenchMetricsActivities>('longCpu', queues.cpu, timeouts),
+    rewardScoring: capability<typeof createRolloutScoringActivities>('gpu', queues.gpu, timeouts),
+    training: capability<typeof createRlaifTrainingActivities>('training', queues.gpu, timeouts),
+  };
+}
+
+/** Whether iteration k trains the reward model: always the first, then every `retrainEvery`. */
+export function trainsRewardModel(k: number, retrainEvery: number): boolean {
+  return k === 1 || (retrainEvery > 0 && (k - 1) % retrainEvery === 0);
+}
+
+/**
+ * Evaluates a policy on the APIBench eval questions with the paper's metrics: answers are
+ * sampled (on the policy's worker), scored (CPU queue: AST match, CodeBLEU, executability) and
+ * summarised. The history holds ids, counts and the metrics only.
+ */
+export async function apibenchEvaluationWorkflow(input: ApiBenchEvaluationInput): Promise<ApiBenchEvaluationSummary> {
+  if (!Number.isInteger(input.samplesPerQuestion) || input.samplesPerQuestion < 1) {
+    throw ApplicationFailure.nonRetryable('samplesPerQuestion: must be an integer >= 1', 'InvalidConfig');
+  }
+  const evalRunId = input.evalRunId ?? workflowInfo().workflowId;
+  const queues = { ...DEFAULT_TASK_QUEUES, ...input.taskQueues };
+  const acts = kernelActivities(queues, input.timeouts);
+  const rlaif = rlaifActivities(queues, input.timeouts);
+  setPhase('generate');
+  await acts.evalStore.createEvalRun({ evalRunId, dataset: 'apibench', split: 'test', policy: input.policy, samplesPerTask: input.samplesPerQuestion, ks: [] });
+  const generated = await rlaif.answers(input.policy).generateApiSamples({
+    evalRunId,
+    questions: { part: 'eval', hubs: input.hubs, heldOutFraction: input.heldOutFraction, maxPerHub: input.maxQuestionsPerHub },
+    policy: input.policy,
+    samplesPerQuestion: input.samplesPerQuestion,
+    sampling: input.sampling,
+  });
+  if (generated.samples === 0) throw ApplicationFailure.nonRetryable('no APIBench eval questions selected: check dataset.hubs', 'InvalidConfig');
+  setPhase('score');
+  const { probe } = await rlaif.metrics.scoreApiBenchRun({ evalRunId });
+  setPhase('summarize');
+  const summary = await rlaif.summary.summarizeApiBenchRun({ evalRunId, probe });
+  setPhase('done');
+  return summary;
+}
+
+export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promise<RlaifIterationResult> {
+  const { campaignId: c, iteration: k, config } = input;
+  const it = new IterationSkeleton<RlaifPhase, RlaifIterationCounts>({
+    campaignId: c,
+    iteration: k,
+    algorithm: 'rlaif',
+    firstPhase: 'generate',
+    policy: input.policy,
+    config,
+    recordsStop: () => true,
+  });
+  const { acts, counts } = it;
+  const rlaif = rlaifActivities(config.taskQueues, config.timeouts);
+  let policy = input.policy;
+  let policyCheckpoint = input.policyCheckpoint;
+  let rewardModel: RewardModelRef | undefined = input.rewardModel;
+  const stopped = () => it.stopped({ nextPolicy: policy, policyCheckpoint, rewardModel });
+
+  await it.start();
+
+  // 1. Rollouts: the policy answers a batch of training questions.
+  await it.enter('generate');
+  const rollouts = rlaifIds.rollouts(c, k);
+  const { rollout } = config.sampling;
+  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'apibench', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
+  const generated = await rlaif.answers(policy).generateApiSamples({
+    evalRunId: rollouts,
+    questions: { part: 'train', hubs: config.dataset.hubs, heldOutFraction: config.dataset.heldOutFraction, seed: config.seed, iteration: k, size: config.dataset.rolloutQuestions },
+    policy,
+    samplesPerQuestion: rollout.n,
+    sampling: { temperature: rollout.temperature, topP: rollout.topP, maxTokens: rollout.maxTokens, seed: config.seed * 1000 + k },
+  });
+  if (it.stopRequested) return stopped();
+
+  // 2. AI feedback: the judge's yes/no answers about every rollout (unscorable ones recorded as such).
+  await it.enter('feedback', { rollouts: generated.samples });
+  const feedback = await rlaif.judge(config.models.feedback).collectAiFeedback({ campaignId: c, iteration: k, evalRunId: rollouts, judge: config.models.feedback, feedback: config.feedback });
+  if (it.stopRequested) return stopped();
+
+  // 3. Reward model, on every scored feedback record so far.
+  await it.enter('reward_model', { feedbackScored: feedback.scored, feedbackUnscorable: feedback.unscorable });
+  let scoringQueues = config.taskQueues;
+  if (trainsRewardModel(k, config.rewardModel.retrainEvery) || !rewardModel) {
+    const trained = await rlaif.training.trainRewardModel({ campaignId: c, iteration: k, trainer: config.trainer, rewardModel: config.rewardModel });
+    rewardModel = trained.rewardModel;
+    counts.rewardModelExamples = trained.examples;
+    // The reward model was just written on that host: score with it there.
+    scoringQueues = onCheckpointHost(config.taskQueues, trained.workerTaskQueue);
+  }
+  if (it.stopRequested) return stopped();
+
+  // 4. Reward scores of the rollouts (the onnx backend, GPU queue): the reward source "reward-model".
+  await it.enter('score', counts.rewardModelExamples === undefined ? {} : { rewardModelExamples: counts.rewardModelExamples });
+  const rewards = await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, rewardModel });
+  if (it.stopRequested) return stopped();
+
+  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward.
+  await it.enter('policy_update', { rewardsScored: rewards.scored, rewardsUnscorable: rewards.unscorable });
+  const updateInput = { campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate };
+  // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
+  const update = patched('kernel-policy-update') ? await acts.policyUpdate.policyUpdate(updateInput) : await rlaif.training.rlaifPolicyUpdate(updateInput);
+  policy = update.nextPolicy;
+  policyCheckpoint = update.policyCheckpoint;
+  if (it.stopRequested) return stopped();
+
+  // 6. Evaluate the updated policy on the APIBench eval questions.
+  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
+  const { eval: evalSampling } = config.sampling;
+  const evaluation = await executeChild(apibenchEvaluationWorkflow, {
+    ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
+    args: [
+      {
+        hubs: config.dataset.hubs,
+        heldOutFraction: config.dataset.heldOutFraction,
+        maxQuestionsPerHub: config.dataset.maxEvalQuestionsPerHub,
+        policy,
+        samplesPerQuestion: evalSampling.n,
+        sampling: { temperature: evalSampling.temperature, topP: evalSampling.topP, maxTokens: evalSampling.maxTokens, seed: config.seed * 1000 + 500 + k },
+        // GPU work of the evaluation goes to the host that holds the updated policy.
+        taskQueues: onCheckpointHost(config.taskQueues, update.workerTaskQueue),
+        timeouts: config.timeouts,
+      },
+    ],
+  });
+  const m = evaluation.metrics;
+  await it.completed({ executabilityRate: m.executabilityRate, compileRate: m.compileRate, codebleu: m.codebleu, astAccuracy: m.astAccuracy, hallucinationRate: m.hallucinationRate, wrongApiRate: m.wrongApiRate }, policy);
+  return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics: m, nextPolicy: policy, policyCheckpoint, rewardModel };
+}
+
+const rlaifCampaign: CampaignLoop<RlaifCampaignConfig, RlaifCarry, RlaifIterationResult, typeof rlaifIterationWorkflow> = {
+  algorithm: 'rlaif',
+  metricName: 'executability',
+  iterationWorkflow: rlaifIterationWorkflow,
+  initialCarry: (config) => ({ policy: config.models.policy }),
+  legacyCarry: (s) => ({ policy: s.policy as RlaifCarry['policy'], policyCheckpoint: s.policyCheckpoint as string | undefined, rewardModel: s.rewardModel as RewardModelRef | undefined }),
+  iterationArgs: ({ campaignId, iteration, config, carry }) => [{ campaignId, iteration, config, ...carry }],
+  afterIteration: (_carry, result) => ({ policy: result.nextPolicy, policyCheckpoint: result.policyCheckpoint, rewardModel: result.rewardModel }),
+  metric: (result) => result.metrics?.executabilityRate,
+  target: (config) => config.stopping.targetExecutability,
+};
+
+export async function rlaifCampaignWorkflow(input: CampaignInput<RlaifCampaignConfig, RlaifCarry>) {
+  return runCampaign(rlaifCampaign, input);
+}
