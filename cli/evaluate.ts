@@ -64,7 +64,8 @@ export async function runEvaluation(opts: {
 }
 
 export async function connectClient(address: string, namespace: string): Promise<{ client: Client; close: () => Promise<void> }> {
-  const connection = await Connection.connect({ address });
+  // A short connect timeout: an unreachable server is a user error to report, not to wait out.
+  const connection = await Connection.connect({ address, connectTimeout: '3s' });
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 

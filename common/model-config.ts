@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { ConfigError } from '../common/config-error';
+import { ConfigError, formatConfigIssues } from './config-error';
+
+export { formatConfigIssues };
 
 /**
  * Backend configs: what a campaign config says about each model role. They travel in workflow
@@ -123,19 +125,6 @@ export const modelRolesSchema = z
   })
   .strict();
 export type ModelRoles = z.output<typeof modelRolesSchema>;
-
-/** "models.policy.timeoutMs: Too small..." - one line per issue, each naming the full field path. */
-export function formatConfigIssues(issues: readonly z.core.$ZodIssue[], base: string): string {
-  return issues
-    .map((issue) => {
-      const segments = [base, ...issue.path.map(String)].filter(Boolean);
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((key) => `  ${[...segments, key].join('.')}: unknown field`).join('\n');
-      }
-      return `  ${segments.join('.') || '(root)'}: ${issue.message}`;
-    })
-    .join('\n');
-}
 
 /** Validates one backend config; the error names each bad field under `where` (e.g. "models.policy"). */
 export function parseModelBackendConfig(raw: unknown, where = 'model'): ModelBackendConfig {

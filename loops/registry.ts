@@ -23,7 +23,7 @@ export function findLoop(name: unknown): LoopDefinition<any, any> | undefined {
 export function loopNamed(name: unknown, where = ''): LoopDefinition<any, any> {
   const loop = findLoop(name);
   if (!loop) {
-    throw new ConfigError(`invalid campaign config${where ? ` ${where}` : ''}:\n  algorithm: must be one of ${LOOP_NAMES.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(name ?? null)}`);
+    throw new ConfigError(`invalid campaign config${where ? ` ${where}` : ''}: algorithm: must be one of ${LOOP_NAMES.map((a) => `"${a}"`).join(', ')}, got ${JSON.stringify(name ?? null)}`);
   }
   return loop;
 }

@@ -25,7 +25,6 @@ export function failureHostInterceptor(identity: string): ActivityInterceptorsFa
             nonRetryable: app?.nonRetryable ?? false,
             details: app?.details ?? undefined,
             nextRetryDelay: app?.nextRetryDelay,
-            cause: e,
           });
         }
       },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { modelBackendConfigSchema, formatConfigIssues } from '../../common/model-config';
-import { ConfigError } from '../../common/config-error';
+import { modelBackendConfigSchema } from '../../common/model-config';
+import { configIssuesError } from '../../common/config-error';
 import { duration, policyBackendSchema, taskQueuesSchema, timeoutsSchema } from '../../common/campaign-schema';
 
 /**
@@ -155,7 +155,7 @@ export type IlfCampaignConfig = z.output<typeof ilfCampaignConfigSchema>;
 
 export function parseIlfCampaignConfig(raw: unknown, where = ''): IlfCampaignConfig {
   const parsed = ilfCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid campaign config${where ? ` ${where}` : ''}:\n${formatConfigIssues(parsed.error.issues, '')}`);
+  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
   return parsed.data;
 }
 

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { FEEDBACK_QUESTION_IDS, type FeedbackQuestionId } from '../../activities/feedback/ai-feedback-rubric';
 import { API_HUBS } from '../../common/datasets';
-import { formatConfigIssues, modelBackendConfigSchema } from '../../common/model-config';
+import { modelBackendConfigSchema } from '../../common/model-config';
 import { commandTrainerSchema, policyUpdateSchema, taskQueuesSchema, timeoutsSchema } from '../../common/campaign-schema';
-import { ConfigError } from '../../common/config-error';
+import { configIssuesError } from '../../common/config-error';
 
 /**
  * The RLAIF campaign config (Dutta et al. 2024, "Applying RLAIF for Code Generation with
@@ -142,6 +142,6 @@ export type RlaifCampaignConfig = z.output<typeof rlaifCampaignConfigSchema>;
 
 export function parseRlaifCampaignConfig(raw: unknown, where = ''): RlaifCampaignConfig {
   const parsed = rlaifCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(`invalid campaign config${where ? ` ${where}` : ''}:\n${formatConfigIssues(parsed.error.issues, '')}`);
+  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
   return parsed.data;
 }

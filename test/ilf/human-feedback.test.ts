@@ -73,11 +73,30 @@ describe('human feedback', () => {
     expect(duplicate.code).toBe(1);
     expect(duplicate.out).toMatch(/already answered/);
 
+    // `campaign status` says the phase and what the iteration waits for.
+    const status = await feedloopCli(['campaign', 'status', id]);
+    expect(status.code).toBe(0);
+    expect(status.out).toContain('phase feedback');
+    expect(status.out).toMatch(new RegExp(`waiting for human feedback: 1 of ${open.length} answered, deadline \\d{4}-\\d\\d-\\d\\dT`));
+
+    // Every workflow of the campaign carries its search attributes from its start.
+    const listed1 = [];
+    for await (const w of ctx.client.workflow.list({ query: `FeedloopCampaignId = '${id}'` })) listed1.push(w.workflowId);
+    expect(listed1.sort()).toEqual([id, ilfIds.iterationWorkflow(id, 1)].sort());
+
     // The rest through the update API directly (what the CLI sends).
     const iteration = ctx.client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1));
     for (const r of open.slice(1)) await iteration.executeUpdate('submitFeedback', { args: [{ requestId: r.requestId, text: `Fix task ${r.taskId}.`, author: 'bob' }] });
 
     const result = await handle.result();
+    // The evaluation child is findable by the campaign too (visibility catches up within moments).
+    let found: string[] = [];
+    for (let i = 0; i < 50 && !found.includes(ilfIds.evaluation(id, 1)); i++) {
+      found = [];
+      for await (const w of ctx.client.workflow.list({ query: `FeedloopCampaignId = '${id}'` })) found.push(w.workflowId);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(found).toContain(ilfIds.evaluation(id, 1));
     expect(result.status).toBe('completed');
     expect(result.iterations[0]!.counts.feedbackReceived).toBe(open.length);
     const rows = await query<{ source: string; author: string; n: string }>(

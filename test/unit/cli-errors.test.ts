@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { parse, stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/paths';
+import { tempDir } from '../helpers/temp-dir';
+
+/**
+ * The CLI as a user meets it: a user error is one line on stderr and a non-zero exit, never a
+ * stack trace; `campaign validate` checks a config without contacting anything, and `campaign
+ * start` validates before it connects.
+ */
+const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+
+function feedloop(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, [path.join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.code).not.toBe(0);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('feedloop campaign: user errors', () => {
+  const dryRun = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'), 'utf8')) as Record<string, unknown>;
+
+  it('validate accepts every example config, offline', async () => {
+    for (const file of fs.readdirSync(path.join(PROJECT_ROOT, 'examples')).filter((f) => /\.ya?ml$/.test(f))) {
+      const r = await feedloop(['campaign', 'validate', '--config', path.join('examples', file)], { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+      expect(r.code, `${file}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/valid .* campaign, \d+ iteration/);
+    }
+  });
+
+  it('a missing config file is one line naming it', async () => {
+    expectOneLineError(await feedloop(['campaign', 'validate', '--config', 'no/such/campaign.yaml']), /^feedloop: no\/such\/campaign\.yaml: no such file$/);
+    expectOneLineError(await feedloop(['campaign', 'start', '--config', 'no/such/campaign.yaml', '--id', 'x']), /no such file/);
+  });
+
+  it('pass@k with k above the samples drawn is rejected with the field named, before any server is contacted', async () => {
+    const file = path.join(tempDir('cli-config'), 'ks.yaml');
+    fs.writeFileSync(file, stringify({ ...dryRun, sampling: { train: { n: 2 }, eval: { n: 5, ks: [10] } } }));
+    expectOneLineError(await feedloop(['campaign', 'validate', '--config', file]), /sampling\.eval\.ks: pass@10 needs sampling\.eval\.n >= 10/);
+    // start validates first: the unreachable server is never the error
+    expectOneLineError(await feedloop(['campaign', 'start', '--config', file, '--id', 'x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }), /sampling\.eval\.ks/);
+  });
+
+  it('an unknown algorithm names the loops there are', async () => {
+    const file = path.join(tempDir('cli-config'), 'algo.yaml');
+    fs.writeFileSync(file, stringify({ ...dryRun, algorithm: 'dpo' }));
+    expectOneLineError(await feedloop(['campaign', 'validate', '--config', file]), /algorithm: must be one of "ilf", "rlaif"/);
+  });
+
+  it('a stopped server is one line saying how to start one', async () => {
+    const address = `127.0.0.1:${await closedPort()}`;
+    const r = await feedloop(['campaign', 'start', '--config', 'examples/ilf-dry-run.yaml', '--id', 'x'], { TEMPORAL_ADDRESS: address });
+    expectOneLineError(r, new RegExp(`cannot reach the Temporal server at ${address}.*npx feedloop dev up.*TEMPORAL_ADDRESS`));
+    expectOneLineError(await feedloop(['campaign', 'status', 'x'], { TEMPORAL_ADDRESS: address }), /cannot reach the Temporal server/);
+  });
+});
