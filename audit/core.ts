@@ -267,7 +267,21 @@ export function countMismatches(recorded: Json, recount: ReadonlyArray<[string, 
 }
 
 /** The campaign part of every loop's audit. */
-export function campaignHead<C>(campaign: CampaignRow, config: C, simulatedParts: string[]) {
+export interface CampaignHead<C> {
+  id: string;
+  algorithm: string;
+  status: string;
+  workflowId: string;
+  createdAt: string;
+  finishedAt: string | null;
+  /** true when any model or trainer of the campaign is simulated */
+  simulated: boolean;
+  /** which parts are simulated, e.g. ["models.policy", "trainer"] */
+  simulatedParts: string[];
+  config: C;
+}
+
+export function campaignHead<C>(campaign: CampaignRow, config: C, simulatedParts: string[]): CampaignHead<C> {
   return {
     id: campaign.id,
     algorithm: campaign.algorithm,
@@ -275,9 +289,7 @@ export function campaignHead<C>(campaign: CampaignRow, config: C, simulatedParts
     workflowId: campaign.workflow_id,
     createdAt: iso(campaign.created_at)!,
     finishedAt: iso(campaign.finished_at),
-    /** true when any model or trainer of the campaign is simulated */
     simulated: simulatedParts.length > 0,
-    /** which parts are simulated, e.g. ["models.policy", "trainer"] */
     simulatedParts,
     config,
   };

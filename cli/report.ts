@@ -15,9 +15,12 @@ export function defaultReportFile(campaignId: string): string {
 
 /** Renders the report from the store and writes it atomically; returns the absolute path. */
 export async function writeCampaignReport(databaseUrl: string, campaignId: string, opts: { out?: string; examples?: number; now?: Date } = {}): Promise<string> {
-  const page = await withPool(databaseUrl, async (pool) =>
-    loopNamed(await campaignAlgorithm(pool, campaignId)).report.render(pool, campaignId, { examples: opts.examples ?? 5, generatedAt: opts.now ?? new Date() }),
-  );
+  const page = await withPool(databaseUrl, async (pool) => {
+    const loop = loopNamed(await campaignAlgorithm(pool, campaignId));
+    const audit = await loop.audit.load(pool, campaignId, {});
+    const examples = await loop.report.examples(pool, campaignId, { perIteration: opts.examples ?? 5 });
+    return loop.report.render(audit, examples, { generatedAt: opts.now ?? new Date() });
+  });
   const file = path.resolve(opts.out ?? defaultReportFile(campaignId));
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(`${file}.tmp`, page);

@@ -69,6 +69,23 @@ export const policyUpdateSchema = z
   })
   .strict();
 
+/** A campaign's stopping rules: a target for the loop's metric, and patience (iterations without improvement). */
+export function stoppingSchema<K extends string>(targetKey: K) {
+  const target = z.number().min(0).max(1).optional();
+  const patience = z.int().min(1).optional();
+  return z
+    .object({ [targetKey]: target, patience } as { [P in K]: typeof target } & { patience: typeof patience })
+    .strict()
+    .default({} as never);
+}
+
+/** The fields every loop's campaign config has besides its own: iterations, timeouts and retry caps, task queues. */
+export const campaignKernelFields = {
+  iterations: z.int().min(1).max(1000),
+  timeouts: timeoutsSchema,
+  taskQueues: taskQueuesSchema,
+};
+
 export type CommandTrainerConfig = z.output<typeof commandTrainerSchema>;
 export type PolicyUpdateConfig = z.output<typeof policyUpdateSchema>;
 export type PolicyBackend = z.output<typeof policyBackendSchema>;

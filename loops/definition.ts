@@ -10,7 +10,7 @@ import type { ChaosLoop } from './chaos';
  * and report read and render, and its chaos descriptor. The CLI, the config loader, the workers
  * and the chaos harness look loops up in loops/registry.ts by the config's `algorithm`.
  */
-export interface LoopDefinition<Config extends { algorithm: string; iterations: number } = { algorithm: string; iterations: number; taskQueues: { workflow: string } }, Audit = unknown> {
+export interface LoopDefinition<Config extends { algorithm: string; iterations: number } = { algorithm: string; iterations: number; taskQueues: { workflow: string } }, Audit = unknown, Example = unknown> {
   /** the config's `algorithm` */
   name: string;
   /** one line for humans: the paper and what the loop does */
@@ -35,8 +35,10 @@ export interface LoopDefinition<Config extends { algorithm: string; iterations: 
     format(audit: Audit): string;
   };
   report: {
-    /** a self-contained HTML page */
-    render(pool: pg.Pool, campaignId: string, opts: { examples: number; generatedAt: Date }): Promise<string>;
+    /** the feedback examples the report shows, `perIteration` per iteration */
+    examples(pool: pg.Pool, campaignId: string, opts: { perIteration: number }): Promise<readonly Example[]>;
+    /** a self-contained HTML page of the audit and the examples */
+    render(audit: Audit, examples: readonly Example[], opts: { generatedAt: Date }): string;
   };
   chaos: ChaosLoop<Config>;
 }

@@ -25,6 +25,8 @@ export interface CodeTask {
   tests: string;
   /** a complete reference program, where the dataset has a usable one */
   reference?: string;
+  /** the dataset's own reference program, even one known to fail its tests (what `sandbox check` runs) */
+  canonical?: string;
 }
 
 export interface CodeDataset {
@@ -83,6 +85,7 @@ function mbxpTasks(file: string, withReferences: boolean): CodeTask[] {
     // A reference known to fail its own tests (activities/sandbox/known-broken.ts says why) is
     // never served: no policy is trained or judged against it.
     ...(withReferences && r.canonical_solution && !(r.task_id in KNOWN_BROKEN.mbjp) ? { reference: r.prompt + r.canonical_solution } : {}),
+    ...(r.canonical_solution ? { canonical: r.prompt + r.canonical_solution } : {}),
   }));
 }
 
@@ -93,7 +96,7 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
     // The ILF paper's splits (Chen, Scheurer et al. 2023).
     splits: MBPP_SPLITS,
     tasks: cached(() =>
-      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code })),
+      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code, canonical: t.code })),
     ),
   },
   humaneval: {
@@ -107,6 +110,7 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
         prompt: r.prompt,
         tests: humanEvalTests(r),
         reference: r.prompt + r.canonical_solution,
+        canonical: r.prompt + r.canonical_solution,
       })),
     ),
   },

@@ -4,6 +4,7 @@ import {
   AUDIT_SCHEMA_VERSION,
   backendLabel,
   campaignHead,
+  type CampaignHead,
   countMismatches,
   emptyOutcomes,
   executionRef,
@@ -97,19 +98,7 @@ export interface IterationAudit {
 
 export interface CampaignAudit {
   schemaVersion: typeof AUDIT_SCHEMA_VERSION;
-  campaign: {
-    id: string;
-    algorithm: string;
-    status: string;
-    workflowId: string;
-    createdAt: string;
-    finishedAt: string | null;
-    /** true when any model or trainer of the campaign is simulated */
-    simulated: boolean;
-    /** which parts are simulated, e.g. ["models.policy", "trainer"] */
-    simulatedParts: string[];
-    config: CampaignConfigSummary;
-  };
+  campaign: CampaignHead<CampaignConfigSummary>;
   /** a refiner trained before iteration 1 (`<campaign>/refiner-sft`), if any */
   refinerTraining: TrainingJobAudit | null;
   /** the iteration asked for with --iteration, else all */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { configIssuesError } from '../../common/config-error';
-import { duration, policyBackendSchema, taskQueuesSchema, timeoutsSchema } from '../../common/campaign-schema';
+import { duration, policyBackendSchema, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -117,18 +117,9 @@ export const ilfCampaignConfigSchema = z
           .strict(),
       ])
       .default({ kind: 'none' }),
-    iterations: z.int().min(1).max(1000),
-    stopping: z
-      .object({
-        /** stop once MBPP_Test pass@1 reaches this */
-        targetPassAt1: z.number().min(0).max(1).optional(),
-        /** stop after this many iterations without a pass@1 improvement */
-        patience: z.int().min(1).optional(),
-      })
-      .strict()
-      .default({}),
-    timeouts: timeoutsSchema,
-    taskQueues: taskQueuesSchema,
+    ...campaignKernelFields,
+    /** `targetPassAt1`: stop once MBPP_Test pass@1 reaches it; `patience`: stop after that many iterations without an improvement */
+    stopping: stoppingSchema('targetPassAt1'),
   })
   .strict()
   .superRefine((c, ctx) => {

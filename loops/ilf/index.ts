@@ -3,7 +3,7 @@ import { createRefineActivities } from '../../activities/models/refine';
 import { createIlfFineTuneActivities } from '../../activities/training/ilf-fine-tune';
 import { createIlfRefinerActivities } from '../../activities/training/ilf-refiner';
 import type { LoopDefinition } from '../definition';
-import { auditNumbers, listFeedbackExamples, loadCampaignAudit, type CampaignAudit } from './audit';
+import { auditNumbers, listFeedbackExamples, loadCampaignAudit, type CampaignAudit, type FeedbackExample } from './audit';
 import { formatAudit } from './audit-text';
 import { ilfChaos } from './chaos';
 import { parseIlfCampaignConfig, type IlfCampaignConfig } from './config';
@@ -12,7 +12,7 @@ import { ILF_PHASES } from './types';
 import { ilfCampaignWorkflow } from './workflow';
 
 /** ILF (Chen, Scheurer et al. 2023): generate, test, language feedback, refine, keep what passes, fine-tune. */
-export const ilfLoop: LoopDefinition<IlfCampaignConfig, CampaignAudit> = {
+export const ilfLoop: LoopDefinition<IlfCampaignConfig, CampaignAudit, FeedbackExample> = {
   name: 'ilf',
   title: 'ILF: imitation learning from language feedback (MBPP)',
   phases: ILF_PHASES,
@@ -26,11 +26,6 @@ export const ilfLoop: LoopDefinition<IlfCampaignConfig, CampaignAudit> = {
     gpu: (deps) => ({ ...createRefineActivities(deps), ...createIlfFineTuneActivities(deps), ...createIlfRefinerActivities(deps) }),
   },
   audit: { load: loadCampaignAudit, numbers: auditNumbers, format: formatAudit },
-  report: {
-    async render(pool, campaignId, opts) {
-      const audit = await loadCampaignAudit(pool, campaignId);
-      return renderCampaignReport(audit, await listFeedbackExamples(pool, campaignId, { perIteration: opts.examples }), { generatedAt: opts.generatedAt });
-    },
-  },
+  report: { examples: listFeedbackExamples, render: renderCampaignReport },
   chaos: ilfChaos,
 };

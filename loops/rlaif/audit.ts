@@ -16,6 +16,7 @@ import {
   type Queryable,
   type TrainingJobAudit,
   campaignHead,
+  type CampaignHead,
   rows,
   type ExecutionRef,
   countMismatches,
@@ -95,17 +96,7 @@ export interface RlaifIterationAudit {
 
 export interface RlaifCampaignAudit {
   schemaVersion: typeof AUDIT_SCHEMA_VERSION;
-  campaign: {
-    id: string;
-    algorithm: string;
-    status: string;
-    workflowId: string;
-    createdAt: string;
-    finishedAt: string | null;
-    simulated: boolean;
-    simulatedParts: string[];
-    config: RlaifConfigSummary;
-  };
+  campaign: CampaignHead<RlaifConfigSummary>;
   iterations: RlaifIterationAudit[];
 }
 

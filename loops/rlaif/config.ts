@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FEEDBACK_QUESTION_IDS, type FeedbackQuestionId } from '../../activities/feedback/ai-feedback-rubric';
 import { API_HUBS } from '../../common/datasets';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { commandTrainerSchema, policyUpdateSchema, taskQueuesSchema, timeoutsSchema } from '../../common/campaign-schema';
+import { commandTrainerSchema, policyUpdateSchema, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 import { configIssuesError } from '../../common/config-error';
 
 /**
@@ -100,18 +100,9 @@ export const rlaifCampaignConfigSchema = z
       })
       .strict(),
     policyUpdate: policyUpdateSchema,
-    iterations: z.int().min(1).max(1000),
-    stopping: z
-      .object({
-        /** stop once the evaluation's executability rate reaches this */
-        targetExecutability: z.number().min(0).max(1).optional(),
-        /** stop after this many iterations without an executability improvement */
-        patience: z.int().min(1).optional(),
-      })
-      .strict()
-      .default({}),
-    timeouts: timeoutsSchema,
-    taskQueues: taskQueuesSchema,
+    ...campaignKernelFields,
+    /** `targetExecutability`: stop once the evaluation's executability rate reaches it; `patience`: stop after that many iterations without an improvement */
+    stopping: stoppingSchema('targetExecutability'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -4,7 +4,7 @@ import { createApiGenerationActivities } from '../../activities/models/generate-
 import { createRolloutScoringActivities } from '../../activities/models/score-rollouts';
 import { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
 import type { LoopDefinition } from '../definition';
-import { listAiFeedbackExamples, loadRlaifAudit, rlaifAuditNumbers, type RlaifCampaignAudit } from './audit';
+import { listAiFeedbackExamples, loadRlaifAudit, rlaifAuditNumbers, type RlaifCampaignAudit, type AiFeedbackExample } from './audit';
 import { formatRlaifAudit } from './audit-text';
 import { rlaifChaos } from './chaos';
 import { parseRlaifCampaignConfig, type RlaifCampaignConfig } from './config';
@@ -13,7 +13,7 @@ import { RLAIF_PHASES } from './types';
 import { rlaifCampaignWorkflow } from './workflow';
 
 /** RLAIF (Dutta et al. 2024): AI feedback on API-calling code, a reward model, RL against it. */
-export const rlaifLoop: LoopDefinition<RlaifCampaignConfig, RlaifCampaignAudit> = {
+export const rlaifLoop: LoopDefinition<RlaifCampaignConfig, RlaifCampaignAudit, AiFeedbackExample> = {
   name: 'rlaif',
   title: 'RLAIF: AI feedback, a reward model and RL for API-calling code (APIBench)',
   phases: RLAIF_PHASES,
@@ -27,11 +27,6 @@ export const rlaifLoop: LoopDefinition<RlaifCampaignConfig, RlaifCampaignAudit> 
     gpu: (deps) => ({ ...createApiGenerationActivities(deps), ...createAiFeedbackActivities(deps), ...createRolloutScoringActivities(deps), ...createRlaifTrainingActivities(deps) }),
   },
   audit: { load: loadRlaifAudit, numbers: rlaifAuditNumbers, format: formatRlaifAudit },
-  report: {
-    async render(pool, campaignId, opts) {
-      const audit = await loadRlaifAudit(pool, campaignId);
-      return renderRlaifReport(audit, await listAiFeedbackExamples(pool, campaignId, { perIteration: opts.examples }), { generatedAt: opts.generatedAt });
-    },
-  },
+  report: { examples: listAiFeedbackExamples, render: renderRlaifReport },
   chaos: rlaifChaos,
 };

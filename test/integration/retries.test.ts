@@ -1,6 +1,6 @@
-import net from 'node:net';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../helpers/ports';
 import { rootCause } from '../../workflows/campaign';
 import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
 import { withWorkers } from '../helpers/temporal';
@@ -13,14 +13,6 @@ import { campaignId, exampleConfig, query } from '../ilf/helpers';
  * audit shows the campaign failed.
  */
 const ctx = withWorkers('retries');
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('retry caps', () => {
   it('fails the campaign after maxAttempts, naming the step, the host and the last error', async () => {

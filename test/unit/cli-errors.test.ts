@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { closedPort } from '../helpers/ports';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -24,15 +24,6 @@ function feedloop(args: string[], env: Record<string, string> = {}): Promise<{ c
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
