@@ -8,6 +8,7 @@ import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import { activityPlacements, maybeRecordHistory } from '../helpers/history';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
 import type { EvaluationInput } from '../../common/evaluation';
+import { selectTasks } from '../../activities/datasets/registry';
 import { createLogger } from '../../infra/logger';
 
 /**
@@ -52,6 +53,30 @@ function run(input: Omit<EvaluationInput, 'taskQueues'>, workflowId = `eval-${ra
 }
 
 describe('evaluationWorkflow', () => {
+  it('evaluates any code dataset of the registry, Python or Java: gold programs pass, pass@1 = 1', async () => {
+    const cases = [
+      { dataset: 'humaneval', split: 'test', maxTasks: 6 },
+      { dataset: 'mbjp', split: 'test', maxTasks: 4 },
+      { dataset: 'mbjp', split: 'train', taskRange: [400, 420] as [number, number], maxTasks: 3 },
+    ] as const;
+    for (const c of cases) {
+      const summary = await run({ ...c, policy: { backend: 'replay', source: 'gold' }, samplesPerTask: 1, ks: [1], batchSize: 10 }).result;
+      expect(summary.dataset).toBe(c.dataset);
+      // Replayed gold programs exist only for tasks with a usable reference (MBJP lacks some).
+      const withReference = selectTasks(c).filter((t) => t.reference !== undefined).length;
+      expect(withReference).toBeGreaterThan(0);
+      expect(summary.tasks, `${c.dataset}/${c.split}`).toBe(withReference);
+      expect(summary.outcomes, `${c.dataset}/${c.split}`).toEqual({ passed: withReference });
+      expect(summary.passAtK['1']).toBe(1);
+    }
+    const [row] = (await pool.query<{ n: string }>("select count(*) as n from generations g join eval_runs e on e.id = g.eval_run_id where e.dataset = 'mbjp' and g.program like '%class Main%'")).rows;
+    expect(Number(row!.n)).toBe(0); // the program is prompt + solution; the tests are joined in the sandbox
+  });
+
+  it('rejects a split a dataset does not have, naming the ones it has', async () => {
+    await expect(run({ dataset: 'humaneval', split: 'train', policy: { backend: 'replay', source: 'gold' }, samplesPerTask: 1, ks: [1] }).result).rejects.toThrow(WorkflowFailedError);
+  });
+
   it('scores MBPP gold programs on MBPP_Test, with generation on the GPU queue only', async () => {
     const { workflowId, result } = run(
       { dataset: 'mbpp', split: 'test', policy: { backend: 'replay', source: 'gold' }, samplesPerTask: 1, ks: [1], batchSize: 40 },
