@@ -1,0 +1,204 @@
+"""Computes the expected crowd-aggregation outputs with the reference package (crowd-kit 1.4.2 on
+PyPI) for the TypeScript aggregators' fixture test (test/crowd/).
+
+Run from the repository root, in a virtual environment with requirements.txt installed:
+
+    python3 -m venv /tmp/crowdkit-ref && /tmp/crowdkit-ref/bin/pip install -r scripts/crowd-kit-reference/requirements.txt
+    /tmp/crowdkit-ref/bin/python scripts/crowd-kit-reference/compute.py
+
+It (1) writes the simulated datasets test/fixtures/crowd/datasets/sim-*.csv (seeded, so the same
+every run), (2) reads every test/fixtures/crowd/datasets/*.csv (the toy ones come from crowd-kit's
+own tests, see toy_datasets.py) the way a user would, pandas.read_csv with its type inference
+(numbers become numbers; "NA" stays a string; True/False labels are kept as the
+strings, which sort the same, because crowd-kit's GLAD cannot take boolean labels), and (3) writes
+test/fixtures/crowd/expected/<dataset>.json with every method's labels, probas and estimates at
+crowd-kit's defaults, plus test/fixtures/crowd/krippendorff.json (PyPI krippendorff, nominal).
+Keys are str() of the pandas values.
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "test" / "fixtures" / "crowd"
+DATASETS = FIXTURES / "datasets"
+EXPECTED = FIXTURES / "expected"
+
+
+# ---------------------------------------------------------------- simulated datasets
+
+
+def simulate(name, seed, n_tasks, classes, workers, answer_rate, shuffle=True):
+    """Seeded simulated annotators. Each worker is (id, kind, value): kind "reliable" answers the
+    true label with probability value, else a uniformly chosen wrong label; "spammer" answers
+    uniformly at random; "constant" always answers the label value. Each worker answers each task
+    with probability answer_rate (missing answers), but every task gets at least one answer."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, len(classes), size=n_tasks)
+    rows = []
+    for t in range(n_tasks):
+        answered = rng.random(len(workers)) < answer_rate
+        if not answered.any():
+            answered[rng.integers(0, len(workers))] = True
+        for (worker, kind, value), does in zip(workers, answered):
+            if not does:
+                continue
+            if kind == "reliable":
+                if rng.random() < value:
+                    label = truth[t]
+                else:
+                    wrong = [c for c in range(len(classes)) if c != truth[t]]
+                    label = wrong[rng.integers(0, len(wrong))]
+            elif kind == "spammer":
+                label = rng.integers(0, len(classes))
+            else:
+                label = classes.index(value)
+            rows.append((f"task-{t:03d}" if isinstance(name, str) else t, worker, classes[label]))
+    if shuffle:
+        order = rng.permutation(len(rows))
+        rows = [rows[i] for i in order]
+    return rows
+
+
+def simulated_datasets():
+    return {
+        # Binary, five reliable annotators of falling accuracy, a spammer, one who always says "yes".
+        "sim-binary-spammer": simulate(
+            "s", 11, 40, ["no", "yes"],
+            [("ann-a", "reliable", 0.92), ("ann-b", "reliable", 0.85), ("ann-c", "reliable", 0.78),
+             ("ann-d", "reliable", 0.7), ("ann-e", "reliable", 0.62), ("spam-1", "spammer", None),
+             ("always-yes", "constant", "yes")],
+            answer_rate=0.75),
+        # Three classes with labels that need CSV quoting (a comma, quotes, spaces), missing answers.
+        "sim-three-class-quoted": simulate(
+            "s", 23, 50, ["cat", "dog, big", 'say "bird"'],
+            [("w01", "reliable", 0.9), ("w02", "reliable", 0.8), ("w03", "reliable", 0.75),
+             ("w04", "reliable", 0.65), ("w05", "spammer", None), ("w06", "constant", "cat"),
+             ("w07", "reliable", 0.55)],
+            answer_rate=0.6),
+        # Five numeric classes (pandas reads them as integers: they sort numerically, 2 before 10).
+        "sim-five-class-numeric": simulate(
+            "s", 37, 45, [1, 2, 3, 10, 20],
+            [("7", "reliable", 0.85), ("12", "reliable", 0.8), ("3", "reliable", 0.7),
+             ("25", "reliable", 0.6), ("4", "spammer", None), ("100", "constant", 2),
+             ("8", "reliable", 0.9), ("31", "reliable", 0.5)],
+            answer_rate=0.55),
+        # Few answers per task, many exact ties (tie-breaking and label order).
+        "sim-ties-sparse": simulate(
+            "s", 5, 30, ["B", "a", "C", "b"],
+            [("x", "reliable", 0.7), ("y", "reliable", 0.6), ("z", "spammer", None), ("q", "constant", "b")],
+            answer_rate=0.45),
+    }
+
+
+def write_simulated():
+    DATASETS.mkdir(parents=True, exist_ok=True)
+    for name, rows in simulated_datasets().items():
+        with open(DATASETS / f"{name}.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow(["task", "worker", "label"])
+            writer.writerows(rows)
+
+
+# ---------------------------------------------------------------- reference outputs
+
+
+def key(value):
+    return str(value.item() if hasattr(value, "item") else value)
+
+
+def series(s):
+    return {key(k): float(v) for k, v in s.items()}
+
+
+def frame(df):
+    return {key(t): {key(c): float(df.loc[t, c]) for c in df.columns} for t in df.index}
+
+
+def labels_of(s):
+    return {key(k): key(v) for k, v in s.items()}
+
+
+def errors_of(errors):
+    """DS confusion matrices as errors[worker][observed label][true label]."""
+    out = {}
+    for (worker, observed), row in errors.iterrows():
+        out.setdefault(key(worker), {})[key(observed)] = {key(c): float(v) for c, v in row.items()}
+    return out
+
+
+def run_methods(data):
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa
+
+    results = {}
+    mv = MajorityVote().fit(data)
+    results["majority-vote"] = {"labels": labels_of(mv.labels_), "probas": frame(mv.probas_), "skills": series(mv.skills_)}
+    wawa = Wawa()
+    probas = wawa.fit_predict_proba(data)
+    results["wawa"] = {"labels": labels_of(wawa.labels_), "probas": frame(probas), "skills": series(wawa.skills_)}
+    ds = DawidSkene().fit(data)
+    results["dawid-skene"] = {
+        "labels": labels_of(ds.labels_), "probas": frame(ds.probas_), "priors": series(ds.priors_),
+        "errors": errors_of(ds.errors_), "iterations": len(ds.loss_history_),
+    }
+    oc = OneCoinDawidSkene().fit(data)
+    results["one-coin-dawid-skene"] = {
+        "labels": labels_of(oc.labels_), "probas": frame(oc.probas_), "priors": series(oc.priors_),
+        "skills": series(oc.skills_), "errors": errors_of(oc.errors_), "iterations": len(oc.loss_history_),
+    }
+    glad = GLAD().fit(data)
+    results["glad"] = {
+        "labels": labels_of(glad.labels_), "probas": frame(glad.probas_), "skills": series(glad.alphas_),
+        "difficulties": series(glad.betas_), "iterations": len(glad.loss_history_),
+    }
+    mace = MACE().fit(data)
+    workers = pd.unique(data["worker"])
+    label_names = pd.unique(data["label"])
+    results["mace"] = {
+        "labels": labels_of(mace.labels_), "probas": frame(mace.probas_),
+        "spamming": {key(w): [float(x) for x in mace.spamming_[i]] for i, w in enumerate(workers)},
+        "thetas": {key(w): {key(l): float(mace.thetas_[i, j]) for j, l in enumerate(label_names)} for i, w in enumerate(workers)},
+    }
+    return results
+
+
+def krippendorff_cases():
+    """Nominal alpha on reliability matrices (coders x units, None = missing) from the datasets."""
+    import krippendorff
+
+    cases = {}
+    for path in sorted(DATASETS.glob("*.csv")):
+        data = pd.read_csv(path, keep_default_na=False, dtype=str)
+        labels = sorted(data["label"].unique())
+        matrix = data.pivot_table(index="worker", columns="task", values="label", aggfunc="first")
+        coded = matrix.map(lambda v: np.nan if pd.isna(v) else float(labels.index(v)))
+        alpha = krippendorff.alpha(reliability_data=coded.to_numpy(dtype=float), level_of_measurement="nominal")
+        cases[path.stem] = float(alpha)
+    return cases
+
+
+def main():
+    write_simulated()
+    EXPECTED.mkdir(parents=True, exist_ok=True)
+    for path in sorted(DATASETS.glob("*.csv")):
+        data = pd.read_csv(path, keep_default_na=False)
+        if data["label"].dtype == bool:
+            # GLAD cannot take boolean labels (it indexes columns by label); the strings sort the same.
+            data["label"] = data["label"].astype(str)
+        out = {"dataset": path.name, "crowd_kit": "1.4.2", "methods": run_methods(data)}
+        with open(EXPECTED / f"{path.stem}.json", "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1, sort_keys=True)
+            f.write("\n")
+        print(f"{path.stem}: {len(data)} answers, {data['task'].nunique()} tasks, {data['worker'].nunique()} workers")
+    with open(FIXTURES / "krippendorff.json", "w", encoding="utf-8") as f:
+        json.dump({"krippendorff": "0.9.0", "level": "nominal", "alpha": krippendorff_cases()}, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
