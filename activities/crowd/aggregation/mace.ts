@@ -14,6 +14,13 @@ export interface MaceOptions {
   beta?: number;
   /** width of the uniform initial noise (default 0.5: initial weights are uniform on [1, 2.5)) */
   defaultNoise?: number;
+  /**
+   * crowd-kit 1.4.2 stores the expected (worker, label) counts in sorted worker/label order but
+   * reads them back by first-appearance codes, which changes its results whenever the two orders
+   * differ. false (the default) reproduces that; true keeps every count with its own worker and
+   * label (the model as published).
+   */
+  alignStrategyCounts?: boolean;
 }
 
 /** Row-wise variational normalisation: exp(psi(x + prior)) / exp(psi(sum(x + prior))). */
@@ -47,7 +54,7 @@ interface Expectations {
   knowingCounts: Float64Array[];
 }
 
-function expectations(index: AnswerIndex, { spamming, thetas }: MaceState): Expectations {
+function expectations(index: AnswerIndex, { spamming, thetas }: MaceState, aligned: boolean): Expectations {
   const L = index.labels.length;
   const n = index.size;
   const gold = index.tasks.map(() => new Float64Array(L).fill(1));
@@ -64,8 +71,7 @@ function expectations(index: AnswerIndex, { spamming, thetas }: MaceState): Expe
   const logMarginalLikelihood = instance.reduce((s, v) => s + Math.log(v + 1e-8), 0);
 
   // Expected counts of the spamming state per (worker, label), and of each state per worker.
-  // crowd-kit lays the (worker, label) counts out in sorted worker and label order but reads them
-  // back by first-appearance codes; the same layout here keeps its results (see README).
+  // crowd-kit's layout of the (worker, label) counts: see MaceOptions.alignStrategyCounts.
   const strategyCounts = matrix(index.workers.length, L);
   const knowingCounts = matrix(index.workers.length, 2);
   for (let i = 0; i < n; i++) {
@@ -76,7 +82,8 @@ function expectations(index: AnswerIndex, { spamming, thetas }: MaceState): Expe
     let sum = 0;
     for (let k = 0; k < L; k++) sum += gold[t]![k]! / (spamPart[i]! + know * (k === l ? 1 : 0));
     const strategy = (sum * spamPart[i]!) / instance[t]!;
-    strategyCounts[index.workerRank[w]!]![index.labelRank[l]!]! += strategy;
+    if (aligned) strategyCounts[w]![l]! += strategy;
+    else strategyCounts[index.workerRank[w]!]![index.labelRank[l]!]! += strategy;
     knowingCounts[w]![0]! += strategy;
     knowingCounts[w]![1]! += (gold[t]![l]! * know) / (spamPart[i]! + know) / instance[t]!;
   }
@@ -91,7 +98,7 @@ function expectations(index: AnswerIndex, { spamming, thetas }: MaceState): Expe
  */
 export function mace(answers: readonly Answer[], options: MaceOptions = {}): AggregationResult {
   const index = new AnswerIndex(answers);
-  const { nIter = 50, method = 'vb', randomState = 0, alpha = 0.5, beta = 0.5, defaultNoise = 0.5 } = options;
+  const { nIter = 50, method = 'vb', randomState = 0, alpha = 0.5, beta = 0.5, defaultNoise = 0.5, alignStrategyCounts = false } = options;
   const W = index.workers.length;
   const L = index.labels.length;
 
@@ -104,7 +111,7 @@ export function mace(answers: readonly Answer[], options: MaceOptions = {}): Agg
     });
   };
   const state: MaceState = { spamming: uniformRows(2), thetas: uniformRows(L) };
-  let step = expectations(index, state);
+  let step = expectations(index, state, alignStrategyCounts);
   for (let iteration = 0; iteration < nIter; iteration++) {
     if (method === 'vb') {
       state.spamming = step.knowingCounts.map((row) => {
@@ -117,7 +124,7 @@ export function mace(answers: readonly Answer[], options: MaceOptions = {}): Agg
       state.spamming = smoothedNormalize(step.knowingCounts, smoothing);
       state.thetas = smoothedNormalize(step.strategyCounts, smoothing);
     }
-    step = expectations(index, state);
+    step = expectations(index, state, alignStrategyCounts);
   }
 
   const probas = step.gold.map((row) => {

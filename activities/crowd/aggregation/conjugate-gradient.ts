@@ -1,0 +1,265 @@
+/**
+ * Nonlinear conjugate gradient (Polak-Ribiere+, with Gilbert & Nocedal's sufficient-descent
+ * check) and the Moré-Thuente line search (MINPACK-2 dcsrch/dcstep) that enforces the strong
+ * Wolfe conditions. This is the minimiser crowd-kit's GLAD uses through scipy.optimize.minimize
+ * (method "CG"), with the same defaults (c1 = 1e-4, c2 = 0.4, infinity-norm gradient test and
+ * the same first trial step), so GLAD's M-step takes the same steps.
+ */
+
+export interface CgOptions {
+  /** stop when the largest gradient component is at most this */
+  gtol: number;
+  maxIter: number;
+  c1?: number;
+  c2?: number;
+}
+
+export interface CgResult {
+  x: Float64Array;
+  fun: number;
+  iterations: number;
+  /** why it stopped */
+  status: 'converged' | 'max-iterations' | 'line-search-failed';
+}
+
+type Objective = (x: Float64Array) => number;
+type Gradient = (x: Float64Array) => Float64Array;
+
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+};
+const maxAbs = (a: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+};
+const axpy = (x: Float64Array, alpha: number, p: Float64Array) => x.map((v, i) => v + alpha * p[i]!);
+
+export function minimizeConjugateGradient(f: Objective, grad: Gradient, x0: Float64Array, options: CgOptions): CgResult {
+  const c1 = options.c1 ?? 1e-4;
+  const c2 = options.c2 ?? 0.4;
+  const sigma3 = 0.01;
+  let x = Float64Array.from(x0);
+  let fx = f(x);
+  let g = grad(x);
+  // The first trial step is chosen so that the step is about 1 in size (scipy's convention).
+  let previousF = fx + Math.sqrt(dot(g, g)) / 2;
+  let p = g.map((v) => -v);
+  let gnorm = maxAbs(g);
+  let k = 0;
+  while (gnorm > options.gtol && k < options.maxIter) {
+    const gg = dot(g, g);
+    // The next direction for a trial step, as Polak-Ribiere+ would take it.
+    const nextDirection = (gNew: Float64Array) => {
+      const y = gNew.map((v, i) => v - g[i]!);
+      const betaK = Math.max(0, dot(y, gNew) / gg);
+      return gNew.map((v, i) => -v + betaK * p[i]!);
+    };
+    const search = lineSearch(f, grad, x, p, fx, dot(g, p), previousF, c1, c2, (alpha, gNew) => {
+      if (maxAbs(gNew) <= options.gtol) return true;
+      return dot(nextDirection(gNew), gNew) <= -sigma3 * dot(gNew, gNew);
+    });
+    if (!search) return { x, fun: fx, iterations: k, status: 'line-search-failed' };
+    previousF = fx;
+    fx = search.f;
+    x = axpy(x, search.alpha, p);
+    p = nextDirection(search.g);
+    g = search.g;
+    gnorm = maxAbs(g);
+    k++;
+  }
+  return { x, fun: fx, iterations: k, status: gnorm <= options.gtol ? 'converged' : 'max-iterations' };
+}
+
+interface LineSearchPoint {
+  alpha: number;
+  f: number;
+  g: Float64Array;
+}
+
+/**
+ * Strong-Wolfe line search along p from x (f0 = f(x), d0 = grad(x)·p < 0), Moré & Thuente
+ * (1994), with `accept` as an extra condition on the found step. Returns null on failure.
+ */
+function lineSearch(
+  f: Objective,
+  grad: Gradient,
+  x: Float64Array,
+  p: Float64Array,
+  f0: number,
+  d0: number,
+  previousF: number,
+  c1: number,
+  c2: number,
+  accept: (alpha: number, g: Float64Array) => boolean,
+): LineSearchPoint | null {
+  let alpha = 1;
+  if (d0 !== 0) {
+    alpha = Math.min(1, (1.01 * 2 * (f0 - previousF)) / d0);
+    if (alpha < 0) alpha = 1;
+  }
+  let lastG = new Float64Array(0);
+  const found = moreThuente(
+    (a) => {
+      const xa = axpy(x, a, p);
+      const fa = f(xa);
+      lastG = grad(xa);
+      return [fa, dot(lastG, p)];
+    },
+    alpha,
+    f0,
+    d0,
+    { ftol: c1, gtol: c2, xtol: 1e-14, stpmin: 1e-100, stpmax: 1e100, maxIter: 100 },
+  );
+  if (found === null || !accept(found.alpha, lastG)) return null;
+  return { alpha: found.alpha, f: found.f, g: lastG };
+}
+
+interface MoreThuenteOptions {
+  ftol: number;
+  gtol: number;
+  xtol: number;
+  stpmin: number;
+  stpmax: number;
+  maxIter: number;
+}
+
+/** The step satisfying f(a) <= f0 + ftol·a·d0 and |d(a)| <= gtol·|d0|, or null (warnings count as failure). */
+function moreThuente(phi: (a: number) => [number, number], stp: number, finit: number, ginit: number, o: MoreThuenteOptions): { alpha: number; f: number } | null {
+  if (stp < o.stpmin || stp > o.stpmax || ginit >= 0) return null;
+  const xtrapl = 1.1;
+  const xtrapu = 4;
+  let brackt = false;
+  let stage = 1;
+  const gtest = o.ftol * ginit;
+  let width = o.stpmax - o.stpmin;
+  let width1 = width / 0.5;
+  // x: best step so far; y: the other end of the interval of uncertainty.
+  const s: StepState = { stx: 0, fx: finit, gx: ginit, sty: 0, fy: finit, gy: ginit, brackt: false };
+  let stmin = 0;
+  let stmax = stp + xtrapu * stp;
+  for (let i = 0; i < o.maxIter; i++) {
+    const [f, g] = phi(stp);
+    const ftest = finit + stp * gtest;
+    if (stage === 1 && f <= ftest && g >= 0) stage = 2;
+    // Warnings (rounding errors, xtol, step at a bound) end the search as failures, as in scipy.
+    if (brackt && (stp <= stmin || stp >= stmax)) return null;
+    if (brackt && stmax - stmin <= o.xtol * stmax) return null;
+    if (stp === o.stpmax && f <= ftest && g <= gtest) return null;
+    if (stp === o.stpmin && (f > ftest || g >= gtest)) return null;
+    if (f <= ftest && Math.abs(g) <= o.gtol * -ginit) return { alpha: stp, f };
+
+    s.brackt = brackt;
+    if (stage === 1 && f <= s.fx && f > ftest) {
+      // In the first stage work on the modified function psi(a) = phi(a) - a·gtest.
+      const modified: StepState = { ...s, fx: s.fx - s.stx * gtest, gx: s.gx - gtest, fy: s.fy - s.sty * gtest, gy: s.gy - gtest };
+      stp = trialStep(modified, stp, f - stp * gtest, g - gtest, stmin, stmax);
+      Object.assign(s, modified, { fx: modified.fx + modified.stx * gtest, fy: modified.fy + modified.sty * gtest, gx: modified.gx + gtest, gy: modified.gy + gtest });
+    } else {
+      stp = trialStep(s, stp, f, g, stmin, stmax);
+    }
+    brackt = s.brackt;
+    if (brackt) {
+      // Bisect when the interval did not shrink enough over the last two steps.
+      if (Math.abs(s.sty - s.stx) >= 0.66 * width1) stp = s.stx + 0.5 * (s.sty - s.stx);
+      width1 = width;
+      width = Math.abs(s.sty - s.stx);
+      stmin = Math.min(s.stx, s.sty);
+      stmax = Math.max(s.stx, s.sty);
+    } else {
+      stmin = stp + xtrapl * (stp - s.stx);
+      stmax = stp + xtrapu * (stp - s.stx);
+    }
+    stp = Math.min(Math.max(stp, o.stpmin), o.stpmax);
+    if ((brackt && (stp <= stmin || stp >= stmax)) || (brackt && stmax - stmin <= o.xtol * stmax)) stp = s.stx;
+    if (!Number.isFinite(stp)) return null;
+  }
+  return null;
+}
+
+interface StepState {
+  stx: number;
+  fx: number;
+  gx: number;
+  sty: number;
+  fy: number;
+  gy: number;
+  brackt: boolean;
+}
+
+/**
+ * dcstep: a safeguarded cubic/quadratic interpolation step from the interval end points (stx,
+ * sty) and the trial step stp; updates the interval in `s` and returns the next trial step.
+ */
+function trialStep(s: StepState, stp: number, fp: number, dp: number, stpmin: number, stpmax: number): number {
+  const { stx, fx, gx: dx, sty, fy, gy: dy } = s;
+  const sgnd = Math.sign(dp) * Math.sign(dx);
+  const cubicGamma = (theta: number, a: number, b: number, clampAtZero: boolean) => {
+    const scale = Math.max(Math.abs(theta), Math.abs(a), Math.abs(b));
+    const radicand = (theta / scale) ** 2 - (a / scale) * (b / scale);
+    return scale * Math.sqrt(clampAtZero ? Math.max(0, radicand) : radicand);
+  };
+  let stpf: number;
+  if (fp > fx) {
+    // Higher function value: the minimum is bracketed; take the cubic step or a blend with the quadratic.
+    const theta = (3 * (fx - fp)) / (stp - stx) + dx + dp;
+    let gamma = cubicGamma(theta, dx, dp, false);
+    if (stp < stx) gamma = -gamma;
+    const r = (gamma - dx + theta) / (gamma - dx + gamma + dp);
+    const stpc = stx + r * (stp - stx);
+    const stpq = stx + (dx / ((fx - fp) / (stp - stx) + dx) / 2) * (stp - stx);
+    stpf = Math.abs(stpc - stx) <= Math.abs(stpq - stx) ? stpc : stpc + (stpq - stpc) / 2;
+    s.brackt = true;
+  } else if (sgnd < 0) {
+    // Derivatives of opposite sign: bracketed; the step farther from stp of cubic and secant.
+    const theta = (3 * (fx - fp)) / (stp - stx) + dx + dp;
+    let gamma = cubicGamma(theta, dx, dp, false);
+    if (stp > stx) gamma = -gamma;
+    const r = (gamma - dp + theta) / (gamma - dp + gamma + dx);
+    const stpc = stp + r * (stx - stp);
+    const stpq = stp + (dp / (dp - dx)) * (stx - stp);
+    stpf = Math.abs(stpc - stp) > Math.abs(stpq - stp) ? stpc : stpq;
+    s.brackt = true;
+  } else if (Math.abs(dp) < Math.abs(dx)) {
+    // Same sign, derivative magnitude decreasing: cubic step if it heads the right way, else the bound.
+    const theta = (3 * (fx - fp)) / (stp - stx) + dx + dp;
+    let gamma = cubicGamma(theta, dx, dp, true);
+    if (stp > stx) gamma = -gamma;
+    const r = (gamma - dp + theta) / (gamma + (dx - dp) + gamma);
+    const stpc = r < 0 && gamma !== 0 ? stp + r * (stx - stp) : stp > stx ? stpmax : stpmin;
+    const stpq = stp + (dp / (dp - dx)) * (stx - stp);
+    if (s.brackt) {
+      stpf = Math.abs(stpc - stp) < Math.abs(stpq - stp) ? stpc : stpq;
+      stpf = stp > stx ? Math.min(stp + 0.66 * (sty - stp), stpf) : Math.max(stp + 0.66 * (sty - stp), stpf);
+    } else {
+      stpf = Math.abs(stpc - stp) > Math.abs(stpq - stp) ? stpc : stpq;
+      stpf = Math.min(Math.max(stpf, stpmin), stpmax);
+    }
+  } else if (s.brackt) {
+    // Same sign, derivative not decreasing, bracketed: cubic step from the other end.
+    const theta = (3 * (fp - fy)) / (sty - stp) + dy + dp;
+    let gamma = cubicGamma(theta, dy, dp, false);
+    if (stp > sty) gamma = -gamma;
+    const r = (gamma - dp + theta) / (gamma - dp + gamma + dy);
+    stpf = stp + r * (sty - stp);
+  } else {
+    stpf = stp > stx ? stpmax : stpmin;
+  }
+  if (fp > fx) {
+    s.sty = stp;
+    s.fy = fp;
+    s.gy = dp;
+  } else {
+    if (sgnd < 0) {
+      s.sty = stx;
+      s.fy = fx;
+      s.gy = dx;
+    }
+    s.stx = stp;
+    s.fx = fp;
+    s.gx = dp;
+  }
+  return stpf;
+}
