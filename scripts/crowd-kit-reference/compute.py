@@ -12,7 +12,8 @@ own tests, see toy_datasets.py) the way a user would, pandas.read_csv with its t
 (numbers become numbers; "NA" stays a string; True/False labels are kept as the
 strings, which sort the same, because crowd-kit's GLAD cannot take boolean labels), and (3) writes
 test/fixtures/crowd/expected/<dataset>.json with every method's labels, probas and estimates at
-crowd-kit's defaults, plus test/fixtures/crowd/krippendorff.json (PyPI krippendorff, nominal).
+crowd-kit's defaults, plus test/fixtures/crowd/krippendorff.json (PyPI krippendorff, nominal)
+and test/fixtures/crowd/numeric-reference.json (numpy RandomState draws, scipy digamma).
 Keys are str() of the pandas values.
 """
 
@@ -182,8 +183,26 @@ def krippendorff_cases():
     return cases
 
 
+def numeric_reference():
+    """numpy's RandomState streams (MACE's initialisation) and scipy's digamma, for their unit tests."""
+    from scipy.special import digamma
+
+    streams = {str(seed): np.random.RandomState(seed).random_sample(8).tolist() for seed in (0, 1, 42, 4294967295)}
+    skip = np.random.RandomState(7)
+    skip.random_sample(1000)
+    points = [1e-3, 0.1, 0.5, 1.0, 1.5, 2.0, 3.7, 6.0, 9.99, 10.0, 25.5, 1e3, 1e6]
+    return {
+        "random_sample": streams,
+        "random_sample_seed7_after_1000": skip.random_sample(4).tolist(),
+        "digamma": {"x": points, "y": digamma(points).tolist()},
+    }
+
+
 def main():
     write_simulated()
+    with open(FIXTURES / "numeric-reference.json", "w", encoding="utf-8") as f:
+        json.dump(numeric_reference(), f, indent=1)
+        f.write("\n")
     EXPECTED.mkdir(parents=True, exist_ok=True)
     for path in sorted(DATASETS.glob("*.csv")):
         data = pd.read_csv(path, keep_default_na=False)
