@@ -13,7 +13,8 @@ own tests, see toy_datasets.py) the way a user would, pandas.read_csv with its t
 strings, which sort the same, because crowd-kit's GLAD cannot take boolean labels), and (3) writes
 test/fixtures/crowd/expected/<dataset>.json with every method's labels, probas and estimates at
 crowd-kit's defaults, plus test/fixtures/crowd/krippendorff.json (PyPI krippendorff, nominal)
-and test/fixtures/crowd/numeric-reference.json (numpy RandomState draws, scipy digamma).
+and test/fixtures/crowd/numeric-reference.json (numpy RandomState draws, scipy digamma, scipy's CG on
+the Rosenbrock function).
 Keys are str() of the pandas values.
 """
 
@@ -184,14 +185,22 @@ def krippendorff_cases():
 
 
 def numeric_reference():
-    """numpy's RandomState streams (MACE's initialisation) and scipy's digamma, for their unit tests."""
+    """numpy's RandomState streams (MACE's initialisation), scipy's digamma and scipy's CG (GLAD's
+    M-step), for their unit tests."""
     from scipy.special import digamma
 
     streams = {str(seed): np.random.RandomState(seed).random_sample(8).tolist() for seed in (0, 1, 42, 4294967295)}
     skip = np.random.RandomState(7)
     skip.random_sample(1000)
     points = [1e-3, 0.1, 0.5, 1.0, 1.5, 2.0, 3.7, 6.0, 9.99, 10.0, 25.5, 1e3, 1e6]
+    from scipy.optimize import minimize, rosen, rosen_der
+
+    cg = []
+    for x0, gtol, maxiter in (([-1.2, 1.0], 1e-5, None), ([-1.2, 1.0], 1e-2, None), ([-1.2, 1.0, 0.5, 2.0], 1e-2, 25)):
+        res = minimize(rosen, x0, jac=rosen_der, method="CG", options={"gtol": gtol, "maxiter": maxiter})
+        cg.append({"x0": x0, "gtol": gtol, "maxiter": maxiter, "x": res.x.tolist(), "nit": int(res.nit), "status": int(res.status)})
     return {
+        "conjugate_gradient_rosenbrock": cg,
         "random_sample": streams,
         "random_sample_seed7_after_1000": skip.random_sample(4).tolist(),
         "digamma": {"x": points, "y": digamma(points).tolist()},

@@ -1,9 +1,10 @@
 /**
  * Nonlinear conjugate gradient (Polak-Ribiere+, with Gilbert & Nocedal's sufficient-descent
  * check) and the Moré-Thuente line search (MINPACK-2 dcsrch/dcstep) that enforces the strong
- * Wolfe conditions. This is the minimiser crowd-kit's GLAD uses through scipy.optimize.minimize
- * (method "CG"), with the same defaults (c1 = 1e-4, c2 = 0.4, infinity-norm gradient test and
- * the same first trial step), so GLAD's M-step takes the same steps.
+ * Wolfe conditions, falling back to Nocedal & Wright's bracketing line search. This is the
+ * minimiser crowd-kit's GLAD uses through scipy.optimize.minimize (method "CG"), with the same
+ * defaults (c1 = 1e-4, c2 = 0.4, infinity-norm gradient test, the same first trial step), so
+ * GLAD's M-step takes the same steps.
  */
 
 export interface CgOptions {
@@ -80,8 +81,10 @@ interface LineSearchPoint {
 }
 
 /**
- * Strong-Wolfe line search along p from x (f0 = f(x), d0 = grad(x)·p < 0), Moré & Thuente
- * (1994), with `accept` as an extra condition on the found step. Returns null on failure.
+ * Strong-Wolfe line search along p from x (f0 = f(x), d0 = grad(x)·p < 0) with `accept` as an
+ * extra condition on the step: first Moré & Thuente (1994); if that fails or its step is not
+ * accepted, the bracketing-and-zoom search of Nocedal & Wright (Algorithms 3.5 and 3.6), as scipy
+ * does. Returns null when both fail.
  */
 function lineSearch(
   f: Objective,
@@ -100,21 +103,139 @@ function lineSearch(
     alpha = Math.min(1, (1.01 * 2 * (f0 - previousF)) / d0);
     if (alpha < 0) alpha = 1;
   }
+  // The gradient at the last step evaluated, and that step.
   let lastG = new Float64Array(0);
-  const found = moreThuente(
-    (a) => {
-      const xa = axpy(x, a, p);
-      const fa = f(xa);
-      lastG = grad(xa);
-      return [fa, dot(lastG, p)];
-    },
-    alpha,
-    f0,
-    d0,
-    { ftol: c1, gtol: c2, xtol: 1e-14, stpmin: 1e-100, stpmax: 1e100, maxIter: 100 },
-  );
-  if (found === null || !accept(found.alpha, lastG)) return null;
-  return { alpha: found.alpha, f: found.f, g: lastG };
+  let lastGAlpha = NaN;
+  const phi = (a: number) => f(axpy(x, a, p));
+  const derphi = (a: number) => {
+    lastG = grad(axpy(x, a, p));
+    lastGAlpha = a;
+    return dot(lastG, p);
+  };
+  const found = moreThuente((a) => [phi(a), derphi(a)], alpha, f0, d0, { ftol: c1, gtol: c2, xtol: 1e-14, stpmin: 1e-100, stpmax: 1e100, maxIter: 100 });
+  if (found !== null && accept(found.alpha, lastG)) return { alpha: found.alpha, f: found.f, g: lastG };
+  const gradientAt = (a: number) => {
+    if (lastGAlpha !== a) derphi(a);
+    return lastG;
+  };
+  const fallback = bracketAndZoom(phi, derphi, alpha, f0, d0, c1, c2, 1e100, (a) => accept(a, gradientAt(a)));
+  if (fallback === null) return null;
+  return { alpha: fallback.alpha, f: fallback.f, g: gradientAt(fallback.alpha) };
+}
+
+/** Nocedal & Wright's line search: expand the step until a bracket is found, then zoom in it. */
+function bracketAndZoom(
+  phi: (a: number) => number,
+  derphi: (a: number) => number,
+  alpha1: number,
+  phi0: number,
+  derphi0: number,
+  c1: number,
+  c2: number,
+  amax: number,
+  accept: (a: number) => boolean,
+  maxIter = 10,
+): { alpha: number; f: number } | null {
+  let alpha0 = 0;
+  alpha1 = Math.min(alpha1, amax);
+  let phiA1 = phi(alpha1);
+  let phiA0 = phi0;
+  let derphiA0 = derphi0;
+  for (let i = 0; i < maxIter; i++) {
+    if (alpha1 === 0 || alpha0 > amax) return null;
+    if (phiA1 > phi0 + c1 * alpha1 * derphi0 || (phiA1 >= phiA0 && i > 0)) {
+      return zoom(alpha0, alpha1, phiA0, phiA1, derphiA0, phi, derphi, phi0, derphi0, c1, c2, accept);
+    }
+    const derphiA1 = derphi(alpha1);
+    if (Math.abs(derphiA1) <= -c2 * derphi0 && accept(alpha1)) return { alpha: alpha1, f: phiA1 };
+    if (derphiA1 >= 0) return zoom(alpha1, alpha0, phiA1, phiA0, derphiA1, phi, derphi, phi0, derphi0, c1, c2, accept);
+    alpha0 = alpha1;
+    alpha1 = Math.min(2 * alpha1, amax);
+    phiA0 = phiA1;
+    phiA1 = phi(alpha1);
+    derphiA0 = derphiA1;
+  }
+  // Out of iterations: scipy takes the last step tried (with a warning).
+  return { alpha: alpha1, f: phiA1 };
+}
+
+/** Minimiser of the cubic through (a, fa) with slope fpa at a, (b, fb) and (c, fc); null if none. */
+function cubicMinimizer(a: number, fa: number, fpa: number, b: number, fb: number, c: number, fc: number): number | null {
+  const db = b - a;
+  const dc = c - a;
+  const denom = (db * dc) ** 2 * (db - dc);
+  const rb = fb - fa - fpa * db;
+  const rc = fc - fa - fpa * dc;
+  const A = (dc ** 2 * rb - db ** 2 * rc) / denom;
+  const B = (-(dc ** 3) * rb + db ** 3 * rc) / denom;
+  const xmin = a + (-B + Math.sqrt(B * B - 3 * A * fpa)) / (3 * A);
+  return Number.isFinite(xmin) ? xmin : null;
+}
+
+/** Minimiser of the quadratic through (a, fa) with slope fpa at a and (b, fb); null if none. */
+function quadraticMinimizer(a: number, fa: number, fpa: number, b: number, fb: number): number | null {
+  const db = b - a;
+  const B = (fb - fa - fpa * db) / (db * db);
+  const xmin = a - fpa / (2 * B);
+  return Number.isFinite(xmin) ? xmin : null;
+}
+
+function zoom(
+  aLo: number,
+  aHi: number,
+  phiLo: number,
+  phiHi: number,
+  derphiLo: number,
+  phi: (a: number) => number,
+  derphi: (a: number) => number,
+  phi0: number,
+  derphi0: number,
+  c1: number,
+  c2: number,
+  accept: (a: number) => boolean,
+): { alpha: number; f: number } | null {
+  let phiRec = phi0;
+  let aRec = 0;
+  for (let i = 0; i <= 10; i++) {
+    const dalpha = aHi - aLo;
+    const [a, b] = dalpha < 0 ? [aHi, aLo] : [aLo, aHi];
+    // Cubic interpolation through the last three points, else quadratic, else bisection, each
+    // only if it lands safely inside the interval.
+    let aj: number | null = null;
+    if (i > 0) {
+      const cchk = 0.2 * dalpha;
+      aj = cubicMinimizer(aLo, phiLo, derphiLo, aHi, phiHi, aRec, phiRec);
+      if (aj !== null && (aj > b - cchk || aj < a + cchk)) aj = null;
+    }
+    if (aj === null) {
+      const qchk = 0.1 * dalpha;
+      aj = quadraticMinimizer(aLo, phiLo, derphiLo, aHi, phiHi);
+      if (aj === null || aj > b - qchk || aj < a + qchk) aj = aLo + 0.5 * dalpha;
+    }
+    const phiAj = phi(aj);
+    if (phiAj > phi0 + c1 * aj * derphi0 || phiAj >= phiLo) {
+      phiRec = phiHi;
+      aRec = aHi;
+      aHi = aj;
+      phiHi = phiAj;
+      continue;
+    }
+    const derphiAj = derphi(aj);
+    if (Math.abs(derphiAj) <= -c2 * derphi0 && accept(aj)) return { alpha: aj, f: phiAj };
+    if (derphiAj * (aHi - aLo) >= 0) {
+      phiRec = phiHi;
+      aRec = aHi;
+      aHi = aLo;
+      phiHi = phiLo;
+    } else {
+      phiRec = phiLo;
+      aRec = aLo;
+    }
+    aLo = aj;
+    phiLo = phiAj;
+    derphiLo = derphiAj;
+  }
+  return null;
 }
 
 interface MoreThuenteOptions {
