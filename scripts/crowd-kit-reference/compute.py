@@ -14,7 +14,8 @@ strings, which sort the same, because crowd-kit's GLAD cannot take boolean label
 test/fixtures/crowd/expected/<dataset>.json with every method's labels, probas and estimates at
 crowd-kit's defaults, plus test/fixtures/crowd/krippendorff.json (PyPI krippendorff, nominal)
 and test/fixtures/crowd/numeric-reference.json (numpy RandomState draws, scipy digamma, scipy's CG on
-the Rosenbrock function).
+the Rosenbrock function) and test/fixtures/crowd/honeypot.json (simulated honeypot line labels
+and scikit-learn's l1-regularised logistic regression on them).
 Keys are str() of the pandas values.
 """
 
@@ -207,8 +208,41 @@ def numeric_reference():
     }
 
 
+def honeypot_reference():
+    """Simulated honeypot line labels (known answers) and the l1-regularised logistic regression
+    of the line consensus fitted by scikit-learn (liblinear, no intercept): minimising
+    ||w||_1 + C * sum(log-loss) with C = 1 / (n * lambda) has the same minimiser as
+    mean(log-loss) + lambda * ||w||_1, the TypeScript fit's objective."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2503)
+    annotators = [("exact", 0.95), ("good", 0.9), ("fair", 0.8), ("weak", 0.68), ("coin", 0.5), ("contrarian", 0.3)]
+    known = {f"hp{j // 8:02d}:{j % 8 + 1}": ("correct" if rng.random() < 0.6 else "wrong") for j in range(96)}
+    labels = []
+    for item, truth in known.items():
+        for name, p in annotators:
+            if rng.random() < 0.7:
+                right = rng.random() < p
+                labels.append({"item": item, "annotator": name, "verdict": truth if right else ("wrong" if truth == "correct" else "correct")})
+    names = [a for a, _ in annotators]
+    items = list(known)
+    X = np.zeros((len(items), len(names)))
+    for l in labels:
+        X[items.index(l["item"]), names.index(l["annotator"])] = 1.0 if l["verdict"] == "correct" else -1.0
+    y = np.array([1 if known[i] == "correct" else 0 for i in items])
+    fits = []
+    for lam in (0.005, 0.03, 0.1):
+        model = LogisticRegression(penalty="l1", C=1.0 / (len(items) * lam), fit_intercept=False, solver="liblinear", tol=1e-12, max_iter=100000)
+        model.fit(X, y)
+        fits.append({"lambda": lam, "weights": dict(zip(names, model.coef_[0].tolist()))})
+    return {"known": known, "labels": labels, "l1_logistic_sklearn": fits}
+
+
 def main():
     write_simulated()
+    with open(FIXTURES / "honeypot.json", "w", encoding="utf-8") as f:
+        json.dump(honeypot_reference(), f, indent=1)
+        f.write("\n")
     with open(FIXTURES / "numeric-reference.json", "w", encoding="utf-8") as f:
         json.dump(numeric_reference(), f, indent=1)
         f.write("\n")

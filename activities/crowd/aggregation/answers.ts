@@ -90,19 +90,22 @@ export class AnswerIndex {
     this.task = new Int32Array(n);
     this.worker = new Int32Array(n);
     this.label = new Int32Array(n);
-    const codes = [new Map<string, number>(), new Map<string, number>(), new Map<string, number>()] as const;
-    const names = [this.tasks, this.workers, this.labels] as const;
-    const arrays = [this.task, this.worker, this.label] as const;
+    const codeOf = (codes: Map<string, number>, names: string[], value: string) => {
+      let code = codes.get(value);
+      if (code === undefined) {
+        code = names.length;
+        codes.set(value, code);
+        names.push(value);
+      }
+      return code;
+    };
+    const taskCodes = new Map<string, number>();
+    const workerCodes = new Map<string, number>();
+    const labelCodes = new Map<string, number>();
     answers.forEach((a, i) => {
-      [a.task, a.worker, a.label].forEach((value, column) => {
-        let code = codes[column].get(value);
-        if (code === undefined) {
-          code = names[column].length;
-          codes[column].set(value, code);
-          names[column].push(value);
-        }
-        arrays[column][i] = code;
-      });
+      this.task[i] = codeOf(taskCodes, this.tasks, a.task);
+      this.worker[i] = codeOf(workerCodes, this.workers, a.worker);
+      this.label[i] = codeOf(labelCodes, this.labels, a.label);
     });
     [this.sortedLabels, this.labelRank] = sortCodes(this.labels);
     [this.sortedWorkers, this.workerRank] = sortCodes(this.workers);

@@ -104,7 +104,7 @@ function lineSearch(
     if (alpha < 0) alpha = 1;
   }
   // The gradient at the last step evaluated, and that step.
-  let lastG = new Float64Array(0);
+  let lastG: Float64Array = new Float64Array(0);
   let lastGAlpha = NaN;
   const phi = (a: number) => f(axpy(x, a, p));
   const derphi = (a: number) => {

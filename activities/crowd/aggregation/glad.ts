@@ -31,8 +31,8 @@ export function glad(answers: readonly Answer[], options: GladOptions = {}): Agg
   const alphaPriorMean = 1;
   const betaPriorMean = 1;
 
-  let alphas = new Float64Array(W).fill(1);
-  let betas = new Float64Array(T).fill(1);
+  let alphas: Float64Array = new Float64Array(W).fill(1);
+  let betas: Float64Array = new Float64Array(T).fill(1);
   let posteriors = index.tasks.map(() => new Float64Array(K));
 
   /** per answer: (log P(right), log P(a given wrong label)) */
@@ -105,7 +105,8 @@ export function glad(answers: readonly Answer[], options: GladOptions = {}): Agg
     eStep();
     probas = posteriors;
     const fit = minimizeConjugateGradient(negativeQ, negativeGradient, Float64Array.of(...alphas, ...betas), { gtol: mStepTol, maxIter: mStepMaxIter });
-    [alphas, betas] = split(fit.x).map((v) => Float64Array.from(v)) as [Float64Array, Float64Array];
+    alphas = Float64Array.from(fit.x.subarray(0, W));
+    betas = Float64Array.from(fit.x.subarray(W));
     // The convergence test divides by the number of (answer, label) rows, as crowd-kit does.
     value = q(alphas, betas) / (n * K);
     iterations++;

@@ -42,3 +42,10 @@ export function aggregate(method: AggregationMethod, answers: readonly Answer[])
 }
 
 export { dawidSkene, glad, mace, majorityVote, oneCoinDawidSkene, wawa };
+
+// What the cRLHF loop builds on the aggregates: line consensus, annotator reliability, agreement.
+export { CRLHF_CONSENSUS_V1, DEFAULT_CONSENSUS_RULE, linePosterior, programConsensus } from './line-consensus';
+export type { ConsensusRule, LineLabel, LineVerdict, ProgramConsensus } from './line-consensus';
+export { honeypotReliability, l1LogisticReliability, LAPLACE } from './annotator-reliability';
+export type { HoneypotLabel, HoneypotReliability, L1LogisticFit, L1LogisticOptions, SmoothingPrior } from './annotator-reliability';
+export { cohenKappa, fleissKappa, krippendorffAlphaNominal } from './agreement';
