@@ -118,24 +118,25 @@ function lineSearch(
     if (lastGAlpha !== a) derphi(a);
     return lastG;
   };
-  const fallback = bracketAndZoom(phi, derphi, alpha, f0, d0, c1, c2, 1e100, (a) => accept(a, gradientAt(a)));
+  const fallback = bracketAndZoom({ phi, derphi, phi0: f0, derphi0: d0, c1, c2, accept: (a) => accept(a, gradientAt(a)) }, alpha, 1e100);
   if (fallback === null) return null;
   return { alpha: fallback.alpha, f: fallback.f, g: gradientAt(fallback.alpha) };
 }
 
+/** A one-dimensional strong-Wolfe problem: phi(a) = f(x + a p), its slope, and an extra acceptance test. */
+interface ScalarSearch {
+  phi: (a: number) => number;
+  derphi: (a: number) => number;
+  phi0: number;
+  derphi0: number;
+  c1: number;
+  c2: number;
+  accept: (a: number) => boolean;
+}
+
 /** Nocedal & Wright's line search: expand the step until a bracket is found, then zoom in it. */
-function bracketAndZoom(
-  phi: (a: number) => number,
-  derphi: (a: number) => number,
-  alpha1: number,
-  phi0: number,
-  derphi0: number,
-  c1: number,
-  c2: number,
-  amax: number,
-  accept: (a: number) => boolean,
-  maxIter = 10,
-): { alpha: number; f: number } | null {
+function bracketAndZoom(search: ScalarSearch, alpha1: number, amax: number, maxIter = 10): { alpha: number; f: number } | null {
+  const { phi, derphi, phi0, derphi0, c1, c2, accept } = search;
   let alpha0 = 0;
   alpha1 = Math.min(alpha1, amax);
   let phiA1 = phi(alpha1);
@@ -144,11 +145,11 @@ function bracketAndZoom(
   for (let i = 0; i < maxIter; i++) {
     if (alpha1 === 0 || alpha0 > amax) return null;
     if (phiA1 > phi0 + c1 * alpha1 * derphi0 || (phiA1 >= phiA0 && i > 0)) {
-      return zoom(alpha0, alpha1, phiA0, phiA1, derphiA0, phi, derphi, phi0, derphi0, c1, c2, accept);
+      return zoom(search, alpha0, alpha1, phiA0, phiA1, derphiA0);
     }
     const derphiA1 = derphi(alpha1);
     if (Math.abs(derphiA1) <= -c2 * derphi0 && accept(alpha1)) return { alpha: alpha1, f: phiA1 };
-    if (derphiA1 >= 0) return zoom(alpha1, alpha0, phiA1, phiA0, derphiA1, phi, derphi, phi0, derphi0, c1, c2, accept);
+    if (derphiA1 >= 0) return zoom(search, alpha1, alpha0, phiA1, phiA0, derphiA1);
     alpha0 = alpha1;
     alpha1 = Math.min(2 * alpha1, amax);
     phiA0 = phiA1;
@@ -180,20 +181,9 @@ function quadraticMinimizer(a: number, fa: number, fpa: number, b: number, fb: n
   return Number.isFinite(xmin) ? xmin : null;
 }
 
-function zoom(
-  aLo: number,
-  aHi: number,
-  phiLo: number,
-  phiHi: number,
-  derphiLo: number,
-  phi: (a: number) => number,
-  derphi: (a: number) => number,
-  phi0: number,
-  derphi0: number,
-  c1: number,
-  c2: number,
-  accept: (a: number) => boolean,
-): { alpha: number; f: number } | null {
+/** Shrinks the bracket [aLo, aHi] (aLo: the better end, with its slope) until a step passes. */
+function zoom(search: ScalarSearch, aLo: number, aHi: number, phiLo: number, phiHi: number, derphiLo: number): { alpha: number; f: number } | null {
+  const { phi, derphi, phi0, derphi0, c1, c2, accept } = search;
   let phiRec = phi0;
   let aRec = 0;
   for (let i = 0; i <= 10; i++) {
