@@ -71,7 +71,8 @@ export function minimizeConjugateGradient(f: Objective, grad: Gradient, x0: Floa
     gnorm = maxAbs(g);
     k++;
   }
-  return { x, fun: fx, iterations: k, status: gnorm <= options.gtol ? 'converged' : 'max-iterations' };
+  // Like scipy, running out of iterations is reported even when the last one also converged.
+  return { x, fun: fx, iterations: k, status: k >= options.maxIter ? 'max-iterations' : 'converged' };
 }
 
 interface LineSearchPoint {

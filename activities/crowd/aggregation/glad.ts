@@ -1,6 +1,7 @@
 import { AnswerIndex, emptyTable, type AggregationResult, type Answer } from './answers';
 import { minimizeConjugateGradient } from './conjugate-gradient';
 import { expit, logNormalDensity, softplus } from './special-functions';
+import { KahanGroupSums, pairwiseSum } from './summation';
 
 export interface GladOptions {
   /** most EM iterations (default 100) */
@@ -47,30 +48,34 @@ export function glad(answers: readonly Answer[], options: GladOptions = {}): Agg
     return { right, wrong };
   };
 
+  // crowd-kit works on one row per (answer, label), label-major; sums follow that row order.
+  const sortedLabels = index.sortedLabels;
   const eStep = () => {
     const { right, wrong } = answerLogLikelihoods(alphas, betas);
-    const scores = index.tasks.map(() => new Float64Array(K));
-    for (let i = 0; i < n; i++) {
-      const row = scores[index.task[i]!]!;
-      for (let k = 0; k < K; k++) row[k]! += k === index.label[i]! ? right[i]! : wrong[i]!;
+    const scores = new KahanGroupSums(T * K);
+    for (let k = 0; k < K; k++) {
+      for (let i = 0; i < n; i++) scores.add(index.task[i]! * K + k, k === index.label[i]! ? right[i]! : wrong[i]!);
     }
-    posteriors = scores.map((row) => {
-      const shifted = row.map((v) => v + logPrior);
+    posteriors = index.tasks.map((_, t) => {
+      const shifted = Float64Array.from({ length: K }, (_, k) => scores.sums[t * K + k]! + logPrior);
+      // log-sum-exp over the labels in sorted order, as the reference's per-task softmax sees them
       const max = Math.max(...shifted);
-      const logSum = max + Math.log(shifted.reduce((s, v) => s + Math.exp(v - max), 0));
+      let total = 0;
+      for (const k of sortedLabels) total += Math.exp(shifted[k]! - max);
+      const logSum = Math.log(total) + max;
       return shifted.map((v) => Math.exp(v - logSum));
     });
   };
 
   const q = (a: Float64Array, b: Float64Array) => {
     const { right, wrong } = answerLogLikelihoods(a, b);
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const p = posteriors[index.task[i]!]!;
-      for (let k = 0; k < K; k++) total += p[k]! * (k === index.label[i]! ? right[i]! : wrong[i]!);
+    const rows = new Float64Array(n * K);
+    for (let k = 0; k < K; k++) {
+      for (let i = 0; i < n; i++) rows[k * n + i] = posteriors[index.task[i]!]![k]! * (k === index.label[i]! ? right[i]! : wrong[i]!);
     }
-    for (const v of a) total += logNormalDensity(v - alphaPriorMean);
-    for (const v of b) total += logNormalDensity(v - betaPriorMean);
+    let total = pairwiseSum(rows);
+    total += pairwiseSum(a.map((v) => logNormalDensity(v - alphaPriorMean)));
+    total += pairwiseSum(b.map((v) => logNormalDensity(v - betaPriorMean)));
     return Number.isNaN(total) ? -Infinity : total;
   };
 
@@ -78,21 +83,22 @@ export function glad(answers: readonly Answer[], options: GladOptions = {}): Agg
   const negativeQ = (x: Float64Array) => -q(...split(x));
   const negativeGradient = (x: Float64Array) => {
     const [a, b] = split(x);
-    const gradient = new Float64Array(W + T);
-    for (let i = 0; i < n; i++) {
-      const w = index.worker[i]!;
-      const t = index.task[i]!;
-      const easiness = Math.exp(b[t]!);
-      const sigma = expit(a[w]! * easiness);
-      const p = posteriors[t]!;
-      // sum over labels of posterior * (delta - sigma)
-      let weight = 0;
-      for (let k = 0; k < K; k++) weight += p[k]! * ((k === index.label[i]! ? 1 : 0) - sigma);
-      gradient[w]! -= weight * easiness;
-      gradient[W + t]! -= weight * a[w]! * easiness;
+    const byWorker = new KahanGroupSums(W);
+    const byTask = new KahanGroupSums(T);
+    for (let k = 0; k < K; k++) {
+      for (let i = 0; i < n; i++) {
+        const w = index.worker[i]!;
+        const t = index.task[i]!;
+        const easiness = Math.exp(b[t]!);
+        const sigma = expit(a[w]! * easiness);
+        const weighted = posteriors[t]![k]! * ((k === index.label[i]! ? 1 : 0) - sigma);
+        byTask.add(t, weighted * a[w]! * easiness);
+        byWorker.add(w, weighted * easiness);
+      }
     }
-    for (let w = 0; w < W; w++) gradient[w]! += a[w]! - alphaPriorMean;
-    for (let t = 0; t < T; t++) gradient[W + t]! += b[t]! - betaPriorMean;
+    const gradient = new Float64Array(W + T);
+    for (let w = 0; w < W; w++) gradient[w] = -(byWorker.sums[w]! - (a[w]! - alphaPriorMean));
+    for (let t = 0; t < T; t++) gradient[W + t] = -(byTask.sums[t]! - (b[t]! - betaPriorMean));
     return gradient;
   };
 

@@ -20,9 +20,9 @@ export function softplus(x: number, limit = 30): number {
   return Math.log1p(Math.exp(x));
 }
 
-/** the logistic function 1 / (1 + e^-x) */
+/** the logistic function 1 / (1 + e^-x) (the form scipy's expit evaluates) */
 export function expit(x: number): number {
-  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+  return 1 / (1 + Math.exp(-x));
 }
 
 /** ln of the standard normal density, through the density itself so it underflows to -Infinity where the reference does */
