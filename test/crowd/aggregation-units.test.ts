@@ -95,6 +95,14 @@ describe('Dawid-Skene variants', () => {
     expect(result.errors!.flipper!.yes).toEqual({ no: result.errors!.flipper!.no!.yes, yes: result.errors!.flipper!.no!.no });
   });
 
+  it('MACE reproduces crowd-kit’s count layout by default; alignStrategyCounts keeps counts with their worker', () => {
+    // First-appearance order equals sorted order here, so both layouts are the same model.
+    expect(mace(answers, { alignStrategyCounts: true })).toEqual(mace(answers));
+    // Workers first seen in non-sorted order: the layouts differ.
+    const shuffled = answers.map((a) => ({ ...a, worker: { a: 'z', b: 'y', c: 'x', flipper: 'w' }[a.worker]! }));
+    expect(mace(shuffled, { alignStrategyCounts: true }).spamming).not.toEqual(mace(shuffled).spamming);
+  });
+
   it('MACE marks the always-same-label worker as spamming', () => {
     const constant = answers.concat(Array.from({ length: 6 }, (_, t) => ({ task: `t${t}`, worker: 'always-no', label: 'no' })));
     const result = mace(constant);
