@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../common/config-error';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
+import { registerCrowdCommands } from './crowd';
 import { registerDemoCommand } from './demo';
 import { registerDevCommands } from './dev';
 import { registerEvalCommand } from './eval-command';
@@ -21,6 +22,7 @@ registerCampaignCommands(program);
 registerFeedbackCommands(program);
 registerAuditCommands(program);
 registerMetricsCommands(program);
+registerCrowdCommands(program);
 registerSandboxCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
