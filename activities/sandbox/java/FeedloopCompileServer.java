@@ -1,6 +1,9 @@
-import com.sun.source.util.JavacTask;
 import com.sun.source.util.TaskEvent;
 import com.sun.source.util.TaskListener;
+import com.sun.tools.javac.api.BasicJavacTask;
+import com.sun.tools.javac.api.JavacTaskPool;
+import com.sun.tools.javac.util.JCDiagnostic;
+import com.sun.tools.javac.util.Log;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;
@@ -21,6 +24,7 @@ import javax.tools.DiagnosticListener;
 import javax.tools.JavaCompiler;
 import javax.tools.JavaFileObject;
 import javax.tools.StandardJavaFileManager;
+import javax.tools.StandardLocation;
 import javax.tools.ToolProvider;
 
 /**
@@ -32,6 +36,15 @@ import javax.tools.ToolProvider;
  * diagnostic with its javac code and line ("items"), and the methods the source declares with
  * their resolved types ("methods", read from javac's own model after attribution: no class is
  * loaded, no code of the program runs).
+ *
+ * Analysing compilations reuse javac's context through JavacTaskPool (as JShell does): the
+ * JDK's symbol tables are read once, not per program, which makes a warm compilation 2-3x
+ * faster. The pool drops each compilation's own classes before the next (a class one program
+ * declares is not visible to the next: test/sandbox/hostile-java.test.ts checks it). Contexts
+ * are reused only between identical options, so the output directory is set on the file
+ * manager instead of -d. The run path keeps a fresh context per program: JDK 17's pool fails
+ * on a reused context when a task has no diagnostic listener, and without one javac prints
+ * its diagnostics exactly as on the command line (simple type names), which run results keep.
  */
 public final class FeedloopCompileServer {
     private FeedloopCompileServer() {}
@@ -46,6 +59,7 @@ public final class FeedloopCompileServer {
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         StandardJavaFileManager files = javac.getStandardFileManager(null, null, StandardCharsets.UTF_8);
+        JavacTaskPool pool = new JavacTaskPool(2);
         for (String line = in.readLine(); line != null; line = in.readLine()) {
             String[] request = line.split("\t", 3);
             boolean analyze = request.length > 2 && "analyze".equals(request[2]);
@@ -57,14 +71,22 @@ public final class FeedloopCompileServer {
             boolean ok;
             try {
                 Iterable<? extends JavaFileObject> units = files.getJavaFileObjects(new File(request[0]));
-                List<String> options = analyze
-                        ? List.of("-proc:none", "-encoding", "UTF-8", "-Xlint:all", "-Xmaxwarns", "1000", "-d", request[1])
-                        : List.of("-proc:none", "-encoding", "UTF-8", "-nowarn", "-Xlint:none", "-d", request[1]);
-                // With a listener javac prints nothing itself: the text is written here, as javac would.
-                DiagnosticListener<JavaFileObject> listener = analyze ? d -> item(items, diagnostics, counts, d) : null;
-                JavaCompiler.CompilationTask task = javac.getTask(diagnostics, files, listener, options, null, units);
-                if (analyze) ((JavacTask) task).addTaskListener(new MethodCollector(methods, counts));
-                ok = task.call();
+                if (analyze) {
+                    files.setLocation(StandardLocation.CLASS_OUTPUT, List.of(new File(request[1])));
+                    List<String> options = List.of("-proc:none", "-encoding", "UTF-8", "-Xlint:all", "-Xmaxwarns", "1000");
+                    Collector collector = new Collector(items, diagnostics, counts);
+                    // The pool clears a context's task listeners when the task ends: none carries over.
+                    ok = pool.getTask(null, files, collector, options, null, units, task -> {
+                        collector.log = Log.instance(((BasicJavacTask) task).getContext());
+                        task.addTaskListener(new MethodCollector(methods, counts));
+                        return task.call();
+                    });
+                    collector.footer();
+                } else {
+                    files.setLocation(StandardLocation.CLASS_OUTPUT, null);
+                    List<String> options = List.of("-proc:none", "-encoding", "UTF-8", "-nowarn", "-Xlint:none", "-d", request[1]);
+                    ok = javac.getTask(diagnostics, files, null, options, null, units).call();
+                }
             } catch (Throwable t) {
                 ok = false;
                 diagnostics.write("compiler failure: " + t);
@@ -82,21 +104,46 @@ public final class FeedloopCompileServer {
         }
     }
 
-    private static void item(StringBuilder items, StringWriter text, int[] counts, Diagnostic<? extends JavaFileObject> d) {
-        String message = d.getMessage(Locale.ROOT);
-        if (text.getBuffer().length() < MAX_TEXT) {
-            String file = d.getSource() == null ? "javac" : new File(d.getSource().getName()).getName();
-            String kind = d.getKind() == Diagnostic.Kind.ERROR ? "error" : d.getKind() == Diagnostic.Kind.NOTE ? "note" : "warning";
-            text.write(file + ":" + d.getLineNumber() + ": " + kind + ": " + message + "\n");
+    /** Writes each diagnostic as javac prints it and records it as an item. */
+    private static final class Collector implements DiagnosticListener<JavaFileObject> {
+        private final StringBuilder items;
+        private final StringWriter text;
+        private final int[] counts;
+        private int errors;
+        private int warnings;
+        Log log;
+
+        Collector(StringBuilder items, StringWriter text, int[] counts) {
+            this.items = items;
+            this.text = text;
+            this.counts = counts;
         }
-        if (counts[0]++ >= MAX_ITEMS) return;
-        if (items.length() > 0) items.append(',');
-        items.append('{');
-        FeedloopLauncher.field(items, "kind", d.getKind().name()).append(',');
-        FeedloopLauncher.field(items, "code", String.valueOf(d.getCode())).append(',');
-        items.append("\"line\":").append(d.getLineNumber()).append(",\"column\":").append(d.getColumnNumber()).append(',');
-        if (message.length() > MAX_ITEM_MESSAGE) message = message.substring(0, MAX_ITEM_MESSAGE);
-        FeedloopLauncher.field(items, "message", message).append('}');
+
+        @Override
+        public void report(Diagnostic<? extends JavaFileObject> d) {
+            if (d.getKind() == Diagnostic.Kind.ERROR) errors++;
+            else if (d.getKind() == Diagnostic.Kind.WARNING || d.getKind() == Diagnostic.Kind.MANDATORY_WARNING) warnings++;
+            boolean javacStyle = log != null && d instanceof JCDiagnostic;
+            if (text.getBuffer().length() < MAX_TEXT) {
+                text.write(javacStyle ? log.getDiagnosticFormatter().format((JCDiagnostic) d, Locale.getDefault()) : d.toString());
+                text.write("\n");
+            }
+            if (counts[0]++ >= MAX_ITEMS) return;
+            String message = javacStyle ? log.getDiagnosticFormatter().formatMessage((JCDiagnostic) d, Locale.getDefault()) : d.getMessage(Locale.ROOT);
+            if (message.length() > MAX_ITEM_MESSAGE) message = message.substring(0, MAX_ITEM_MESSAGE);
+            if (items.length() > 0) items.append(',');
+            items.append('{');
+            FeedloopLauncher.field(items, "kind", d.getKind().name()).append(',');
+            FeedloopLauncher.field(items, "code", String.valueOf(d.getCode())).append(',');
+            items.append("\"line\":").append(d.getLineNumber()).append(",\"column\":").append(d.getColumnNumber()).append(',');
+            FeedloopLauncher.field(items, "message", message).append('}');
+        }
+
+        /** javac's closing count lines ("1 error", "2 warnings"). */
+        void footer() {
+            if (errors > 0) text.write(errors + (errors == 1 ? " error\n" : " errors\n"));
+            if (warnings > 0) text.write(warnings + (warnings == 1 ? " warning\n" : " warnings\n"));
+        }
     }
 
     /** Records the methods of each top-level class once javac has attributed it. */

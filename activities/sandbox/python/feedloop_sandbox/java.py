@@ -18,6 +18,12 @@ from .supervise import cpu_ms_of
 
 LAUNCHER_CLASS = "FeedloopLauncher"
 COMPILER_CLASS = "FeedloopCompileServer"
+# The compile server reuses javac's context through JDK-internal API (JShell's own) and
+# formats diagnostics with javac's own formatter.
+JAVAC_POOL_EXPORT = [
+    "--add-exports", "jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
+    "--add-exports", "jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED",
+]
 # Wall safety net for one compilation; the verdict limit is the compile server's CPU time.
 COMPILE_WALL_S = 60.0
 MAX_DIAGNOSTICS = 6000
@@ -118,7 +124,7 @@ class JavaToolchain:
                 f.write(text)
             files.append(path)
         code, output = spawn.run(
-            [self.javac, "-proc:none", "-encoding", "UTF-8", "-d", self.classes_dir] + files,
+            [self.javac, "-proc:none", "-encoding", "UTF-8"] + JAVAC_POOL_EXPORT + ["-d", self.classes_dir] + files,
             env=dict(confine.BASE_ENV),
             cwd=self._support_root,
             timeout_s=120,
@@ -163,7 +169,7 @@ class JavaToolchain:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = spawn.spawn(
-                [self.java, "-Xshare:auto", "-XX:+UseSerialGC", "-Xmx512m", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism",
+                [self.java, "-Xshare:auto", "-XX:+UseSerialGC", "-Xmx512m", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism"] + JAVAC_POOL_EXPORT + [
                  "-Djava.io.tmpdir=" + cwd, "-cp", self.classes_dir, COMPILER_CLASS],
                 env=dict(confine.BASE_ENV, HOME=cwd, MALLOC_ARENA_MAX="2"),
                 cwd=cwd,
