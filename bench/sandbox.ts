@@ -1,14 +1,23 @@
 /**
- * `npm run bench:sandbox [-- --repeat N]`: all 974 MBPP gold programs, two ways, in one run:
- *  1. the feedloop sandbox (warm fork-servers, full isolation);
- *  2. baseline: one fresh `python3 -I -S` per program, with a timeout and no isolation.
- * Both use the same interpreter and as many programs at once as there are CPUs. Checks that
+ * `npm run bench:sandbox [-- --language python|java] [--repeat N] [--sample N]`: gold programs,
+ * two ways, in one run:
+ *  1. the feedloop sandbox (warm fork-servers, full isolation; Java through the warm javac);
+ *  2. baseline: Python, one fresh `python3 -I -S` per program; Java (the 857 MBJP references
+ *     that pass, known-broken.ts), MBXP's procedure: a fresh `javac`, then a fresh `java` per
+ *     program (plain-java-runner.ts). A timeout and no isolation either way.
+ * Both use the same interpreter/JDK and as many programs at once as there are CPUs. Checks that
  * both agree on every outcome and prints programs/s for each; the last line is the ratio.
+ * Java also times RLCF's compile stage (compile alone with -Xlint:all, no run) in the sandbox.
  * With --repeat N the two alternate N times and the best pass of each counts (machines shared
- * with other work are noisy; the best pass is the least disturbed one).
+ * with other work are noisy; the best pass is the least disturbed one). --sample N runs N
+ * programs drawn with a fixed seed.
  */
 import os from 'node:os';
 import { loadMbpp, mbppTests } from '../activities/datasets/mbpp';
+import { sampleTasks } from '../activities/sandbox/dataset-check';
+import { KNOWN_BROKEN } from '../activities/sandbox/known-broken';
+import { referencePrograms } from '../activities/sandbox/reference-programs';
+import { createPlainJavaRunner } from './plain-java-runner';
 import { resolvePython } from '../activities/sandbox/isolation';
 import { runMany } from '../common/run-many';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
@@ -51,21 +60,61 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+function flag(name: string): string | undefined {
+  const at = process.argv.indexOf(name);
+  return at >= 0 ? process.argv[at + 1] : undefined;
+}
+
+interface Workload {
+  ids: string[];
+  specs: ProgramSpec[];
+  baseline: SandboxRunner;
+  labels: { sandbox: string; baseline: string };
+  describe: string;
+}
+
+function workload(language: string, sample: number | undefined): Workload {
+  if (language === 'python') {
+    const tasks = sampleTasks(loadMbpp(), sample);
+    const python = resolvePython();
+    return {
+      ids: tasks.map((t) => `MBPP ${t.taskId}`),
+      specs: tasks.map((t) => ({ language: 'python', program: t.code, tests: mbppTests(t) })),
+      baseline: createSubprocessRunner(python),
+      labels: { sandbox: 'sandbox  (fork-servers, isolated):', baseline: 'baseline (fresh python3 -I -S):   ' },
+      describe: `python: ${python}; ${tasks.length} MBPP gold programs`,
+    };
+  }
+  if (language === 'java') {
+    const programs = sampleTasks(
+      referencePrograms('mbjp').programs.filter((p) => !KNOWN_BROKEN.mbjp[p.taskId]),
+      sample,
+    );
+    return {
+      ids: programs.map((p) => p.taskId),
+      specs: programs.map((p) => p.spec),
+      baseline: createPlainJavaRunner(),
+      labels: { sandbox: 'sandbox  (warm javac, JVM per program, isolated):', baseline: 'baseline (fresh javac + fresh java per program):  ' },
+      describe: `java: ${programs.length} MBJP reference programs that pass (of 966; known-broken and missing references left out)`,
+    };
+  }
+  throw new Error(`--language must be python or java, not ${language}`);
+}
+
 async function main(): Promise<void> {
-  const repeatFlag = process.argv.indexOf('--repeat');
-  const repeat = repeatFlag >= 0 ? Math.max(1, Number(process.argv[repeatFlag + 1]) || 1) : 1;
-  const tasks = loadMbpp();
-  const specs: ProgramSpec[] = tasks.map((t) => ({ language: 'python', program: t.code, tests: mbppTests(t) }));
+  const repeat = Math.max(1, Number(flag('--repeat')) || 1);
+  const sample = flag('--sample') ? Math.max(1, Number(flag('--sample'))) : undefined;
+  const language = flag('--language') ?? 'python';
+  const { ids, specs, baseline: baselineRunner, labels, describe } = workload(language, sample);
   const concurrency = os.availableParallelism();
-  const python = resolvePython();
   console.log(`host: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${concurrency} CPUs, load ${load()}`);
-  console.log(`python: ${python}; ${specs.length} MBPP gold programs; ${concurrency} at once; ${repeat} pass(es) each; limits ${JSON.stringify(DEFAULT_LIMITS)}`);
+  console.log(`${describe}; ${concurrency} at once; ${repeat} pass(es) each; limits ${JSON.stringify(DEFAULT_LIMITS)}`);
 
   const sandbox = createSandboxRunner({ size: concurrency });
-  const baselineRunner = createSubprocessRunner(python);
   const fastPasses: Pass[] = [];
   const basePasses: Pass[] = [];
   let poolStartMs = 0;
+  let compileStage: { seconds: number; compiled: number } | undefined;
   try {
     const startedPool = performance.now();
     await sandbox.warmUp();
@@ -73,6 +122,14 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       fastPasses.push(await timePass(sandbox, specs, concurrency));
       basePasses.push(await timePass(baselineRunner, specs, concurrency));
+    }
+    if (language === 'java') {
+      const started = performance.now();
+      let compiled = 0;
+      await runMany(specs, concurrency, async (spec) => {
+        if ((await sandbox.compileJava(spec.program, DEFAULT_LIMITS)).outcome === 'compiled') compiled++;
+      });
+      compileStage = { seconds: (performance.now() - started) / 1000, compiled };
     }
   } finally {
     await sandbox.close();
@@ -82,17 +139,20 @@ async function main(): Promise<void> {
   const baseline = best(basePasses);
 
   const disagreements = [...fastPasses, ...basePasses].flatMap((pass) =>
-    tasks.flatMap((t, i) => (pass.outcomes[i] === fast.outcomes[i] ? [] : [`${t.taskId} (${fast.outcomes[i]} vs ${pass.outcomes[i]})`])),
+    ids.flatMap((id, i) => (pass.outcomes[i] === fast.outcomes[i] ? [] : [`${id} (${fast.outcomes[i]} vs ${pass.outcomes[i]})`])),
   );
   const fastRate = specs.length / fast.seconds;
   const baseRate = specs.length / baseline.seconds;
   const passes = (p: Pass[]) => (p.length > 1 ? `; passes ${p.map((x) => x.seconds.toFixed(2)).join(', ')} s` : '');
-  console.log(`sandbox  (fork-servers, isolated): ${fastRate.toFixed(1)} programs/s (${fast.seconds.toFixed(2)} s${passes(fastPasses)}; pool start ${poolStartMs.toFixed(0)} ms) - ${tally(fast.outcomes)}`);
-  console.log(`baseline (fresh python3 -I -S):    ${baseRate.toFixed(1)} programs/s (${baseline.seconds.toFixed(2)} s${passes(basePasses)}) - ${tally(baseline.outcomes)}`);
+  console.log(`${labels.sandbox} ${fastRate.toFixed(1)} programs/s (${fast.seconds.toFixed(2)} s${passes(fastPasses)}; pool start ${poolStartMs.toFixed(0)} ms) - ${tally(fast.outcomes)}`);
+  console.log(`${labels.baseline} ${baseRate.toFixed(1)} programs/s (${baseline.seconds.toFixed(2)} s${passes(basePasses)}) - ${tally(baseline.outcomes)}`);
+  if (compileStage) {
+    console.log(`RLCF compile stage (sandbox, program alone, -Xlint:all, no run): ${(specs.length / compileStage.seconds).toFixed(1)} programs/s (${compileStage.seconds.toFixed(2)} s) - compiled ${compileStage.compiled} of ${specs.length}`);
+  }
   const slowest = fast.runMs.indexOf(Math.max(...fast.runMs));
   console.log(
     `median time per program: sandbox ${median(fast.runMs).toFixed(1)} ms, baseline ${median(baseline.runMs).toFixed(1)} ms; ` +
-      `slowest program: MBPP ${tasks[slowest]!.taskId} (${fast.runMs[slowest]!.toFixed(0)} ms in the sandbox), a floor for the sandbox's total`,
+      `slowest program: ${ids[slowest]!} (${fast.runMs[slowest]!.toFixed(0)} ms in the sandbox), a floor for the sandbox's total`,
   );
   console.log(`load after: ${load()}`);
   if (disagreements.length > 0) {

@@ -79,8 +79,8 @@ export function rubricRecord(questions: readonly FeedbackQuestionId[], scoring: 
   };
 }
 
-export interface JudgedAnswer {
-  question: FeedbackQuestionId;
+export interface JudgedAnswer<Q extends string = FeedbackQuestionId> {
+  question: Q;
   /** P(Yes) in [0, 1], or null when the answer could not be read */
   pYes: number | null;
   method: 'logprobs' | 'parsed' | null;
@@ -114,8 +114,8 @@ export function pYesFromLogprobs(sample: Pick<Sample, 'logprobs'>, positions = 3
   return null;
 }
 
-/** Reads one judge answer under a scoring mode. */
-export function readAnswer(question: FeedbackQuestionId, sample: Pick<Sample, 'text' | 'logprobs' | 'finishReason'>, scoring: ScoringMode): JudgedAnswer {
+/** Reads one judge answer under a scoring mode (any rubric's question ids: RLCF's discriminator reads its answers with it too). */
+export function readAnswer<Q extends string = FeedbackQuestionId>(question: Q, sample: Pick<Sample, 'text' | 'logprobs' | 'finishReason'>, scoring: ScoringMode): JudgedAnswer<Q> {
   const text = sample.text.slice(0, 200);
   if (sample.finishReason === 'content_filter') return { question, pYes: null, method: null, text, problem: 'the server filtered the answer' };
   if (scoring !== 'parsed') {

@@ -4,7 +4,7 @@ import type { Logger } from '../../infra/logger';
 import { createFaultInjector, type FaultInjection } from './fault-injection';
 import { ForkServer, ForkServerError, JAVA_SUPPORT_SOURCES, type ForkServerLaunch, type ServerInfo, type ServerReply } from './fork-server';
 import { defaultMaskPaths, detectIsolation, resolvePython } from './isolation';
-import { OUTCOMES, resolveLimits, type Outcome, type ProgramSpec, type RunOptions, type RunResult, type SandboxDescription, type SandboxLimits, type SandboxRunner } from './types';
+import { COMPILE_OUTCOMES, OUTCOMES, resolveLimits, type CompileOutcome, type CompileResult, type CompilerDiagnostic, type DeclaredMethod, type JavaAnalyzer, type Outcome, type ProgramSpec, type RunOptions, type RunResult, type SandboxDescription, type SandboxLimits, type SandboxRunner } from './types';
 
 /**
  * The default sandbox: a pool of warm fork-servers, one program at a time each. Every program
@@ -28,7 +28,7 @@ export interface SandboxRunnerOptions {
   log?: Logger;
 }
 
-export interface SandboxPoolRunner extends SandboxRunner {
+export interface SandboxPoolRunner extends SandboxRunner, JavaAnalyzer {
   /** starts every server now (otherwise each starts on first use) */
   warmUp(): Promise<void>;
   describe(): SandboxDescription;
@@ -112,7 +112,8 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
     return server;
   }
 
-  async function runOnSlot(slot: Slot, spec: ProgramSpec, limits: SandboxLimits, signal?: AbortSignal): Promise<RunResult> {
+  /** Sends one request to the slot's server; a failure of the server itself becomes `infra(detail, ms)`. */
+  async function requestOnSlot<T>(slot: Slot, message: Record<string, unknown>, timeoutMs: number, signal: AbortSignal | undefined, infra: (detail: string, ms: number) => T, toResult: (reply: ServerReply) => T): Promise<T> {
     const started = performance.now();
     let server: ForkServer | undefined;
     const onAbort = () => server?.kill();
@@ -120,10 +121,9 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
     try {
       server = await serverFor(slot);
       signal?.throwIfAborted();
-      const timeoutMs = limits.wallMs + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
       const fault = nextFault();
-      const reply = await server.request({ op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits, ...(fault ? { fault } : {}) }, timeoutMs);
-      return toRunResult(reply, limits);
+      const reply = await server.request({ ...message, ...(fault ? { fault } : {}) }, timeoutMs);
+      return toResult(reply);
     } catch (err) {
       signal?.throwIfAborted();
       if (!(err instanceof ForkServerError)) throw err;
@@ -131,9 +131,32 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
       slot.server?.kill();
       slot.server = undefined;
       options.log?.warn({ err: err.message }, 'sandbox fork-server failed; it will be restarted');
-      return infraResult(err.message, performance.now() - started, limits);
+      return infra(err.message, performance.now() - started);
     } finally {
       signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  function runOnSlot(slot: Slot, spec: ProgramSpec, limits: SandboxLimits, signal?: AbortSignal): Promise<RunResult> {
+    const timeoutMs = limits.wallMs + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
+    return requestOnSlot(
+      slot,
+      { op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits },
+      timeoutMs,
+      signal,
+      (detail, ms) => infraResult(detail, ms, limits),
+      (reply) => toRunResult(reply, limits),
+    );
+  }
+
+  async function onFreeSlot<T>(signal: AbortSignal | undefined, work: (slot: Slot) => Promise<T>): Promise<T> {
+    if (closed) throw new Error('the sandbox runner is closed');
+    signal?.throwIfAborted();
+    const slot = await acquire(signal);
+    try {
+      return await work(slot);
+    } finally {
+      release(slot);
     }
   }
 
@@ -142,13 +165,22 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
       if (closed) throw new Error('the sandbox runner is closed');
       const limits = resolveLimits(partialLimits);
       if (spec.language !== 'python' && spec.language !== 'java') throw new RangeError(`unsupported language ${String(spec.language)}`);
-      runOptions.signal?.throwIfAborted();
-      const slot = await acquire(runOptions.signal);
-      try {
-        return await runOnSlot(slot, spec, limits, runOptions.signal);
-      } finally {
-        release(slot);
-      }
+      return onFreeSlot(runOptions.signal, (slot) => runOnSlot(slot, spec, limits, runOptions.signal));
+    },
+
+    async compileJava(program: string, partialLimits: SandboxLimits, runOptions: RunOptions = {}): Promise<CompileResult> {
+      if (closed) throw new Error('the sandbox runner is closed');
+      const limits = resolveLimits(partialLimits);
+      return onFreeSlot(runOptions.signal, (slot) =>
+        requestOnSlot<CompileResult>(
+          slot,
+          { op: 'compile', language: 'java', program, limits },
+          JAVA_EXTRA_MS + REPLY_GRACE_MS,
+          runOptions.signal,
+          (detail, ms) => ({ outcome: 'infra_error', durationMs: ms, diagnostics: '', items: [], methods: [], detail, limits }),
+          (reply) => toCompileResult(reply, limits),
+        ),
+      );
     },
 
     async warmUp(): Promise<void> {
@@ -194,6 +226,41 @@ function toRunResult(reply: ServerReply, limits: SandboxLimits): RunResult {
     const value = num(reply[key]);
     if (value !== undefined) result[key] = value;
   }
+  return result;
+}
+
+const DIAGNOSTIC_KINDS = new Set(['ERROR', 'WARNING', 'MANDATORY_WARNING', 'NOTE']);
+
+function toCompileResult(reply: ServerReply, limits: SandboxLimits): CompileResult {
+  const known = (COMPILE_OUTCOMES as readonly string[]).includes(String(reply.outcome));
+  const outcome: CompileOutcome = known ? (reply.outcome as CompileOutcome) : 'infra_error';
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const records = (v: unknown) => (Array.isArray(v) ? (v.filter((x) => x && typeof x === 'object') as Record<string, unknown>[]) : []);
+  const items: CompilerDiagnostic[] = records(reply.items).map((d) => ({
+    kind: DIAGNOSTIC_KINDS.has(str(d.kind)) ? (str(d.kind) as CompilerDiagnostic['kind']) : 'OTHER',
+    code: str(d.code),
+    line: num(d.line),
+    column: num(d.column),
+    message: str(d.message),
+  }));
+  const methods: DeclaredMethod[] = records(reply.methods).map((m) => ({
+    class: str(m.class),
+    name: str(m.name),
+    returns: str(m.returns),
+    static: m.static === true,
+    params: Array.isArray(m.params) ? m.params.map(str) : [],
+  }));
+  const result: CompileResult = {
+    outcome,
+    durationMs: num(reply.durationMs),
+    diagnostics: str(reply.stderr),
+    items,
+    methods,
+    detail: known ? str(reply.detail) : str(reply.detail) || `unexpected reply: ${JSON.stringify(reply).slice(0, 200)}`,
+    limits,
+  };
+  if (typeof reply.compileMs === 'number') result.compileMs = reply.compileMs;
   return result;
 }
 

@@ -69,6 +69,50 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** The typed result of compiling a Java program alone (no tests, nothing run). */
+export const COMPILE_OUTCOMES = ['compiled', 'compile_error', 'timeout', 'infra_error'] as const;
+export type CompileOutcome = (typeof COMPILE_OUTCOMES)[number];
+
+/** One javac diagnostic, as javax.tools reports it (code e.g. compiler.warn.div.zero). */
+export interface CompilerDiagnostic {
+  kind: 'ERROR' | 'WARNING' | 'MANDATORY_WARNING' | 'NOTE' | 'OTHER';
+  code: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+/** A method the compiled source declares, with the types javac resolved (e.g. java.util.List<java.lang.Integer>). */
+export interface DeclaredMethod {
+  /** the class's qualified name (nested classes: Outer.Inner) */
+  class: string;
+  name: string;
+  returns: string;
+  static: boolean;
+  params: string[];
+}
+
+export interface CompileResult {
+  outcome: CompileOutcome;
+  /** wall time of the request, as the sandbox measured it */
+  durationMs: number;
+  /** time spent in javac */
+  compileMs?: number;
+  /** javac's output, bounded (6000 characters) */
+  diagnostics: string;
+  /** javac's diagnostics with codes and lines, at most 60 */
+  items: CompilerDiagnostic[];
+  /** declared methods, at most 200; empty when the program did not compile */
+  methods: DeclaredMethod[];
+  detail: string;
+  limits: SandboxLimits;
+}
+
+/** Compiles Java programs with -Xlint:all in the sandbox's confined compile server. */
+export interface JavaAnalyzer {
+  compileJava(program: string, limits: SandboxLimits, options?: RunOptions): Promise<CompileResult>;
+}
+
 /** What isolation and toolchain a runner uses: recorded with every batch. */
 export interface SandboxDescription {
   runner: string;

@@ -111,4 +111,25 @@ describe('Java programs', () => {
       await new Promise((resolve) => listener.close(resolve));
     }
   });
+
+  it('compiles each program on its own: a class one program declares is not visible to the next', async () => {
+    // One server, so both programs go through the same warm compile server (and its reused javac context).
+    const single = createSandboxRunner({ size: 1 });
+    try {
+      const probe = 'class FeedloopLeakProbe { static int value() { return 7; } }\n';
+      const uses = solution('return FeedloopLeakProbe.value();');
+      expect((await single.run(java(probe + uses, mbxpTest('7')), DEFAULT_LIMITS)).outcome).toBe('passed');
+      expect((await single.compileJava(probe + uses, DEFAULT_LIMITS)).outcome).toBe('compiled');
+      for (let i = 0; i < 2; i++) {
+        const run = await single.run(java(uses, mbxpTest('7')), DEFAULT_LIMITS);
+        expect(run.outcome).toBe('compile_error');
+        expect(run.stderr).toMatch(/cannot find symbol/);
+        const compiled = await single.compileJava(uses, DEFAULT_LIMITS);
+        expect(compiled.outcome).toBe('compile_error');
+        expect(compiled.items[0]).toMatchObject({ kind: 'ERROR', code: 'compiler.err.cant.resolve.location' });
+      }
+    } finally {
+      await single.close();
+    }
+  });
 });

@@ -18,6 +18,12 @@ from .supervise import cpu_ms_of
 
 LAUNCHER_CLASS = "FeedloopLauncher"
 COMPILER_CLASS = "FeedloopCompileServer"
+# The compile server reuses javac's context through JDK-internal API (JShell's own) and
+# formats diagnostics with javac's own formatter.
+JAVAC_POOL_EXPORT = [
+    "--add-exports", "jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
+    "--add-exports", "jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED",
+]
 # Wall safety net for one compilation; the verdict limit is the compile server's CPU time.
 COMPILE_WALL_S = 60.0
 MAX_DIAGNOSTICS = 6000
@@ -118,7 +124,7 @@ class JavaToolchain:
                 f.write(text)
             files.append(path)
         code, output = spawn.run(
-            [self.javac, "-proc:none", "-encoding", "UTF-8", "-d", self.classes_dir] + files,
+            [self.javac, "-proc:none", "-encoding", "UTF-8"] + JAVAC_POOL_EXPORT + ["-d", self.classes_dir] + files,
             env=dict(confine.BASE_ENV),
             cwd=self._support_root,
             timeout_s=120,
@@ -163,7 +169,7 @@ class JavaToolchain:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = spawn.spawn(
-                [self.java, "-Xshare:auto", "-XX:+UseSerialGC", "-Xmx512m", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism",
+                [self.java, "-Xshare:auto", "-XX:+UseSerialGC", "-Xmx512m", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism"] + JAVAC_POOL_EXPORT + [
                  "-Djava.io.tmpdir=" + cwd, "-cp", self.classes_dir, COMPILER_CLASS],
                 env=dict(confine.BASE_ENV, HOME=cwd, MALLOC_ARENA_MAX="2"),
                 cwd=cwd,
@@ -190,6 +196,19 @@ class JavaToolchain:
     def compile(self, src_file, out_dir, cpu_limit_ms):
         """(ok, diagnostics, wall_ms). Raises CompileTimeout, or CompilerCrashed when the
         compiler died (the caller retries once with a fresh one)."""
+        reply, wall_ms = self._request("%s\t%s\n" % (src_file, out_dir), cpu_limit_ms)
+        return bool(reply.get("ok")), (reply.get("diagnostics") or "")[:MAX_DIAGNOSTICS], wall_ms
+
+    def analyze(self, src_file, out_dir, cpu_limit_ms):
+        """Compiles with -Xlint:all: (ok, diagnostics, wall_ms, items, methods), items being
+        javac's diagnostics with their codes and lines, methods the declared methods with
+        their resolved types (both bounded by the compile server)."""
+        reply, wall_ms = self._request("%s\t%s\tanalyze\n" % (src_file, out_dir), cpu_limit_ms)
+        items = reply.get("items") if isinstance(reply.get("items"), list) else []
+        methods = reply.get("methods") if isinstance(reply.get("methods"), list) else []
+        return bool(reply.get("ok")), (reply.get("diagnostics") or "")[:MAX_DIAGNOSTICS], wall_ms, items, methods
+
+    def _request(self, line, cpu_limit_ms):
         if not self._ready:
             self._build_support()
         if self._server is None or not spawn.alive(self._server["pid"]):
@@ -199,7 +218,7 @@ class JavaToolchain:
         started = time.monotonic()
         cpu_before = cpu_ms_of(server["pid"]) or 0.0
         try:
-            os.write(server["stdin"], ("%s\t%s\n" % (src_file, out_dir)).encode("utf-8"))
+            os.write(server["stdin"], line.encode("utf-8"))
         except OSError as exc:
             self.stop_server()
             raise CompilerCrashed("compile server gone: %s" % exc)
@@ -217,10 +236,9 @@ class JavaToolchain:
             if used > cpu_limit_ms or time.monotonic() - started > COMPILE_WALL_S:
                 self.stop_server()
                 raise CompileTimeout("compilation exceeded %d ms of CPU time" % cpu_limit_ms)
-        line, self._buffer = self._buffer.split(b"\n", 1)
-        reply = json.loads(line.decode("utf-8", "replace"))
-        wall_ms = (time.monotonic() - started) * 1000.0
-        return bool(reply.get("ok")), (reply.get("diagnostics") or "")[:MAX_DIAGNOSTICS], wall_ms
+        reply_line, self._buffer = self._buffer.split(b"\n", 1)
+        reply = json.loads(reply_line.decode("utf-8", "replace"))
+        return reply, (time.monotonic() - started) * 1000.0
 
     def run_argv(self, limits, home, classes_dir):
         return [

@@ -215,6 +215,38 @@ class Server:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    def compile_java(self, request):
+        """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
+        compile server: the grounding stages' evidence (diagnostics, declared methods)."""
+        limits = request["limits"]
+        if self.toolchain is None:
+            return _infra("no JDK (java and javac) found on the sandbox host"), False
+        workdir = self._workdir()
+        try:
+            src, classes = os.path.join(workdir, "src"), os.path.join(workdir, "classes")
+            os.mkdir(src, 0o755)
+            os.mkdir(classes)
+            self._own(classes, self.compile_uid, 0o755)
+            source = os.path.join(src, "Main.java")
+            with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+                f.write(request["program"] + "\n")
+            os.chmod(source, 0o644)
+            started = time.monotonic()
+            try:
+                try:
+                    ok, diagnostics, compile_ms, items, methods = self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
+                except java.CompilerCrashed:
+                    ok, diagnostics, compile_ms, items, methods = self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
+            except java.CompileTimeout as exc:
+                return _verdict("timeout", str(exc), started), False
+            except java.CompilerCrashed as exc:
+                return _infra("the Java compile server died twice: %s" % exc), False
+            result = _verdict("compiled" if ok else "compile_error", "javac accepted the program" if ok else "javac failed", started)
+            result.update({"stderr": diagnostics, "items": items, "methods": methods, "compileMs": round(compile_ms, 3)})
+            return result, False
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
     def _compile(self, source, classes, limits):
         try:
             return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
@@ -233,6 +265,10 @@ class Server:
         if fault == "fork_failed":
             return _infra("injected fault: fork failed"), False
         try:
+            if op == "compile":
+                if request["language"] != "java":
+                    return _infra("compile-only runs are for Java, not %r" % request["language"]), False
+                return self.compile_java(request)
             if request["language"] == "python":
                 return self.run_python(request)
             if request["language"] == "java":
