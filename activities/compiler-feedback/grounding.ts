@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
 import { runMany } from '../../common/run-many';
-import type { ModelBackendConfig } from '../models/config';
+import type { ModelBackendConfig } from '../../common/model-config';
 import type { ModelBackendCache } from '../models/index';
 import { resolveLimits, type CompileResult, type JavaAnalyzer, type Outcome, type RunResult, type SandboxLimits, type SandboxRunner } from '../sandbox/types';
 import { parseRlcfGroundingConfig, type RlcfGroundingConfig, type RlcfGroundingConfigInput } from './config';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRlcfGroundingConfig, rlcfRewardConfigSchema } from '../../activities/compiler-feedback/config';
 import { groundingReward, type GroundingVerdicts } from '../../activities/compiler-feedback/reward';
-import { ConfigError } from '../../common/config';
+import { ConfigError } from '../../common/config-error';
 
 /** The reward is a pure function of the stages' verdicts: each rule, with the default weights and with others. */
 const DEFAULTS = rlcfRewardConfigSchema.parse({});
