@@ -49,7 +49,7 @@ export function rewardOf(value: number, why = 'the score is not a finite number'
 export async function rewardCounts(pool: Pick<pg.Pool, 'query'>, campaignId: string, iteration: number): Promise<RewardCounts> {
   const { rows } = await pool.query<{ scored: string; unscorable: string; mean: number | null }>(
     `select count(*) filter (where status = 'scored') as scored, count(*) filter (where status = 'unscorable') as unscorable,
-            avg(reward) filter (where status = 'scored') as mean
+            (avg(reward::numeric) filter (where status = 'scored'))::float8 as mean
      from rollout_rewards where campaign_id = $1 and iteration = $2`,
     [campaignId, iteration],
   );

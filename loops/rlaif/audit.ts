@@ -181,16 +181,17 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     'select eval_run_id, count(*) as n, count(distinct task_id) as questions from generations where eval_run_id = any($1) group by eval_run_id',
     [rolloutIds],
   );
-  const feedback = await rows<{ iteration: number; status: string; method: string | null; n: string; mean: number | null }>(
+  const feedback = await rows<{ iteration: number; status: string; method: string | null; n: string; total: number | null }>(
     db,
-    `select iteration, status, method, count(*) as n, avg(score) as mean from ai_feedback where campaign_id = $1 and iteration = any($2) group by iteration, status, method`,
+    `select iteration, status, method, count(*) as n, sum(score::numeric)::float8 as total from ai_feedback where campaign_id = $1 and iteration = any($2)
+     group by iteration, status, method order by iteration, status, method`,
     [campaignId, ks],
   );
   const feedbackRuns = await rows<{ iteration: number; judge: unknown; rubric: unknown }>(db, 'select iteration, judge, rubric from ai_feedback_runs where campaign_id = $1 and iteration = any($2)', [campaignId, ks]);
   const rewards = await rows<{ iteration: number; scored: string; unscorable: string; mean: number | null; models: string[] }>(
     db,
     `select iteration, count(*) filter (where status = 'scored') as scored, count(*) filter (where status = 'unscorable') as unscorable,
-            avg(reward) filter (where status = 'scored') as mean, array_agg(distinct reward_model) as models
+            (avg(reward::numeric) filter (where status = 'scored'))::float8 as mean, array_agg(distinct reward_model) as models
      from rollout_rewards where campaign_id = $1 and iteration = any($2) group by iteration`,
     [campaignId, ks],
   );
@@ -203,7 +204,8 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     const fb = feedback.filter((f) => f.iteration === k);
     const count = (pred: (f: (typeof fb)[number]) => boolean) => fb.filter(pred).reduce((s, f) => s + Number(f.n), 0);
     const scored = count((f) => f.status === 'scored');
-    const meanScore = scored === 0 ? null : fb.filter((f) => f.status === 'scored').reduce((s, f) => s + (f.mean ?? 0) * Number(f.n), 0) / scored;
+    // Sums as exact numerics in SQL: the mean is the same whatever order the rows were written in.
+    const meanScore = scored === 0 ? null : fb.filter((f) => f.status === 'scored').reduce((s, f) => s + (f.total ?? 0), 0) / scored;
     const run = feedbackRuns.find((r) => r.iteration === k);
     const rw = rewards.find((r) => r.iteration === k);
     const rmJob = jobs.find((j) => j.id === rlaifIds.rewardModelJob(campaignId, k));
@@ -263,8 +265,6 @@ export interface RlaifAuditNumbers {
   }>;
 }
 
-/** Means from SQL aggregate in any order: rounded, so equal sets compare equal. */
-const round = (v: number | null) => (v === null ? null : Math.round(v * 1e9) / 1e9);
 
 export function rlaifAuditNumbers(audit: RlaifCampaignAudit): RlaifAuditNumbers {
   const job = jobNumbers;
@@ -272,9 +272,9 @@ export function rlaifAuditNumbers(audit: RlaifCampaignAudit): RlaifAuditNumbers 
     iterations: audit.iterations.map((it) => ({
       iteration: it.iteration,
       rollouts: { ...it.rollouts },
-      feedback: { judged: it.feedback.judged, scored: it.feedback.scored, unscorable: it.feedback.unscorable, byMethod: { ...it.feedback.byMethod }, meanScore: round(it.feedback.meanScore) },
+      feedback: { judged: it.feedback.judged, scored: it.feedback.scored, unscorable: it.feedback.unscorable, byMethod: { ...it.feedback.byMethod }, meanScore: it.feedback.meanScore },
       rewardModel: job(it.rewardModel.job),
-      rewards: { scored: it.rewards.scored, unscorable: it.rewards.unscorable, meanReward: round(it.rewards.meanReward) },
+      rewards: { scored: it.rewards.scored, unscorable: it.rewards.unscorable, meanReward: it.rewards.meanReward },
       policyUpdate: job(it.policyUpdate),
       evaluation: it.evaluation
         ? {
