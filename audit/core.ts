@@ -223,8 +223,17 @@ export async function readIterationRows(db: Queryable, campaignId: string, itera
   return found;
 }
 
-/** The common head of an iteration's audit: its row's status, policy, times and history ref. */
-export function iterationHead(row: IterationRow) {
+/** The common head of an iteration's audit: its row's status, phase, policy and times. */
+export interface IterationHead {
+  iteration: number;
+  status: string;
+  phase: string;
+  policy: BackendLabel;
+  startedAt: string;
+  finishedAt: string | null;
+}
+
+export function iterationHead(row: IterationRow): IterationHead {
   return {
     iteration: row.iteration,
     status: row.status,

@@ -79,6 +79,16 @@ export function stoppingSchema<K extends string>(targetKey: K) {
     .default({} as never);
 }
 
+/** The first fields of a loop's campaign config: which loop, a label for humans, the seed. */
+export function campaignHeadFields<A extends string>(algorithm: A) {
+  return {
+    algorithm: z.literal(algorithm),
+    /** a label for humans; the campaign id is given when starting */
+    description: z.string().optional(),
+    seed: z.int().default(0),
+  };
+}
+
 /** The fields every loop's campaign config has besides its own: iterations, timeouts and retry caps, task queues. */
 export const campaignKernelFields = {
   iterations: z.int().min(1).max(1000),

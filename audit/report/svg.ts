@@ -1,3 +1,4 @@
+import { pct } from './format';
 import { html, type SafeHtml } from './safe-html';
 
 /**
@@ -176,3 +177,8 @@ export const OUTCOME_COLORS: Record<string, string> = {
   output_limit: '#00838f',
   infra_error: '#9e9e9e',
 };
+
+/** A line plot of rates in [0, 1], labelled in percent (pass@k, executability, ...). */
+export function rateLinePlot(spec: Omit<PlotSpec, 'yMax' | 'yFormat' | 'valueFormat'>): SafeHtml {
+  return linePlot({ ...spec, yMax: 1, yFormat: (v) => `${Math.round(100 * v)}%`, valueFormat: pct });
+}

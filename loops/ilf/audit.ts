@@ -11,6 +11,7 @@ import {
   inSnapshot,
   isSimulatedName,
   iterationHead,
+  type IterationHead,
   jobNumbers,
   num,
   obj,
@@ -58,13 +59,7 @@ export interface CampaignConfigSummary {
   maxTestTasks: number | null;
 }
 
-export interface IterationAudit {
-  iteration: number;
-  status: string;
-  phase: string;
-  policy: BackendLabel;
-  startedAt: string;
-  finishedAt: string | null;
+export interface IterationAudit extends IterationHead {
   /** the policy's samples on MBPP_Train and their sandbox outcomes */
   samples: { generated: number; tested: number; outcomes: OutcomeCounts; retriedResults: number };
   feedback: {

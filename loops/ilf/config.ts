@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { configIssuesError } from '../../common/config-error';
-import { duration, policyBackendSchema, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { duration, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -14,10 +14,7 @@ const taskRange = z
 
 export const ilfCampaignConfigSchema = z
   .object({
-    algorithm: z.literal('ilf'),
-    /** a label for humans; the campaign id is given when starting */
-    description: z.string().optional(),
-    seed: z.int().default(0),
+    ...campaignHeadFields('ilf'),
     dataset: z
       .object({
         name: z.literal('mbpp').default('mbpp'),

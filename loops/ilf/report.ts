@@ -4,7 +4,7 @@ import { FEEDBACK_SOURCES, type CampaignAudit, type FeedbackExample, type Iterat
 import { formatOutcomes, pct } from '../../audit/report/format';
 import { html, type SafeHtml } from '../../audit/report/safe-html';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
-import { groupedBarPlot, linePlot, OUTCOME_COLORS, stackedBarPlot } from '../../audit/report/svg';
+import { groupedBarPlot, rateLinePlot, OUTCOME_COLORS, stackedBarPlot } from '../../audit/report/svg';
 
 /**
  * The campaign report: one self-contained HTML file (inline CSS and SVG, no script, no external
@@ -20,12 +20,9 @@ function plots(a: CampaignAudit): SafeHtml {
   const its = a.iterations;
   const xLabels = its.map((it) => `it ${it.iteration}`);
   const ks = [...new Set([...a.campaign.config.ks.map(String), ...its.flatMap((it) => Object.keys(it.evaluation?.passAtK ?? {}))])].sort((x, y) => Number(x) - Number(y));
-  const passAtK = linePlot({
+  const passAtK = rateLinePlot({
     title: 'pass@k on MBPP_Test per iteration',
     xLabels,
-    yMax: 1,
-    yFormat: (v) => `${Math.round(100 * v)}%`,
-    valueFormat: pct,
     series: ks.map((k, i) => ({ name: `pass@${k}`, color: K_COLORS[i % K_COLORS.length]!, values: its.map((it) => it.evaluation?.passAtK[k] ?? null) })),
   });
   const outcomeSeries = (pick: (it: IterationAudit) => Record<string, number> | undefined) =>

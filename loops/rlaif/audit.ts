@@ -22,6 +22,7 @@ import {
   countMismatches,
   executionRef,
   iterationHead,
+  type IterationHead,
   jobNumbers,
   readEvalRuns,
   readIterationRows,
@@ -67,13 +68,7 @@ export interface EvaluationMetricsAudit {
   perHub: Record<string, { samples: number; executabilityRate: number; codebleu: number; astAccuracy: number; hallucinationRate: number }>;
 }
 
-export interface RlaifIterationAudit {
-  iteration: number;
-  status: string;
-  phase: string;
-  policy: BackendLabel;
-  startedAt: string;
-  finishedAt: string | null;
+export interface RlaifIterationAudit extends IterationHead {
   rollouts: { generated: number; questions: number };
   feedback: {
     judge: string | null;

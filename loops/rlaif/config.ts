@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { FEEDBACK_QUESTION_IDS, type FeedbackQuestionId } from '../../activities/feedback/ai-feedback-rubric';
 import { API_HUBS } from '../../common/datasets';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { commandTrainerSchema, policyUpdateSchema, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 import { configIssuesError } from '../../common/config-error';
 
 /**
@@ -30,9 +30,7 @@ const sampling = (n: number, temperature: number) =>
 
 export const rlaifCampaignConfigSchema = z
   .object({
-    algorithm: z.literal('rlaif'),
-    description: z.string().optional(),
-    seed: z.int().default(0),
+    ...campaignHeadFields('rlaif'),
     dataset: z
       .object({
         name: z.literal('apibench').default('apibench'),

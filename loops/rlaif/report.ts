@@ -2,7 +2,7 @@ import type { AiFeedbackExample, RlaifCampaignAudit } from './audit';
 import { formatDuration, pct } from '../../audit/report/format';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
 import { html, type SafeHtml } from '../../audit/report/safe-html';
-import { groupedBarPlot, linePlot, stackedBarPlot } from '../../audit/report/svg';
+import { groupedBarPlot, linePlot, rateLinePlot, stackedBarPlot } from '../../audit/report/svg';
 
 /**
  * The RLAIF campaign report: one self-contained HTML file (inline CSS and SVG, no script) with
@@ -16,12 +16,9 @@ const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 function plots(a: RlaifCampaignAudit): SafeHtml {
   const its = a.iterations;
   const xLabels = its.map((it) => `it ${it.iteration}`);
-  const rates = linePlot({
+  const rates = rateLinePlot({
     title: 'Executability, AST accuracy and hallucination on the APIBench eval questions',
     xLabels,
-    yMax: 1,
-    yFormat: (v) => `${Math.round(100 * v)}%`,
-    valueFormat: pct,
     series: [
       { name: 'executability', color: '#1565c0', values: its.map((it) => it.evaluation?.executabilityRate ?? null) },
       { name: 'AST accuracy', color: '#2e7d32', values: its.map((it) => it.evaluation?.astAccuracy ?? null) },
