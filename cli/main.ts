@@ -7,6 +7,7 @@ import { registerDevCommands } from './dev';
 import { registerEvalCommand } from './eval-command';
 import { registerFeedbackCommands } from './feedback';
 import { registerMetricsCommands } from './metrics';
+import { registerModelCommands } from './model';
 import { registerSandboxCommands } from './sandbox';
 
 /** The `feedloop` command line. */
@@ -22,6 +23,7 @@ registerFeedbackCommands(program);
 registerAuditCommands(program);
 registerMetricsCommands(program);
 registerSandboxCommands(program);
+registerModelCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the reference trainer's Python packages (trainers/reference/requirements.txt) into a
+# virtual environment under the project's tools directory, and prints its path:
+#
+#   bash scripts/install-trainer-env.sh        # -> .feedloop/tools/trainer-venv
+#
+# The venv is keyed by a hash of the requirements file: a second run with the same file reuses it
+# (seconds), a changed file rebuilds it. uv resolves and installs; its download cache
+# (UV_CACHE_DIR, default ~/.cache/uv) means a fresh clone on the same machine downloads nothing.
+#
+# PyPI carries only the CUDA build of torch for Linux (the CPU-only wheels live on PyTorch's own
+# index, which is not reachable here), and that build does not import without its nvidia-* and
+# cuda-* packages, so they are installed too: about 4.5 GB, CPU execution works as is.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TOOLS="${FEEDLOOP_TOOLS_DIR:-$ROOT/.feedloop/tools}"
+REQS="$ROOT/trainers/reference/requirements.txt"
+VENV="$TOOLS/trainer-venv"
+UV_VERSION=0.13.9
+PYTHON="${FEEDLOOP_TRAINER_PYTHON:-python3}"
+
+key="$(sha256sum "$REQS" | cut -c1-16)"
+stamp="$VENV/.feedloop-requirements-sha256"
+if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
+  echo "$VENV"
+  exit 0
+fi
+
+log() { echo "install-trainer-env: $*" >&2; }
+mkdir -p "$TOOLS"
+# uv itself, pinned, in a venv of its own (not the system Python's site-packages)
+UV="$TOOLS/uv-$UV_VERSION/bin/uv"
+if [ ! -x "$UV" ]; then
+  log "installing uv $UV_VERSION"
+  "$PYTHON" -m venv "$TOOLS/uv-$UV_VERSION"
+  "$TOOLS/uv-$UV_VERSION/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+fi
+
+started=$(date +%s)
+log "building $VENV for requirements $key (first time: several GB of torch/CUDA wheels)"
+# the stamp is written last: an interrupted install leaves none, and the next run starts over
+rm -rf "$VENV"
+"$UV" venv --quiet --python "$PYTHON" "$VENV"
+VIRTUAL_ENV="$VENV" "$UV" pip install --quiet -r "$REQS"
+echo "$key" > "$stamp"
+log "done in $(( $(date +%s) - started )) s, $(du -sh "$VENV" | cut -f1)"
+echo "$VENV"
