@@ -12,11 +12,9 @@
 # index, which is not reachable here), and that build does not import without its nvidia-* and
 # cuda-* packages, so they are installed too: about 4.5 GB, CPU execution works as is.
 set -euo pipefail
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOOLS="${FEEDLOOP_TOOLS_DIR:-$ROOT/.feedloop/tools}"
+source "$(dirname "$0")/uv-env.sh"
 REQS="$ROOT/trainers/reference/requirements.txt"
 VENV="$TOOLS/trainer-venv"
-UV_VERSION=0.13.9
 PYTHON="${FEEDLOOP_TRAINER_PYTHON:-python3}"
 
 key="$(sha256sum "$REQS" | cut -c1-16)"
@@ -27,14 +25,6 @@ if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
 fi
 
 log() { echo "install-trainer-env: $*" >&2; }
-mkdir -p "$TOOLS"
-# uv itself, pinned, in a venv of its own (not the system Python's site-packages)
-UV="$TOOLS/uv-$UV_VERSION/bin/uv"
-if [ ! -x "$UV" ]; then
-  log "installing uv $UV_VERSION"
-  "$PYTHON" -m venv "$TOOLS/uv-$UV_VERSION"
-  "$TOOLS/uv-$UV_VERSION/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-fi
 
 started=$(date +%s)
 log "building $VENV for requirements $key (first time: several GB of torch/CUDA wheels)"
