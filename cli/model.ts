@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../common/config';
 import { PROJECT_ROOT } from '../common/paths';
 import { ensureTrainerPython } from '../infra/trainer-env';
+import { positiveInt } from './sandbox';
 
 /**
  * `feedloop model init-tiny`: makes the tiny code model offline (scripts/init-tiny-model.py):
@@ -13,9 +14,9 @@ import { ensureTrainerPython } from '../infra/trainer-env';
 export const DEFAULT_TINY_MODEL_DIR = path.join(PROJECT_ROOT, '.feedloop', 'models', 'tiny-code');
 const INIT_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'init-tiny-model.py');
 
-function positiveInt(value: string): number {
+function seedValue(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
   return n;
 }
 
@@ -34,7 +35,7 @@ export function registerModelCommands(program: Command): void {
     .option('--out <dir>', 'where to write it', DEFAULT_TINY_MODEL_DIR)
     .addOption(new Option('--arch <arch>', 'architecture (llama: vLLM can load LoRA adapters for it)').choices(['gpt2', 'llama']).default('llama'))
     .option('--steps <n>', 'optimizer steps (default 600)', positiveInt)
-    .option('--seed <n>', 'random seed (default 0)', positiveInt)
+    .option('--seed <n>', 'random seed (default 0)', seedValue)
     .action((opts: InitTinyOptions) => {
       const python = ensureTrainerPython();
       const args = [INIT_SCRIPT, '--out', path.resolve(opts.out), '--arch', opts.arch];

@@ -110,6 +110,14 @@ describe('feedloop model init-tiny', () => {
     expect(recipe.loss.last).toBeLessThan(recipe.loss.first - 1);
   });
 
+  it('is deterministic: a second run of the recipe writes the same weights and the same ONNX graph', () => {
+    const again = path.join(work, 'tiny-again');
+    execFileSync(python, [path.join(PROJECT_ROOT, 'scripts', 'init-tiny-model.py'), '--out', again, '--steps', String(STEPS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const read = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'feedloop-model.json'), 'utf8')) as { sha256: Record<string, string>; loss: unknown };
+    expect(read(again).sha256).toEqual(read(modelDir).sha256);
+    expect(read(again).loss).toEqual(read(modelDir).loss);
+  });
+
   it("the ONNX export's greedy generations equal the PyTorch model's on a fixed prompt set", async () => {
     const expected = await expectGreedyEqual(modelDir, path.join(modelDir, 'onnx'), prompts);
     expect(expected.every((g) => g.tokenIds.length > 0)).toBe(true);

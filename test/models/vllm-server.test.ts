@@ -33,6 +33,8 @@ let adapterDir: string;
 let server: ChildProcess | undefined;
 let serverLog: string;
 let baseUrl: string;
+let baseGreedy: Greedy[];
+let adapterGreedy: Greedy[];
 const prompts = mbppSplit('test')
   .slice(0, 3)
   .map(mbppPrompt);
@@ -141,11 +143,15 @@ describe.runIf(ENABLED)('vLLM (CPU) serving the tiny model', () => {
     });
     adapterDir = result.modelPath;
     expect(fs.existsSync(path.join(adapterDir, 'adapter_config.json'))).toBe(true);
+    // PyTorch's greedy outputs first: a blocked event loop must not hold idle server connections
+    baseGreedy = torchGreedy(modelDir);
+    adapterGreedy = torchGreedy(adapterDir);
     baseUrl = await startVllm(path.join(vllmVenv, 'bin', 'python'), modelDir);
   }, 900_000);
 
   afterAll(async () => {
     await Promise.all(backends.map((b) => b.close()));
+    if (server && server.exitCode !== null) process.stderr.write(`vLLM had exited (${server.exitCode}):\n${fs.readFileSync(serverLog, 'utf8').slice(-3000)}\n`);
     await stopVllm();
     if (work) fs.rmSync(work, { recursive: true, force: true });
   }, 60_000);
@@ -157,17 +163,18 @@ describe.runIf(ENABLED)('vLLM (CPU) serving the tiny model', () => {
     expect(a.samples.map((s) => s.index)).toEqual([0, 1, 2, 3]);
     for (const s of a.samples) {
       expect(s.logprobs!.length).toBeGreaterThan(0);
-      expect(s.logprobs![0]!.top).toHaveLength(3);
+      // vLLM lists the sampled token beside the top 3 when it is not among them
+      expect(s.logprobs![0]!.top!.length).toBeGreaterThanOrEqual(3);
     }
     expect(new Set(a.samples.map((s) => s.text)).size).toBeGreaterThan(1);
     const b = await backend.generate(req);
     expect(b.samples.map((s) => s.text)).toEqual(a.samples.map((s) => s.text));
-    await expectGreedyEqualsTorch(backend, torchGreedy(modelDir));
+    await expectGreedyEqualsTorch(backend, baseGreedy);
   });
 
   it('loads the trained LoRA adapter at run time by name and samples it; greedy equals peft', async () => {
-    const base = await expectGreedyEqualsTorch(openai(), torchGreedy(modelDir));
-    const adapted = await expectGreedyEqualsTorch(openai({ adapter: { name: 'tiny-sft', path: adapterDir } }), torchGreedy(adapterDir));
+    const base = await expectGreedyEqualsTorch(openai(), baseGreedy);
+    const adapted = await expectGreedyEqualsTorch(openai({ adapter: { name: 'tiny-sft', path: adapterDir } }), adapterGreedy);
     // the adapter really changed the model the server runs
     expect(Math.max(...adapted.map((lp, i) => Math.abs(lp - base[i]!)))).toBeGreaterThan(1e-3);
     const models = (await (await fetch(`${baseUrl}/models`)).json()) as { data: { id: string }[] };
