@@ -8,6 +8,7 @@ import { registerDevCommands } from './dev';
 import { registerEvalCommand } from './eval-command';
 import { registerFeedbackCommands } from './feedback';
 import { registerMetricsCommands } from './metrics';
+import { registerModelCommands } from './model';
 import { registerSandboxCommands } from './sandbox';
 
 /** The `feedloop` command line. */
@@ -24,6 +25,7 @@ registerAuditCommands(program);
 registerMetricsCommands(program);
 registerCrowdCommands(program);
 registerSandboxCommands(program);
+registerModelCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);

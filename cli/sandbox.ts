@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, LANGUAGES, type Language, type RunResult, type SandboxL
  * it is) or every non-passing reference is a known-broken one; 1 for unexpected check
  * failures; 3 when the sandbox itself failed (infra_error).
  */
-function positiveInt(value: string): number {
+export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
   return n;

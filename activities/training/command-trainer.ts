@@ -37,6 +37,7 @@ interface StoredResult {
   modelPath: string;
   steps: number;
   metrics: Record<string, number>;
+  exportPath?: string;
   host: string;
   finishedAt: string;
 }
@@ -135,7 +136,8 @@ export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrai
   fs.mkdirSync(outputDir, { recursive: true });
   const finished = readStoredResult(outputDir, job.jobId);
   if (finished) {
-    return { ...base, modelPath: finished.modelPath, steps: finished.steps, metrics: finished.metrics, durationMs: Date.now() - started, resumedFrom: null };
+    const exported = finished.exportPath ? { exportPath: finished.exportPath } : {};
+    return { ...base, modelPath: finished.modelPath, steps: finished.steps, metrics: finished.metrics, ...exported, durationMs: Date.now() - started, resumedFrom: null };
   }
 
   const state: TrainingHeartbeat = { jobId: job.jobId, step: previous?.step ?? 0, checkpoint: previous?.checkpoint ?? null, host: deps.host };
@@ -166,15 +168,17 @@ export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrai
     const done = await superviseTrainer(job, specPath, state, lock, holder, deps, attempt);
     const modelPath = path.resolve(outputDir, done.modelPath);
     const steps = done.step ?? state.step;
+    const exported = done.exportPath ? { exportPath: done.exportPath } : {};
     writeJsonAtomic(path.join(outputDir, RESULT_FILE), {
       jobId: job.jobId,
       modelPath,
       steps,
       metrics: done.metrics,
+      ...exported,
       host: deps.host,
       finishedAt: new Date().toISOString(),
     } satisfies StoredResult);
-    return { ...base, modelPath, steps, metrics: done.metrics, durationMs: Date.now() - started, resumedFrom: resume?.path ?? null };
+    return { ...base, modelPath, steps, metrics: done.metrics, ...exported, durationMs: Date.now() - started, resumedFrom: resume?.path ?? null };
   } finally {
     lock.release(holder);
   }
@@ -184,6 +188,7 @@ interface Finished {
   modelPath: string;
   step?: number;
   metrics: Record<string, number>;
+  exportPath?: string;
 }
 
 /** Spawns the trainer in its own process group and follows its protocol until it exits. */
@@ -339,7 +344,12 @@ async function superviseTrainer(
     if (!fs.existsSync(modelPath)) {
       throw ApplicationFailure.retryable(`${where}: trainer reported done with model ${modelPath}, which does not exist`, TRAINING_FAILURE.protocol);
     }
-    return { modelPath, step: done.step, metrics };
+    if (done.export === undefined) return { modelPath, step: done.step, metrics };
+    const exportPath = path.resolve(job.outputDir, done.export);
+    if (!fs.existsSync(exportPath)) {
+      throw ApplicationFailure.retryable(`${where}: trainer reported done with export ${exportPath}, which does not exist`, TRAINING_FAILURE.protocol);
+    }
+    return { modelPath, step: done.step, metrics, exportPath };
   }
   const how = exit?.code === 0 ? 'exited 0 without a "done" event' : `exited with ${exit?.signal ? `signal ${exit.signal}` : `code ${exit?.code}`}`;
   throw ApplicationFailure.create({

@@ -108,4 +108,6 @@ export interface TrainingJobResult {
   attempt: number;
   /** provider job id (openai trainer) */
   providerJobId?: string;
+  /** the trainer's ONNX export of the model (the `export` of its done event): an `onnx` policy's modelDir */
+  exportPath?: string;
 }

@@ -8,7 +8,14 @@ export const trainerEventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('progress'), step: z.int().min(0), totalSteps: z.int().min(0).optional(), loss: z.number().optional() }),
   z.object({ event: z.literal('checkpoint'), step: z.int().min(0), path: z.string().min(1) }),
   z.object({ event: z.literal('metrics'), step: z.int().min(0).optional(), metrics }),
-  z.object({ event: z.literal('done'), modelPath: z.string().min(1), step: z.int().min(0).optional(), metrics: metrics.optional() }),
+  z.object({
+    event: z.literal('done'),
+    modelPath: z.string().min(1),
+    step: z.int().min(0).optional(),
+    metrics: metrics.optional(),
+    /** a directory the onnx backend generates from: the ONNX export of modelPath (protocol 1, optional) */
+    export: z.string().min(1).optional(),
+  }),
   z.object({
     event: z.literal('error'),
     /** becomes the failure type, e.g. BadConfig */

@@ -3,6 +3,7 @@ import type { OnnxBackendConfig } from '../../../common/model-config';
 import { unsupportedFailure } from '../failures';
 import type { CallOptions, GenerateRequest, GenerateResult, ModelBackend, ScorePair } from '../types';
 import { OnnxCausalLM } from './causal-lm';
+import { programLogLikelihood, type LogLikelihoodOptions, type LogLikelihoodSummary, type PromptProgram } from './log-likelihood';
 import { createSession, loadModelConfig, loadTokenizer } from './model-files';
 import { OnnxRewardModel } from './reward-model';
 
@@ -45,6 +46,12 @@ export class OnnxBackend implements ModelBackend {
   async score(pairs: readonly ScorePair[], options: CallOptions = {}): Promise<number[]> {
     if (!this.rewardModel) throw unsupportedFailure('onnx causal-lm', 'score');
     return this.rewardModel.score(pairs, options.signal);
+  }
+
+  /** mean per-token log-likelihood / perplexity of programs given prompts (log-likelihood.ts) */
+  async programLogLikelihood(pairs: readonly PromptProgram[], options: LogLikelihoodOptions = {}): Promise<LogLikelihoodSummary> {
+    if (!this.lm) throw unsupportedFailure('onnx sequence-classification', 'programLogLikelihood');
+    return programLogLikelihood(this.lm, pairs, options);
   }
 
   close(): Promise<void> {

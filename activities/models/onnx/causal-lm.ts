@@ -93,6 +93,16 @@ export class OnnxCausalLM {
     return this.io.past.length > 0;
   }
 
+  /** the model's tokenizer and config, for callers that score token sequences (log-likelihood.ts) */
+  get vocabulary(): { tokenizer: LoadedTokenizer; config: ModelConfig } {
+    return { tokenizer: this.tokenizer, config: this.config };
+  }
+
+  /** the KV cache of a first step: length 0 */
+  private emptyPast(batch: number): Record<string, ort.Tensor> {
+    return Object.fromEntries(this.io.past.map((p) => [p.input, new ort.Tensor('float32', new Float32Array(0), [batch, p.dims[0], 0, p.dims[1]])]));
+  }
+
   async generate(req: GenerateRequest, signal?: AbortSignal): Promise<Sample[]> {
     if (req.prompt === undefined || req.messages !== undefined) {
       throw badRequestFailure('the onnx backend takes a prompt (render chat messages with the model template before calling it)');
@@ -113,9 +123,7 @@ export class OnnxCausalLM {
       rng: new SeededRandom('onnx-sample', seed, first + i),
     }));
     const pad = this.config.padTokenId ?? 0;
-    let past: Record<string, ort.Tensor> = Object.fromEntries(
-      this.io.past.map((p) => [p.input, new ort.Tensor('float32', new Float32Array(0), [n, p.dims[0], 0, p.dims[1]])]),
-    );
+    let past = this.emptyPast(n);
 
     for (let step = 0; step < maxTokens && states.some((s) => !s.finish); step++) {
       signal?.throwIfAborted();
@@ -172,6 +180,31 @@ export class OnnxCausalLM {
       ...(wantLogprobs ? { logprobs: s.logprobs } : {}),
       meta: { backend: 'onnx', model: this.name, seed, temperature: params.temperature, topP: params.topP, tokens: s.ids.length },
     }));
+  }
+
+  /**
+   * Teacher-forced log-probabilities: for each position t >= from of `ids`, log p(ids[t] | ids[<t]),
+   * from one forward pass over the whole sequence (an empty KV cache, batch of one).
+   */
+  async tokenLogprobs(ids: readonly number[], from: number, signal?: AbortSignal): Promise<number[]> {
+    if (from < 1 || from > ids.length) throw badRequestFailure(`tokenLogprobs: from must be in 1..${ids.length}, got ${from}`);
+    signal?.throwIfAborted();
+    const total = ids.length;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: intTensor(this.io.idsType, [...ids], [1, total]),
+      ...this.emptyPast(1),
+    };
+    if (this.io.hasAttentionMask) feeds.attention_mask = intTensor('int64', Array(total).fill(1), [1, total]);
+    if (this.io.hasPositionIds) feeds.position_ids = intTensor('int64', Array.from({ length: total }, (_, i) => i), [1, total]);
+    const out = await this.session.run(feeds);
+    const logits = out.logits;
+    if (!logits || logits.type !== 'float32') throw modelConfigFailure(`${this.name}: logits must be float32, got ${logits?.type}`);
+    const vocab = logits.dims[2]!;
+    const data = logits.data as Float32Array;
+    const result: number[] = [];
+    // the logits at position t - 1 predict token t
+    for (let t = from; t < total; t++) result.push(logSoftmax(data.subarray((t - 1) * vocab, t * vocab))[ids[t]!]!);
+    return result;
   }
 }
 

@@ -70,6 +70,8 @@ export interface ModelConfig {
   padTokenId?: number;
   numHeads?: number;
   headDim?: number;
+  /** the longest sequence the model takes (n_positions / max_position_embeddings), where config.json says */
+  maxPositions?: number;
 }
 
 function ids(value: unknown): number[] {
@@ -87,5 +89,6 @@ export function loadModelConfig(dir: string): ModelConfig {
   const numHeads = (config.num_key_value_heads ?? config.num_attention_heads ?? config.n_head) as number | undefined;
   const hidden = (config.hidden_size ?? config.n_embd ?? config.d_model) as number | undefined;
   const headDim = (config.head_dim as number | undefined) ?? (hidden && config.num_attention_heads ? hidden / (config.num_attention_heads as number) : hidden && config.n_head ? hidden / (config.n_head as number) : undefined);
-  return { eosTokenIds, padTokenId: pad ?? eosTokenIds[0], numHeads, headDim };
+  const maxPositions = (config.max_position_embeddings ?? config.n_positions) as number | undefined;
+  return { eosTokenIds, padTokenId: pad ?? eosTokenIds[0], numHeads, headDim, maxPositions };
 }

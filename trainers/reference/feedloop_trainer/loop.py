@@ -17,6 +17,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from .data import BatchOrder, load_rows
+from .causal_lm_export import export_causal_lm
 from .export import export_reward_model
 from .kinds import make_task, save_model
 from .protocol import TrainerError, emit, publish_dir
@@ -96,12 +97,22 @@ def train(spec: dict[str, Any]) -> None:
             path = publish_dir(out, f"checkpoint-{step}", save_checkpoint, marker={"step": step})
             emit("checkpoint", step=step, path=str(path))
 
+    exports = bool(hp.get("export_onnx", True))
+
     def save_final(directory: Path) -> None:
         save_model(model, task.tok, directory, merge_lora=bool(hp.get("merge_lora", False)))
-        if kind == "reward_model" and hp.get("export_onnx", True):
+        if not exports:
+            return
+        if kind == "reward_model":
             export_reward_model(model, task.tok, directory / "onnx")
+        else:  # sft, policy_update: the next policy generates from this export (a LoRA adapter merged into it)
+            export_causal_lm(model, task.tok, directory / "onnx", marker={
+                "jobId": spec["jobId"], "kind": kind, "step": step, "source": str(out / "final"),
+                "baseModel": spec["baseModel"], "lora": bool(hp.get("lora")), "attempt": spec.get("attempt"),
+            })
 
     final = publish_dir(out, "final", save_final)
     if last:
         emit("metrics", step=step, metrics={k: v for k, v in last.items() if isinstance(v, (int, float))})
-    emit("done", modelPath=str(final), step=step, metrics={"examples": float(len(rows))})
+    export = {"export": str(final / "onnx")} if exports and kind != "reward_model" else {}
+    emit("done", modelPath=str(final), step=step, metrics={"examples": float(len(rows))}, **export)

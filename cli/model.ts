@@ -1,0 +1,53 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../common/config';
+import { PROJECT_ROOT } from '../common/paths';
+import { ensureTrainerPython } from '../infra/trainer-env';
+import { positiveInt } from './sandbox';
+
+/**
+ * `feedloop model init-tiny`: makes the tiny code model offline (scripts/init-tiny-model.py):
+ * a byte-level BPE tokenizer and a 2-layer causal LM trained from scratch on CPU on MBPP's
+ * Refine + Train gold programs, with its ONNX export for the `onnx` backend.
+ */
+export const DEFAULT_TINY_MODEL_DIR = path.join(PROJECT_ROOT, '.feedloop', 'models', 'tiny-code');
+const INIT_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'init-tiny-model.py');
+
+function seedValue(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
+interface InitTinyOptions {
+  out: string;
+  arch: 'gpt2' | 'llama';
+  steps?: number;
+  seed?: number;
+}
+
+export function registerModelCommands(program: Command): void {
+  const model = program.command('model').description('local models');
+  model
+    .command('init-tiny')
+    .description('train the tiny code model from scratch on CPU (a few minutes, deterministic) and export it to ONNX')
+    .option('--out <dir>', 'where to write it', DEFAULT_TINY_MODEL_DIR)
+    .addOption(new Option('--arch <arch>', 'architecture (llama: vLLM can load LoRA adapters for it)').choices(['gpt2', 'llama']).default('llama'))
+    .option('--steps <n>', 'optimizer steps (default 600)', positiveInt)
+    .option('--seed <n>', 'random seed (default 0)', seedValue)
+    .action((opts: InitTinyOptions) => {
+      const python = ensureTrainerPython();
+      const args = [INIT_SCRIPT, '--out', path.resolve(opts.out), '--arch', opts.arch];
+      if (opts.steps !== undefined) args.push('--steps', String(opts.steps));
+      if (opts.seed !== undefined) args.push('--seed', String(opts.seed));
+      const run = spawnSync(python, args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+      if (run.status !== 0) throw new ConfigError(`init-tiny failed (exit ${run.status ?? run.signal}); see the lines above`);
+      const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { modelDir: string; onnxDir: string; loss: number; seconds: number };
+      process.stdout.write(
+        `tiny model: ${result.modelDir} (Hugging Face checkpoint: a trainer's baseModel)\n` +
+          `onnx export: ${result.onnxDir} (an onnx policy's modelDir)\n` +
+          `final training loss ${result.loss.toFixed(3)}, ${result.seconds.toFixed(0)} s\n`,
+      );
+    });
+}
