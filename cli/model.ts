@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError } from '../common/config';
-import { PROJECT_ROOT } from '../common/paths';
+import { ConfigError } from '../common/config-error';
+import { PROJECT_ROOT } from '../infra/paths';
 import { ensureTrainerPython } from '../infra/trainer-env';
 import { positiveInt } from './sandbox';
 

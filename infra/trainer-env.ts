@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../common/paths';
+import { PROJECT_ROOT } from './paths';
 import { TOOLS_DIR } from './temporal';
 
 /** The reference trainer's venv (scripts/install-trainer-env.sh): torch, transformers, peft, onnx. */

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMbpp, mbppPrompt, mbppSplit, MBPP_SPLITS } from '../../activities/datasets/mbpp';
 import { OnnxBackend } from '../../activities/models';
-import { onnxBackendConfigSchema } from '../../activities/models/config';
+import { onnxBackendConfigSchema } from '../../common/model-config';
 import { createTrainingActivities } from '../../activities/training';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { ensureTrainerPython } from '../../infra/trainer-env';
 import { activityEnv } from '../training/helpers';
 

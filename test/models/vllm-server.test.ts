@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mbppPrompt, mbppSplit } from '../../activities/datasets/mbpp';
 import { createModelBackend, type ModelBackend, type ModelBackendConfigInput } from '../../activities/models';
 import { createTrainingActivities } from '../../activities/training';
-import { PROJECT_ROOT } from '../../common/paths';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { ensureTrainerPython } from '../../infra/trainer-env';
 import { activityEnv } from '../training/helpers';
 
