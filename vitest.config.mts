@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // End-to-end tests that need minutes and gigabytes (a vLLM server) run apart: vitest.e2e.mts.
+    exclude: ['test/**/*.e2e.test.ts', 'node_modules/**'],
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup-files.ts'],
     testTimeout: 120_000,

