@@ -8,7 +8,8 @@ import { OUTCOMES, type Outcome } from '../activities/sandbox/types';
  * (null when not known yet), record keys come in a fixed order.
  */
 
-export const AUDIT_SCHEMA_VERSION = 1;
+/** 2: `start`, iteration 0's evaluation of the starting policy, was added. */
+export const AUDIT_SCHEMA_VERSION = 2;
 
 /** Every outcome class, zero when absent. */
 export type OutcomeCounts = Record<Outcome, number>;

@@ -22,3 +22,10 @@ export function formatTrainingJob(j: TrainingJobAudit | null): string {
 export function formatRef(r: ExecutionRef | null): string {
   return r ? `${r.workflowId} (run ${r.runId ?? 'unknown'})` : '-';
 }
+
+/** "+4.0 pts over the start" for a rate beside iteration 0's. */
+export function againstStart(value: number | null, start: number | null | undefined): string {
+  if (value === null || start === null || start === undefined) return '';
+  const d = 100 * (value - start);
+  return ` (${d >= 0 ? '+' : ''}${d.toFixed(1)} pts over the start)`;
+}

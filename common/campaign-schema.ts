@@ -92,6 +92,8 @@ export function campaignHeadFields<A extends string>(algorithm: A) {
 /** The fields every loop's campaign config has besides its own: iterations, timeouts and retry caps, task queues. */
 export const campaignKernelFields = {
   iterations: z.int().min(1).max(1000),
+  /** iteration 0: evaluate the starting policy before iteration 1, so each iteration shows its change */
+  evaluateStart: z.boolean().default(true),
   timeouts: timeoutsSchema,
   taskQueues: taskQueuesSchema,
 };

@@ -22,7 +22,7 @@ export interface CampaignStatus {
   stopRequested: boolean;
   finished: boolean;
   /** the metric the stopping rules watch, e.g. pass@1 (ILF) or the executability rate (RLAIF) */
-  metric: { name: string; history: number[] };
+  metric: { name: string; history: number[]; /** iteration 0: the starting policy's value */ start?: number };
   currentIterationWorkflowId?: string;
 }
 
@@ -55,5 +55,7 @@ export interface CampaignState<Carry> {
   stopRequested: boolean;
   /** the stopping metric of each completed iteration */
   metricHistory: number[];
+  /** the stopping metric of the starting policy (iteration 0), when it was evaluated */
+  startMetric?: number;
   carry: Carry;
 }

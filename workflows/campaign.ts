@@ -5,6 +5,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  executeChild,
   getExternalWorkflowHandle,
   patched,
   setHandler,
@@ -39,6 +40,8 @@ import {
  */
 export interface CampaignConfigBase {
   iterations: number;
+  /** evaluate the starting policy before iteration 1 (default true; older inputs lack it) */
+  evaluateStart?: boolean;
   stopping: { patience?: number };
   taskQueues: TaskQueues;
   timeouts: ActivityTimeoutsInput;
@@ -60,6 +63,11 @@ export interface CampaignLoop<Config extends CampaignConfigBase, Carry, Result e
   metric(result: Result): number | undefined;
   /** the stopping rule's target, when the config sets one */
   target(config: Config): number | undefined;
+  /**
+   * Iteration 0: the evaluation of the starting policy, run before iteration 1 (unless the
+   * config says `evaluateStart: false`), so every iteration's metrics stand beside the start.
+   */
+  startEvaluation?(ctx: { config: Config; carry: Carry }): { workflow: Workflow; args: unknown[]; metric(summary: unknown): number | undefined };
 }
 
 export interface CampaignInput<Config, Carry> {
@@ -129,7 +137,7 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     paused: state.paused,
     stopRequested: state.stopRequested,
     finished,
-    metric: { name: loop.metricName, history: state.metricHistory },
+    metric: { name: loop.metricName, history: state.metricHistory, ...(state.startMetric !== undefined ? { start: state.startMetric } : {}) },
     currentIterationWorkflowId: currentChild,
   }), () => finished, () => currentChild);
 
@@ -140,6 +148,12 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
   if (state.nextIteration === 1) {
     await acts.campaignStore.registerCampaign({ campaignId, algorithm: loop.algorithm, config });
     if (loop.beforeFirstIteration) state.carry = await loop.beforeFirstIteration({ campaignId, config, carry: state.carry, acts });
+    // Histories recorded before iteration 0 existed replay without it.
+    if (loop.startEvaluation && config.evaluateStart !== false && patched('iteration-0-evaluation')) {
+      state.startMetric = await evaluateStart(loop.startEvaluation({ config, carry: state.carry }), campaignId, loop.algorithm, () =>
+        acts.campaignStore.finishCampaign({ campaignId, status: 'failed' }),
+      );
+    }
   }
 
   while (state.nextIteration <= config.iterations && !state.stopRequested) {
@@ -185,6 +199,32 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
   await acts.campaignStore.finishCampaign({ campaignId, status: outcome });
   await condition(allHandlersFinished);
   return { status: outcome, iterations: results, metricHistory: state.metricHistory };
+}
+
+/** Runs iteration 0, the starting policy's evaluation, as `<campaign>/iteration-0/evaluation`. */
+async function evaluateStart(
+  start: { workflow: Workflow; args: unknown[]; metric(summary: unknown): number | undefined },
+  campaignId: string,
+  algorithm: string,
+  markFailed: () => Promise<void>,
+): Promise<number | undefined> {
+  upsertSearchAttributes([
+    { key: ITERATION, value: 0 },
+    { key: PHASE, value: 'evaluate-start' },
+  ]);
+  const options = { ...campaignChildOptions({ campaignId, algorithm, iteration: 0, workflowId: campaignIds.evaluation(campaignId, 0) }), args: start.args } as unknown as WithWorkflowArgs<Workflow, ChildWorkflowOptions>;
+  try {
+    return start.metric(await executeChild(start.workflow.name, options));
+  } catch (err) {
+    await markFailed();
+    throw childFailure(0, campaignId, err);
+  }
+}
+
+/** A campaign's failure from its child's: the iteration, the step and the innermost reason. */
+function childFailure(iteration: number, campaignId: string, err: unknown): ApplicationFailure {
+  const step = failedStep(err);
+  return ApplicationFailure.nonRetryable(`iteration ${iteration} of campaign ${campaignId} failed${step ? ` in ${step}` : ''}: ${rootCause(err)}`, 'IterationFailed');
 }
 
 /** Pause, resume and stop updates (validated: a refused one changes nothing) and the status query. */
@@ -287,7 +327,6 @@ async function runIterationChild<W extends Workflow, R>(
     return (await child.result()) as R;
   } catch (err) {
     await opts.markFailed();
-    const step = failedStep(err);
-    throw ApplicationFailure.nonRetryable(`iteration ${opts.iteration} of campaign ${opts.campaignId} failed${step ? ` in ${step}` : ''}: ${rootCause(err)}`, 'IterationFailed');
+    throw childFailure(opts.iteration, opts.campaignId, err);
   }
 }

@@ -1,6 +1,6 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
-import { formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
 export function summaryTable(iterations: readonly IterationAudit[]): string {
@@ -20,7 +20,7 @@ export function summaryTable(iterations: readonly IterationAudit[]): string {
   );
 }
 
-function formatIteration(it: IterationAudit): string {
+function formatIteration(it: IterationAudit, start: CampaignAudit['start']): string {
   const row = (label: string, value: string) => `  ${label.padEnd(13)}${value}`;
   const fbSources = FEEDBACK_SOURCES.filter((s) => it.feedback.bySource[s].requested > 0 || it.feedback.bySource[s].received > 0)
     .map((s) => `${s}: ${it.feedback.bySource[s].requested} requested, ${it.feedback.bySource[s].received} received`);
@@ -37,7 +37,7 @@ function formatIteration(it: IterationAudit): string {
     row(
       'evaluation',
       ev
-        ? `pass@1 ${pct(it.passAt1)}, pass@10 ${pct(it.passAt10)}` +
+        ? `pass@1 ${pct(it.passAt1)}${againstStart(it.passAt1, start?.passAt1)}, pass@10 ${pct(it.passAt10)}` +
             Object.entries(ev.passAtK).filter(([k]) => k !== '1' && k !== '10').map(([k, v]) => `, pass@${k} ${pct(v)}`).join('') +
             ` (${ev.status}; ${ev.tasks ?? '-'} tasks, ${ev.samples ?? '-'} samples, ${ev.scored ?? '-'} scored; policy ${ev.policy.label}); outcomes ${formatOutcomes(ev.outcomes)}`
         : 'not started',
@@ -70,6 +70,12 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
   );
   if (c.simulated) lines.push(`SIMULATED    simulated models (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs`);
   if (a.refinerTraining) lines.push(`refiner job  ${formatTrainingJob(a.refinerTraining)}`);
+  lines.push(
+    a.start
+      ? `start        iteration 0, the starting policy ${a.start.evaluation.policy.label} on MBPP_Test: pass@1 ${pct(a.start.passAt1)}, pass@10 ${pct(a.start.passAt10)} ` +
+          `(${a.start.evaluation.tasks ?? '-'} tasks, ${a.start.evaluation.samples ?? '-'} samples; ${formatRef(a.start.history)})`
+      : 'start        the starting policy was not evaluated (evaluateStart: false, or a campaign from before iteration 0)',
+  );
   return lines;
 }
 
@@ -77,7 +83,7 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
 export function formatAudit(a: CampaignAudit): string {
   const parts = [formatCampaignHeader(a).join('\n'), ''];
   if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(summaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it)}\n`));
+  else parts.push(summaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
   parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
   return parts.join('\n');
 }

@@ -17,6 +17,7 @@ import {
   obj,
   readCampaignRow,
   readEvalRuns,
+  type EvalRunRow,
   readIterationRows,
   readTrainingJobs,
   rows,
@@ -91,6 +92,14 @@ export interface IterationAudit extends IterationHead {
   mismatches: string[];
 }
 
+/** Iteration 0: the MBPP_Test evaluation of the starting policy, before any training. */
+export interface StartAudit {
+  evaluation: NonNullable<IterationAudit['evaluation']>;
+  passAt1: number | null;
+  passAt10: number | null;
+  history: ExecutionRef | null;
+}
+
 export interface CampaignAudit {
   schemaVersion: typeof AUDIT_SCHEMA_VERSION;
   campaign: CampaignHead<CampaignConfigSummary>;
@@ -98,6 +107,8 @@ export interface CampaignAudit {
   refinerTraining: TrainingJobAudit | null;
   /** the iteration asked for with --iteration, else all */
   iterations: IterationAudit[];
+  /** iteration 0, the starting policy's evaluation; null when the campaign did not run one */
+  start: StartAudit | null;
 }
 
 function summarizeConfig(raw: unknown): CampaignConfigSummary {
@@ -143,7 +154,8 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
   const ks = iterationRows.map((r) => r.iteration);
   const trainIds = ks.map((k) => ilfIds.trainSamples(campaignId, k));
   const refineIds = ks.map((k) => ilfIds.refinements(campaignId, k));
-  const evalIds = ks.map((k) => ilfIds.evaluation(campaignId, k));
+  const startEvalId = ilfIds.evaluation(campaignId, 0);
+  const evalIds = [...ks.map((k) => ilfIds.evaluation(campaignId, k)), startEvalId];
 
   // One query at a time: a pg client runs queries in sequence anyway, and the snapshot is shared.
   const generated = await rows<{ eval_run_id: string; n: string }>(db, 'select eval_run_id, count(*) as n from generations where eval_run_id = any($1) group by eval_run_id', [trainIds]);
@@ -207,12 +219,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     const refs = refinements.filter((r) => r.iteration === k);
 
     const evalRun = evalRunById.get(evalId);
-    const metrics = obj(evalRun?.metrics);
-    const passAtK = Object.fromEntries(
-      Object.entries(obj(metrics.passAtK))
-        .filter(([, v]) => num(v) !== null)
-        .sort(([a], [b]) => Number(a) - Number(b)),
-    ) as Record<string, number>;
+    const evaluation = evalRun ? evaluationOf(evalRun, outcomesOf(evalId).counts) : null;
     const job = jobs.find((j) => j.iteration === k && j.id === ilfIds.trainingJob(campaignId, k)) ?? jobs.find((j) => j.iteration === k);
     const hostsOfIteration = hosts.filter((h) => [trainId, ilfIds.refinements(campaignId, k), evalId].includes(h.owner));
     const uniqueHosts = [...new Map(hostsOfIteration.map((h) => [`${h.hostname}\u0000${h.cpu ?? ''}`, { hostname: h.hostname, cpu: h.cpu }])).values()];
@@ -238,19 +245,9 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
         refiners: refs.map((r) => (isSimulatedName(r.refiner) ? `${r.refiner} (SIMULATED)` : r.refiner)),
       },
       training: job ? trainingJobAudit(job) : null,
-      evaluation: evalRun
-        ? {
-            status: evalRun.status,
-            policy: backendLabel(evalRun.policy),
-            tasks: num(metrics.tasks),
-            samples: num(metrics.samples),
-            scored: num(metrics.scored),
-            outcomes: outcomesOf(evalId).counts,
-            passAtK,
-          }
-        : null,
-      passAt1: passAtK['1'] ?? null,
-      passAt10: passAtK['10'] ?? null,
+      evaluation,
+      passAt1: evaluation?.passAtK['1'] ?? null,
+      passAt10: evaluation?.passAtK['10'] ?? null,
       history: {
         iteration: { workflowId: row.workflow_id, runId: row.run_id || null },
         evaluation: executionRef(evalRun),
@@ -277,13 +274,27 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     ...(config.trainer?.simulated ? ['trainer'] : []),
     ...iterations.filter((i) => i.policy.simulated && !config.models.policy?.simulated).map((i) => `iteration ${i.iteration} policy`),
   ];
+  const startRun = evalRunById.get(startEvalId);
+  const startEvaluation = startRun ? evaluationOf(startRun, outcomesOf(startEvalId).counts) : null;
   const refinerJob = jobs.find((j) => j.id === ilfIds.refinerJob(campaignId)) ?? jobs.find((j) => j.iteration === null);
   return {
     schemaVersion: AUDIT_SCHEMA_VERSION,
     campaign: campaignHead(campaign, config, simulatedParts),
     refinerTraining: refinerJob ? trainingJobAudit(refinerJob) : null,
     iterations,
+    start: startRun ? { evaluation: startEvaluation!, passAt1: startEvaluation!.passAtK['1'] ?? null, passAt10: startEvaluation!.passAtK['10'] ?? null, history: executionRef(startRun) } : null,
   };
+}
+
+/** An evaluation run's part of the audit, from its stored summary and recounted outcomes. */
+function evaluationOf(run: EvalRunRow, outcomes: OutcomeCounts): NonNullable<IterationAudit['evaluation']> {
+  const metrics = obj(run.metrics);
+  const passAtK = Object.fromEntries(
+    Object.entries(obj(metrics.passAtK))
+      .filter(([, v]) => num(v) !== null)
+      .sort(([a], [b]) => Number(a) - Number(b)),
+  ) as Record<string, number>;
+  return { status: run.status, policy: backendLabel(run.policy), tasks: num(metrics.tasks), samples: num(metrics.samples), scored: num(metrics.scored), outcomes, passAtK };
 }
 
 /**
@@ -305,9 +316,14 @@ export interface AuditNumbers {
     };
     refinements: { generated: number; tested: number; kept: number };
     training: { examples: number; steps: number | null } | null;
-    evaluation: { tasks: number | null; samples: number | null; scored: number | null; outcomes: OutcomeCounts; passAtK: Record<string, number> } | null;
+    evaluation: EvaluationNumbers | null;
   }>;
+  /** iteration 0, when the campaign ran it */
+  start?: EvaluationNumbers;
 }
+
+type EvaluationNumbers = { tasks: number | null; samples: number | null; scored: number | null; outcomes: OutcomeCounts; passAtK: Record<string, number> };
+const evaluationNumbers = (e: NonNullable<IterationAudit['evaluation']>): EvaluationNumbers => ({ tasks: e.tasks, samples: e.samples, scored: e.scored, outcomes: { ...e.outcomes }, passAtK: { ...e.passAtK } });
 
 export function auditNumbers(audit: CampaignAudit): AuditNumbers {
   const job = jobNumbers;
@@ -324,10 +340,10 @@ export function auditNumbers(audit: CampaignAudit): AuditNumbers {
       },
       refinements: { generated: it.refinements.generated, tested: it.refinements.tested, kept: it.refinements.kept },
       training: job(it.training),
-      evaluation: it.evaluation
-        ? { tasks: it.evaluation.tasks, samples: it.evaluation.samples, scored: it.evaluation.scored, outcomes: { ...it.evaluation.outcomes }, passAtK: { ...it.evaluation.passAtK } }
-        : null,
+      evaluation: it.evaluation ? evaluationNumbers(it.evaluation) : null,
     })),
+    // present only when the campaign evaluated its starting policy
+    ...(audit.start ? { start: evaluationNumbers(audit.start.evaluation) } : {}),
   };
 }
 

@@ -20,10 +20,12 @@ function plots(a: CampaignAudit): SafeHtml {
   const its = a.iterations;
   const xLabels = its.map((it) => `it ${it.iteration}`);
   const ks = [...new Set([...a.campaign.config.ks.map(String), ...its.flatMap((it) => Object.keys(it.evaluation?.passAtK ?? {}))])].sort((x, y) => Number(x) - Number(y));
+  // Iteration 0, the starting policy, stands first so each iteration's change shows.
+  const start = a.start ? [a.start.evaluation] : [];
   const passAtK = rateLinePlot({
     title: 'pass@k on MBPP_Test per iteration',
-    xLabels,
-    series: ks.map((k, i) => ({ name: `pass@${k}`, color: K_COLORS[i % K_COLORS.length]!, values: its.map((it) => it.evaluation?.passAtK[k] ?? null) })),
+    xLabels: [...(a.start ? ['start'] : []), ...xLabels],
+    series: ks.map((k, i) => ({ name: `pass@${k}`, color: K_COLORS[i % K_COLORS.length]!, values: [...start, ...its.map((it) => it.evaluation)].map((e) => e?.passAtK[k] ?? null) })),
   });
   const outcomeSeries = (pick: (it: IterationAudit) => Record<string, number> | undefined) =>
     OUTCOMES.filter((o) => its.some((it) => (pick(it)?.[o] ?? 0) > 0)).map((o) => ({ name: o, color: OUTCOME_COLORS[o] ?? '#999', values: its.map((it) => pick(it)?.[o] ?? 0) }));
@@ -58,6 +60,7 @@ ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>sampling</dt><dd>${cfg.trainSamplesPerTask ?? '-'} per MBPP_Train task, ${cfg.evalSamplesPerTask ?? '-'} per MBPP_Test task; pass@${cfg.ks.join(', pass@') || '-'}</dd>
 <dt>splits</dt><dd>${Object.entries(cfg.splits).map(([s, [lo, hi]]) => `${s} ${lo}-${hi}`).join(', ') || '-'}${cfg.maxTrainTasks ? `; first ${cfg.maxTrainTasks} train tasks` : ''}${cfg.maxTestTasks ? `; first ${cfg.maxTestTasks} test tasks` : ''}</dd>
 ${a.refinerTraining ? html`<dt>refiner training</dt><dd>${trainingCell(a.refinerTraining)}</dd>` : ''}
+<dt>start (iteration 0)</dt><dd>${a.start ? html`the starting policy <code>${a.start.evaluation.policy.label}</code>: pass@1 ${pct(a.start.passAt1)}, pass@10 ${pct(a.start.passAt10)} on ${a.start.evaluation.tasks ?? '-'} MBPP_Test tasks` : 'not evaluated'}</dd>
 </dl>`;
 }
 

@@ -10,6 +10,7 @@ import { evaluationWorkflow, setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import { runBatches, sampleAndTest } from '../../workflows/sample-and-test';
+import type { EvaluationInput } from '../../common/evaluation';
 import type { IlfCampaignConfig } from './config';
 import { ilfIds, type FeedbackSubmission, type IlfCarry, type IlfIterationCounts, type IlfIterationInput, type IlfIterationResult, type IlfPhase } from './types';
 
@@ -31,6 +32,24 @@ function ilfActivities(config: IlfCampaignConfig, queues = config.taskQueues) {
     refineStore: capability<typeof createRefineActivities>('store', queues.cpu, config.timeouts),
     fineTune: capability<typeof createIlfFineTuneActivities>('training', queues.gpu, config.timeouts),
     refinerTraining: capability<typeof createIlfRefinerActivities>('training', queues.gpu, config.timeouts),
+  };
+}
+
+/** The MBPP_Test evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
+function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput['policy'], k: number, taskQueues: IlfCampaignConfig['taskQueues']): EvaluationInput {
+  return {
+    dataset: 'mbpp',
+    split: 'test',
+    taskRange: config.dataset.splits.test,
+    maxTasks: config.dataset.maxTestTasks,
+    policy,
+    samplesPerTask: config.sampling.eval.n,
+    ks: config.sampling.eval.ks,
+    sampling: { ...config.sampling.eval, seed: config.seed * 1000 + 500 + k },
+    limits: { cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb },
+    batchSize: config.sandbox.batchSize,
+    taskQueues,
+    timeouts: config.timeouts,
   };
 }
 
@@ -187,23 +206,8 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
   await it.enter('evaluate', { trainingExamples: tuned.examples });
   const evaluation = await executeChild(evaluationWorkflow, {
     ...campaignChildOptions({ campaignId: c, algorithm: 'ilf', iteration: k, workflowId: ilfIds.evaluation(c, k) }),
-    args: [
-      {
-        dataset: 'mbpp',
-        split: 'test',
-        taskRange: config.dataset.splits.test,
-        maxTasks: config.dataset.maxTestTasks,
-        policy: tuned.nextPolicy,
-        samplesPerTask: config.sampling.eval.n,
-        ks: config.sampling.eval.ks,
-        sampling: { ...config.sampling.eval, seed: config.seed * 1000 + 500 + k },
-        limits,
-        batchSize: config.sandbox.batchSize,
-        // GPU work of the evaluation goes to the host that holds the new checkpoint.
-        taskQueues: onCheckpointHost(config.taskQueues, tuned.workerTaskQueue),
-        timeouts: config.timeouts,
-      },
-    ],
+    // GPU work of the evaluation goes to the host that holds the new checkpoint.
+    args: [ilfEvaluationInput(config, tuned.nextPolicy, k, onCheckpointHost(config.taskQueues, tuned.workerTaskQueue))],
   });
   await it.completed(evaluation.passAtK, tuned.nextPolicy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, passAtK: evaluation.passAtK, nextPolicy: tuned.nextPolicy };
@@ -226,6 +230,11 @@ const ilfCampaign: CampaignLoop<IlfCampaignConfig, IlfCarry, IlfIterationResult,
   afterIteration: (carry, result) => ({ ...carry, policy: result.nextPolicy }),
   metric: (result) => result.passAtK?.['1'],
   target: (config) => config.stopping.targetPassAt1,
+  startEvaluation: ({ config, carry }) => ({
+    workflow: evaluationWorkflow,
+    args: [ilfEvaluationInput(config, carry.policy, 0, config.taskQueues)],
+    metric: (summary) => (summary as { passAtK: Record<string, number> }).passAtK['1'],
+  }),
 };
 
 export async function ilfCampaignWorkflow(input: CampaignInput<IlfCampaignConfig, IlfCarry>) {

@@ -1,6 +1,6 @@
 import { pct } from '../../audit/report/format';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
-import { formatTable, formatTrainingJob } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
 
 /** The human form of `feedloop audit` for RLAIF campaigns. */
 const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
@@ -24,7 +24,7 @@ export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): s
   );
 }
 
-function formatIteration(it: RlaifIterationAudit): string {
+function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['start']): string {
   const row = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
   const fb = it.feedback;
   const ev = it.evaluation;
@@ -43,7 +43,7 @@ function formatIteration(it: RlaifIterationAudit): string {
     row(
       'evaluation',
       ev
-        ? `executability ${pct(ev.executabilityRate)} (compiles ${pct(ev.compileRate)}; runs: ${ev.runs.note}), CodeBLEU ${num3(ev.codebleu)}, ` +
+        ? `executability ${pct(ev.executabilityRate)}${againstStart(ev.executabilityRate, start?.evaluation.executabilityRate)} (compiles ${pct(ev.compileRate)}; runs: ${ev.runs.note}), CodeBLEU ${num3(ev.codebleu)}, ` +
             `AST accuracy ${pct(ev.astAccuracy)}, hallucination ${pct(ev.hallucinationRate)}, wrong API ${pct(ev.wrongApiRate)} (${ev.status}; ${ev.questions ?? '-'} questions, ${ev.samples ?? '-'} answers; policy ${ev.policy.label})`
         : 'not started',
     ),
@@ -53,8 +53,7 @@ function formatIteration(it: RlaifIterationAudit): string {
       lines.push(row('', `${hub}: ${h.samples} answers, executability ${pct(h.executabilityRate)}, CodeBLEU ${num3(h.codebleu)}, AST ${pct(h.astAccuracy)}, hallucination ${pct(h.hallucinationRate)}`));
     }
   }
-  const ref = (r: { workflowId: string; runId: string | null } | null) => (r ? `${r.workflowId} (run ${r.runId ?? 'unknown'})` : '-');
-  lines.push(row('history', `iteration     ${ref(it.history.iteration)}`), row('', `evaluation    ${ref(it.history.evaluation)}`));
+  lines.push(row('history', `iteration     ${formatRef(it.history.iteration)}`), row('', `evaluation    ${formatRef(it.history.evaluation)}`));
   for (const m of it.mismatches) lines.push(row('MISMATCH', m));
   return lines.join('\n');
 }
@@ -72,9 +71,16 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
       `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
   if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
+  const s = a.start?.evaluation;
+  header.push(
+    s
+      ? `start        iteration 0, the starting policy ${s.policy.label}: executability ${pct(s.executabilityRate)}, CodeBLEU ${s.codebleu === null ? '-' : s.codebleu.toFixed(3)}, ` +
+          `AST ${pct(s.astAccuracy)}, hallucination ${pct(s.hallucinationRate)} (${formatRef(a.start!.history)})`
+      : 'start        the starting policy was not evaluated (evaluateStart: false, or a campaign from before iteration 0)',
+  );
   const parts = [header.join('\n'), ''];
   if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it)}\n`));
+  else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
   parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
   parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
   return parts.join('\n');

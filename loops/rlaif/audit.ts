@@ -93,6 +93,8 @@ export interface RlaifCampaignAudit {
   schemaVersion: typeof AUDIT_SCHEMA_VERSION;
   campaign: CampaignHead<RlaifConfigSummary>;
   iterations: RlaifIterationAudit[];
+  /** iteration 0, the starting policy's evaluation; null when the campaign did not run one */
+  start: { evaluation: EvaluationMetricsAudit; history: ExecutionRef | null } | null;
 }
 
 const NOT_MEASURED = 'not measured: the evaluation recorded no Python probe';
@@ -169,7 +171,8 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
   const iterationRows = await readIterationRows(db, campaignId, opts.iteration);
   const ks = iterationRows.map((r) => r.iteration);
   const rolloutIds = ks.map((k) => rlaifIds.rollouts(campaignId, k));
-  const evalIds = ks.map((k) => rlaifIds.evaluation(campaignId, k));
+  const startEvalId = rlaifIds.evaluation(campaignId, 0);
+  const evalIds = [...ks.map((k) => rlaifIds.evaluation(campaignId, k)), startEvalId];
 
   const generated = await rows<{ eval_run_id: string; n: string; questions: string }>(
     db,
@@ -244,6 +247,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     schemaVersion: AUDIT_SCHEMA_VERSION,
     campaign: campaignHead(campaign, config, simulatedParts),
     iterations,
+    start: runById.has(startEvalId) ? { evaluation: evaluationAudit(runById.get(startEvalId)!), history: executionRef(runById.get(startEvalId)) } : null,
   };
 }
 
@@ -256,9 +260,21 @@ export interface RlaifAuditNumbers {
     rewardModel: { examples: number; steps: number | null } | null;
     rewards: { scored: number; unscorable: number; meanReward: number | null };
     policyUpdate: { examples: number; steps: number | null } | null;
-    evaluation: { samples: number | null; executabilityRate: number | null; compileRate: number | null; codebleu: number | null; astAccuracy: number | null; hallucinationRate: number | null } | null;
+    evaluation: RlaifEvaluationNumbers | null;
   }>;
+  /** iteration 0, when the campaign ran it */
+  start?: RlaifEvaluationNumbers;
 }
+
+type RlaifEvaluationNumbers = { samples: number | null; executabilityRate: number | null; compileRate: number | null; codebleu: number | null; astAccuracy: number | null; hallucinationRate: number | null };
+const evaluationNumbers = (e: EvaluationMetricsAudit): RlaifEvaluationNumbers => ({
+  samples: e.samples,
+  executabilityRate: e.executabilityRate,
+  compileRate: e.compileRate,
+  codebleu: e.codebleu,
+  astAccuracy: e.astAccuracy,
+  hallucinationRate: e.hallucinationRate,
+});
 
 
 export function rlaifAuditNumbers(audit: RlaifCampaignAudit): RlaifAuditNumbers {
@@ -271,17 +287,10 @@ export function rlaifAuditNumbers(audit: RlaifCampaignAudit): RlaifAuditNumbers 
       rewardModel: job(it.rewardModel.job),
       rewards: { scored: it.rewards.scored, unscorable: it.rewards.unscorable, meanReward: it.rewards.meanReward },
       policyUpdate: job(it.policyUpdate),
-      evaluation: it.evaluation
-        ? {
-            samples: it.evaluation.samples,
-            executabilityRate: it.evaluation.executabilityRate,
-            compileRate: it.evaluation.compileRate,
-            codebleu: it.evaluation.codebleu,
-            astAccuracy: it.evaluation.astAccuracy,
-            hallucinationRate: it.evaluation.hallucinationRate,
-          }
-        : null,
+      evaluation: it.evaluation ? evaluationNumbers(it.evaluation) : null,
     })),
+    // present only when the campaign evaluated its starting policy
+    ...(audit.start ? { start: evaluationNumbers(audit.start.evaluation) } : {}),
   };
 }
 

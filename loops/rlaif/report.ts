@@ -16,13 +16,15 @@ const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 function plots(a: RlaifCampaignAudit): SafeHtml {
   const its = a.iterations;
   const xLabels = its.map((it) => `it ${it.iteration}`);
+  // Iteration 0, the starting policy, stands first so each iteration's change shows.
+  const evals = [...(a.start ? [a.start.evaluation] : []), ...its.map((it) => it.evaluation)];
   const rates = rateLinePlot({
     title: 'Executability, AST accuracy and hallucination on the APIBench eval questions',
-    xLabels,
+    xLabels: [...(a.start ? ['start'] : []), ...xLabels],
     series: [
-      { name: 'executability', color: '#1565c0', values: its.map((it) => it.evaluation?.executabilityRate ?? null) },
-      { name: 'AST accuracy', color: '#2e7d32', values: its.map((it) => it.evaluation?.astAccuracy ?? null) },
-      { name: 'hallucination', color: '#c62828', values: its.map((it) => it.evaluation?.hallucinationRate ?? null) },
+      { name: 'executability', color: '#1565c0', values: evals.map((e) => e?.executabilityRate ?? null) },
+      { name: 'AST accuracy', color: '#2e7d32', values: evals.map((e) => e?.astAccuracy ?? null) },
+      { name: 'hallucination', color: '#c62828', values: evals.map((e) => e?.hallucinationRate ?? null) },
     ],
   });
   const codebleu = linePlot({
@@ -69,6 +71,7 @@ ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>AI feedback</dt><dd>questions ${cfg.feedbackQuestions.join(', ')}; scoring ${cfg.feedbackScoring ?? '-'}</dd>
 <dt>training</dt><dd>reward model on iteration 1${cfg.rewardModelRetrainEvery ? `, then every ${cfg.rewardModelRetrainEvery} iterations` : ' only'}; trainer <code>${cfg.trainerCommand.join(' ')}</code></dd>
 <dt>executability</dt><dd>the program compiles (CPython <code>compile</code>) and resolves against the API database (imports, the API call and its argument names). Whether it runs: <strong>${a.iterations.find((it) => it.evaluation)?.evaluation?.runs.note ?? 'not measured (no evaluation yet)'}</strong></dd>
+<dt>start (iteration 0)</dt><dd>${a.start ? html`the starting policy <code>${a.start.evaluation.policy.label}</code>: executability ${pct(a.start.evaluation.executabilityRate)}, AST accuracy ${pct(a.start.evaluation.astAccuracy)}` : 'not evaluated'}</dd>
 </dl>`;
 }
 

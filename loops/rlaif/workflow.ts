@@ -78,6 +78,21 @@ export async function apibenchEvaluationWorkflow(input: ApiBenchEvaluationInput)
   return summary;
 }
 
+/** The APIBench evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
+function rlaifEvaluationInput(config: RlaifCampaignConfig, policy: RlaifCarry['policy'], k: number, taskQueues: TaskQueues): ApiBenchEvaluationInput {
+  const { eval: evalSampling } = config.sampling;
+  return {
+    hubs: config.dataset.hubs,
+    heldOutFraction: config.dataset.heldOutFraction,
+    maxQuestionsPerHub: config.dataset.maxEvalQuestionsPerHub,
+    policy,
+    samplesPerQuestion: evalSampling.n,
+    sampling: { temperature: evalSampling.temperature, topP: evalSampling.topP, maxTokens: evalSampling.maxTokens, seed: config.seed * 1000 + 500 + k },
+    taskQueues,
+    timeouts: config.timeouts,
+  };
+}
+
 export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promise<RlaifIterationResult> {
   const { campaignId: c, iteration: k, config } = input;
   const it = new IterationSkeleton<RlaifPhase, RlaifIterationCounts>({
@@ -145,22 +160,10 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
   // 6. Evaluate the updated policy on the APIBench eval questions.
   await it.enter('evaluate', { policyUpdateRollouts: update.examples });
-  const { eval: evalSampling } = config.sampling;
   const evaluation = await executeChild(apibenchEvaluationWorkflow, {
     ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
-    args: [
-      {
-        hubs: config.dataset.hubs,
-        heldOutFraction: config.dataset.heldOutFraction,
-        maxQuestionsPerHub: config.dataset.maxEvalQuestionsPerHub,
-        policy,
-        samplesPerQuestion: evalSampling.n,
-        sampling: { temperature: evalSampling.temperature, topP: evalSampling.topP, maxTokens: evalSampling.maxTokens, seed: config.seed * 1000 + 500 + k },
-        // GPU work of the evaluation goes to the host that holds the updated policy.
-        taskQueues: onCheckpointHost(config.taskQueues, update.workerTaskQueue),
-        timeouts: config.timeouts,
-      },
-    ],
+    // GPU work of the evaluation goes to the host that holds the updated policy.
+    args: [rlaifEvaluationInput(config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
   });
   const m = evaluation.metrics;
   await it.completed({ executabilityRate: m.executabilityRate, compileRate: m.compileRate, codebleu: m.codebleu, astAccuracy: m.astAccuracy, hallucinationRate: m.hallucinationRate, wrongApiRate: m.wrongApiRate }, policy);
@@ -177,6 +180,11 @@ const rlaifCampaign: CampaignLoop<RlaifCampaignConfig, RlaifCarry, RlaifIteratio
   afterIteration: (_carry, result) => ({ policy: result.nextPolicy, policyCheckpoint: result.policyCheckpoint, rewardModel: result.rewardModel }),
   metric: (result) => result.metrics?.executabilityRate,
   target: (config) => config.stopping.targetExecutability,
+  startEvaluation: ({ config, carry }) => ({
+    workflow: apibenchEvaluationWorkflow,
+    args: [rlaifEvaluationInput(config, carry.policy, 0, config.taskQueues)],
+    metric: (summary) => (summary as ApiBenchEvaluationSummary).metrics.executabilityRate,
+  }),
 };
 
 export async function rlaifCampaignWorkflow(input: CampaignInput<RlaifCampaignConfig, RlaifCarry>) {

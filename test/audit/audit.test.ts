@@ -73,8 +73,9 @@ describe('loadCampaignAudit', () => {
 
   it('has a stable JSON shape: every field present, record keys in a fixed order', async () => {
     const a = JSON.parse(JSON.stringify(await loadCampaignAudit(pool, realId))) as CampaignAudit;
-    expect(Object.keys(a)).toEqual(['schemaVersion', 'campaign', 'refinerTraining', 'iterations']);
-    expect(a.schemaVersion).toBe(1);
+    // Schema 2 added `start`, iteration 0's evaluation of the starting policy.
+    expect(Object.keys(a)).toEqual(['schemaVersion', 'campaign', 'refinerTraining', 'iterations', 'start']);
+    expect(a.schemaVersion).toBe(2);
     expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'config']);
     expect(Object.keys(a.iterations[0]!)).toEqual([
       'iteration', 'status', 'phase', 'policy', 'startedAt', 'finishedAt', 'samples', 'feedback', 'refinements', 'training',

@@ -9,11 +9,14 @@ export type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 export const HISTORY_FIXTURES_DIR = path.join(__dirname, '..', 'fixtures', 'histories');
 
 /**
- * Writes a workflow's history as a replay fixture when FEEDLOOP_RECORD_HISTORIES=1; the replay
- * test replays every fixture on every run, so a non-deterministic change fails CI.
+ * Writes a workflow's history as a replay fixture when FEEDLOOP_RECORD_HISTORIES is 1 (every
+ * fixture) or a comma-separated list naming this one (record new fixtures and keep the old ones,
+ * which must go on replaying); the replay test replays every fixture on every run, so a
+ * non-deterministic change fails CI.
  */
 export async function maybeRecordHistory(client: Client, workflowId: string, name: string): Promise<void> {
-  if (process.env.FEEDLOOP_RECORD_HISTORIES !== '1') return;
+  const wanted = process.env.FEEDLOOP_RECORD_HISTORIES;
+  if (!wanted || (wanted !== '1' && !wanted.split(',').includes(name))) return;
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   fs.mkdirSync(HISTORY_FIXTURES_DIR, { recursive: true });
   fs.writeFileSync(path.join(HISTORY_FIXTURES_DIR, `${name}.json`), `${historyToJSON(history)}\n`);

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
 import { campaignStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/control';
-import { ILF_PHASES } from '../../loops/ilf/types';
+import { ILF_PHASES, ilfIds } from '../../loops/ilf/types';
+import { loadCampaignAudit } from '../../loops/ilf/audit';
+import { formatAudit } from '../../loops/ilf/audit-text';
+import { withPool } from '../../activities/store/pool';
+import { inject } from 'vitest';
 import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';
@@ -37,7 +41,17 @@ describe('ILF dry-run campaign', () => {
     expect(rows[2]!.policy.trained?.examples).toBe(rows[0]!.counts.refinementsKept! + rows[1]!.counts.refinementsKept!);
     const gens = await query<{ n: string }>(`select count(*) as n from generations where eval_run_id like $1 and meta->>'simulated' = 'true'`, [`${id}/%`]);
     expect(Number(gens[0]!.n)).toBeGreaterThan(0);
+    // Iteration 0: the starting policy's evaluation, beside which the audit shows each iteration.
+    const audit = await withPool(inject('databaseUrl'), (pool) => loadCampaignAudit(pool, id));
+    expect(audit.start?.evaluation).toMatchObject({ status: 'completed', tasks: 20, samples: 20 * config.sampling.eval.n });
+    expect(audit.start?.evaluation.policy.label).toBe(audit.iterations[0]!.policy.label);
+    expect(audit.start?.passAt1).toBeGreaterThanOrEqual(0);
+    expect(formatAudit(audit)).toMatch(/pass@1 [\d.]+% \([+-][\d.]+ pts over the start\)/);
+    const status = await ctx.client.workflow.getHandle(id).query(campaignStatusQuery);
+    expect(status.metric.start).toBe(audit.start?.passAt1);
     await maybeRecordHistory(ctx.client, id, 'ilf-campaign-dry-run');
+    await maybeRecordHistory(ctx.client, id, 'ilf-campaign-dry-run-kernel');
+    await maybeRecordHistory(ctx.client, ilfIds.iterationWorkflow(id, 1), 'ilf-iteration-dry-run-kernel');
   });
 
   it('pauses, refuses a second pause with the reason, resumes, and stops after the current step', async () => {

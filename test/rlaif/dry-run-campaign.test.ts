@@ -110,6 +110,8 @@ describe('RLAIF dry-run campaign', () => {
     await maybeRecordHistory(ctx.client, id, 'rlaif-campaign-dry-run');
     await maybeRecordHistory(ctx.client, rlaifIds.iterationWorkflow(id, 1), 'rlaif-iteration-dry-run');
     await maybeRecordHistory(ctx.client, rlaifIds.evaluation(id, 1), 'apibench-evaluation-dry-run');
+    await maybeRecordHistory(ctx.client, id, 'rlaif-campaign-dry-run-kernel');
+    await maybeRecordHistory(ctx.client, rlaifIds.iterationWorkflow(id, 1), 'rlaif-iteration-dry-run-kernel');
   });
 
   it('pauses, refuses a second pause with the reason, resumes, and stops after the current step', async () => {
