@@ -84,7 +84,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         excludedUnscorable,
         trained: true,
         steps: result.steps,
-        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, rows.length),
+        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, rows.length, result.exportPath),
         policyCheckpoint: result.modelPath,
         workerTaskQueue: deps.hostTaskQueue,
       };

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -40,10 +41,14 @@ export interface IlfFineTuneOutput {
 }
 
 /** The policy to sample next: the same backend, serving the checkpoint just trained. */
-export function policyAfterTraining(policy: PolicyBackend, jobId: string, modelPath: string, steps: number, examples: number): PolicyBackend {
+/**
+ * The policy the next iteration samples: what the job trained. An `onnx` policy is the ONNX export
+ * the trainer wrote (`exportPath`, e.g. final/onnx/ inside the checkpoint), not the checkpoint.
+ */
+export function policyAfterTraining(policy: PolicyBackend, jobId: string, modelPath: string, steps: number, examples: number, exportPath?: string): PolicyBackend {
   switch (policy.backend) {
     case 'onnx':
-      return { ...policy, modelDir: modelPath };
+      return { ...policy, modelDir: exportPath ?? modelPath };
     case 'openai':
       // vLLM serves the new LoRA adapter by name once loaded from its path: no server restart.
       return { ...policy, adapter: { name: jobId.replace(/[^A-Za-z0-9._-]/g, '-'), path: modelPath } };
@@ -52,6 +57,16 @@ export function policyAfterTraining(policy: PolicyBackend, jobId: string, modelP
     case 'replay':
       throw ApplicationFailure.nonRetryable('a replay policy serves recorded programs and cannot be trained: use trainer.kind "none"', 'InvalidConfig');
   }
+}
+
+/**
+ * The trainable checkpoint behind an `onnx` policy: a reference-trainer export lives in the
+ * checkpoint it was made from (`<checkpoint>/onnx/`, with a Hugging Face config beside it); any
+ * other ONNX directory is its own base.
+ */
+export function checkpointOfExport(modelDir: string): string {
+  const parent = path.dirname(modelDir);
+  return path.basename(modelDir) === 'onnx' && existsSync(path.join(parent, 'config.json')) ? parent : modelDir;
 }
 
 export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: string; hostTaskQueue: string; training: Pick<TrainingActivities, 'runTrainingJob'> }) {
@@ -102,7 +117,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         return { jobId, examples, datasetPath, trained: true, steps, checkpoint, nextPolicy: { ...input.policy, model: checkpoint, trained }, workerTaskQueue: deps.hostTaskQueue };
       }
       // command: the trainer protocol; resumes from its last complete checkpoint on retry.
-      const base = input.policy.backend === 'onnx' ? input.policy.modelDir : input.policy.backend === 'replay' ? '' : input.policy.model;
+      const base = input.policy.backend === 'onnx' ? checkpointOfExport(input.policy.modelDir) : input.policy.backend === 'replay' ? '' : input.policy.model;
       const result = await deps.training.runTrainingJob({
         // The trainer protocol's job ids are file-name safe; ours name campaign/iteration.
         jobId: jobId.replace(/[^A-Za-z0-9._-]/g, '_'),
@@ -121,7 +136,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         trained: true,
         steps: result.steps,
         checkpoint: result.modelPath,
-        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, examples),
+        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, examples, result.exportPath),
         workerTaskQueue: deps.hostTaskQueue,
       };
     },
