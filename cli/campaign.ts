@@ -71,7 +71,9 @@ export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: 
   if (s.iteration) {
     lines.push(`phase ${s.iteration.phase}${s.iteration.paused ? ' (paused)' : ''}` + (s.iteration.waitingFor ? `; waiting for ${s.iteration.waitingFor}` : ''));
   }
-  if (c.metric.history.length) lines.push(`${c.metric.name} per iteration: ${c.metric.history.map((p) => `${(100 * p).toFixed(1)}%`).join(', ')}`);
+  const rate = (p: number) => `${(100 * p).toFixed(1)}%`;
+  if (c.metric.start !== undefined) lines.push(`${c.metric.name} of the starting policy (iteration 0): ${rate(c.metric.start)}`);
+  if (c.metric.history.length) lines.push(`${c.metric.name} per iteration: ${c.metric.history.map(rate).join(', ')}`);
   return lines.join('\n');
 }
 
