@@ -5,7 +5,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  executeChild,
   getExternalWorkflowHandle,
   patched,
   setHandler,
@@ -126,6 +125,7 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     metricHistory: [],
     carry: loop.initialCarry(config),
   };
+  const markFailed = () => acts.campaignStore.finishCampaign({ campaignId, status: 'failed' });
   const results: Result[] = [];
   let finished = false;
   let currentChild: string | undefined;
@@ -150,9 +150,7 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     if (loop.beforeFirstIteration) state.carry = await loop.beforeFirstIteration({ campaignId, config, carry: state.carry, acts });
     // Histories recorded before iteration 0 existed replay without it.
     if (loop.startEvaluation && config.evaluateStart !== false && patched('iteration-0-evaluation')) {
-      state.startMetric = await evaluateStart(loop.startEvaluation({ config, carry: state.carry }), campaignId, loop.algorithm, () =>
-        acts.campaignStore.finishCampaign({ campaignId, status: 'failed' }),
-      );
+      state.startMetric = await evaluateStart(loop.startEvaluation({ config, carry: state.carry }), { campaignId, algorithm: loop.algorithm, markFailed });
     }
   }
 
@@ -165,14 +163,14 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
       { key: PHASE, value: 'iteration' },
     ]);
     currentChild = campaignIds.iterationWorkflow(campaignId, k);
-    const result = await runIterationChild<W, Result>(loop.iterationWorkflow, {
+    const result = await runCampaignChild<W, Result>(loop.iterationWorkflow, {
       campaignId,
       algorithm: loop.algorithm,
       iteration: k,
       workflowId: currentChild,
       args: loop.iterationArgs({ campaignId, iteration: k, config, carry: state.carry }),
       paused: () => state.paused,
-      markFailed: () => acts.campaignStore.finishCampaign({ campaignId, status: 'failed' }),
+      markFailed,
     });
     currentChild = undefined;
     results.push(result);
@@ -204,21 +202,14 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
 /** Runs iteration 0, the starting policy's evaluation, as `<campaign>/iteration-0/evaluation`. */
 async function evaluateStart(
   start: { workflow: Workflow; args: unknown[]; metric(summary: unknown): number | undefined },
-  campaignId: string,
-  algorithm: string,
-  markFailed: () => Promise<void>,
+  opts: { campaignId: string; algorithm: string; markFailed: () => Promise<void> },
 ): Promise<number | undefined> {
   upsertSearchAttributes([
     { key: ITERATION, value: 0 },
     { key: PHASE, value: 'evaluate-start' },
   ]);
-  const options = { ...campaignChildOptions({ campaignId, algorithm, iteration: 0, workflowId: campaignIds.evaluation(campaignId, 0) }), args: start.args } as unknown as WithWorkflowArgs<Workflow, ChildWorkflowOptions>;
-  try {
-    return start.metric(await executeChild(start.workflow.name, options));
-  } catch (err) {
-    await markFailed();
-    throw childFailure(0, campaignId, err);
-  }
+  const summary = await runCampaignChild(start.workflow, { ...opts, iteration: 0, workflowId: campaignIds.evaluation(opts.campaignId, 0), args: start.args as Parameters<Workflow> });
+  return start.metric(summary);
 }
 
 /** A campaign's failure from its child's: the iteration, the step and the innermost reason. */
@@ -306,13 +297,14 @@ export function campaignChildOptions(opts: { campaignId: string; algorithm: stri
 }
 
 /**
- * Runs iteration k as a child workflow: a pause that arrived while it was starting reaches it,
- * and a failed iteration marks the campaign failed (the audit must not show it as running)
- * before failing the campaign with the step and the innermost reason.
+ * Runs a child of the campaign (iteration k, or iteration 0's evaluation): a pause that arrived
+ * while an iteration was starting reaches it, and a failed child marks the campaign failed (the
+ * audit must not show it as running) before failing the campaign with the step and the
+ * innermost reason.
  */
-async function runIterationChild<W extends Workflow, R>(
+async function runCampaignChild<W extends Workflow, R>(
   workflow: W,
-  opts: { campaignId: string; algorithm: string; iteration: number; workflowId: string; args: Parameters<W>; paused: () => boolean; markFailed: () => Promise<void> },
+  opts: { campaignId: string; algorithm: string; iteration: number; workflowId: string; args: Parameters<W>; paused?: () => boolean; markFailed: () => Promise<void> },
 ): Promise<R> {
   const options = {
     ...campaignChildOptions(opts),
@@ -322,7 +314,7 @@ async function runIterationChild<W extends Workflow, R>(
   } as unknown as WithWorkflowArgs<W, ChildWorkflowOptions>;
   // By type name (the function's name, as startChild(fn) uses): the generic args type needs it.
   const child = await startChild<W>(workflow.name, options);
-  if (opts.paused()) await child.signal(pauseIterationSignal);
+  if (opts.paused?.()) await child.signal(pauseIterationSignal);
   try {
     return (await child.result()) as R;
   } catch (err) {

@@ -42,14 +42,10 @@ export class IterationSkeleton<Phase extends string, Counts extends object> {
     setHandler(pauseIterationSignal, () => void (this.paused = true));
     setHandler(resumeIterationSignal, () => void (this.paused = false));
     setHandler(stopIterationSignal, () => void (this.stopRequested = true));
-    setHandler(iterationStatusQuery, () => ({
-      iteration: o.iteration,
-      phase: this.phase,
-      paused: this.paused,
-      stopRequested: this.stopRequested,
-      ...(this.waitingFor?.() ? { waitingFor: this.waitingFor() } : {}),
-      ...o.status?.(),
-    }));
+    setHandler(iterationStatusQuery, () => {
+      const waitingFor = this.waitingFor?.();
+      return { iteration: o.iteration, phase: this.phase, paused: this.paused, stopRequested: this.stopRequested, ...(waitingFor ? { waitingFor } : {}), ...o.status?.() };
+    });
   }
 
   /** Sets the iteration's search attributes and writes its row. */

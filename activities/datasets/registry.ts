@@ -153,9 +153,14 @@ export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'task
   return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
 }
 
-/** One task of a dataset by id, or undefined. */
+const taskIndexes = new Map<CodeDatasetName, Map<string, CodeTask>>();
+
+/** One task of a dataset by id, or undefined (an index per dataset: scoring looks up every rollout). */
 export function findTask(dataset: string, taskId: string): CodeTask | undefined {
-  return codeDataset(dataset).tasks().find((t) => t.taskId === taskId);
+  const ds = codeDataset(dataset);
+  let index = taskIndexes.get(ds.name);
+  if (!index) taskIndexes.set(ds.name, (index = new Map(ds.tasks().map((t) => [t.taskId, t]))));
+  return index.get(taskId);
 }
 
 /** The sandbox program of a generated program for a task. */

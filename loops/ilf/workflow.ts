@@ -35,6 +35,9 @@ function ilfActivities(config: IlfCampaignConfig, queues = config.taskQueues) {
   };
 }
 
+/** The sandbox limits the campaign sets (the rest keep the sandbox's defaults). */
+const sandboxLimits = (config: IlfCampaignConfig) => ({ cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb });
+
 /** The MBPP_Test evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
 function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput['policy'], k: number, taskQueues: IlfCampaignConfig['taskQueues']): EvaluationInput {
   return {
@@ -46,7 +49,7 @@ function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput
     samplesPerTask: config.sampling.eval.n,
     ks: config.sampling.eval.ks,
     sampling: { ...config.sampling.eval, seed: config.seed * 1000 + 500 + k },
-    limits: { cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb },
+    limits: sandboxLimits(config),
     batchSize: config.sandbox.batchSize,
     taskQueues,
     timeouts: config.timeouts,
@@ -55,7 +58,7 @@ function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput
 
 export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<IlfIterationResult> {
   const { campaignId: c, iteration: k, config } = input;
-  const limits = { cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb };
+  const limits = sandboxLimits(config);
   const ilf = ilfActivities(config);
 
   const openRequests = new Map<string, string>(); // requestId -> taskId
