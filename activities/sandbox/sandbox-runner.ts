@@ -222,6 +222,7 @@ function toRunResult(reply: ServerReply, limits: SandboxLimits): RunResult {
     limits,
     detail: str(reply.detail) || (outcome === 'infra_error' ? `unexpected reply: ${JSON.stringify(reply).slice(0, 200)}` : ''),
   };
+  if (reply.verdict === 'judge' || reply.verdict === 'in-process') result.verdict = reply.verdict;
   for (const key of ['cpuMs', 'maxRssKb', 'stdoutBytes', 'stderrBytes', 'compileMs'] as const) {
     const value = num(reply[key]);
     if (value !== undefined) result[key] = value;
