@@ -6,6 +6,10 @@ plain value (values.encode) or the exception raised. Whatever the program does t
 process (patching this module, writing its own answers, exiting) it cannot learn what the
 tests expect, so it cannot answer right other than by computing the right values.
 """
+# Builtins of our own, copied before any program runs: a program that patches `len` or
+# `isinstance` for its own purposes does not break how this module talks to the judge.
+__builtins__ = dict(__import__("builtins").__dict__)
+
 import builtins
 import os
 import sys
@@ -50,6 +54,14 @@ def _print_traceback(exc):
         sys.stderr.write("".join(traceback.format_exception(type(exc), exc, tb)))
     except BaseException:  # noqa: B902
         pass
+
+
+def _close(*fds):
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _flush():
@@ -164,6 +176,10 @@ def run(program, fd_in, fd_out):
     """Never returns: the child ends with os._exit, so no atexit hook or thread runs afterwards."""
     send, receive = channel.send, channel.receive
     send(fd_out, {"op": "started"})  # before any program code: the judge now blames the program
+    for fd in (fd_in, fd_out):
+        os.set_inheritable(fd, False)
+    # A forked copy of the program has no channel: only this process answers the judge.
+    os.register_at_fork(after_in_child=lambda: _close(fd_in, fd_out))
     try:
         code = compile(program, PROGRAM_FILE, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
@@ -184,6 +200,7 @@ def run(program, fd_in, fd_out):
         _flush()
         send(fd_out, {"op": "raised", "phase": "program", "exc": _exception_info(exc)})
         os._exit(1)
+    _flush()
     send(fd_out, {"op": "loaded"})
     objects = _Objects()
     while True:

@@ -3,11 +3,16 @@
 Both ends use it, but only the judge's reading side matters for the verdict: it bounds what
 it reads and turns anything malformed into `ChannelBroken`, which is the program's fault.
 """
+# Builtins of our own, copied before any program runs: a program that patches `len` or
+# `isinstance` for its own purposes does not break how this module talks to the judge.
+__builtins__ = dict(__import__("builtins").__dict__)
+
 import json
 import os
 import struct
 
 MAX_MESSAGE = 32 << 20
+_write, _read, _dumps, _pack = os.write, os.read, json.dumps, struct.pack
 
 
 class ChannelBroken(Exception):
@@ -15,11 +20,11 @@ class ChannelBroken(Exception):
 
 
 def send(fd, message):
-    body = json.dumps(message, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
-    data = memoryview(struct.pack(">I", len(body)) + body)
+    body = _dumps(message, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
+    data = memoryview(_pack(">I", len(body)) + body)
     while data:
         try:
-            written = os.write(fd, data)
+            written = _write(fd, data)
         except OSError as exc:
             raise ChannelBroken("the channel is closed (%s)" % exc.strerror)
         data = data[written:]
@@ -29,7 +34,7 @@ def _read_exact(fd, n):
     chunks = []
     while n > 0:
         try:
-            chunk = os.read(fd, min(n, 1 << 20))
+            chunk = _read(fd, min(n, 1 << 20))
         except OSError as exc:
             raise ChannelBroken("the channel failed (%s)" % exc.strerror)
         if not chunk:

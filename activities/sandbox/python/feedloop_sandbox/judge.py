@@ -258,16 +258,31 @@ def _bound_names(tree):
 
 def program_names(tree):
     """Names the tests take from the program's globals. A builtin the program redefines is the
-    program's only where the tests never use it on the expected side of a comparison: so a
-    program's own `set` or `sorted` cannot be handed the expected value to echo back."""
+    program's only where the tests call it directly on values of their own (MBPP 126 tests a
+    function named `sum`), never on the expected side of a comparison nor on another program
+    result: so a program's own `set`, `len` or `abs` can neither be handed the expected value
+    to echo back nor turn a wrong result into the expected one."""
     loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    names = loaded - _bound_names(tree) - {"__builtins__"}
+    plain = {n for n in names if not hasattr(builtins, n)}
     expected_side = set()
+    direct = {}  # builtin name -> every use is NAME(args naming no program name)
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             for side in node.comparators:
                 expected_side |= {n.id for n in ast.walk(side) if isinstance(n, ast.Name)}
-    names = loaded - _bound_names(tree)
-    return sorted(n for n in names if not (hasattr(builtins, n) and n in expected_side) and n != "__builtins__")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names - plain:
+            inner = {n.id for arg in node.args + [k.value for k in node.keywords] for n in ast.walk(arg) if isinstance(n, ast.Name)}
+            direct.setdefault(node.func.id, []).append(not (inner & names))
+    uses = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names - plain:
+            uses[node.id] = uses.get(node.id, 0) + 1
+    shadowing = {
+        n for n in names - plain
+        if n not in expected_side and all(direct.get(n, [False])) and len(direct.get(n, [])) == uses.get(n, 0)
+    }
+    return sorted(plain | shadowing)
 
 
 def _last_tests_line(tb):
@@ -277,6 +292,19 @@ def _last_tests_line(tb):
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
+
+
+def _tests_traceback(exc):
+    """The traceback through the tests' own frames, for the run's stderr (the host's copy only)."""
+    import traceback
+
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename != TESTS_FILE:
+        tb = tb.tb_next
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, tb))[-3000:]
+    except Exception:  # noqa: BLE001
+        return ""
 
 
 def _program_verdict(info, phase):
@@ -384,7 +412,8 @@ def _run_tests(tests, program):
     except AssertionError as exc:
         line = _last_tests_line(exc.__traceback__)
         statement = linecache.getline(TESTS_FILE, line).strip() if line else ""
-        return {"status": "failed", "detail": "assertion failed at %s line %s: %s" % (TESTS_FILE, line, statement or exc)}
+        return {"status": "failed", "detail": "assertion failed at %s line %s: %s" % (TESTS_FILE, line, statement or exc),
+                "evidence": _tests_traceback(exc)}
     except MemoryError:
         return {"status": "runtime_error", "detail": "the tests ran out of memory on the program's results"}
     except BaseException as exc:  # noqa: B902 - the tests' own errors on the program's results
@@ -392,5 +421,5 @@ def _run_tests(tests, program):
         text = "%s: %s" % (type(exc).__name__, str(exc)[:500])
         if isinstance(exc, SystemExit):
             return {"status": "runtime_error", "detail": "exited (%s) during the tests, before the tests completed" % text}
-        return {"status": "runtime_error", "detail": "%s at %s line %s" % (text, TESTS_FILE, line)}
+        return {"status": "runtime_error", "detail": "%s at %s line %s" % (text, TESTS_FILE, line), "evidence": _tests_traceback(exc)}
     return {"status": "passed", "detail": "all tests passed (%d calls judged outside the program)" % program.calls}

@@ -211,6 +211,9 @@ class Server:
         }
         if getattr(obs, "verdict", None) is not None:
             result["verdict"] = "in-process" if obs.verdict.get("inProcess") else "judge"
+            evidence = obs.verdict.get("evidence")
+            if isinstance(evidence, str) and evidence:
+                result["stderr"] += ("" if not result["stderr"] or result["stderr"].endswith("\n") else "\n") + "[judge] " + evidence
         if obs.leftovers:
             # Not the program's outcome to change: the host logs it and this server is replaced.
             self.broken = "%d processes of a program could not be killed" % obs.leftovers

@@ -8,6 +8,10 @@ runs in the judge and builds only builtin (and a few stdlib container) objects, 
 size and depth; anything else raises `BadValue`. Nothing here trusts the program: the program
 may send any bytes it likes, but the expected values live in the judge, out of its reach.
 """
+# Builtins of our own, copied before any program runs: a program that patches `len` or
+# `isinstance` for its own purposes does not break how this module talks to the judge.
+__builtins__ = dict(__import__("builtins").__dict__)
+
 import collections
 import decimal
 import fractions
