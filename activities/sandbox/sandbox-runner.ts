@@ -123,6 +123,10 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
       signal?.throwIfAborted();
       const fault = nextFault();
       const reply = await server.request({ ...message, ...(fault ? { fault } : {}) }, timeoutMs);
+      if (Array.isArray(reply.cleanupProblems)) {
+        // The host's problem, not the program's: logged, the outcome stands.
+        options.log?.warn({ problems: reply.cleanupProblems }, 'sandbox could not clean up a work dir');
+      }
       return toResult(reply);
     } catch (err) {
       signal?.throwIfAborted();

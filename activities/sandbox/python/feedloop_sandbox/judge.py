@@ -62,7 +62,21 @@ def _exception_class(info):
         return type(name[:100] or "Exception", (Exception, ProgramRaised), {})
 
 
+def clean_info(info):
+    """The program's description of an exception, with every field of the type it should have."""
+    text = lambda v: v[:1500] if isinstance(v, str) else None  # noqa: E731
+    return {
+        "type": text(info.get("type")) or "Exception",
+        "builtin": info.get("builtin") is True,
+        "bases": [b[:100] for b in info.get("bases", [])[:8] if isinstance(b, str)] if isinstance(info.get("bases"), list) else [],
+        "text": text(info.get("text")) or "",
+        "where": text(info.get("where")),
+        "errno": info.get("errno") if type(info.get("errno")) is int else None,
+    }
+
+
 def program_exception(info):
+    info = clean_info(info)
     cls = _exception_class(info)
     if cls is None:
         return ProgramExited(info)
@@ -338,7 +352,7 @@ def _start(program):
     if op == "compile_error":
         return {"status": "compile_error", "detail": str(loaded.get("detail"))[:1500]}
     if op == "raised" and isinstance(loaded.get("exc"), dict):
-        return _program_verdict(loaded["exc"], "program")
+        return _program_verdict(clean_info(loaded["exc"]), "program")
     return {"status": "program_gone", "detail": "the program's process sent %r while loading" % str(op)[:50]}
 
 
@@ -368,6 +382,8 @@ def judge(tests, fd_to_program, fd_from_program):
         return verdict
     try:
         return _run_tests(tests, program)
+    except Exception as exc:  # noqa: BLE001 - after "started", only the program's answers reach here
+        return {"status": "program_gone", "detail": "the program's answers broke the judge's reading of them (%s)" % type(exc).__name__}
     finally:
         program.tell_done()
 

@@ -11,12 +11,11 @@ import gc
 import json
 import os
 import select
-import shutil
 import sys
 import time
 import traceback
 
-from . import callee, classify, confine, harness, host, java, judge_process, protocol, supervise
+from . import callee, classify, cleanup, confine, harness, host, java, judge_process, protocol, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -44,6 +43,7 @@ class Server:
         self.toolchain = None
         self.info = {}
         self.broken = None  # set when this server must not serve another run
+        self.cleanup_problems = []  # reported with the next reply, for the host's log
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -102,6 +102,12 @@ class Server:
         path = os.path.join(WORK_ROOT, "run-%d" % self.runs)
         os.mkdir(path, 0o755)
         return path
+
+    def _clean(self, workdir):
+        problem = cleanup.remove_tree(workdir)
+        if problem:
+            self.cleanup_problems.append(problem)
+            sys.stderr.write("feedloop sandbox: %s\n" % problem)
 
     def _own(self, path, uid, mode):
         if uid is not None:
@@ -241,7 +247,7 @@ class Server:
                 )
             return self._result(obs, nonce, limits)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clean(workdir)
 
     def run_java(self, request):
         limits = request["limits"]
@@ -281,7 +287,7 @@ class Server:
             extra = {"compileMs": round(compile_ms, 3), "durationMs": round(obs.wall_ms + compile_ms, 3)}
             return self._result(obs, nonce, limits, extra)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clean(workdir)
 
     def compile_java(self, request):
         """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
@@ -313,7 +319,7 @@ class Server:
             result.update({"stderr": diagnostics, "items": items, "methods": methods, "compileMs": round(compile_ms, 3)})
             return result, False
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clean(workdir)
 
     def _compile(self, source, classes, limits):
         try:
@@ -355,6 +361,8 @@ class Server:
             if driver_gone:
                 return
             response["id"] = request.get("id")
+            if self.cleanup_problems:
+                response["cleanupProblems"], self.cleanup_problems = self.cleanup_problems[:5], []
             protocol.write_frame(self.ctrl_out, response)
             if self.broken:
                 sys.stderr.write("feedloop sandbox: this server ends: %s\n" % self.broken)
