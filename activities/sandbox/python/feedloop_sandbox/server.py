@@ -197,7 +197,7 @@ class Server:
                 return verdict
 
     def _result(self, obs, nonce, limits, extra=None):
-        if getattr(obs, "verdict", None) is not None:
+        if obs.verdict is not None:
             outcome, detail = classify.classify_judged(obs, obs.verdict, limits)
         else:
             outcome, detail = classify.classify(obs, nonce, obs.pid, limits)
@@ -215,7 +215,10 @@ class Server:
             "stdoutBytes": obs.stdout.total,
             "stderrBytes": obs.stderr.total,
         }
-        if getattr(obs, "verdict", None) is not None:
+        if obs.verdict is None:
+            if outcome != "infra_error":
+                result["verdict"] = "in-process"  # Java's MBXP Main: checked in the program's JVM
+        else:
             result["verdict"] = "in-process" if obs.verdict.get("inProcess") else "judge"
             evidence = obs.verdict.get("evidence")
             if isinstance(evidence, str) and evidence:
