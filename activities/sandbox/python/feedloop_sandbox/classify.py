@@ -44,10 +44,14 @@ def cpu_ms(rusage):
     return (rusage.ru_utime + rusage.ru_stime) * 1000.0
 
 
+def _run_cpu(obs):
+    return max(cpu_ms(obs.rusage), obs.run_cpu_ms or 0.0)
+
+
 def classify(obs, nonce, pid, limits):
     status = obs.status
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    used_cpu = cpu_ms(obs.rusage)
+    used_cpu = _run_cpu(obs)
     if obs.killed_for == "output":
         return "output_limit", "stdout+stderr exceeded %d bytes" % limits["outputBytes"]
     if obs.killed_for == "cpu" or sig == signal.SIGXCPU:
@@ -72,7 +76,7 @@ def classify(obs, nonce, pid, limits):
     if sig == signal.SIGXFSZ:
         return "output_limit", "file size limit of %d MiB exceeded" % limits["fileSizeMb"]
     stderr = obs.stderr.text()
-    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20)
+    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20) or obs.oom_kills > 0
     if any(s in stderr for s in _MEMORY_SIGNS) or (sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL) and near_limit):
         return "memory_limit", "ran out of memory (limit %d MiB; %s)" % (limits["memoryMb"], _exit_text(status))
     return "runtime_error", "%s before the tests completed" % _exit_text(status)
@@ -88,7 +92,7 @@ def _ended_early(obs, status, limits):
     if sig == signal.SIGXFSZ:
         return "output_limit", "file size limit of %d MiB exceeded" % limits["fileSizeMb"]
     stderr = obs.stderr.text()
-    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20)
+    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20) or obs.oom_kills > 0
     if any(s in stderr for s in _MEMORY_SIGNS) or (sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL) and near_limit):
         return "memory_limit", "ran out of memory (limit %d MiB; %s)" % (limits["memoryMb"], _exit_text(status))
     return None
@@ -100,7 +104,7 @@ def classify_judged(obs, verdict, limits):
     ...), never infra_error. infra_error is left for what it cannot reach: the judge failing, or
     its process failing before any program code ran (no "started")."""
     status = obs.status
-    used_cpu = cpu_ms(obs.rusage)
+    used_cpu = _run_cpu(obs)
     if obs.killed_for == "output":
         return "output_limit", "stdout+stderr exceeded %d bytes" % limits["outputBytes"]
     if obs.killed_for == "cpu" or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU):

@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-from . import callee, classify, cleanup, confine, harness, host, java, judge_process, protocol, supervise
+from . import callee, cgroups, classify, cleanup, ipc, confine, harness, host, java, judge_process, protocol, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -54,6 +54,7 @@ class Server:
             (self.uid, self.compile_uid, self.judge_uid), self._uid_locks = host.claim_uids(
                 self.config["lockDir"], self.config["uidFirst"], self.config["uidCount"], 3
             )
+        self.cgroup = cgroups.RunCgroup.create("server-uid-%d" % self.uid) if self.mode == "root" else None
         java_sources = {}
         for path in self.config.get("javaSources", []):
             with open(path, encoding="utf-8") as f:
@@ -91,6 +92,7 @@ class Server:
             "python": sys.version.split()[0],
             "executable": sys.executable,
             "network": {"namespace": "private", "interfaces": interfaces},
+            "cgroup": self.cgroup.describe() if self.cgroup else None,
             "mounts": mounts,
             "java": jdk[0] if jdk else None,
         }
@@ -143,10 +145,15 @@ class Server:
             env = dict(confine.BASE_ENV, HOME=workdir, TMPDIR=workdir)
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()  # nothing buffered here may surface as the program's output
+            if self.cgroup:
+                rl = confine.rlimits_for(limits, language)
+                self.cgroup.prepare(rl[confine.resource.RLIMIT_AS][0], rl[confine.resource.RLIMIT_NPROC][0])
             started = time.monotonic()
             pid = os.fork()
             if pid == 0:
                 try:
+                    if self.cgroup:
+                        self.cgroup.join()  # before any program code: all it starts stays in
                     confine.confine(workdir=workdir, uid=self.uid, gid=self.uid, limits=limits, language=language,
                                     fds=(in_r, out_w, err_w, rep_w_child) + child_extra, env=env)
                     body(nonce)
@@ -165,15 +172,20 @@ class Server:
                     os.write(in_w, (nonce + "\n").encode())
                     fds.close(in_w)
                 pidfd = fds.add(os.pidfd_open(pid))
-                obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started, stop_fd=stop_fd)
+                obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started, stop_fd=stop_fd,
+                                               cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None)
             finally:
                 # The judge's verifier is spared: once the program's processes are gone it sees
                 # the channel close and answers.
                 leftovers = supervise.kill_leftovers(self.keep_pids, spare_children_of=self.judge_pid if judged is not None else None)
+                ipc.remove_all()
             if judged is not None and not obs.driver_gone:
                 obs.verdict = self._await_verdict(judged, limits)
             supervise.finish_reading(streams, rep_r, obs, int(limits["outputBytes"]))
             obs.leftovers = leftovers
+            if self.cgroup:
+                obs.run_cpu_ms = self.cgroup.run_cpu_ms()
+                obs.oom_kills = self.cgroup.run_oom_kills()
             obs.pid = pid
             return obs, nonce
         finally:
@@ -206,7 +218,7 @@ class Server:
             "outcome": outcome,
             "detail": detail,
             "durationMs": round(obs.wall_ms, 3),
-            "cpuMs": round(classify.cpu_ms(obs.rusage), 3),
+            "cpuMs": round(max(classify.cpu_ms(obs.rusage), obs.run_cpu_ms or 0.0), 3),
             "maxRssKb": obs.rusage.ru_maxrss,
             "exitCode": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": _signal_name(os.WTERMSIG(status)) if os.WIFSIGNALED(status) else None,

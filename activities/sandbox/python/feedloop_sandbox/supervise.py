@@ -43,7 +43,9 @@ class Observation:
         self.rusage = None
         self.killed_for = None  # 'cpu' | 'wall' | 'output' | None
         self.driver_gone = False
-        self.judged_early = False  # the verdict came while the program's process still ran
+        self.judged_early = False
+        self.run_cpu_ms = None  # every process of the run (cgroup), when the server has one
+        self.oom_kills = 0  # the verdict came while the program's process still ran
         self.verdict = None
         self.stdout = Capture()
         self.stderr = Capture()
@@ -68,7 +70,7 @@ def _kill_group(pid):
         pass
 
 
-def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, stop_fd=None):
+def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, stop_fd=None, cpu_of_run=None):
     """Runs until the program's process exits (or is killed for a limit, or stop_fd, the
     judge's socket, has the verdict); reads its output meanwhile."""
     obs = Observation()
@@ -92,7 +94,8 @@ def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, sto
             obs.killed_for = "wall"
             break
         if now >= next_cpu_check:
-            used = cpu_ms_of(pid)
+            # CPU time of every process of the run (its cgroup), else of the main process
+            used = cpu_of_run() if cpu_of_run is not None else cpu_ms_of(pid)
             if used is not None and used >= cpu_limit_ms:
                 obs.killed_for = "cpu"
                 break

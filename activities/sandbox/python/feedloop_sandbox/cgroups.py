@@ -1,0 +1,138 @@
+"""A cgroup per fork-server for its runs: memory, processes and CPU time per run, not per process.
+
+rlimits bound each process; a program that forks holds N times its memory limit, and its
+children's CPU time escapes the CPU limit. Each server makes a cgroup of its own (below the
+worker's own cgroup, in each v1 controller `memory`, `pids`, `cpuacct`, or the unified v2
+tree), sets the run's limits on it before each run and moves the program's first process into
+it before any program code runs; every process the program starts stays in it (moving out
+needs root). Memory counts everything the kernel charges to the run: anonymous memory of every
+process, tmpfs and shared memory pages it writes. CPU time is the sum of every process of the
+run. Without a writable cgroup hierarchy the server runs with rlimits alone and says so.
+"""
+import os
+
+_ROOT = "/sys/fs/cgroup"
+
+
+def _own_paths():
+    """{controller: path of this process's cgroup}; v2 as key ''."""
+    paths = {}
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _id, controllers, path = line.rstrip("\n").split(":", 2)
+            for c in controllers.split(",") if controllers else [""]:
+                paths[c] = path
+    return paths
+
+
+def _write(path, value):
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read().decode()
+
+
+class RunCgroup:
+    """One cgroup (v1: one per controller) that each run of this server uses in turn."""
+
+    def __init__(self, version, dirs):
+        self.version = version
+        self.dirs = dirs  # {controller: dir}
+        self._procs = [os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC) for d in set(dirs.values())]
+        self._cpu_base = 0.0
+        self._oom_base = 0
+
+    @classmethod
+    def create(cls, name):
+        """The server's cgroup, or None where the host has no writable hierarchy."""
+        try:
+            own = _own_paths()
+            if os.path.exists(os.path.join(_ROOT, "cgroup.controllers")):  # pure v2
+                parent = _ROOT + own.get("", "/")
+                enabled = _read(os.path.join(parent, "cgroup.subtree_control")).split()
+                if not {"memory", "pids", "cpu"} <= set(enabled):
+                    return None
+                d = os.path.join(parent, "feedloop-sandbox-" + name)
+                os.makedirs(d, exist_ok=True)
+                return cls(2, {"memory": d, "pids": d, "cpu": d})
+            dirs = {}
+            for controller in ("memory", "pids", "cpuacct"):
+                mount = os.path.join(_ROOT, controller)
+                if not os.path.isdir(mount) or controller not in own:
+                    return None
+                d = os.path.join(mount + own[controller], "feedloop-sandbox", name)
+                os.makedirs(d, exist_ok=True)
+                dirs[controller] = d
+            return cls(1, dirs)
+        except OSError:
+            return None
+
+    def describe(self):
+        return {"version": self.version, "dirs": sorted(set(self.dirs.values()))}
+
+    def prepare(self, memory_bytes, processes):
+        """Sets the next run's limits and the baselines its usage is measured from."""
+        if self.version == 1:
+            mem = self.dirs["memory"]
+            _write(os.path.join(mem, "memory.limit_in_bytes"), memory_bytes)
+            memsw = os.path.join(mem, "memory.memsw.limit_in_bytes")
+            if os.path.exists(memsw):
+                _write(memsw, memory_bytes)  # no swap beyond the limit
+            _write(os.path.join(mem, "memory.max_usage_in_bytes"), 0)
+            _write(os.path.join(self.dirs["pids"], "pids.max"), processes)
+        else:
+            d = self.dirs["memory"]
+            _write(os.path.join(d, "memory.max"), memory_bytes)
+            if os.path.exists(os.path.join(d, "memory.swap.max")):
+                _write(os.path.join(d, "memory.swap.max"), 0)
+            _write(os.path.join(d, "pids.max"), processes)
+        self._cpu_base = self.cpu_ms()
+        self._oom_base = self._oom_kills()
+
+    def join(self):
+        """Moves the calling process in (from the forked child, before it drops root)."""
+        pid = str(os.getpid()).encode()
+        for fd in self._procs:
+            os.write(fd, pid)
+
+    def cpu_ms(self):
+        """CPU time of every process that ran in this cgroup (since its creation)."""
+        try:
+            if self.version == 1:
+                return int(_read(os.path.join(self.dirs["cpuacct"], "cpuacct.usage"))) / 1e6
+            for line in _read(os.path.join(self.dirs["cpu"], "cpu.stat")).splitlines():
+                if line.startswith("usage_usec"):
+                    return int(line.split()[1]) / 1e3
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
+    def run_cpu_ms(self):
+        return self.cpu_ms() - self._cpu_base
+
+    def _oom_kills(self):
+        try:
+            name = "memory.oom_control" if self.version == 1 else "memory.events"
+            for line in _read(os.path.join(self.dirs["memory"], name)).splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def run_oom_kills(self):
+        return self._oom_kills() - self._oom_base
+
+    def peak_kb(self):
+        try:
+            if self.version == 1:
+                return int(_read(os.path.join(self.dirs["memory"], "memory.max_usage_in_bytes"))) // 1024
+            return int(_read(os.path.join(self.dirs["memory"], "memory.peak"))) // 1024
+        except (OSError, ValueError):
+            return None
