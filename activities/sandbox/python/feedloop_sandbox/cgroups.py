@@ -80,10 +80,15 @@ class RunCgroup:
         """Sets the next run's limits and the baselines its usage is measured from."""
         if self.version == 1:
             mem = self.dirs["memory"]
-            _write(os.path.join(mem, "memory.limit_in_bytes"), memory_bytes)
+            limit = os.path.join(mem, "memory.limit_in_bytes")
             memsw = os.path.join(mem, "memory.memsw.limit_in_bytes")
-            if os.path.exists(memsw):
-                _write(memsw, memory_bytes)  # no swap beyond the limit
+            # memory+swap may never be below memory: raise it first, lower it last (no swap use)
+            order = [limit, memsw]
+            if os.path.exists(memsw) and int(_read(limit)) < memory_bytes:
+                order = [memsw, limit]
+            for path in order:
+                if os.path.exists(path):
+                    _write(path, memory_bytes)
             _write(os.path.join(mem, "memory.max_usage_in_bytes"), 0)
             _write(os.path.join(self.dirs["pids"], "pids.max"), processes)
         else:
