@@ -25,12 +25,33 @@ def _own_paths():
     return paths
 
 
-def _write(path, value):
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, str(value).encode())
-    finally:
-        os.close(fd)
+class _At:
+    """A cgroup directory by fd: the server keeps using it after it pivot_roots away from /sys."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def write(self, name, value):
+        fd = os.open(name, os.O_WRONLY | os.O_CLOEXEC, dir_fd=self.fd)
+        try:
+            os.write(fd, str(value).encode())
+        finally:
+            os.close(fd)
+
+    def read(self, name):
+        fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self.fd)
+        try:
+            return os.read(fd, 1 << 16).decode()
+        finally:
+            os.close(fd)
+
+    def exists(self, name):
+        try:
+            os.stat(name, dir_fd=self.fd)
+            return True
+        except OSError:
+            return False
 
 
 def _read(path):
@@ -43,8 +64,10 @@ class RunCgroup:
 
     def __init__(self, version, dirs):
         self.version = version
-        self.dirs = dirs  # {controller: dir}
-        self._procs = [os.open(os.path.join(d, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC) for d in set(dirs.values())]
+        paths = sorted(set(dirs.values()))
+        at = {p: _At(p) for p in paths}
+        self.dirs = {c: at[p] for c, p in dirs.items()}  # {controller: directory}
+        self._procs = [os.open("cgroup.procs", os.O_WRONLY | os.O_CLOEXEC, dir_fd=at[p].fd) for p in paths]
         self._cpu_base = 0.0
         self._oom_base = 0
 
@@ -74,29 +97,28 @@ class RunCgroup:
             return None
 
     def describe(self):
-        return {"version": self.version, "dirs": sorted(set(self.dirs.values()))}
+        return {"version": self.version, "dirs": sorted({d.path for d in self.dirs.values()})}
 
     def prepare(self, memory_bytes, processes):
         """Sets the next run's limits and the baselines its usage is measured from."""
         if self.version == 1:
             mem = self.dirs["memory"]
-            limit = os.path.join(mem, "memory.limit_in_bytes")
-            memsw = os.path.join(mem, "memory.memsw.limit_in_bytes")
+            limit, memsw = "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"
             # memory+swap may never be below memory: raise it first, lower it last (no swap use)
             order = [limit, memsw]
-            if os.path.exists(memsw) and int(_read(limit)) < memory_bytes:
+            if mem.exists(memsw) and int(mem.read(limit)) < memory_bytes:
                 order = [memsw, limit]
-            for path in order:
-                if os.path.exists(path):
-                    _write(path, memory_bytes)
-            _write(os.path.join(mem, "memory.max_usage_in_bytes"), 0)
-            _write(os.path.join(self.dirs["pids"], "pids.max"), processes)
+            for name in order:
+                if mem.exists(name):
+                    mem.write(name, memory_bytes)
+            mem.write("memory.max_usage_in_bytes", 0)
+            self.dirs["pids"].write("pids.max", processes)
         else:
             d = self.dirs["memory"]
-            _write(os.path.join(d, "memory.max"), memory_bytes)
-            if os.path.exists(os.path.join(d, "memory.swap.max")):
-                _write(os.path.join(d, "memory.swap.max"), 0)
-            _write(os.path.join(d, "pids.max"), processes)
+            d.write("memory.max", memory_bytes)
+            if d.exists("memory.swap.max"):
+                d.write("memory.swap.max", 0)
+            d.write("pids.max", processes)
         self._cpu_base = self.cpu_ms()
         self._oom_base = self._oom_kills()
 
@@ -110,8 +132,8 @@ class RunCgroup:
         """CPU time of every process that ran in this cgroup (since its creation)."""
         try:
             if self.version == 1:
-                return int(_read(os.path.join(self.dirs["cpuacct"], "cpuacct.usage"))) / 1e6
-            for line in _read(os.path.join(self.dirs["cpu"], "cpu.stat")).splitlines():
+                return int(self.dirs["cpuacct"].read("cpuacct.usage")) / 1e6
+            for line in self.dirs["cpu"].read("cpu.stat").splitlines():
                 if line.startswith("usage_usec"):
                     return int(line.split()[1]) / 1e3
         except (OSError, ValueError):
@@ -124,7 +146,7 @@ class RunCgroup:
     def _oom_kills(self):
         try:
             name = "memory.oom_control" if self.version == 1 else "memory.events"
-            for line in _read(os.path.join(self.dirs["memory"], name)).splitlines():
+            for line in self.dirs["memory"].read(name).splitlines():
                 if line.startswith("oom_kill "):
                     return int(line.split()[1])
         except (OSError, ValueError):
@@ -137,7 +159,7 @@ class RunCgroup:
     def peak_kb(self):
         try:
             if self.version == 1:
-                return int(_read(os.path.join(self.dirs["memory"], "memory.max_usage_in_bytes"))) // 1024
-            return int(_read(os.path.join(self.dirs["memory"], "memory.peak"))) // 1024
+                return int(self.dirs["memory"].read("memory.max_usage_in_bytes")) // 1024
+            return int(self.dirs["memory"].read("memory.peak")) // 1024
         except (OSError, ValueError):
             return None

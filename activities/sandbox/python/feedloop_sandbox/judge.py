@@ -325,7 +325,7 @@ def _program_verdict(info, phase):
     text = info.get("text") or info.get("type") or "an exception"
     where = info.get("where") or ("the " + phase)
     bases = info.get("bases") or []
-    if "MemoryError" in bases:
+    if "MemoryError" in bases or ("OSError" in bases and info.get("errno") == errno.ENOMEM):
         return {"status": "memory_limit", "detail": "MemoryError at %s" % where}
     if "OSError" in bases and info.get("errno") in (errno.EFBIG, errno.ENOSPC):
         return {"status": "output_limit", "detail": "%s at %s (file size or work-dir space limit)" % (text, where)}

@@ -15,7 +15,7 @@ import sys
 import time
 import traceback
 
-from . import callee, cgroups, classify, cleanup, ipc, confine, harness, host, java, judge_process, protocol, supervise
+from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, judge_process, protocol, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -64,7 +64,10 @@ class Server:
         expose = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
         if jdk:
             expose.append(os.path.dirname(os.path.dirname(jdk[0])))
-        mounts = host.shape_mounts(WORK_ROOT, self.config["workSizeMb"], self.config["mask"], expose)
+        if self.config.get("minimalRoot", True):
+            mounts = rootfs.build(WORK_ROOT, self.config["workSizeMb"], expose)
+        else:
+            mounts = host.shape_mounts(WORK_ROOT, self.config["workSizeMb"], self.config["mask"], expose)
         host.set_child_subreaper()
         host.limit_malloc_arenas()
         if jdk and java_sources:
