@@ -78,7 +78,7 @@ describe('a program cannot make itself an infra_error', () => {
     expect(results[0]!.outcome).toBe('failed');
     expect(results[1]!.outcome).toBe('failed');
     // the work dir is a tmpfs: its pages count toward the run's memory (cgroup), else its size
-    expect(['output_limit', 'memory_limit']).toContain(results[2]!.outcome);
+    expect(['output_limit', 'memory_limit'], results[2]!.detail).toContain(results[2]!.outcome);
   });
 
   it('garbage or a flood on the judge channel', async () => {

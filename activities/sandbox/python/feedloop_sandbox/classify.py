@@ -121,6 +121,8 @@ def classify_judged(obs, verdict, limits):
         return "infra_error", "the sandbox could not start the program (%s): %s %s" % (
             _exit_text(status), detail, obs.stderr.text()[-300:].strip())
     if kind == "program_gone":
+        if obs.oom_kills > 0:
+            return "memory_limit", "ran out of memory: the run's memory limit of %d MiB killed a process of it" % limits["memoryMb"]
         early = None if obs.judged_early else _ended_early(obs, status, limits)
         if early:
             return early
