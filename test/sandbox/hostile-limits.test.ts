@@ -1,4 +1,6 @@
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
 import { DEFAULT_LIMITS, type SandboxLimits } from '../../activities/sandbox/types';
 import { python } from './helpers/programs';
@@ -102,5 +104,41 @@ describe('limits per run', () => {
       expect(result.stdout).not.toContain('wrote 63');
       expect(['memory_limit', 'runtime_error', 'output_limit']).toContain(result.outcome);
     }
+  });
+});
+
+describe('what a program can see', () => {
+  it('is a short allow-list: its root has the system, the interpreter, its work dir, and nothing else', async () => {
+    const program = [
+      'import os, sys',
+      "print('ROOT', sorted(os.listdir('/')))",
+      `for path in ${JSON.stringify([PROJECT_ROOT, '/home', '/work', '/sys', '/run', '/var', '/etc/shadow', '/etc/hostname', '/mnt', '/opt'])}:`,
+      '    if sys.prefix.startswith(path + "/"):',
+      '        continue',
+      "    print('EXISTS' if os.path.lexists(path) else 'ABSENT', path)",
+      "print('DEV', sorted(os.listdir('/dev')))",
+      '# a home dir is there only as the way to the interpreter (pyenv): nothing else in it',
+      `home = ${JSON.stringify(os.homedir())}`,
+      'if os.path.isdir(home) and sys.prefix.startswith(home + "/"):',
+      "    print('HOME', os.listdir(home) == [sys.prefix[len(home) + 1:].split('/')[0]])",
+      'else:',
+      "    print('HOME', not os.path.exists(home))",
+      "print('PROCS', len([p for p in os.listdir('/proc') if p.isdigit()]))",
+      'try:',
+      "    open('/usr/feedloop-write-probe', 'w')",
+      "    print('WROTE /usr')",
+      'except OSError:',
+      "    print('/usr read-only')",
+    ].join('\n');
+    const result = await runner.run(python(program), LIMITS);
+    expect(result.outcome).toBe('passed');
+    const root = JSON.parse(/ROOT (.*)/.exec(result.stdout)![1]!.replace(/'/g, '"')) as string[];
+    for (const entry of root) expect(['bin', 'dev', 'etc', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'tmp', 'usr', 'root', 'opt', 'home']).toContain(entry);
+    expect(result.stdout).not.toMatch(/^EXISTS/m);
+    expect(result.stdout).toContain('HOME True');
+    expect(result.stdout).toContain('/usr read-only');
+    expect(result.stdout).toMatch(/DEV \['fd', 'full', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero'\]/);
+    // its /proc is its server's PID namespace: the server, its judge and helpers, and the program
+    expect(Number(/PROCS (\d+)/.exec(result.stdout)![1])).toBeLessThan(12);
   });
 });
