@@ -106,6 +106,8 @@ describe('the verdict is decided outside the program', () => {
       ['import math\nmath.isclose = lambda *a, **k: True\ndef answer():\n    return 5.0', 'assert math.isclose(answer(), 1.0)'],
       ['import builtins\nbuiltins.abs = lambda x: 0\nbuiltins.AssertionError = type("Nope", (Exception,), {})\ndef answer():\n    return 5.0', 'assert abs(answer() - 1.0) < 1e-9'],
       ['import os\n_w = os.write\nos.write = lambda fd, data: len(data)\ndef answer():\n    return 41', 'assert answer() == 42'],
+      // a module of the program claiming a name whose import would run something in the judge
+      ['import types\nmath = types.ModuleType("unittest.__main__")\ndef answer():\n    return 5.0', 'assert math.isclose(answer(), 1.0)'],
     ];
     const results = await runAll(cases);
     expectNotPassed(results, cases);

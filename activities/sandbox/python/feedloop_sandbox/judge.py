@@ -18,6 +18,7 @@ import errno
 import importlib
 import linecache
 import os
+import sys
 
 from . import channel, values
 
@@ -299,6 +300,14 @@ def program_names(tree):
     return sorted(plain | shadowing)
 
 
+_NOT_IMPORTED = {"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "pydoc", "webbrowser", "ensurepip", "venv", "lib2to3"}
+
+
+def _importable(module):
+    top = module.split(".")[0]
+    return top in sys.stdlib_module_names and top not in _NOT_IMPORTED and "__main__" not in module and len(module) < 100
+
+
 def _last_tests_line(tb):
     line = None
     while tb is not None:
@@ -408,10 +417,13 @@ def _run_tests(tests, program):
                 if kind[0] == "callable":
                     namespace[name] = RemoteFunction(program, name)
                 elif kind[0] == "module" and len(kind) == 2 and isinstance(kind[1], str):
-                    try:
-                        namespace[name] = importlib.import_module(kind[1])
-                    except Exception:  # noqa: BLE001 - not importable here: the tests get a NameError
-                        pass
+                    # The judge's own copy of the module (a program's patched `math` stays its own);
+                    # only standard modules whose import runs nothing surprising.
+                    if _importable(kind[1]):
+                        try:
+                            namespace[name] = importlib.import_module(kind[1])
+                        except Exception:  # noqa: BLE001 - not importable here: the tests get a NameError
+                            pass
                 elif kind[0] == "value" and len(kind) == 2:
                     namespace[name] = program.decode(kind[1], "value")
                 else:
