@@ -208,18 +208,20 @@ describe('the verdict is decided outside the program', () => {
   });
 
   it('returns mutated arguments and program objects the tests build as the tests expect', async () => {
-    const [mutates, objects, generator] = await runAll([
+    const [mutates, objects, generator, functions] = await runAll([
       ['def push(xs):\n    xs.append(3)', 'xs = [1, 2]\npush(xs)\nassert xs == [1, 2, 3]'],
       [
         'class Node:\n    def __init__(self, v):\n        self.v, self.next = v, None\ndef length(n):\n    return 0 if n is None else 1 + length(n.next)',
         'head = Node(1)\nhead.next = Node(2)\nassert head.next.v == 2\nassert length(head) == 2',
       ],
       ['def evens(n):\n    for i in range(n):\n        if i % 2 == 0:\n            yield i', 'assert list(evens(5)) == [0, 2, 4]'],
+      ['def double(x):\n    return 2 * x\ndef apply(f, x):\n    return f(x)', 'assert apply(double, 3) == 6'],
     ]);
     expect(mutates!.outcome).toBe('passed');
     expect(objects!.outcome).toBe('passed');
     expect(generator!.outcome).toBe('passed');
-    for (const r of [mutates, objects, generator]) expect(r!.verdict).toBe('judge');
+    expect(functions!.outcome).toBe('passed'); // a program function handed back to the program, by name
+    for (const r of [mutates, objects, generator, functions]) expect(r!.verdict).toBe('judge');
   });
 
   it('falls back to an in-process check only where the tests themselves need it, and says so', async () => {

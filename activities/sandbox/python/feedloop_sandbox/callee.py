@@ -75,8 +75,9 @@ def _flush():
 class _Objects:
     """The program's objects the judge holds by handle (a Node the tests build, a generator)."""
 
-    def __init__(self):
+    def __init__(self, namespace):
         self.items = []
+        self.namespace = namespace
 
     def encode(self, obj):
         return values.encode(obj, opaque=self._handle)
@@ -93,6 +94,8 @@ class _Objects:
             return self.items[data[1]]
         if tag == "T" and isinstance(getattr(builtins, str(data[1]), None), type):
             return getattr(builtins, data[1])
+        if tag == "N" and isinstance(data[1], str) and data[1] in self.namespace:
+            return self.namespace[data[1]]
         raise values.BadValue("unknown %r value" % tag)
 
 
@@ -202,7 +205,7 @@ def run(program, fd_in, fd_out):
         os._exit(1)
     _flush()
     send(fd_out, {"op": "loaded"})
-    objects = _Objects()
+    objects = _Objects(namespace)
     while True:
         request = receive(fd_in)
         if request["op"] == "done":

@@ -159,6 +159,8 @@ class Program:
 def _encode_special(obj):
     if isinstance(obj, RemoteObject):
         return ["h", object.__getattribute__(obj, "_handle")]
+    if isinstance(obj, RemoteFunction):
+        return ["N", obj.__name__]  # the program's own function, by name
     if isinstance(obj, type) and getattr(builtins, getattr(obj, "__name__", ""), None) is obj:
         return ["T", obj.__name__]
     raise values.Unencodable("a %s is not a plain value" % type(obj).__name__)

@@ -135,7 +135,8 @@ class _Budget:
 
 
 def decode(data, depth=0, budget=None, special=None):
-    """`special(tag, data)` (if given) decodes the tags "h" (handle) and "T" (builtin type)."""
+    """`special(tag, data)` (if given) decodes the tags "h" (handle), "T" (builtin type) and
+    "N" (a global of the program, by name)."""
     budget = budget or _Budget()
     budget.take()
     if depth > MAX_DEPTH + 1:
@@ -149,7 +150,7 @@ def decode(data, depth=0, budget=None, special=None):
         raise BadValue("malformed value")
     tag, d = data[0], depth + 1
     try:
-        if tag in ("h", "T"):
+        if tag in ("h", "T", "N"):
             if special is None:
                 raise BadValue("unexpected %r value" % tag)
             return special(tag, data)
