@@ -103,6 +103,9 @@ class Program:
         except channel.ChannelBroken as exc:
             raise ProgramGone(str(exc))
 
+    def receive(self):
+        return channel.receive(self._in)
+
     def tell_done(self):
         try:
             channel.send(self._out, {"op": "done"})
@@ -348,13 +351,13 @@ def _program_verdict(info, phase):
 def _start(program):
     """Waits for the program's process to load the program: None when it is ready, else a verdict."""
     try:
-        first = channel.receive(program._in)
+        first = program.receive()
     except channel.ChannelBroken as exc:
         return {"status": "not_started", "detail": str(exc)}
     if first.get("op") != "started":
         return {"status": "not_started", "detail": "the program's process did not start properly"}
     try:
-        loaded = channel.receive(program._in)
+        loaded = program.receive()
     except channel.ChannelBroken as exc:
         return {"status": "program_gone", "detail": "the program's process stopped while loading the program (%s)" % exc}
     op = loaded.get("op")

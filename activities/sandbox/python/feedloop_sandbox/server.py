@@ -11,6 +11,7 @@ import gc
 import json
 import os
 import select
+import socket
 import sys
 import time
 import traceback
@@ -413,8 +414,6 @@ class _Fds:
 
 
 def socket_send_fds(sock, message, fds):
-    import socket
-
     socket.send_fds(sock, [json.dumps(message).encode()], fds)
 
 
