@@ -9,6 +9,7 @@ needs root). Memory counts everything the kernel charges to the run: anonymous m
 process, tmpfs and shared memory pages it writes. CPU time is the sum of every process of the
 run. Without a writable cgroup hierarchy the server runs with rlimits alone and says so.
 """
+import fcntl
 import os
 
 _ROOT = "/sys/fs/cgroup"
@@ -59,6 +60,30 @@ def _read(path):
         return f.read().decode()
 
 
+def _remove_stale(parent, keep, lock_dir):
+    """Servers are killed, not stopped: the cgroups of dead ones are removed by the next to start.
+    A cgroup is named after its server's program uid, whose lock file a live server holds
+    (host.claim_uids): only cgroups whose lock is free are removed."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if name == keep or not name.startswith("server-uid-") or not name[len("server-uid-"):].isdigit():
+            continue
+        try:
+            fd = os.open(os.path.join(lock_dir, "uid-%s.lock" % name[len("server-uid-"):]), os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rmdir(os.path.join(parent, name))
+        except OSError:
+            pass  # a live server's, or busy
+        finally:
+            os.close(fd)
+
+
 class RunCgroup:
     """One cgroup (v1: one per controller) that each run of this server uses in turn."""
 
@@ -72,7 +97,7 @@ class RunCgroup:
         self._oom_base = 0
 
     @classmethod
-    def create(cls, name):
+    def create(cls, name, lock_dir):
         """The server's cgroup, or None where the host has no writable hierarchy."""
         try:
             own = _own_paths()
@@ -89,7 +114,9 @@ class RunCgroup:
                 mount = os.path.join(_ROOT, controller)
                 if not os.path.isdir(mount) or controller not in own:
                     return None
-                d = os.path.join(mount + own[controller], "feedloop-sandbox", name)
+                parent = os.path.join(mount + own[controller], "feedloop-sandbox")
+                _remove_stale(parent, name, lock_dir)
+                d = os.path.join(parent, name)
                 os.makedirs(d, exist_ok=True)
                 dirs[controller] = d
             return cls(1, dirs)

@@ -55,7 +55,7 @@ class Server:
             (self.uid, self.compile_uid, self.judge_uid), self._uid_locks = host.claim_uids(
                 self.config["lockDir"], self.config["uidFirst"], self.config["uidCount"], 3
             )
-        self.cgroup = cgroups.RunCgroup.create("server-uid-%d" % self.uid) if self.mode == "root" else None
+        self.cgroup = cgroups.RunCgroup.create("server-uid-%d" % self.uid, self.config["lockDir"]) if self.mode == "root" else None
         java_sources = {}
         for path in self.config.get("javaSources", []):
             with open(path, encoding="utf-8") as f:
