@@ -63,7 +63,7 @@ export interface GroundingDeps {
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}\n[... ${s.length - n} characters cut]` : s);
 
-async function withInfraRetries<T extends { outcome: string }>(retries: number, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+export async function withInfraRetries<T extends { outcome: string }>(retries: number, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
   let result = await attempt();
   for (let retry = 1; retry <= retries && result.outcome === 'infra_error'; retry++) {
     await new Promise((resolve) => setTimeout(resolve, 50 * 4 ** (retry - 1)));
