@@ -12,7 +12,7 @@ import type { ModelBackendCache } from '../models/index';
 import { rewardOf, saveRewards } from '../rewards/reward-table';
 import { resolveLimits, type CompileResult, type JavaAnalyzer, type SandboxLimits, type SandboxRunner } from '../sandbox/types';
 import type { RlcfRewardConfig } from './config';
-import { DISCRIMINATOR_VERSION, discriminatorMessages, discriminatorRecord, readDiscriminatorAnswer } from './discriminator-rubric';
+import { askDiscriminator, DISCRIMINATOR_VERSION, discriminatorRecord } from './discriminator-rubric';
 import { withInfraRetries } from './grounding';
 import { groundingReward } from './reward';
 import { simulatedDiscriminate, type SimulatedDiscriminatorSpec } from './simulated-discriminator';
@@ -193,19 +193,7 @@ export function createStoredGroundingActivities(deps: StoredGroundingDeps) {
         if (reference === undefined) verdict = { pYes: null, method: null, text: '', problem: `task ${r.task_id} has no usable reference to compare with` };
         else if (d.kind === 'simulated') verdict = simulatedDiscriminate(d, r.task_id, r.program, reference);
         else {
-          const result = await backend!.generate(
-            {
-              messages: discriminatorMessages({ description: mbjpDescription(r.task_id), reference }, r.program),
-              n: 1,
-              temperature: 0,
-              maxTokens: d.maxTokens,
-              logprobs: d.scoring !== 'parsed',
-              topLogprobs: d.scoring !== 'parsed' ? d.topLogprobs : undefined,
-              taskId: r.task_id,
-            },
-            { signal },
-          );
-          const { question: _q, ...answer } = readDiscriminatorAnswer(result.samples[0] ?? { text: '', finishReason: 'other' }, d.scoring);
+          const { question: _q, ...answer } = await askDiscriminator(backend!, { description: mbjpDescription(r.task_id), reference }, r.program, r.task_id, d, signal);
           verdict = answer;
         }
         await pool.query(

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { rlcfRewardConfigSchema } from '../../activities/compiler-feedback/config';
-import { STATIC_CHECKS_VERSION } from '../../activities/compiler-feedback/static-checks';
+import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from '../../activities/compiler-feedback/config';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 import { configIssuesError } from '../../common/config-error';
@@ -91,14 +90,7 @@ export const rlcfCampaignConfigSchema = z
       .prefault({}),
     grounding: z
       .object({
-        staticChecks: z
-          .object({
-            version: z.literal(STATIC_CHECKS_VERSION).default(STATIC_CHECKS_VERSION),
-            /** compare the method the prompt asks for with the compiled class */
-            signature: z.boolean().default(true),
-          })
-          .strict()
-          .prefault({}),
+        staticChecks: rlcfStaticChecksSchema,
         discriminator: discriminatorSchema.default({ kind: 'llm', scoring: 'auto', topLogprobs: 5, maxTokens: 4 }),
         reward: rlcfRewardConfigSchema.prefault({}),
         /** immediate re-runs of a compile that hit a sandbox infra_error before the program is recorded unscorable */
