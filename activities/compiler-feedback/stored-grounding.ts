@@ -3,7 +3,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { runMany } from '../../common/run-many';
-import type { ModelBackendConfig } from '../../common/model-config';
+import type { ModelBackendConfig, OnnxBackendConfig } from '../../common/model-config';
 import { passAtK, type TaskSampleCounts } from '../../common/pass-at-k';
 import { findTask } from '../datasets/registry';
 import { loadMbjp } from '../datasets/mbjp-split';
@@ -33,7 +33,11 @@ import { LINT_CHECKS, LINT_LEFT_OUT, promptSignature, runStaticChecks, STATIC_CH
  */
 export type DiscriminatorSpec =
   | { kind: 'llm'; model: ModelBackendConfig; scoring: ScoringMode; topLogprobs: number; maxTokens: number }
-  | ({ kind: 'simulated' } & SimulatedDiscriminatorSpec);
+  | ({ kind: 'simulated' } & SimulatedDiscriminatorSpec)
+  /** the classifier the last trainDiscriminator job exported (trained-discriminator.ts), on the host that holds it */
+  | { kind: 'trained'; model: OnnxBackendConfig; jobId: string };
+
+type Verdict = { pYes: number | null; method: string | null; text: string; problem?: string; simulated?: true };
 
 export interface StageCounts {
   programs: number;
@@ -179,27 +183,50 @@ export function createStoredGroundingActivities(deps: StoredGroundingDeps) {
     async discriminateRollouts(input: { evalRunId: string; discriminator: DiscriminatorSpec }): Promise<StageCounts> {
       const dataset = await runDataset(pool, input.evalRunId);
       const d = input.discriminator;
-      const record = d.kind === 'llm' ? { kind: 'llm', model: d.model, rubric: discriminatorRecord(d.scoring) } : { kind: 'simulated', simulated: true, seed: d.seed, unscorableShare: d.unscorableShare };
+      const record =
+        d.kind === 'llm'
+          ? { kind: 'llm', model: d.model, rubric: discriminatorRecord(d.scoring) }
+          : d.kind === 'trained'
+            ? { kind: 'trained', model: d.model, jobId: d.jobId, readsAs: 'P(Yes) = sigmoid(logit) of the classifier (reference = 1, generated = 0)' }
+            : { kind: 'simulated', simulated: true, seed: d.seed, unscorableShare: d.unscorableShare };
       await pool.query(`insert into rlcf_grounding_runs (eval_run_id, stage, spec) values ($1, 'discriminator', $2) on conflict do nothing`, [input.evalRunId, JSON.stringify(record)]);
       const { rows } = await pool.query<{ generation_id: string; task_id: string; program: string }>(
         `select r.generation_id, r.task_id, g.program from rlcf_grounding r join generations g on g.id = r.generation_id
          where r.eval_run_id = $1 and r.compile_outcome = 'compiled' and r.discriminator_status is null order by r.task_id, g.sample_index`,
         [input.evalRunId],
       );
+      const save = (generationId: string, verdict: Verdict) =>
+        pool.query(
+          `update rlcf_grounding set discriminator_status = $3, p_yes = $4, discriminator = $5 where eval_run_id = $1 and generation_id = $2 and discriminator_status is null`,
+          [input.evalRunId, generationId, verdict.pYes === null ? 'unscorable' : 'scored', verdict.pYes, JSON.stringify({ ...verdict, version: d.kind === 'llm' ? DISCRIMINATOR_VERSION : d.kind })],
+        );
+      const noReference = (taskId: string): Verdict => ({ pYes: null, method: null, text: '', problem: `task ${taskId} has no usable reference to compare with` });
+      if (d.kind === 'trained') {
+        // The classifier scores (prompt, program) pairs in batches; a score outside [0, 1] or not a number is unscorable.
+        const model = deps.models.get(d.model);
+        const batches = Array.from({ length: Math.ceil(rows.length / d.model.batchSize) }, (_, i) => rows.slice(i * d.model.batchSize, (i + 1) * d.model.batchSize));
+        await eachPending(batches, 1, async (batch, signal) => {
+          const scores = await model.score(batch.map((r) => ({ prompt: findTask(dataset, r.task_id)?.prompt ?? '', program: r.program, taskId: r.task_id })), { signal });
+          if (scores.length !== batch.length) throw new Error(`the discriminator returned ${scores.length} scores for ${batch.length} programs`);
+          for (const [i, r] of batch.entries()) {
+            const p = scores[i]!;
+            const ok = Number.isFinite(p) && p >= 0 && p <= 1;
+            await save(r.generation_id, ok ? { pYes: p, method: 'onnx', text: `P(reference) ${p.toFixed(4)}` } : { pYes: null, method: null, text: String(p), problem: 'the classifier\'s score is not a probability' });
+          }
+        });
+        return stageCounts(pool, input.evalRunId);
+      }
       const backend = d.kind === 'llm' ? deps.models.get(d.model) : undefined;
       await eachPending(rows, d.kind === 'llm' ? d.model.backend === 'openai' ? d.model.maxConcurrency : 4 : 16, async (r, signal) => {
         const reference = findTask(dataset, r.task_id)?.reference;
-        let verdict: { pYes: number | null; method: string | null; text: string; problem?: string; simulated?: true };
-        if (reference === undefined) verdict = { pYes: null, method: null, text: '', problem: `task ${r.task_id} has no usable reference to compare with` };
+        let verdict: Verdict;
+        if (reference === undefined) verdict = noReference(r.task_id);
         else if (d.kind === 'simulated') verdict = simulatedDiscriminate(d, r.task_id, r.program, reference);
         else {
           const { question: _q, ...answer } = await askDiscriminator(backend!, { description: mbjpDescription(r.task_id), reference }, r.program, r.task_id, d, signal);
           verdict = answer;
         }
-        await pool.query(
-          `update rlcf_grounding set discriminator_status = $3, p_yes = $4, discriminator = $5 where eval_run_id = $1 and generation_id = $2 and discriminator_status is null`,
-          [input.evalRunId, r.generation_id, verdict.pYes === null ? 'unscorable' : 'scored', verdict.pYes, JSON.stringify({ ...verdict, version: d.kind === 'llm' ? DISCRIMINATOR_VERSION : 'simulated' })],
-        );
+        await save(r.generation_id, verdict);
       });
       await backend?.close();
       return stageCounts(pool, input.evalRunId);

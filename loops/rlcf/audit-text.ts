@@ -54,6 +54,7 @@ function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start
     row('b. static', `${s.staticChecked} checked, ${s.staticPassed} passed; failures: ${counts(s.staticFailures)}`),
     row('c. tests', counts(s.tests)),
     row('d. discrimin.', `${d.kind ?? '-'}${d.kind === 'simulated' ? ' (SIMULATED)' : ''}: ${d.asked} asked (compiled only), ${d.scored} scored (${counts(d.byMethod)}), ${d.unscorable} UNSCORABLE; mean P(Yes) ${num3(d.meanPYes)}`),
+    ...(d.job ? [row('discr. job', formatTrainingJob(d.job))] : []),
     row('reward', `${r.scored} scored, ${r.unscorable} UNSCORABLE (kept out of the update, never 0: ${counts(r.unscorableByReason)}); mean ${num3(r.meanReward)}, min ${num3(r.minReward)}, max ${num3(r.maxReward)}`),
     row('', `distribution: ${r.histogram.map((b) => `${b.bin}: ${b.n}`).join(', ')}`),
     row('policy update', formatTrainingJob(it.policyUpdate)),

@@ -96,7 +96,16 @@ export interface RlcfIterationAudit extends IterationHead {
     /** what failed the static checks: lint categories and signature verdicts */
     staticFailures: Record<string, number>;
     tests: Record<string, number>;
-    discriminator: { kind: string | null; asked: number; scored: number; unscorable: number; byMethod: Record<string, number>; meanPYes: number | null };
+    discriminator: {
+      kind: string | null;
+      /** the `trained` discriminator's reward_model job of this iteration (null: none, or not retrained) */
+      job: TrainingJobAudit | null;
+      asked: number;
+      scored: number;
+      unscorable: number;
+      byMethod: Record<string, number>;
+      meanPYes: number | null;
+    };
   };
   rewards: RewardDistribution;
   policyUpdate: TrainingJobAudit | null;
@@ -266,6 +275,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     const histogram = HISTOGRAM_BINS.map((b) => ({ bin: b.bin, n: 0 }));
     for (const v of scoredValues) histogram[HISTOGRAM_BINS.findIndex((b) => b.below(v))]!.n++;
     const updateJob = jobs.find((j) => j.id === rlcfIds.policyUpdateJob(campaignId, k));
+    const discriminatorJob = jobs.find((j) => j.id === rlcfIds.discriminatorJob(campaignId, k));
     const evaluationWorkflow = runById.get(rlcfIds.evalRun(campaignId, k, 'mbjp'));
     const dRun = discriminatorRuns.find((d) => d.eval_run_id === run);
     const it: RlcfIterationAudit = {
@@ -282,6 +292,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
         tests: grouped(tests, run),
         discriminator: {
           kind: dRun ? str(obj(dRun.spec).kind) : null,
+          job: discriminatorJob ? trainingJobAudit(discriminatorJob) : null,
           asked: Number(st?.asked ?? 0),
           scored: Number(st?.scored ?? 0),
           unscorable: Number(st?.unscorable ?? 0),
@@ -313,7 +324,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
   });
 
   const config = summarizeConfig(campaign.config);
-  const simulatedJobs = iterations.some((i) => i.policyUpdate?.weights === 'simulated');
+  const simulatedJobs = iterations.some((i) => i.policyUpdate?.weights === 'simulated' || i.stages.discriminator.job?.weights === 'simulated');
   const simulatedParts = [
     ...(config.models.policy?.simulated ? ['models.policy'] : []),
     ...(config.discriminatorKind === 'simulated' || config.models.discriminator?.simulated ? ['grounding.discriminator'] : []),
@@ -339,7 +350,7 @@ export function rlcfAuditNumbers(audit: RlcfCampaignAudit) {
     iterations: audit.iterations.map((it) => ({
       iteration: it.iteration,
       rollouts: { ...it.rollouts },
-      stages: it.stages,
+      stages: { ...it.stages, discriminator: { ...it.stages.discriminator, job: jobNumbers(it.stages.discriminator.job) } },
       rewards: it.rewards,
       policyUpdate: jobNumbers(it.policyUpdate),
       evaluation: evaluationNumbers(it.evaluation),

@@ -3,6 +3,13 @@ import { CHAOS_TIMEOUTS, PROTOCOL_TRAINER, jobProblems, sampleProblems, type Cha
 import { loadRlcfAudit, rlcfAuditNumbers } from './audit';
 import { parseRlcfCampaignConfig, type RlcfCampaignConfig } from './config';
 import { RLCF_PHASES } from './types';
+import { trainsDiscriminator } from './workflow';
+
+/** The iterations that train the `trained` discriminator (none for the other kinds). */
+function trainedDiscriminatorIterations(config: RlcfCampaignConfig): number[] {
+  const d = config.grounding.discriminator;
+  return d.kind === 'trained' ? Array.from({ length: config.iterations }, (_, i) => i + 1).filter((k) => trainsDiscriminator(k, d.retrainEvery)) : [];
+}
 
 /** RLCF under chaos: which worker a kill in each phase interrupts, and what a crash could double. */
 export const rlcfChaos: ChaosLoop<RlcfCampaignConfig> = {
@@ -34,8 +41,12 @@ export const rlcfChaos: ChaosLoop<RlcfCampaignConfig> = {
     for (const r of rows) if (r.n !== r.expected) problems.push(`${r.n} ${r.what} rows for ${r.expected} programs`);
     const steps = config.trainer.hyperparameters.totalSteps as number | undefined;
     const expected = Array.from({ length: config.iterations }, (_, i) => ({ id: `${campaignId}/iteration-${i + 1}/policy-update`, steps }));
+    for (const k of trainedDiscriminatorIterations(config)) expected.push({ id: `${campaignId}/iteration-${k}/discriminator`, steps });
     problems.push(...(await jobProblems(pool, campaignId, expected)));
     return problems;
   },
-  ledgers: (blobs, config) => Array.from({ length: config.iterations }, (_, i) => ({ job: `iteration ${i + 1} policy update`, file: path.join(blobs, `iteration-${i + 1}`, 'policy-update', 'ledger.jsonl') })),
+  ledgers: (blobs, config) => [
+    ...Array.from({ length: config.iterations }, (_, i) => ({ job: `iteration ${i + 1} policy update`, file: path.join(blobs, `iteration-${i + 1}`, 'policy-update', 'ledger.jsonl') })),
+    ...trainedDiscriminatorIterations(config).map((k) => ({ job: `iteration ${k} discriminator`, file: path.join(blobs, `iteration-${k}`, 'discriminator', 'ledger.jsonl') })),
+  ],
 };

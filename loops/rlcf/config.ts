@@ -47,8 +47,22 @@ const discriminatorSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
-      /** a sequence classifier trained through the trainer protocol (reference = 1, generated = 0): not built yet */
+      /** the paper's GAN-like setting: a sequence classifier trained through the trainer protocol (reference = 1, generated = 0), scored with onnx on GPU workers */
       kind: z.literal('trained'),
+      /** the model the classifier starts from (a local model directory the trainer loads) */
+      baseModel: z.string().min(1),
+      /** retrain every k iterations on all compiled rollouts so far (1: every iteration, the paper's alternation); the first iteration always trains */
+      retrainEvery: z.int().min(0).default(1),
+      hyperparameters: z.record(z.string(), z.unknown()).default({}),
+      /** how the exported ONNX classifier is run */
+      scoring: z
+        .object({
+          executionProvider: z.enum(['cpu', 'cuda']).default('cpu'),
+          batchSize: z.int().min(1).max(1024).default(8),
+          maxLength: z.int().min(2).default(1024),
+        })
+        .strict()
+        .prefault({}),
     })
     .strict(),
 ]);
@@ -115,9 +129,6 @@ export const rlcfCampaignConfigSchema = z
     }
     const kind = c.grounding.discriminator.kind;
     const judge = c.models.discriminator;
-    if (kind === 'trained') {
-      ctx.addIssue({ code: 'custom', path: ['grounding', 'discriminator', 'kind'], message: 'the "trained" discriminator (reward_model job + onnx scoring) is not available yet: use "llm" or "simulated"' });
-    }
     if (kind === 'llm' && !judge) {
       ctx.addIssue({ code: 'custom', path: ['models', 'discriminator'], message: 'the "llm" discriminator needs a model: any OpenAI-compatible server (backend "openai", api "chat")' });
     }

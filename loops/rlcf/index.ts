@@ -1,4 +1,5 @@
 import { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
+import { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
 import type { LoopDefinition } from '../definition';
 import { listGroundingExamples, loadRlcfAudit, rlcfAuditNumbers, type GroundingExample, type RlcfCampaignAudit } from './audit';
 import { formatRlcfAudit } from './audit-text';
@@ -19,8 +20,12 @@ export const rlcfLoop: LoopDefinition<RlcfCampaignConfig, RlcfCampaignAudit, Gro
   activities: {
     // The grounding stages: compile and tests need the sandbox; a remote discriminator is called from here.
     cpu: (deps) => createStoredGroundingActivities({ pool: deps.pool, runner: deps.runner, models: deps.models, concurrency: deps.sandboxConcurrency }),
-    // A local (simulated-backend) discriminator LLM runs on GPU workers, as every local model does.
-    gpu: (deps) => ({ discriminateRollouts: createStoredGroundingActivities({ pool: deps.pool, models: deps.models, concurrency: 4 }).discriminateRollouts }),
+    // Local discriminators run on GPU workers, as every local model does: the trained classifier (onnx),
+    // its reward_model job, and a simulated-backend LLM.
+    gpu: (deps) => ({
+      discriminateRollouts: createStoredGroundingActivities({ pool: deps.pool, models: deps.models, concurrency: 4 }).discriminateRollouts,
+      ...createTrainedDiscriminatorActivities(deps),
+    }),
   },
   audit: { load: loadRlcfAudit, numbers: rlcfAuditNumbers, format: formatRlcfAudit },
   report: { examples: listGroundingExamples, render: renderRlcfReport },

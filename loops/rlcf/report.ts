@@ -89,7 +89,7 @@ function auditTable(a: RlcfCampaignAudit): SafeHtml {
 <td class="num">${it.iteration}</td><td>${it.status}<br><small>phase ${it.phase}</small></td><td><code>${it.policy.label}</code></td>
 <td class="num">${it.rollouts.generated}</td>
 <td class="num">${s.compiled} compiled / ${s.compileErrors} errors<br><small>static ok ${s.staticPassed} of ${s.staticChecked}</small></td>
-<td class="num">${s.discriminator.scored} / ${s.discriminator.unscorable}<br><small>mean P(Yes) ${num3(s.discriminator.meanPYes)}</small></td>
+<td class="num">${s.discriminator.scored} / ${s.discriminator.unscorable}<br><small>mean P(Yes) ${num3(s.discriminator.meanPYes)}</small>${s.discriminator.job ? html`<br>${trainingCell(s.discriminator.job)}` : ''}</td>
 <td class="num">${it.rewards.scored} / ${it.rewards.unscorable}<br><small>mean ${num3(it.rewards.meanReward)}</small></td>
 <td>${trainingCell(it.policyUpdate)}</td>${rates(it.evaluation?.mbjp)}
 </tr>${it.mismatches.length ? html`<tr><td></td><td colspan="11" class="mismatch">${it.mismatches.map((m) => html`${m}<br>`)}</td></tr>` : ''}`;
@@ -100,9 +100,9 @@ function auditTable(a: RlcfCampaignAudit): SafeHtml {
 }
 
 function historyTable(a: RlcfCampaignAudit): SafeHtml {
-  const rows = a.iterations.map((it) => html`<tr><td class="num">${it.iteration}</td><td>${ref(it.history.iteration)}</td><td>${ref(it.history.evaluation)}</td><td>${it.policyUpdate ? html`<code>${it.policyUpdate.id}</code>` : '-'}</td></tr>`);
+  const rows = a.iterations.map((it) => html`<tr><td class="num">${it.iteration}</td><td>${ref(it.history.iteration)}</td><td>${ref(it.history.evaluation)}</td><td>${[it.stages.discriminator.job, it.policyUpdate].filter((j) => j !== null).map((j) => html`<code>${j!.id}</code><br>`)}</td></tr>`);
   return html`<p>Campaign workflow <code>${a.campaign.workflowId}</code>. Export any history with <code>npx feedloop history export &lt;workflowId&gt; --run-id &lt;runId&gt;</code>.</p>
-<table><thead><tr><th>iteration</th><th>iteration workflow</th><th>evaluation</th><th>policy update</th></tr></thead><tbody>${rows}</tbody></table>`;
+<table><thead><tr><th>iteration</th><th>iteration workflow</th><th>evaluation</th><th>training jobs</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function examples(list: readonly GroundingExample[]): SafeHtml {

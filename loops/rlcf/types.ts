@@ -9,8 +9,9 @@ import type { SamplingParams } from '../../common/evaluation';
 import type { TaskQueues } from '../../common/task-queues';
 import type { RlcfCampaignConfig } from './config';
 import type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts } from '../../activities/compiler-feedback/stored-grounding';
+import type { DiscriminatorModelRef } from '../../activities/compiler-feedback/trained-discriminator';
 
-export type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts };
+export type { DiscriminatorModelRef, DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts };
 
 export const RLCF_PHASES = ['generate', 'compile', 'static_checks', 'tests', 'discriminator', 'reward', 'policy_update', 'evaluate'] as const;
 export type RlcfPhase = (typeof RLCF_PHASES)[number];
@@ -29,6 +30,8 @@ export const rlcfIds = {
   ...campaignIds,
   /** the eval run holding the iteration's rollouts (generations) */
   rollouts: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/rollouts`,
+  /** the `trained` discriminator's reward_model job (activities/compiler-feedback/trained-discriminator.ts) */
+  discriminatorJob: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/discriminator`,
   /** the eval run of one dataset within the evaluation of iteration k (0: the starting policy) */
   evalRun: (campaignId: string, k: number, dataset: 'mbjp' | 'mathqa-java') => `${campaignId}/iteration-${k}/evaluation/${dataset}`,
 };
@@ -38,6 +41,8 @@ export interface RlcfCarry {
   policy: PolicyBackend;
   /** the policy's trainable weights (the last policy update's output), for the next update */
   policyCheckpoint?: string;
+  /** the `trained` discriminator's last export */
+  discriminator?: DiscriminatorModelRef;
 }
 
 export interface RlcfIterationInput {
@@ -46,10 +51,12 @@ export interface RlcfIterationInput {
   config: RlcfCampaignConfig;
   policy: PolicyBackend;
   policyCheckpoint?: string;
+  discriminator?: DiscriminatorModelRef;
 }
 
 export interface RlcfIterationCounts {
   rollouts?: number;
+  discriminatorExamples?: number;
   compiled?: number;
   compileErrors?: number;
   staticPassed?: number;
@@ -89,4 +96,5 @@ export interface RlcfIterationResult {
   metrics?: RlcfEvaluationSummary;
   nextPolicy: PolicyBackend;
   policyCheckpoint?: string;
+  discriminator?: DiscriminatorModelRef;
 }

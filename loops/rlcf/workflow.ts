@@ -1,5 +1,6 @@
 import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
 import type { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
+import type { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
 import { capability, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';
@@ -12,6 +13,7 @@ import type { RlcfCampaignConfig } from './config';
 import {
   RLCF_SPLITS,
   rlcfIds,
+  type DiscriminatorModelRef,
   type DiscriminatorSpec,
   type JavaRunMetrics,
   type RlcfCarry,
@@ -37,19 +39,30 @@ function rlcfActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | un
   return {
     /** compile and static checks: the sandbox's compile server, CPU queue */
     grounding: capability<typeof createStoredGroundingActivities>('sandbox', queues.cpu, timeouts),
-    /** the discriminator LLM where its model runs; the simulated one on CPU workers */
+    /** the discriminator where its model runs: an LLM by its backend, the trained classifier on GPU workers, the simulated one on CPU workers */
     discriminator: (spec: DiscriminatorSpec) =>
-      modelCapability<typeof createStoredGroundingActivities>(spec.kind === 'llm' ? modelPlacement(queues, spec.model) : { taskQueue: queues.cpu, kind: 'longCpu' }, timeouts),
+      modelCapability<typeof createStoredGroundingActivities>(
+        spec.kind === 'llm' ? modelPlacement(queues, spec.model) : spec.kind === 'trained' ? { taskQueue: queues.gpu, kind: 'gpu' } : { taskQueue: queues.cpu, kind: 'longCpu' },
+        timeouts,
+      ),
+    /** the trained discriminator's reward_model job */
+    training: capability<typeof createTrainedDiscriminatorActivities>('training', queues.gpu, timeouts),
     store: capability<typeof createStoredGroundingActivities>('store', queues.cpu, timeouts),
   };
 }
 
-/** The discriminator spec the activities take, from the config (the model travels, never a key). */
-export function discriminatorSpec(config: RlcfCampaignConfig): DiscriminatorSpec {
+/** The discriminator spec the activities take, from the config and (trained) the last export (the model travels, never a key). */
+export function discriminatorSpec(config: RlcfCampaignConfig, trained?: DiscriminatorModelRef): DiscriminatorSpec {
   const d = config.grounding.discriminator;
   if (d.kind === 'simulated') return { kind: 'simulated', seed: config.seed, unscorableShare: d.unscorableShare };
   if (d.kind === 'llm' && config.models.discriminator) return { kind: 'llm', model: config.models.discriminator, scoring: d.scoring, topLogprobs: d.topLogprobs, maxTokens: d.maxTokens };
+  if (d.kind === 'trained' && trained) return { kind: 'trained', model: trained.backend, jobId: trained.jobId };
   throw ApplicationFailure.nonRetryable(`grounding.discriminator.kind "${d.kind}" has no model to run`, 'InvalidConfig');
+}
+
+/** Whether iteration k trains the `trained` discriminator: always the first, then every `retrainEvery`. */
+export function trainsDiscriminator(k: number, retrainEvery: number): boolean {
+  return k === 1 || (retrainEvery > 0 && (k - 1) % retrainEvery === 0);
 }
 
 /** Compiles and statically checks a stored run's programs (grounding stages a and b). */
@@ -111,6 +124,7 @@ function rlcfEvaluationInput(config: RlcfCampaignConfig, policy: RlcfCarry['poli
 /** The label rewards are stored with: which discriminator and rubric scored them. */
 function scoredBy(spec: DiscriminatorSpec): string {
   if (spec.kind === 'simulated') return 'compiler-feedback+simulated-discriminator (SIMULATED)';
+  if (spec.kind === 'trained') return `compiler-feedback+trained-discriminator:${spec.model.modelDir}`;
   const m = spec.model;
   return `compiler-feedback+${m.backend}:${m.backend === 'onnx' ? m.modelDir : m.model} (rlcf-discriminator-v1)`;
 }
@@ -118,13 +132,13 @@ function scoredBy(spec: DiscriminatorSpec): string {
 export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<RlcfIterationResult> {
   const { campaignId: c, iteration: k, config } = input;
   const it = new IterationSkeleton<RlcfPhase, RlcfIterationCounts>({ campaignId: c, iteration: k, algorithm: 'rlcf', firstPhase: 'generate', policy: input.policy, config, recordsStop: () => true });
-  const { acts } = it;
+  const { acts, counts } = it;
   const rlcf = rlcfActivities(config.taskQueues, config.timeouts);
   let policy = input.policy;
   let policyCheckpoint = input.policyCheckpoint;
-  const stopped = () => it.stopped({ nextPolicy: policy, policyCheckpoint });
+  let discriminator = input.discriminator;
+  const stopped = () => it.stopped({ nextPolicy: policy, policyCheckpoint, discriminator });
   const { grounding } = config;
-  const spec = discriminatorSpec(config);
 
   await it.start();
 
@@ -164,7 +178,17 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
 
   // 2d. The discriminator compares each program that compiled with the task's reference.
   await it.enter('discriminator', { tested: generated.samples });
-  const judged = await rlcf.discriminator(spec).discriminateRollouts({ evalRunId: rollouts, discriminator: spec });
+  let judgeQueues = config.taskQueues;
+  const d = grounding.discriminator;
+  if (d.kind === 'trained' && (trainsDiscriminator(k, d.retrainEvery) || !discriminator)) {
+    // The GAN-like step: the classifier learns references (1) from compiled rollouts so far (0), then scores on the host that trained it.
+    const trained = await rlcf.training.trainDiscriminator({ campaignId: c, iteration: k, trainer: config.trainer, discriminator: { baseModel: d.baseModel, hyperparameters: d.hyperparameters, scoring: d.scoring } });
+    discriminator = trained.discriminator;
+    counts.discriminatorExamples = trained.examples;
+    judgeQueues = onCheckpointHost(config.taskQueues, trained.workerTaskQueue);
+  }
+  const spec = discriminatorSpec(config, discriminator);
+  const judged = await rlcfActivities(judgeQueues, config.timeouts).discriminator(spec).discriminateRollouts({ evalRunId: rollouts, discriminator: spec });
   if (it.stopRequested) return stopped();
 
   // 2e. The reward (source compiler-feedback); unscorable programs stay out of the update.
@@ -187,7 +211,7 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   });
   const m = metrics.mbjp;
   await it.completed({ compileRate: m.compileRate, staticCheckPassRate: m.staticCheckPassRate, executionRate: m.executionRate, ...Object.fromEntries(Object.entries(m.passAtK).map(([key, v]) => [`pass@${key}`, v])) }, policy);
-  return { iteration: k, completed: true, lastPhase: 'evaluate', counts: it.counts, metrics, nextPolicy: policy, policyCheckpoint };
+  return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics, nextPolicy: policy, policyCheckpoint, discriminator };
 }
 
 const rlcfCampaign: CampaignLoop<RlcfCampaignConfig, RlcfCarry, RlcfIterationResult, typeof rlcfIterationWorkflow> = {
@@ -197,7 +221,7 @@ const rlcfCampaign: CampaignLoop<RlcfCampaignConfig, RlcfCarry, RlcfIterationRes
   initialCarry: (config) => ({ policy: config.models.policy }),
   legacyCarry: (s) => ({ policy: s.policy as RlcfCarry['policy'], policyCheckpoint: s.policyCheckpoint as string | undefined }),
   iterationArgs: ({ campaignId, iteration, config, carry }) => [{ campaignId, iteration, config, ...carry }],
-  afterIteration: (_carry, result) => ({ policy: result.nextPolicy, policyCheckpoint: result.policyCheckpoint }),
+  afterIteration: (_carry, result) => ({ policy: result.nextPolicy, policyCheckpoint: result.policyCheckpoint, discriminator: result.discriminator }),
   metric: (result) => result.metrics?.mbjp.passAtK['1'],
   target: (config) => config.stopping.targetPassAt1,
   startEvaluation: ({ config, carry }) => ({

@@ -47,7 +47,9 @@ describe('RLCF config', () => {
   it('checks how the parts fit: ks against samples, the discriminator against its model', () => {
     expect(errorOf({ ...base(), sampling: { eval: { n: 2 }, ks: [1, 5] } })).toMatch(/sampling\.ks\.1: pass@5 needs at least 5 samples per task/);
     expect(errorOf({ ...base(), grounding: { discriminator: { kind: 'llm' } } })).toMatch(/models\.discriminator: the "llm" discriminator needs a model/);
-    expect(errorOf({ ...base(), grounding: { discriminator: { kind: 'trained' } } })).toMatch(/grounding\.discriminator\.kind: the "trained" discriminator .* is not available yet/);
+    expect(errorOf({ ...base(), grounding: { discriminator: { kind: 'trained' } } })).toContain('grounding.discriminator.baseModel');
+    expect(parseRlcfCampaignConfig({ ...base(), grounding: { discriminator: { kind: 'trained', baseModel: '/models/codebert' } } }).grounding.discriminator).toMatchObject({ kind: 'trained', retrainEvery: 1, scoring: { executionProvider: 'cpu' } });
+    expect(errorOf({ ...base(), models: { policy: { backend: 'simulated' }, discriminator: { backend: 'openai', model: 'x' } } })).toMatch(/models\.discriminator: is only used by the "llm" discriminator/);
     expect(errorOf({ ...base(), models: { policy: { backend: 'simulated', role: 'judge' }, discriminator: { backend: 'openai', model: 'x', api: 'completions' } }, grounding: { discriminator: { kind: 'llm' } } })).toMatch(
       /models\.policy\.role: a simulated RLCF policy writes Java programs[\s\S]*models\.discriminator\.api: the discriminator prompt is chat messages/,
     );
