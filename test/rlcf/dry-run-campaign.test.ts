@@ -3,10 +3,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runAuditCommand } from '../../cli/audit';
+import { rejectionReason, startCampaign } from '../../cli/campaign';
 import { writeCampaignReport } from '../../cli/report';
 import { loadRlcfAudit, rlcfAuditNumbers } from '../../loops/rlcf/audit';
 import { RLCF_PHASES, rlcfIds } from '../../loops/rlcf/types';
 import { rlcfCampaignWorkflow } from '../../loops/rlcf/workflow';
+import { campaignStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/control';
 import { maybeRecordHistory } from '../helpers/history';
 import { withWorkers } from '../helpers/temporal';
 import { tempDir } from '../helpers/temp-dir';
@@ -95,7 +97,6 @@ describe('RLCF dry-run campaign', () => {
     expect(text).toContain('0 (start)');
     expect(text).toContain('UNSCORABLE (kept out of the update, never 0');
     expect(text).toMatch(/MBJP eval\s+compile \d+\.\d%.*pts over the start/);
-    console.log(text);
     const dir = tempDir('rlcf-report');
     const page = fs.readFileSync(await writeCampaignReport(inject('databaseUrl'), id, { out: path.join(dir, 'r.html') }), 'utf8');
     fs.rmSync(dir, { recursive: true, force: true });
@@ -108,5 +109,30 @@ describe('RLCF dry-run campaign', () => {
 
     await maybeRecordHistory(ctx.client, id, 'rlcf-dry-run-kernel');
     await maybeRecordHistory(ctx.client, rlcfIds.iterationWorkflow(id, 1), 'rlcf-iteration-dry-run-kernel');
+  });
+
+  it('starts from a file, pauses, refuses a second pause with the reason, resumes, and stops after the current step', { timeout: 300_000 }, async () => {
+    const id = campaignId('rlcf-pause');
+    const dir = tempDir('rlcf-config');
+    const file = path.join(dir, 'campaign.json');
+    fs.writeFileSync(file, JSON.stringify(rlcfConfig(ctx.queues, { iterations: 4, evaluateStart: false, dataset: { rolloutTasks: 3, maxEvalTasks: 2, mathqaEvalTasks: 0 } })));
+    const started = await startCampaign(ctx.client, id, file);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect((await started.describe()).type).toBe('rlcfCampaignWorkflow');
+    const handle = ctx.client.workflow.getHandle<typeof rlcfCampaignWorkflow>(id);
+    expect((await handle.executeUpdate(pauseCampaignUpdate)).paused).toBe(true);
+    expect(rejectionReason(await handle.executeUpdate(pauseCampaignUpdate).catch((e: unknown) => e))).toMatch(/already paused/);
+    const rows = async () => JSON.stringify((await pool.query('select iteration, phase, counts from campaign_iterations where campaign_id = $1 order by iteration', [id])).rows);
+    const before = await rows();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await rows()).toBe(before);
+    expect((await handle.query(campaignStatusQuery)).metric.name).toBe('pass@1');
+    await handle.executeUpdate(resumeCampaignUpdate);
+    expect((await handle.executeUpdate(stopCampaignUpdate)).stopRequested).toBe(true);
+    const result = await handle.result();
+    expect(result.status).toBe('stopped');
+    expect(result.iterations.length).toBeLessThan(4);
+    const [campaign] = (await pool.query<{ status: string }>('select status from campaigns where id = $1', [id])).rows;
+    expect(campaign!.status).toBe('stopped');
   });
 });
