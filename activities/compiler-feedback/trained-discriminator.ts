@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { rlcfIds } from '../../loops/rlcf/types';
+import { rlcfIds, type DiscriminatorModelRef } from '../../loops/rlcf/types';
 import type { CommandTrainerConfig } from '../../common/campaign-schema';
-import type { OnnxBackendConfig } from '../../common/model-config';
 import { findTask } from '../datasets/registry';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import type { createTrainingActivities } from '../training/index';
@@ -29,12 +28,6 @@ export interface TrainDiscriminatorInput {
   iteration: number;
   trainer: CommandTrainerConfig;
   discriminator: TrainedDiscriminatorSettings;
-}
-
-export interface DiscriminatorModelRef {
-  backend: OnnxBackendConfig;
-  jobId: string;
-  iteration: number;
 }
 
 export interface TrainDiscriminatorOutput {

@@ -7,11 +7,17 @@ import { campaignIds } from '../../common/campaign';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import type { SamplingParams } from '../../common/evaluation';
 import type { TaskQueues } from '../../common/task-queues';
-import type { RlcfCampaignConfig } from './config';
 import type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts } from '../../activities/compiler-feedback/stored-grounding';
-import type { DiscriminatorModelRef } from '../../activities/compiler-feedback/trained-discriminator';
+import type { OnnxBackendConfig } from '../../common/model-config';
 
-export type { DiscriminatorModelRef, DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts };
+export type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts };
+
+/** The `trained` discriminator the campaign scores with: the ONNX export of its last reward_model job. */
+export interface DiscriminatorModelRef {
+  backend: OnnxBackendConfig;
+  jobId: string;
+  iteration: number;
+}
 
 export const RLCF_PHASES = ['generate', 'compile', 'static_checks', 'tests', 'discriminator', 'reward', 'policy_update', 'evaluate'] as const;
 export type RlcfPhase = (typeof RLCF_PHASES)[number];
@@ -42,15 +48,6 @@ export interface RlcfCarry {
   /** the policy's trainable weights (the last policy update's output), for the next update */
   policyCheckpoint?: string;
   /** the `trained` discriminator's last export */
-  discriminator?: DiscriminatorModelRef;
-}
-
-export interface RlcfIterationInput {
-  campaignId: string;
-  iteration: number;
-  config: RlcfCampaignConfig;
-  policy: PolicyBackend;
-  policyCheckpoint?: string;
   discriminator?: DiscriminatorModelRef;
 }
 

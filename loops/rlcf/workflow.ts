@@ -2,7 +2,7 @@ import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/work
 import type { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
 import type { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
-import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
+import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import { capability, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
@@ -20,7 +20,6 @@ import {
   type RlcfEvaluationInput,
   type RlcfEvaluationSummary,
   type RlcfIterationCounts,
-  type RlcfIterationInput,
   type RlcfIterationResult,
   type RlcfPhase,
 } from './types';
@@ -34,6 +33,17 @@ import {
  * the history holds eval-run ids and counts only.
  */
 const SANDBOX_BATCH = 50;
+
+/** What one RLCF iteration starts from (its campaign's config and carry). */
+export interface RlcfIterationInput {
+  campaignId: string;
+  iteration: number;
+  config: RlcfCampaignConfig;
+  policy: PolicyBackend;
+  policyCheckpoint?: string;
+  discriminator?: DiscriminatorModelRef;
+}
+
 
 function rlcfActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | undefined) {
   return {
