@@ -1,13 +1,11 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { rlcfIds, type DiscriminatorModelRef } from '../../loops/rlcf/types';
 import type { CommandTrainerConfig } from '../../common/campaign-schema';
 import { findTask } from '../datasets/registry';
-import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import type { createTrainingActivities } from '../training/index';
-import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets';
+import { onnxClassifier, runRewardModelJob } from '../training/reward-model-job';
 
 /**
  * RLCF's `trained` discriminator, the paper's GAN-like setting (GPU queue, trainer protocol
@@ -70,52 +68,26 @@ export function createTrainedDiscriminatorActivities(deps: { pool: pg.Pool; blob
       if (referenced.size === 0 || generated === 0) {
         throw ApplicationFailure.nonRetryable(`no compiled rollouts that differ from their references to train the discriminator on (iterations 1-${k})`, 'NoTrainingData');
       }
-      const dir = path.join(deps.blobDir, c, `iteration-${k}`);
-      const datasetPath = path.join(dir, 'discriminator.jsonl');
-      await writeJsonl(datasetPath, examples);
-      await startTrainingJob(deps.pool, { id: jobId, campaignId: c, iteration: k, kind: 'reward_model', trainer: 'command', datasetPath, examples: examples.length, workerTaskQueue: deps.hostTaskQueue });
-      const result = await deps.training.runTrainingJob({
-        jobId: protocolJobId(jobId),
-        kind: 'reward_model',
+      const { modelDir, steps } = await runRewardModelJob(deps, {
+        jobId,
+        campaignId: c,
+        iteration: k,
+        dir: path.join(deps.blobDir, c, `iteration-${k}`),
+        name: 'discriminator',
+        examples,
         baseModel: input.discriminator.baseModel,
-        datasetPath,
-        outputDir: path.join(dir, 'discriminator'),
-        hyperparameters: { ...input.trainer.hyperparameters, ...input.discriminator.hyperparameters },
-        trainer: { type: 'command', argv: input.trainer.command },
-      });
-      const modelDir = path.join(result.modelPath, 'onnx');
-      if (!existsSync(path.join(modelDir, 'model.onnx'))) {
-        throw ApplicationFailure.nonRetryable(`the discriminator trainer reported ${result.modelPath} but wrote no ONNX export at ${modelDir}/model.onnx`, 'RewardModelNotExported');
-      }
-      await finishTrainingJob(deps.pool, jobId, 'completed', {
-        checkpoint: modelDir,
-        steps: result.steps,
+        hyperparameters: input.discriminator.hyperparameters,
+        trainer: input.trainer,
         note: `discriminator: ${referenced.size} references (label 1), ${generated} generated programs that compiled (label 0)`,
-        metrics: jobMetrics(result.metrics, result.modelPath),
       });
-      const { scoring } = input.discriminator;
       return {
         jobId,
         examples: examples.length,
         references: referenced.size,
         generated,
-        steps: result.steps,
-        discriminator: {
-          jobId,
-          iteration: k,
-          backend: {
-            backend: 'onnx',
-            task: 'sequence-classification',
-            modelDir,
-            modelFile: 'model.onnx',
-            executionProvider: scoring.executionProvider,
-            deviceId: 0,
-            batchSize: scoring.batchSize,
-            maxLength: scoring.maxLength,
-            rewardLabel: 0,
-            scoreTransform: 'sigmoid',
-          },
-        },
+        steps,
+        // P(Yes) = sigmoid(logit): the classifier's probability that the program is a reference.
+        discriminator: { jobId, iteration: k, backend: onnxClassifier(modelDir, input.discriminator.scoring, 'sigmoid') },
         workerTaskQueue: deps.hostTaskQueue,
       };
     },
