@@ -9,6 +9,7 @@ import { createPool } from '../activities/store/pool';
 import { migrate } from '../activities/store/migrate';
 import { createLogger, type Logger } from '../infra/logger';
 import { WORKFLOWS_PATH } from '../infra/paths';
+import { temporalConnectionOptions, tlsSettingsFromEnv } from '../infra/temporal-connection';
 import type { WorkerOptions, WorkerRole } from './options';
 import { GpuSlots } from './gpu-slots';
 import { failureHostInterceptor } from './failure-host';
@@ -55,7 +56,7 @@ export interface StartWorkersExtras {
 export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOptions, extras: StartWorkersExtras = {}): Promise<RunningWorkers> {
   const log = extras.log ?? createLogger('feedloop-worker');
   installRuntime(log);
-  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(opts.temporalAddress, opts.tls ?? tlsSettingsFromEnv()));
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
   const runner = extras.runner ?? createSandboxRunner({ size: opts.sandboxConcurrency, log });
