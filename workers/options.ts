@@ -6,6 +6,7 @@ import { readEnv, statePaths } from '../infra/env';
 import { ConfigError } from '../common/config-error';
 import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
 import { databaseUrlOf } from '../infra/postgres';
+import { loadTrainerRegistry } from '../activities/training/trainer-registry';
 import { temporalConnectionOptions, tlsSettingsFromEnv, type TemporalTlsSettings } from '../infra/temporal-connection';
 
 /**
@@ -33,6 +34,8 @@ const schema = z.object({
   blobDir: z.string().min(1),
   /** names this host's own GPU queue (<gpu-queue>@<host-id>); stable across restarts */
   hostId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  /** the trainers this GPU worker runs (activities/training/trainer-registry.ts); unset: a campaign's own command runs */
+  trainersFile: z.string().min(1).optional(),
 });
 export type WorkerOptions = z.infer<typeof schema> & {
   /** TLS, mTLS and API key for the Temporal connection (flags over TEMPORAL_TLS_* / TEMPORAL_API_KEY) */
@@ -68,6 +71,7 @@ const FLAG_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   shutdownGraceMs: '--shutdown-grace-ms / FEEDLOOP_SHUTDOWN_GRACE_MS',
   blobDir: '--blob-dir (default FEEDLOOP_HOME/blobs)',
   hostId: '--host-id / FEEDLOOP_HOST_ID',
+  trainersFile: '--trainers / FEEDLOOP_TRAINERS',
 };
 
 export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -85,6 +89,7 @@ export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv 
     shutdownGraceMs: flags.shutdownGraceMs ?? env.FEEDLOOP_SHUTDOWN_GRACE_MS ?? 30_000,
     blobDir: flags.blobDir ?? statePaths(base.FEEDLOOP_HOME).blobs,
     hostId: flags.hostId ?? env.FEEDLOOP_HOST_ID ?? os.hostname(),
+    trainersFile: flags.trainersFile ?? (env.FEEDLOOP_TRAINERS || undefined),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -104,6 +109,7 @@ export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv 
   };
   // fails here, with the variable's name, rather than when the worker connects
   temporalConnectionOptions(parsed.data.temporalAddress, tls);
+  if (parsed.data.trainersFile) loadTrainerRegistry(parsed.data.trainersFile);
   return { ...parsed.data, tls };
 }
 
@@ -122,6 +128,7 @@ export function workerCommand(name: string, description: string): Command {
     .addOption(new Option('--gpus <n>', 'GPUs on this host = GPU activity slots (env FEEDLOOP_GPUS; default: detected)'))
     .addOption(new Option('--shutdown-grace-ms <ms>', 'grace for in-flight activities on SIGTERM (default 30000)'))
     .addOption(new Option('--blob-dir <dir>', 'training sets and checkpoints on this host (default FEEDLOOP_HOME/blobs)'))
+    .addOption(new Option('--trainers <file>', 'the trainers this GPU worker runs, by name (env FEEDLOOP_TRAINERS); unset: campaigns give commands'))
     .addOption(new Option('--tls-cert <file>', 'client certificate for mTLS (env TEMPORAL_TLS_CERT)'))
     .addOption(new Option('--tls-key <file>', 'client key for mTLS (env TEMPORAL_TLS_KEY)'))
     .addOption(new Option('--tls-ca <file>', "CA of the server's certificate (env TEMPORAL_TLS_CA); API key: env TEMPORAL_API_KEY only"))

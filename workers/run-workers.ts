@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@tempora
 import type pg from 'pg';
 import { createCpuActivities } from '../activities/cpu';
 import { createGpuActivities } from '../activities/gpu';
+import { loadTrainerRegistry } from '../activities/training/trainer-registry';
 import { ModelBackendCache } from '../activities/models/index';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
@@ -94,7 +95,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
     }
     if (roles.includes('gpu')) {
       const slots = new GpuSlots(opts.gpus);
-      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts), models }));
+      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts), models, trainers: opts.trainersFile ? loadTrainerRegistry(opts.trainersFile) : undefined }));
       // The shared GPU queue, and this host's own queue: work that must run where a checkpoint
       // was just written (evaluating the model trained here) is sent to the latter.
       for (const taskQueue of [opts.gpuQueue, hostQueue(opts)]) {

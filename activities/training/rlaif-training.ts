@@ -8,6 +8,7 @@ import { promptOfTask } from '../datasets/registry';
 import { jobMetrics, protocolJobId, writeJsonl } from './training-sets';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import type { createTrainingActivities } from './index';
+import { commandTrainerOf } from './job-spec';
 import { createPolicyUpdateActivities } from '../rewards/policy-update';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
@@ -69,7 +70,7 @@ export function createRlaifTrainingActivities(deps: { pool: pg.Pool; blobDir: st
         datasetPath,
         outputDir: path.join(dir, 'reward-model'),
         hyperparameters: { ...input.trainer.hyperparameters, ...input.rewardModel.hyperparameters },
-        trainer: { type: 'command', argv: input.trainer.command },
+        trainer: commandTrainerOf(input.trainer),
       });
       const modelDir = path.join(result.modelPath, 'onnx');
       if (!existsSync(path.join(modelDir, 'model.onnx'))) {
