@@ -36,6 +36,8 @@ const schema = z.object({
   hostId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
   /** the trainers this GPU worker runs (activities/training/trainer-registry.ts); unset: a campaign's own command runs */
   trainersFile: z.string().min(1).optional(),
+  /** host:port of the Prometheus endpoint (SDK and feedloop metrics at /metrics); unset: none */
+  metricsAddress: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
 export type WorkerOptions = z.infer<typeof schema> & {
   /** TLS, mTLS and API key for the Temporal connection (flags over TEMPORAL_TLS_* / TEMPORAL_API_KEY) */
@@ -72,6 +74,7 @@ const FLAG_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   blobDir: '--blob-dir (default FEEDLOOP_HOME/blobs)',
   hostId: '--host-id / FEEDLOOP_HOST_ID',
   trainersFile: '--trainers / FEEDLOOP_TRAINERS',
+  metricsAddress: '--metrics-address / FEEDLOOP_METRICS_ADDRESS',
 };
 
 export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -90,6 +93,7 @@ export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv 
     blobDir: flags.blobDir ?? statePaths(base.FEEDLOOP_HOME).blobs,
     hostId: flags.hostId ?? env.FEEDLOOP_HOST_ID ?? os.hostname(),
     trainersFile: flags.trainersFile ?? (env.FEEDLOOP_TRAINERS || undefined),
+    metricsAddress: flags.metricsAddress ?? (env.FEEDLOOP_METRICS_ADDRESS || undefined),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -128,6 +132,7 @@ export function workerCommand(name: string, description: string): Command {
     .addOption(new Option('--gpus <n>', 'GPUs on this host = GPU activity slots (env FEEDLOOP_GPUS; default: detected)'))
     .addOption(new Option('--shutdown-grace-ms <ms>', 'grace for in-flight activities on SIGTERM (default 30000)'))
     .addOption(new Option('--blob-dir <dir>', 'training sets and checkpoints on this host (default FEEDLOOP_HOME/blobs)'))
+    .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and feedloop) at http://<host:port>/metrics (env FEEDLOOP_METRICS_ADDRESS)'))
     .addOption(new Option('--trainers <file>', 'the trainers this GPU worker runs, by name (env FEEDLOOP_TRAINERS); unset: campaigns give commands'))
     .addOption(new Option('--tls-cert <file>', 'client certificate for mTLS (env TEMPORAL_TLS_CERT)'))
     .addOption(new Option('--tls-key <file>', 'client key for mTLS (env TEMPORAL_TLS_KEY)'))

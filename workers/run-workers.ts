@@ -14,6 +14,7 @@ import { temporalConnectionOptions, tlsSettingsFromEnv } from '../infra/temporal
 import type { WorkerOptions, WorkerRole } from './options';
 import { GpuSlots } from './gpu-slots';
 import { failureHostInterceptor } from './failure-host';
+import { metricsInterceptor, sampleBacklog } from './metrics';
 import { temporalLoggerFor } from './temporal-logger';
 
 /**
@@ -37,11 +38,16 @@ export function hostQueue(opts: Pick<WorkerOptions, 'gpuQueue' | 'hostId'>): str
 
 let runtimeInstalled = false;
 
-function installRuntime(log: Logger): void {
+function installRuntime(log: Logger, metricsAddress: string | undefined): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: temporalLoggerFor(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+    Runtime.install({
+      logger: temporalLoggerFor(log),
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      // the SDK's metrics and feedloop's (workers/metrics.ts), one Prometheus endpoint
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    });
   } catch {
     /* a Runtime already exists in this process (tests): keep it */
   }
@@ -56,7 +62,7 @@ export interface StartWorkersExtras {
 
 export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOptions, extras: StartWorkersExtras = {}): Promise<RunningWorkers> {
   const log = extras.log ?? createLogger('feedloop-worker');
-  installRuntime(log);
+  installRuntime(log, opts.metricsAddress);
   const connection = await NativeConnection.connect(temporalConnectionOptions(opts.temporalAddress, opts.tls ?? tlsSettingsFromEnv()));
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
@@ -87,7 +93,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           ...common,
           taskQueue: opts.cpuQueue,
           identity: identity('cpu'),
-          interceptors: { activity: [failureHostInterceptor(identity('cpu'))] },
+          interceptors: { activity: [metricsInterceptor(), failureHostInterceptor(identity('cpu'))] },
           activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models }),
           maxConcurrentActivityTaskExecutions: opts.cpuSlots,
         }),
@@ -104,7 +110,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
             ...common,
             taskQueue,
             identity: identity('gpu'),
-            interceptors: { activity: [failureHostInterceptor(identity('gpu'))] },
+            interceptors: { activity: [metricsInterceptor(), failureHostInterceptor(identity('gpu'))] },
             activities,
             maxConcurrentActivityTaskExecutions: opts.gpus,
           }),
@@ -116,11 +122,13 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
     await connection.close();
     throw err;
   }
-  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus }, 'workers started');
+  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus, metrics: opts.metricsAddress }, 'workers started');
+  const stopSampling = opts.metricsAddress ? sampleBacklog(Runtime.instance().metricMeter, connection, opts.namespace, [...new Set(workers.map((w) => w.options.taskQueue))]) : undefined;
   const done = (async () => {
     try {
       await Promise.all(workers.map((w) => w.run()));
     } finally {
+      stopSampling?.();
       await runner.close();
       await models.closeAll();
       await pool?.end();

@@ -46,11 +46,11 @@ describe('trainer registry on the worker', () => {
   });
 
   it('refuses, non-retryably, an unknown name, an inline command and a kind the entry does not allow', async () => {
-    const cases = [
+    const cases: Array<[{ argv?: string[]; name?: string }, 'sft', RegExp]> = [
       [{ argv: undefined, name: 'nope' }, 'sft', /unknown trainer "nope".*rm, simulated/],
       [{ argv: ['/bin/sh', '-c', 'touch /tmp/pwned'] }, 'sft', /runs only registered trainers.*name one of rm, simulated/],
       [{ argv: undefined, name: 'rm' }, 'sft', /trainer "rm" may run reward_model jobs, not sft/],
-    ] as const;
+    ];
     for (const [trainer, kind, message] of cases) {
       const root = tempDir('refused');
       const job = { ...simulatedJob(root, {}, trainer), kind };
