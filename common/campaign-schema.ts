@@ -39,6 +39,11 @@ export const timeoutsSchema = z
      * the worker it ran on (a host that cannot sandbox, a model server that keeps refusing)
      */
     maxAttempts: z.int().min(1).max(1000).default(DEFAULT_MAX_ATTEMPTS),
+    /**
+     * work on a checkpoint waits this long for the host that holds it (its own queue) before any
+     * GPU host takes it, reading the checkpoint from the shared blob store (default 10m)
+     */
+    hostScheduleToStart: duration.optional(),
   })
   .strict()
   .default({ store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m', maxAttempts: DEFAULT_MAX_ATTEMPTS });
