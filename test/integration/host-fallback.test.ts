@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { evaluationWorkflow } from '../../workflows/evaluation';
 import type { StepPlacement } from '../../common/task-queues';
+import { formatPlacement } from '../../audit/core';
 import { withWorkers } from '../helpers/temporal';
 
 /**
@@ -54,5 +55,7 @@ describe('evaluation on a checkpoint host', () => {
     expect(away.summary.tasks).toBe(here.summary.tasks);
     expect(away.placement.generate).toEqual({ step: 'generate', taskQueue: ctx.queues.gpu, reason: 'fallback', preferred: gone, after: '3s' });
     expect(away.ms).toBeGreaterThanOrEqual(3000);
+    expect(formatPlacement(away.placement)).toBe(`generate on ${ctx.queues.gpu} (fallback: ${gone} took nothing for 3s)`);
+    expect(formatPlacement(here.placement)).toBe(`generate on ${live} (the checkpoint's host)`);
   });
 });
