@@ -29,9 +29,11 @@ started=$(date +%s)
 log "building go.temporal.io/server $VERSION into $DEST (first time: ~12 min, ~2 GB RAM)"
 rm -rf "$DEST.partial"
 mkdir -p "$DEST.partial/bin"
-export GOTOOLCHAIN="$GO_TOOLCHAIN" GOFLAGS="${GOFLAGS:-} -trimpath" CGO_ENABLED=0
-GOBIN="$DEST.partial/bin" go install "go.temporal.io/server/cmd/server@$VERSION"
-GOBIN="$DEST.partial/bin" go install "go.temporal.io/server/cmd/tools/sql@$VERSION"
+export GOTOOLCHAIN="$GO_TOOLCHAIN" CGO_ENABLED=0
+# stripped (-s -w): 114 and 40 MB instead of 162 and 59
+for pkg in cmd/server cmd/tools/sql; do
+  GOBIN="$DEST.partial/bin" go install -trimpath -ldflags="-s -w" "go.temporal.io/server/$pkg@$VERSION"
+done
 mv "$DEST.partial/bin/server" "$DEST.partial/bin/temporal-server"
 mv "$DEST.partial/bin/sql" "$DEST.partial/bin/temporal-sql-tool"
 # the schema directory of the module just built (in the module cache, read-only there)
