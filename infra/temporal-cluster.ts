@@ -1,10 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { PROJECT_ROOT } from './paths';
-import { canConnect, freePort, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
+import { canConnect, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
 import { RETENTION, TOOLS_DIR } from './temporal';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 
@@ -100,7 +101,7 @@ export interface ClusterOptions {
   logDir: string;
   runDir: string;
   tls?: ClusterTls;
-  /** the other services' ports: the defaults where free, else free ports */
+  /** the other services' ports (default: see choosePorts) */
   ports?: Partial<ClusterPorts>;
 }
 
@@ -129,23 +130,59 @@ export function readClusterState(runDir: string): ClusterState | undefined {
 const pidFileOf = (runDir: string, service: ClusterService) => path.join(runDir, `temporal-${service}.pid`);
 const logFileOf = (logDir: string, service: ClusterService) => path.join(logDir, `temporal-${service}.log`);
 
+/** Whether this process can bind `port` on loopback now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The preferred port if free, else a free one below 32768: the server stores membership ports in
+ * a PostgreSQL smallint (cluster_membership.rpc_port), so an ephemeral port above it kills the
+ * service at start ("out of range for type smallint").
+ */
 async function portOrFree(preferred: number, taken: Set<number>): Promise<number> {
-  if (!taken.has(preferred) && !(await canConnect('127.0.0.1', preferred))) {
+  if (preferred && !taken.has(preferred) && (await bindable(preferred))) {
     taken.add(preferred);
     return preferred;
   }
   for (;;) {
-    const port = await freePort();
-    if (!taken.has(port)) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (!taken.has(port) && (await bindable(port))) {
       taken.add(port);
       return port;
     }
   }
 }
 
+/** The given ports that can still be bound. */
+async function stillFree(ports: ClusterPorts): Promise<Partial<ClusterPorts>> {
+  const out: Partial<ClusterPorts> = {};
+  for (const s of CLUSTER_SERVICES) {
+    const entry: { grpc?: number; membership?: number; http?: number } = {};
+    for (const k of ['grpc', 'membership', 'http'] as const) {
+      const port = ports[s][k];
+      if (port !== undefined && (s !== 'frontend' || k !== 'grpc') && (await bindable(port))) entry[k] = port;
+    }
+    (out as Record<string, unknown>)[s] = entry;
+  }
+  return out;
+}
+
+/**
+ * A frontend on its default port (a user's `dev up --cluster`) gets the other defaults where free;
+ * any other (tests, several clusters at once) gets free ports throughout, so that two clusters
+ * starting together never both take a default port they each saw free.
+ */
 async function choosePorts(frontendPort: number, given: Partial<ClusterPorts> = {}): Promise<ClusterPorts> {
   const taken = new Set([frontendPort]);
-  const pick = async (s: ClusterService, k: 'grpc' | 'membership' | 'http') => given[s]?.[k] ?? (await portOrFree((DEFAULT_CLUSTER_PORTS[s] as Record<string, number>)[k]!, taken));
+  const defaults = frontendPort === DEFAULT_CLUSTER_PORTS.frontend.grpc;
+  const pick = async (s: ClusterService, k: 'grpc' | 'membership' | 'http') =>
+    given[s]?.[k] ?? (await portOrFree(defaults ? (DEFAULT_CLUSTER_PORTS[s] as Record<string, number>)[k]! : 0, taken));
   return {
     frontend: { grpc: frontendPort, membership: await pick('frontend', 'membership'), http: await pick('frontend', 'http') },
     history: { grpc: await pick('history', 'grpc'), membership: await pick('history', 'membership') },
@@ -241,6 +278,20 @@ async function registerNamespace(o: ClusterOptions): Promise<void> {
     },
     { timeoutMs: 60_000, intervalMs: 500 },
   );
+  // The frontend serves namespace calls before history has joined its membership ring ("Not
+  // enough hosts to serve the request"): ready is when a history call answers NotFound.
+  await waitFor(
+    `Temporal history behind ${o.frontendAddress}`,
+    async () => {
+      try {
+        await cli('workflow', 'describe', '--workflow-id', 'feedloop-readiness-probe');
+        return true;
+      } catch (err) {
+        return /not found|NotFound/i.test(String((err as { stderr?: string }).stderr ?? err));
+      }
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
   // With SQL visibility, search attributes belong to a namespace.
   const { stdout } = await cli('operator', 'search-attribute', 'list', '--output', 'json');
   const existing = new Set((JSON.parse(stdout) as { customAttributes?: Record<string, unknown> }).customAttributes ? Object.keys((JSON.parse(stdout) as { customAttributes: Record<string, unknown> }).customAttributes) : []);
@@ -265,7 +316,9 @@ export async function startTemporalCluster(o: ClusterOptions): Promise<ClusterIn
   if (!runningNow.includes('frontend') && (await canConnect(host, frontendPort))) {
     throw new Error(`port ${frontendPort} is already in use by a process feedloop did not start; set TEMPORAL_ADDRESS to use that server, or to another port`);
   }
-  const ports = previous && runningNow.length ? previous.ports : await choosePorts(frontendPort, o.ports);
+  // The last ports again where free: the members a restarted service finds in PostgreSQL
+  // (cluster_membership) are then itself, not stale addresses it waits on.
+  const ports = previous && runningNow.length ? previous.ports : await choosePorts(frontendPort, o.ports ?? (previous?.frontendAddress === o.frontendAddress ? await stillFree(previous.ports) : undefined));
   await applyClusterSchema(o.binaries, o.database);
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...clusterServerEnv({ database: o.database, ports, host, tls: o.tls }) };
   const started: ClusterService[] = [];
