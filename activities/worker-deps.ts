@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { ModelBackendCache } from './models/index';
 import type { SandboxRunner } from './sandbox/types';
 import type { createTrainingActivities } from './training/index';
+import type { TrainerRegistry } from './training/trainer-registry';
 
 /** What a CPU worker's activities are made from: the store, the sandbox, this process's models. */
 export interface CpuActivityDeps {
@@ -21,6 +22,8 @@ export interface GpuActivityDeps {
   hostTaskQueue: string;
   /** model backends of this process, kept across activities (ONNX sessions load once) */
   models: ModelBackendCache;
+  /** the trainers this host runs (its trainers file); unset: a campaign's own command runs */
+  trainers?: TrainerRegistry;
 }
 
 /** A GPU worker's deps plus the trainer protocol, which loops' training activities run jobs through. */

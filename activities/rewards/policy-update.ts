@@ -6,6 +6,7 @@ import { promptOfTask } from '../datasets/registry';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import { policyAfterTraining } from '../training/ilf-fine-tune';
 import type { createTrainingActivities } from '../training/index';
+import { commandTrainerOf } from '../training/job-spec';
 import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets';
 
 /**
@@ -75,7 +76,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
           // KL to the policy before RL, whichever checkpoint this update starts from.
           reference_model: input.policyUpdate.referenceModel ?? input.policyUpdate.baseModel,
         },
-        trainer: { type: 'command', argv: input.trainer.command },
+        trainer: commandTrainerOf(input.trainer),
       });
       await finishTrainingJob(deps.pool, jobId, 'completed', { checkpoint: result.modelPath, steps: result.steps, note: excludedNote, metrics: jobMetrics(result.metrics, result.modelPath) });
       return {

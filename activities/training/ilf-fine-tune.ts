@@ -10,6 +10,7 @@ import type { PolicyBackend } from '../../common/campaign-schema';
 import { ilfIds } from '../../loops/ilf/types';
 import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
 import type { createTrainingActivities } from './index';
+import { commandTrainerOf } from './job-spec';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 
@@ -126,7 +127,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         datasetPath,
         outputDir: path.join(deps.blobDir, c, `iteration-${k}`, 'sft'),
         hyperparameters: input.trainer.hyperparameters,
-        trainer: { type: 'command', argv: input.trainer.command },
+        trainer: commandTrainerOf(input.trainer),
       });
       await finish('completed', { checkpoint: result.modelPath, steps: result.steps, metrics: result.metrics });
       return {

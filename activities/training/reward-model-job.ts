@@ -6,6 +6,7 @@ import type { CommandTrainerConfig } from '../../common/campaign-schema';
 import type { OnnxBackendConfig } from '../../common/model-config';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import type { createTrainingActivities } from './index';
+import { commandTrainerOf } from './job-spec';
 import { jobMetrics, protocolJobId, writeJsonl } from './training-sets';
 
 /**
@@ -53,7 +54,7 @@ export async function runRewardModelJob(
     datasetPath,
     outputDir: path.join(input.dir, input.name),
     hyperparameters: { ...input.trainer.hyperparameters, ...input.hyperparameters },
-    trainer: { type: 'command', argv: input.trainer.command },
+    trainer: commandTrainerOf(input.trainer),
   });
   const modelDir = path.join(result.modelPath, 'onnx');
   if (!existsSync(path.join(modelDir, 'model.onnx'))) {
