@@ -3,8 +3,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rejectionReason } from '../../cli/campaign';
 import { annotationHandle, submitLineLabels } from '../../cli/annotate';
 import { annotationProgressQuery, closeAnnotationUpdate, extendAnnotationDeadlineUpdate, type LineLabel, type LineLabelSubmission } from '../../loops/crlhf/annotation-protocol';
+import { crlhfIds } from '../../loops/crlhf/types';
 import { crlhfCampaignWorkflow } from '../../loops/crlhf/workflow';
 import { rootCause } from '../../workflows/campaign';
+import { maybeRecordHistory } from '../helpers/history';
 import { withWorkers } from '../helpers/temporal';
 import { campaignId } from '../ilf/helpers';
 import { crlhfConfig, SMALL, waitForAnnotation } from './helpers';
@@ -92,6 +94,8 @@ describe('cRLHF annotation', () => {
     const job = (await pool.query<{ examples: number; note: string }>("select examples, note from training_jobs where campaign_id = $1 and kind = 'policy_update'", [id])).rows[0]!;
     expect(job.examples).toBe(1);
     expect(job.note).toMatch(/2 rollout\(s\) with an unscorable reward left out/);
+    // the iteration's history, with accepted, rejected-in-handler, extended and closed annotation, replays
+    await maybeRecordHistory(ctx.client, crlhfIds.iterationWorkflow(id, 1), 'crlhf-iteration-annotation');
   });
 
   it('closes at the deadline: below the quorum it fails the iteration (onDeadline fail) or goes on with every program unscorable (proceed)', { timeout: 120_000 }, async () => {

@@ -87,7 +87,6 @@ describe('cRLHF dry-run campaign', () => {
     expect(page).not.toMatch(/<script/i);
 
     await maybeRecordHistory(ctx.client, id, 'crlhf-dry-run-kernel');
-    await maybeRecordHistory(ctx.client, crlhfIds.iterationWorkflow(id, 1), 'crlhf-iteration-dry-run-kernel');
   });
 
   it('pauses while annotation is open, refuses a second pause, resumes, and stops after the current step', async () => {
