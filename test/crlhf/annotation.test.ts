@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import pg from 'pg';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rejectionReason } from '../../cli/campaign';
 import { annotationHandle, submitLineLabels } from '../../cli/annotate';
@@ -21,6 +24,19 @@ const ctx = withWorkers('crlhf-annotate');
 let pool: pg.Pool;
 beforeAll(() => void (pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 2 })));
 afterAll(async () => pool?.end());
+
+function feedloopCli(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: inject('databaseUrl') },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => resolve({ code, out }));
+  });
+}
 
 const reasonOf = async (p: Promise<unknown>) => {
   try {
@@ -66,10 +82,18 @@ describe('cRLHF annotation', () => {
     const receipt = await submitLineLabels(ctx.client, id, 1, { annotator: first!, itemId: program.item_id, labels: ['wrong', ...all('correct', program.line_count - 1)], notes: { '1': 'wrong name' } });
     expect(receipt).toEqual({ itemId: program.item_id, accepted: true, remaining: mine - 1 });
     expect(await submit({})).toBe(`item ${program.item_id} was already answered by ${first}`);
-    await submitLineLabels(ctx.client, id, 1, { annotator: second!, itemId: program.item_id, labels: all('correct') });
+    // the CLI sends the same update: accepted, rejected (exit 1 with the reason), progress
+    const cli = await feedloopCli(['annotate', 'submit', '--campaign', id, '--iteration', '1', '--annotator', second!, '--item', program.item_id, '--labels', all('correct').join(','), '--note', '2=fine']);
+    expect(cli).toMatchObject({ code: 0, out: expect.stringMatching(new RegExp(`^accepted ${program.item_id}: \\d+ item\\(s\\) left for ${second}`)) as unknown });
+    const again = await feedloopCli(['annotate', 'submit', '--campaign', id, '--iteration', '1', '--annotator', second!, '--item', program.item_id, '--labels', all('correct').join(',')]);
+    expect(again).toEqual({ code: 1, out: `rejected: item ${program.item_id} was already answered by ${second}\n` });
+    const shown = await feedloopCli(['annotate', 'progress', '--campaign', id, '--json']);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.out)).toMatchObject({ iteration: 1, open: true, items: 6 });
     const stored = (await pool.query<{ annotator: string; labels: string[]; notes: Record<string, string> }>('select annotator, labels, notes from crowd_labels where campaign_id = $1 order by annotator', [id])).rows;
     expect(stored).toHaveLength(2);
     expect(stored.find((s) => s.annotator === first)).toMatchObject({ labels: ['wrong', ...all('correct', program.line_count - 1)], notes: { '1': 'wrong name' } });
+    expect(stored.find((s) => s.annotator === second)).toMatchObject({ labels: all('correct'), notes: { '2': 'fine' } });
 
     const iteration = annotationHandle(ctx.client, id, 1);
     const before = await iteration.query(annotationProgressQuery);
