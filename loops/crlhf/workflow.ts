@@ -271,19 +271,22 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
     ? crowd.simulatedCrowd.runSimulatedCrowd({ campaignId: c, iteration: k, annotators: config.crowd.simulated.annotators, seed: config.seed }).finally(() => void (simulatorDone = true))
     : undefined;
   const allAnswered = () => labelsIn() === assignments();
-  while (open && !allAnswered() && !simulatorDone) {
+  // A stop request ends the wait too: annotation can take days, and stop means "after this step".
+  while (open && !allAnswered() && !simulatorDone && !it.stopRequested) {
     const left = deadlineMs - Date.now();
     if (left <= 0) break;
     const version = deadlineVersion;
-    await condition(() => !open || allAnswered() || simulatorDone || deadlineVersion !== version, left);
+    await condition(() => !open || allAnswered() || simulatorDone || it.stopRequested || deadlineVersion !== version, left);
   }
+  if (open) closedReason = allAnswered() ? 'every assignment answered' : simulatorDone ? 'the simulated crowd finished' : it.stopRequested ? 'the campaign was stopped' : 'deadline passed';
+  open = false;
+  // a simulated crowd still sending is told "closed" and ends; accepted submissions finish recording
   await simulator;
   await condition(allHandlersFinished);
-  if (open) closedReason = allAnswered() ? 'every assignment answered' : simulatorDone ? 'the simulated crowd finished' : 'deadline passed';
-  open = false;
   counts.labels = labelsIn();
   counts.itemsWithQuorum = [...items.keys()].filter((id) => (answered.get(id)?.size ?? 0) >= config.consensus.minLabels).length;
   const share = items.size === 0 ? 1 : counts.itemsWithQuorum / items.size;
+  if (it.stopRequested) return stopped();
   if (share < config.crowd.quorum && config.crowd.onDeadline === 'fail') {
     await acts.campaignStore.finishIteration({ campaignId: c, iteration: k, status: 'failed' });
     throw ApplicationFailure.nonRetryable(
@@ -291,7 +294,6 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
       'AnnotationQuorumNotMet',
     );
   }
-  if (it.stopRequested) return stopped();
 
   // 4. Reliability and consensus: one reward per program, unscorable when too few labels.
   await it.enter('consensus', { items: counts.items, honeypots: counts.honeypots, assignments: counts.assignments, labels: counts.labels, itemsWithQuorum: counts.itemsWithQuorum });

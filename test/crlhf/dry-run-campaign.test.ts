@@ -6,6 +6,7 @@ import { runAuditCommand } from '../../cli/audit';
 import { rejectionReason } from '../../cli/campaign';
 import { writeCampaignReport } from '../../cli/report';
 import { loadCrlhfAudit, crlhfAuditNumbers } from '../../loops/crlhf/audit';
+import { annotationProgressQuery } from '../../loops/crlhf/annotation-protocol';
 import { CRLHF_PHASES, crlhfIds } from '../../loops/crlhf/types';
 import { crlhfCampaignWorkflow } from '../../loops/crlhf/workflow';
 import { campaignStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../../workflows/control';
@@ -99,11 +100,12 @@ describe('cRLHF dry-run campaign', () => {
     expect((await handle.query(campaignStatusQuery)).paused).toBe(true);
     await handle.executeUpdate(resumeCampaignUpdate);
     expect((await handle.executeUpdate(stopCampaignUpdate)).stopRequested).toBe(true);
-    // A stop ends the iteration after its current step: the annotation wait still needs closing.
-    await ctx.client.workflow.getHandle(crlhfIds.iterationWorkflow(id, 1)).executeUpdate('closeAnnotation', { args: [{ reason: 'stopping' }] });
+    // A stop ends the annotation wait (days, for people) and the iteration after it.
     const result = await handle.result();
     expect(result.status).toBe('stopped');
     expect(result.iterations).toHaveLength(1);
-    expect(result.iterations[0]!.completed).toBe(false);
+    expect(result.iterations[0]!).toMatchObject({ completed: false, lastPhase: 'annotate' });
+    const progress = await ctx.client.workflow.getHandle(crlhfIds.iterationWorkflow(id, 1)).query(annotationProgressQuery);
+    expect(progress.open).toBe(false);
   });
 });
