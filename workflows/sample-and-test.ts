@@ -42,7 +42,17 @@ export async function sampleAndTest(
   const { runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, ks, sampling } = input;
   await onPhase('generate');
   await acts.evalStore.createEvalRun({ evalRunId: runId, dataset, split, policy, samplesPerTask, ks });
-  const generated = await acts.generation(policy).generateSamples({ evalRunId: runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, sampling });
+  const generated = await acts.generation(policy).generateSamples({
+    evalRunId: runId,
+    dataset,
+    split,
+    taskRange,
+    maxTasks,
+    ...(input.requireReference ? { requireReference: true } : {}),
+    policy,
+    samplesPerTask,
+    sampling,
+  });
   await onPhase('test');
   const batchIds = await acts.evalStore.prepareTestBatches({ evalRunId: runId, batchSize: input.batchSize, limits: input.limits });
   await runBatches(acts, batchIds);
