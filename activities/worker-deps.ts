@@ -1,3 +1,4 @@
+import type { TemporalConnectionOptions } from '../infra/temporal-connection';
 import type pg from 'pg';
 import type { ModelBackendCache } from './models/index';
 import type { SandboxRunner } from './sandbox/types';
@@ -11,6 +12,8 @@ export interface CpuActivityDeps {
   sandboxConcurrency: number;
   /** model backends of this process, kept across activities (ONNX sessions load once) */
   models: ModelBackendCache;
+  /** the Temporal server this worker polls, for activities that message workflows (cRLHF's SIMULATED crowd) */
+  temporal?: { connection: TemporalConnectionOptions; namespace: string };
 }
 
 /** What a GPU worker's activities are made from. */

@@ -1,5 +1,6 @@
 import { ConfigError } from '../common/config-error';
 import type { LoopDefinition } from './definition';
+import { crlhfLoop } from './crlhf/index';
 import { ilfLoop } from './ilf/index';
 import { rlaifLoop } from './rlaif/index';
 import { rlcfLoop } from './rlcf/index';
@@ -10,7 +11,7 @@ import { rlcfLoop } from './rlcf/index';
  * the chaos harness take it from this list.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each loop has its own config and audit types
-export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop, rlcfLoop];
+export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop, rlcfLoop, crlhfLoop];
 
 export const LOOP_NAMES = LOOPS.map((l) => l.name);
 

@@ -63,7 +63,8 @@ export interface StartWorkersExtras {
 export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOptions, extras: StartWorkersExtras = {}): Promise<RunningWorkers> {
   const log = extras.log ?? createLogger('feedloop-worker');
   installRuntime(log, opts.metricsAddress);
-  const connection = await NativeConnection.connect(temporalConnectionOptions(opts.temporalAddress, opts.tls ?? tlsSettingsFromEnv()));
+  const connectionOptions = temporalConnectionOptions(opts.temporalAddress, opts.tls ?? tlsSettingsFromEnv());
+  const connection = await NativeConnection.connect(connectionOptions);
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
   const runner = extras.runner ?? createSandboxRunner({ size: opts.sandboxConcurrency, log });
@@ -94,7 +95,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           taskQueue: opts.cpuQueue,
           identity: identity('cpu'),
           interceptors: { activity: [metricsInterceptor(), failureHostInterceptor(identity('cpu'))] },
-          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models }),
+          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models, temporal: { connection: connectionOptions, namespace: opts.namespace } }),
           maxConcurrentActivityTaskExecutions: opts.cpuSlots,
         }),
       );
