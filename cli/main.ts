@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../common/config-error';
+import { registerAnnotateWebCommands } from './annotate-web';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
 import { registerCrowdCommands } from './crowd';
@@ -24,6 +25,7 @@ registerFeedbackCommands(program);
 registerAuditCommands(program);
 registerMetricsCommands(program);
 registerCrowdCommands(program);
+registerAnnotateWebCommands(program);
 registerSandboxCommands(program);
 registerModelCommands(program);
 
