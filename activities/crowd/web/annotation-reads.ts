@@ -71,7 +71,8 @@ export function annotationReads(pool: pg.Pool, refKey: Buffer = randomBytes(32))
     async campaignView(campaignId: string): Promise<{ showTestOutput: boolean; language: string } | undefined> {
       const { rows } = await pool.query<{ crowd: { showTestOutput?: unknown } | null }>(`select config->'crowd' as crowd from campaigns where id = $1`, [campaignId]);
       if (rows.length === 0) return undefined;
-      return { showTestOutput: rows[0]!.crowd?.showTestOutput === true, language: 'python' };
+      // crowd.showTestOutput defaults to true (loops/crlhf/config.ts); the loop stores no output when it is false
+      return { showTestOutput: rows[0]!.crowd?.showTestOutput !== false, language: 'python' };
     },
 
     /** This annotator's items in an iteration, in the order they are offered. */
