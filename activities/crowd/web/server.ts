@@ -17,7 +17,7 @@ import {
 } from '../../../loops/crlhf/annotation-protocol';
 import { annotationReads } from './annotation-reads';
 import { highlightLines } from './highlight';
-import { HttpError, parseCookies, readJsonBody, send, sendJson, sessionCookie } from './http-kit';
+import { HttpError, parseCookies, readJsonBody, SECURITY_HEADERS, send, sendJson, sessionCookie } from './http-kit';
 import { csrfTokenOf, sameSecret, tokenStore, type Principal, type Role } from './tokens';
 
 /**
@@ -311,6 +311,10 @@ export function annotatorRequestHandler(o: AnnotatorServerOptions): http.Request
     if (page && (method === 'GET' || method === 'HEAD')) {
       send(res, 200, fs.readFileSync(page.file), page.type);
       return 200;
+    }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204, SECURITY_HEADERS).end();
+      return 204;
     }
     if (url.pathname === '/api/session' && method === 'POST') {
       await openSession(req, res);
