@@ -166,14 +166,14 @@ export function tokenStore(pool: pg.Pool, clock: () => Date = () => new Date()) 
 
     /** Checks a session cookie; the token behind it is checked too, so a revocation ends it at once. */
     async authenticateSession(session: unknown): Promise<AuthResult> {
-      if (!isWellFormedSecret(session, 'session')) return { ok: false, refusal: { status: 401, reason: 'no session: open your invite link' } };
+      if (!isWellFormedSecret(session, 'session')) return { ok: false, refusal: { status: 401, reason: 'not signed in' } };
       const { rows } = await pool.query<TokenRow & { session_expires_at: Date }>(
         `select t.token_id, t.campaign_id, t.annotator, t.role, t.expires_at, t.revoked_at, s.expires_at as session_expires_at
          from annotator_sessions s join annotator_tokens t using (token_id) where s.session_hash = $1`,
         [secretHash(session)],
       );
       const row = rows[0];
-      if (row && row.session_expires_at.getTime() <= clock().getTime()) return { ok: false, refusal: { status: 401, reason: 'session expired: open your invite link again' } };
+      if (row && row.session_expires_at.getTime() <= clock().getTime()) return { ok: false, refusal: { status: 401, reason: 'session expired' } };
       return judge(row, clock(), row ? 'token' : 'session');
     },
 
