@@ -67,17 +67,15 @@ function humanCrowdConfig() {
   });
 }
 
+/** Waits until the iteration takes annotations: its items are stored and its workflow says open. */
 async function waitForAnnotation(): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    const { rows } = await pool.query<{ n: string }>(
-      `select count(*) as n from crowd_assignments a join campaign_iterations ci using (campaign_id, iteration)
-       where a.campaign_id = $1 and ci.phase = 'annotate' and ci.status = 'running'`,
-      [campaignId],
-    );
-    if (Number(rows[0]!.n) > 0) return;
+  const iteration = ctx.client.workflow.getHandle(campaignIds.iterationWorkflow(campaignId, 1));
+  for (let i = 0; i < 1200; i++) {
+    const open = await iteration.query(annotationProgressQuery).then((p) => p.open, () => false);
+    if (open) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('the iteration never reached its annotate phase');
+  throw new Error('the iteration never opened annotation');
 }
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
@@ -103,6 +101,13 @@ function pageFetch(page: Page, url: string, init: { method?: string; body?: unkn
 async function rawFetch(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${server.url}${url}`, { method: init.method ?? 'GET', headers: init.headers, body: init.body });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Waits until the annotator page shows an item; if it shows a message or an error instead, fails with it. */
+async function waitForItem(page: Page): Promise<void> {
+  await page.waitForFunction(() => !document.getElementById('item')!.hidden || !document.getElementById('message')!.hidden || !document.getElementById('error')!.hidden);
+  const shown = await page.evaluate(() => ({ item: !document.getElementById('item')!.hidden, message: document.getElementById('message')!.textContent, error: document.getElementById('error')!.textContent }));
+  expect(shown.item && !shown.error ? 'an item' : `no item: ${shown.message} ${shown.error}`).toBe('an item');
 }
 
 async function signedIn(link: string): Promise<Page> {
@@ -148,7 +153,7 @@ describe('the annotator web app in a real browser', () => {
 
     // Alice opens her link: the token is exchanged for a cookie and wiped from the address bar.
     const alice = await signedIn(aliceLink);
-    await alice.waitForSelector('#lines tr');
+    await waitForItem(alice);
     expect(alice.url()).toBe(`${server.url}/`);
     expect(await textOf(alice, '#progress')).toContain('0 of 4 answered · 4 remaining');
     expect(await textOf(alice, '#who')).toContain(`alice · ${campaignId} · iteration 1`);
@@ -194,7 +199,7 @@ describe('the annotator web app in a real browser', () => {
 
     // Bob, in his own browser context, sees his own item and nothing of Alice's.
     const bobPage = await signedIn(inviteLink(server.url, bob.token));
-    await bobPage.waitForSelector('#lines tr');
+    await waitForItem(bobPage);
     const bobNext = await pageFetch(bobPage, '/api/next');
     expect(bobNext.body.annotator).toBe('bob');
     expect(JSON.stringify(bobNext.body)).not.toContain('off by one');
