@@ -10,6 +10,8 @@ export interface CpuActivityDeps {
   sandboxConcurrency: number;
   /** model backends of this process, kept across activities (ONNX sessions load once) */
   models: ModelBackendCache;
+  /** the Temporal server this worker polls, for activities that message workflows (cRLHF's SIMULATED crowd) */
+  temporal?: { address: string; namespace: string };
 }
 
 /** What a GPU worker's activities are made from. */

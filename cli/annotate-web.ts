@@ -13,15 +13,10 @@ import { connectClient } from './evaluate';
 /**
  * `feedloop annotate invite|revoke|tokens|serve`: the cRLHF annotator web app and its
  * credentials. `invite` prints a link holding a fresh token (shown only there, stored only as a
- * hash); `serve` runs the web app, on loopback unless told otherwise. The `annotate` command
- * may also carry the CLI's own `submit` and `progress` (cli/annotate.ts): whichever registers
- * first makes it, the other adds to it.
+ * hash); `serve` runs the web app, on loopback unless told otherwise. They hang off the same
+ * `annotate` command as the CLI's `submit`, `progress`, `extend` and `close` (cli/annotate.ts).
  */
 export const DEFAULT_ANNOTATE_PORT = 8377;
-
-export function annotateCommand(program: Command): Command {
-  return program.commands.find((c) => c.name() === 'annotate') ?? program.command('annotate').description('cRLHF line annotations: the annotator web app, invites, submissions');
-}
 
 function parseRole(v: string): Role {
   if (!(ROLES as readonly string[]).includes(v)) throw new ConfigError(`--role: must be one of ${ROLES.join(', ')}`);
@@ -57,9 +52,7 @@ export function inviteLink(baseUrl: string, token: string): string {
   return `${baseUrl}/join#token=${token}`;
 }
 
-export function registerAnnotateWebCommands(program: Command): void {
-  const annotate = annotateCommand(program);
-
+export function registerAnnotateWebCommands(annotate: Command): void {
   annotate
     .command('invite')
     .description('make a token for an annotator (or the owner) and print their invite link')

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../common/config-error';
+import { annotateCommand, registerAnnotateSubmitCommands } from './annotate';
 import { registerAnnotateWebCommands } from './annotate-web';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
@@ -25,7 +26,8 @@ registerFeedbackCommands(program);
 registerAuditCommands(program);
 registerMetricsCommands(program);
 registerCrowdCommands(program);
-registerAnnotateWebCommands(program);
+registerAnnotateSubmitCommands(annotateCommand(program));
+registerAnnotateWebCommands(annotateCommand(program));
 registerSandboxCommands(program);
 registerModelCommands(program);
 

@@ -1,5 +1,6 @@
 import { ConfigError } from '../common/config-error';
 import type { LoopDefinition } from './definition';
+import { crlhfLoop } from './crlhf/index';
 import { ilfLoop } from './ilf/index';
 import { rlaifLoop } from './rlaif/index';
 
@@ -9,7 +10,7 @@ import { rlaifLoop } from './rlaif/index';
  * the chaos harness take it from this list.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each loop has its own config and audit types
-export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop];
+export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop, crlhfLoop];
 
 export const LOOP_NAMES = LOOPS.map((l) => l.name);
 

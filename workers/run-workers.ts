@@ -86,7 +86,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           taskQueue: opts.cpuQueue,
           identity: identity('cpu'),
           interceptors: { activity: [failureHostInterceptor(identity('cpu'))] },
-          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models }),
+          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models, temporal: { address: opts.temporalAddress, namespace: opts.namespace } }),
           maxConcurrentActivityTaskExecutions: opts.cpuSlots,
         }),
       );
