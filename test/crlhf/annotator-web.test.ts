@@ -29,7 +29,7 @@ import { withWorkers } from '../helpers/temporal';
  */
 // What the page callbacks below touch of the DOM (the project's type check has no DOM lib).
 declare const document: { getElementById(id: string): { textContent: string | null; hidden: boolean } | null };
-type PageElement = { textContent: string | null; dataset: Record<string, string | undefined>; value: string };
+type PageElement = { textContent: string | null; dataset: Record<string, string | undefined>; value: string; hidden: boolean };
 
 const ctx = withWorkers('crlhf-web');
 const SCREENSHOTS = path.join(PROJECT_ROOT, '.feedloop', 'screenshots');
@@ -278,14 +278,17 @@ describe('the annotator web app in a real browser', () => {
     await shot(ownerPage, 'owner-extended.png');
     await ownerPage.click('#close');
     await ownerPage.waitForFunction(() => document.getElementById('message')?.textContent?.startsWith('Annotation closed'));
-    expect(await textOf(ownerPage, '#message')).toContain('annotation closed');
+    expect(await textOf(ownerPage, '#message')).toBe('Annotation closed: iteration 1 goes on with the labels it has.');
+    expect(await ownerPage.$eval('#close-form', (e) => (e as unknown as PageElement).hidden)).toBe(true);
     expect((await iteration.query(annotationProgressQuery)).open).toBe(false);
     await shot(ownerPage, 'owner-closed.png');
 
     // Alice, still on her second item, submits: the rejection and its reason are shown to her.
     await alice.keyboard.press('Enter');
     await alice.waitForFunction(() => !document.getElementById('error')!.hidden);
-    expect(await textOf(alice, '#error')).toMatch(/^Not accepted: .*(closed|no iteration)/);
+    // (the iteration's own reason while it runs on, the server's once it has finished)
+    expect(await textOf(alice, '#error')).toMatch(/^Not accepted: annotation .*closed/);
+    expect(await textOf(alice, '#message')).toBe('');
     await shot(alice, 'annotator-rejected.png');
     expect(await pool.query(`select count(*)::int as n from crowd_labels where campaign_id = $1`, [campaignId]).then((r) => r.rows[0].n)).toBe(1);
   });

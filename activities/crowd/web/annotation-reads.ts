@@ -67,6 +67,12 @@ export function annotationReads(pool: pg.Pool, refKey: Buffer = randomBytes(32))
       return rows[0]?.iteration;
     },
 
+    /** The latest iteration of a campaign that had annotation items (open or since closed). */
+    async latestAnnotatedIteration(campaignId: string): Promise<number | undefined> {
+      const { rows } = await pool.query<{ iteration: number | null }>(`select max(iteration) as iteration from crowd_items where campaign_id = $1`, [campaignId]);
+      return rows[0]?.iteration ?? undefined;
+    },
+
     /** The campaign's display settings: whether annotators see test output, and the programs' language. */
     async campaignView(campaignId: string): Promise<{ showTestOutput: boolean; language: string } | undefined> {
       const { rows } = await pool.query<{ crowd: { showTestOutput?: unknown } | null }>(`select config->'crowd' as crowd from campaigns where id = $1`, [campaignId]);

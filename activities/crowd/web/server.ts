@@ -169,7 +169,10 @@ export function annotatorRequestHandler(o: AnnotatorServerOptions): http.Request
 
   async function ownItem(p: Principal, ref: string) {
     if (!REF_PATTERN.test(ref)) throw new HttpError(404, 'no such item');
-    const iteration = await openIteration(p.campaignId);
+    // A page may still show an item of an iteration that closed meanwhile: its submission goes
+    // to that iteration, whose validator says it is closed, and why.
+    const iteration = (await reads.currentAnnotateIteration(p.campaignId)) ?? (await reads.latestAnnotatedIteration(p.campaignId));
+    if (iteration === undefined) throw new HttpError(409, 'no iteration of this campaign is taking annotations now');
     const hit = await reads.resolveRef(p.campaignId, iteration, p.annotator, ref);
     if (!hit) throw new HttpError(404, 'no such item in the open annotation (reload the page)');
     if ('other' in hit) throw new HttpError(403, 'this item is not assigned to you');

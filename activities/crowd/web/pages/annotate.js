@@ -135,6 +135,7 @@ async function submit() {
     const r = await api.post(`/api/items/${encodeURIComponent(state.item.ref)}/labels`, { labels: state.labels, notes: state.notes });
     await loadNext(`Labels accepted. ${r.remaining} remaining.`);
   } catch (err) {
+    show('message', '');
     show('error', `Not accepted: ${explainAuth(err)}`);
   } finally {
     state.busy = false;

@@ -63,12 +63,13 @@ async function load() {
   renderIterations(p.iterations);
 }
 
-async function act(what, path, body) {
+async function act(what, path, body, done) {
   show('error', '');
+  show('message', '');
   try {
     const r = await api.post(path, body);
     await load();
-    show('message', `${what}: annotation ${r.open ? 'open' : 'closed'}, deadline ${r.deadline}.`);
+    show('message', done(r));
   } catch (err) {
     show('error', `${what} refused: ${explainAuth(err)}`);
   }
@@ -76,11 +77,11 @@ async function act(what, path, body) {
 
 document.getElementById('extend-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  void act('Deadline extended', '/api/owner/extend', { deadline: document.getElementById('extend-deadline').value.trim(), reason: document.getElementById('extend-reason').value });
+  void act('Extending the deadline', '/api/owner/extend', { deadline: document.getElementById('extend-deadline').value.trim(), reason: document.getElementById('extend-reason').value }, (r) => `Deadline extended: annotation of iteration ${r.iteration} is open until ${r.deadline}.`);
 });
 document.getElementById('close-form').addEventListener('submit', (e) => {
   e.preventDefault();
-  void act('Annotation closed', '/api/owner/close', { reason: document.getElementById('close-reason').value });
+  void act('Closing annotation', '/api/owner/close', { reason: document.getElementById('close-reason').value }, (r) => `Annotation closed: iteration ${r.iteration} goes on with the labels it has.`);
 });
 
 api
