@@ -291,5 +291,17 @@ describe('the annotator web app in a real browser', () => {
     expect(await textOf(alice, '#message')).toBe('');
     await shot(alice, 'annotator-rejected.png');
     expect(await pool.query(`select count(*)::int as n from crowd_labels where campaign_id = $1`, [campaignId]).then((r) => r.rows[0].n)).toBe(1);
+
+    // Once the iteration has estimated reliabilities, the owner's page shows them.
+    for (let i = 0; i < 300; i++) {
+      const { rows } = await pool.query(`select 1 from crowd_reliability where campaign_id = $1 and annotator = 'alice'`, [campaignId]);
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await ownerPage.reload();
+    await ownerPage.waitForSelector('tr[data-annotator="alice"]');
+    const withReliability = await ownerPage.$$eval('tr[data-annotator="alice"] td', (cells) => cells.map((c) => c.textContent));
+    expect(withReliability[3]).toMatch(/^\d+\.\d%$/);
+    await shot(ownerPage, 'owner-reliability.png');
   });
 });
