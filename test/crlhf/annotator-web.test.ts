@@ -6,12 +6,10 @@ import pg from 'pg';
 import { parse } from 'yaml';
 import type { Browser, Page } from 'puppeteer-core' with { 'resolution-mode': 'import' };
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { listenAnnotatorServer, type RunningAnnotatorServer } from '../../activities/crowd/web/server';
 import { newInviteToken, tokenStore } from '../../activities/crowd/web/tokens';
 import { inviteLink } from '../../cli/annotate-web';
 import { startCampaignFromConfig } from '../../cli/campaign';
 import { campaignIds } from '../../common/campaign';
-import { createLogger } from '../../infra/logger';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { annotationProgressQuery } from '../../loops/crlhf/annotation-protocol';
 import { loopNamed } from '../../loops/registry';
@@ -36,7 +34,7 @@ const SCREENSHOTS = path.join(PROJECT_ROOT, '.feedloop', 'screenshots');
 const campaignId = `web-${Date.now().toString(36)}`;
 
 let pool: pg.Pool;
-let server: RunningAnnotatorServer;
+let server: ServeProcess;
 let browser: Browser;
 
 function feedloopCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -50,6 +48,35 @@ function feedloopCli(args: string[]): Promise<{ code: number | null; stdout: str
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+interface ServeProcess {
+  url: string;
+  port: number;
+  /** everything the server wrote: checked for secrets at the end */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/** `feedloop annotate serve --port 0`, as a process of its own; resolves once it listens. */
+function startServe(): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'cli', 'main.ts'), 'annotate', 'serve', '--port', '0'], {
+    cwd: PROJECT_ROOT,
+    // debug: every request is logged, so the secrets check below sees all the server logs
+    env: { ...process.env, TEMPORAL_ADDRESS: inject('temporalAddress'), DATABASE_URL: inject('databaseUrl'), FEEDLOOP_LOG_LEVEL: 'debug' },
+  });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = /annotator web app at (http:\/\/127\.0\.0\.1:(\d+))/.exec(output);
+      if (m) resolve({ url: m[1]!, port: Number(m[2]), output: () => output, close: () => (child.kill('SIGTERM'), exited) });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => reject(new Error(`annotate serve exited before listening:\n${output}`)));
   });
 }
 
@@ -120,14 +147,14 @@ async function signedIn(link: string): Promise<Page> {
 beforeAll(async () => {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
-  [browser] = await Promise.all([
+  [browser, server] = await Promise.all([
     launchBrowser(),
+    startServe(),
     (async () => {
       await startCampaignFromConfig(ctx.client, campaignId, humanCrowdConfig());
       await waitForAnnotation();
     })(),
   ]);
-  server = await listenAnnotatorServer({ pool, temporal: ctx.client, log: createLogger('annotate-web-test', 'warn'), host: '127.0.0.1', port: 0 });
 });
 
 afterAll(async () => {
@@ -303,5 +330,17 @@ describe('the annotator web app in a real browser', () => {
     const withReliability = await ownerPage.$$eval('tr[data-annotator="alice"] td', (cells) => cells.map((c) => c.textContent));
     expect(withReliability[3]).toMatch(/^\d+\.\d%$/);
     await shot(ownerPage, 'owner-reliability.png');
+
+    // No secret reached the server's logs or the iteration's history: tokens, sessions, CSRF tokens.
+    const secrets = [aliceToken, bob.token, owner.token, spare.token, spareCookie.split('=')[1]!, aliceCookie.split('=')[1]!, csrf];
+    const logs = server.output();
+    expect(logs).toContain('line labels accepted');
+    // payload data comes base64-encoded: read it as the text it encodes
+    const history = JSON.stringify(await iteration.fetchHistory(), (k, v: unknown) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+    expect(history.includes('off by one: should be <=')).toBe(true);
+    for (const secret of secrets) {
+      expect(logs.includes(secret), 'a secret in the server log').toBe(false);
+      expect(history.includes(secret), 'a secret in the history').toBe(false);
+    }
   });
 });
