@@ -38,7 +38,7 @@ export interface BuiltItems {
 export interface ScoreInput {
   campaignId: string;
   iteration: number;
-  consensus: { method: 'consensus' | AggregationMethod; prior: number; minLabels: number; agreementRounds: number };
+  consensus: { method: 'consensus' | AggregationMethod; prior: number | 'estimated'; minLabels: number; agreementRounds: number };
   /** the SIMULATED crowd's set reliabilities, recorded beside the estimates */
   simulated?: Array<{ name: string; behaviour: string; reliability?: number }>;
 }
@@ -57,7 +57,11 @@ interface ItemRow {
   honeypot_kind: 'mutant' | 'gold' | null;
 }
 
-/** An opaque item id: annotators cannot tell a honeypot from a generated program by it. */
+/**
+ * An opaque item id (annotators cannot tell a honeypot from a generated program by it), from the
+ * campaign's seed and what the item is: the same config gives the same items, assignments and
+ * simulated labels in every run, so two runs' audits can be compared number for number.
+ */
 const itemIdOf = (...parts: unknown[]) => `item-${createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 10)}`;
 
 export async function loadItems(pool: Pick<pg.Pool, 'query'>, campaignId: string, iteration: number): Promise<ItemRow[]> {
@@ -98,8 +102,8 @@ export function createCrowdActivities(deps: { pool: pg.Pool; runner: SandboxRunn
       const { campaignId: c, iteration: k } = input;
       let stored = await loadItems(pool, c, k);
       if (stored.length === 0) {
-        const { rows: programs } = await pool.query<{ generation_id: string; task_id: string; program: string; dataset: string; outcome: string | null; detail: string | null }>(
-          `select g.id::text as generation_id, g.task_id, g.program, e.dataset, r.outcome, r.evidence->>'detail' as detail
+        const { rows: programs } = await pool.query<{ generation_id: string; task_id: string; sample_index: number; program: string; dataset: string; outcome: string | null; detail: string | null }>(
+          `select g.id::text as generation_id, g.task_id, g.sample_index, g.program, e.dataset, r.outcome, r.evidence->>'detail' as detail
            from generations g join eval_runs e on e.id = g.eval_run_id
            left join sandbox_items i on i.generation_id = g.id left join sandbox_results r on r.batch_id = i.batch_id and r.idx = i.idx
            where g.eval_run_id = $1 order by g.task_id, g.sample_index`,
@@ -112,7 +116,7 @@ export function createCrowdActivities(deps: { pool: pg.Pool; runner: SandboxRunn
             const task = ds.tasks().find((t) => t.taskId === p.task_id);
             const lines = programLines(p.program);
             return {
-              item_id: itemIdOf(c, k, 'program', p.generation_id),
+              item_id: itemIdOf(input.seed, k, 'program', p.task_id, p.sample_index),
               task_id: p.task_id,
               dataset: p.dataset,
               prompt: task?.prompt ?? '',
@@ -126,7 +130,7 @@ export function createCrowdActivities(deps: { pool: pg.Pool; runner: SandboxRunn
             };
           });
         rows.push(...(await buildHoneypots(deps.runner, input)));
-        const rng = new SeededRandom('crlhf-assign', input.seed, c, k);
+        const rng = new SeededRandom('crlhf-assign', input.seed, k);
         const assigned = assignAnnotators(shuffled(rows.map((r) => r.item_id), rng), input.annotators, input.k, rng);
         const client = await pool.connect();
         try {
@@ -181,18 +185,21 @@ export function createCrowdActivities(deps: { pool: pg.Pool; runner: SandboxRunn
       const rows = await loadItems(pool, c, k);
       const submissions = await loadSubmissions(pool, c, k);
       const items: LabelledItem[] = rows.map((r) => ({ itemId: r.item_id, lineCount: r.line_count, knownCorrect: r.known_labels ?? undefined }));
-      const options = { prior: consensus.prior, agreementRounds: consensus.agreementRounds };
-      const reliability = estimateReliability(items, submissions, options);
+      const options = { agreementRounds: consensus.agreementRounds };
+      const estimate = estimateReliability(items, submissions, options);
+      const reliability = estimate.annotators;
+      // the paper's prior (0.5), or the estimated share of correct lines
+      const priorOf = (e: typeof estimate) => (consensus.prior === 'estimated' ? e.shareCorrect : consensus.prior);
       const p = new Map([...reliability].map(([a, r]) => [a, r.estimated]));
-      const posteriors = linePosteriors(consensus.method, submissions, p, consensus.prior);
+      const posteriors = linePosteriors(consensus.method, submissions, p, priorOf(estimate));
       const majority = majorityLines(submissions);
       const ctx = Context.current();
       // Held-out posteriors of each honeypot: reliabilities re-estimated with its known labels hidden.
       for (const r of rows.filter((x) => x.is_honeypot)) {
         const held = estimateReliability(items, submissions, { ...options, hide: new Set([r.item_id]) });
-        const heldP = new Map([...held].map(([a, x]) => [a, x.estimated]));
+        const heldP = new Map([...held.annotators].map(([a, x]) => [a, x.estimated]));
         const mine = submissions.filter((s) => s.itemId === r.item_id);
-        const post = linePosteriors(consensus.method, consensus.method === 'consensus' ? mine : submissions, heldP, consensus.prior).get(r.item_id);
+        const post = linePosteriors(consensus.method, consensus.method === 'consensus' ? mine : submissions, heldP, priorOf(held)).get(r.item_id);
         if (post) posteriors.set(r.item_id, post);
         ctx.heartbeat();
       }
@@ -256,10 +263,10 @@ export function createCrowdActivities(deps: { pool: pg.Pool; runner: SandboxRunn
 
 /** The iteration's honeypots: mutants and untouched gold programs of seeded tasks, sandbox-confirmed. */
 async function buildHoneypots(runner: SandboxRunner, input: BuildItemsInput): Promise<ItemRow[]> {
-  const { campaignId: c, iteration: k, honeypots: h } = input;
+  const { iteration: k, honeypots: h } = input;
   const ds = codeDataset(h.dataset);
   if (ds.language !== 'python') throw new Error(`honeypots need a Python dataset, got ${h.dataset}`);
-  const rng = new SeededRandom('crlhf-honeypots', input.seed, c, k);
+  const rng = new SeededRandom('crlhf-honeypots', input.seed, k);
   const pool = shuffled(selectTasks({ dataset: h.dataset, split: h.split }).filter((t) => t.reference), rng);
   const out: ItemRow[] = [];
   const ctx = Context.current();
@@ -275,7 +282,7 @@ async function buildHoneypots(runner: SandboxRunner, input: BuildItemsInput): Pr
     if (hp.kind === 'mutant') mutants++;
     else golds++;
     out.push({
-      item_id: itemIdOf(c, k, 'honeypot', task.taskId, hp.kind),
+      item_id: itemIdOf(input.seed, k, 'honeypot', task.taskId, hp.kind),
       task_id: task.taskId,
       dataset: h.dataset,
       prompt: task.prompt,

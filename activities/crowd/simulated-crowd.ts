@@ -77,7 +77,7 @@ export function createSimulatedCrowdActivities(deps: { pool: pg.Pool; temporal?:
           input.annotators.map(async (a) => {
             for (const row of rows.filter((r) => r.annotator === a.name)) {
               // Seeded per (annotator, item): a retried attempt makes the same choices and labels.
-              const rng = new SeededRandom('simulated-annotator', input.seed, c, k, a.name, row.item_id);
+              const rng = new SeededRandom('simulated-annotator', input.seed, k, a.name, row.item_id);
               if (rng.next() >= a.answerShare) {
                 out.skipped++;
                 continue;

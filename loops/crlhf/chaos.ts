@@ -24,13 +24,14 @@ export const crlhfChaos: ChaosLoop<CrlhfCampaignConfig> = {
     }),
   reduced: {
     dataset: { train: { dataset: 'mbpp', split: 'train', maxTasks: 4 }, eval: { humaneval: { maxTasks: 3 }, mbpp: { maxTasks: 3 } } },
-    honeypots: { mutants: 2, gold: 1, maxChangedLines: 2 },
+    honeypots: { dataset: 'mbpp', split: 'refine', mutants: 3, gold: 1, maxChangedLines: 2 },
+    sampling: { rollout: { n: 2 }, eval: { n: 2, ks: [1, 2] } },
   },
   auditNumbers: async (pool, campaignId) => crlhfAuditNumbers(await loadCrlhfAudit(pool, campaignId)),
   async integrityProblems(pool, campaignId, config) {
     const problems = await sampleProblems(pool, campaignId, (id) => (id.endsWith('/rollouts') ? config.sampling.rollout.n : config.sampling.eval.n));
-    const { rows } = await pool.query<{ iteration: number; labels: string; assigned: string; orphans: string; items: string; consensus: string; rewards: string; programs: string }>(
-      `select it.iteration,
+    const { rows } = await pool.query<{ iteration: number; labels: string; accepted: string | null; assigned: string; orphans: string; items: string; consensus: string; rewards: string; programs: string }>(
+      `select it.iteration, it.counts->>'labels' as accepted,
               (select count(*) from crowd_labels l where l.campaign_id = $1 and l.iteration = it.iteration) as labels,
               (select count(*) from crowd_assignments a where a.campaign_id = $1 and a.iteration = it.iteration) as assigned,
               (select count(*) from crowd_labels l where l.campaign_id = $1 and l.iteration = it.iteration
@@ -47,6 +48,8 @@ export const crlhfChaos: ChaosLoop<CrlhfCampaignConfig> = {
       if (Number(r.orphans) > 0) problems.push(`iteration ${r.iteration}: ${r.orphans} label(s) without an assignment`);
       if (Number(r.consensus) !== Number(r.items)) problems.push(`iteration ${r.iteration}: ${r.consensus} consensus rows for ${r.items} items`);
       if (Number(r.rewards) !== Number(r.programs)) problems.push(`iteration ${r.iteration}: ${r.rewards} rewards for ${r.programs} programs`);
+      // what the iteration accepted (its updates) against what the store holds: none lost, none twice
+      if (r.accepted !== null && Number(r.accepted) !== Number(r.labels)) problems.push(`iteration ${r.iteration}: ${r.accepted} submissions accepted but ${r.labels} labels stored`);
       if (answering.every((a) => a.answerShare === 1) && Number(r.labels) !== Number(r.assigned)) problems.push(`iteration ${r.iteration}: ${r.labels} labels stored for ${r.assigned} assignments (a label lost)`);
     }
     const steps = config.trainer.hyperparameters.totalSteps as number | undefined;

@@ -100,15 +100,15 @@ export const crlhfCampaignConfigSchema = z
       .object({
         /** consensus: the paper's Bayesian line consensus; or a standard aggregator over line labels */
         method: z.enum(CONSENSUS_METHODS).default('consensus'),
-        /** prior P(line correct) of the Bayesian update */
-        prior: z.number().gt(0).lt(1).default(0.5),
+        /** prior P(line correct) of the Bayesian update: the paper's 0.5, or "estimated" (the share of correct lines the EM finds) */
+        prior: z.union([z.number().gt(0).lt(1), z.literal('estimated')]).default(0.5),
         /** annotators an item needs; fewer and its program is unscorable (left out, never 0) */
         minLabels: z.int().min(1).default(2),
         /** rounds of agreement updates after the honeypot estimate */
-        agreementRounds: z.int().min(0).max(100).default(5),
+        agreementRounds: z.int().min(0).max(100).default(10),
       })
       .strict()
-      .default({ method: 'consensus', prior: 0.5, minLabels: 2, agreementRounds: 5 }),
+      .default({ method: 'consensus', prior: 0.5, minLabels: 2, agreementRounds: 10 }),
     sandbox: z
       .object({
         cpuMs: z.int().min(100).default(10_000),

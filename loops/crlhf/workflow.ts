@@ -241,8 +241,8 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
   );
   if (it.stopRequested) return stopped();
 
-  // 3. Annotation: the programs and honeypots become items, each assigned to k annotators.
-  await it.enter('annotate', { rollouts: generated.samples });
+  // 3. Annotation: the programs and honeypots (confirmed in the sandbox: still the test step)
+  //    become items, each assigned to k annotators; the phase is `annotate` once they can answer.
   const built = await crowd.crowd.buildAnnotationItems({
     campaignId: c,
     iteration: k,
@@ -261,6 +261,7 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
   deadlineMs = Date.now() + durationMs(config.crowd.deadline);
   open = true;
   registered = true;
+  await it.enter('annotate', { rollouts: generated.samples });
   it.waitingFor = () => (open ? `crowd labels: ${labelsIn()} of ${assignments()} answered, deadline ${new Date(deadlineMs).toISOString()}` : undefined);
 
   // A SIMULATED crowd answers through the same update path people use.

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { rejectionReason } from '../../cli/campaign';
 import { annotationHandle, submitLineLabels } from '../../cli/annotate';
 import { annotationProgressQuery, closeAnnotationUpdate, extendAnnotationDeadlineUpdate, type LineLabel, type LineLabelSubmission } from '../../loops/crlhf/annotation-protocol';
+import { crlhfIds } from '../../loops/crlhf/types';
 import { crlhfCampaignWorkflow } from '../../loops/crlhf/workflow';
+import { rootCause } from '../../workflows/campaign';
+import { maybeRecordHistory } from '../helpers/history';
 import { withWorkers } from '../helpers/temporal';
 import { campaignId } from '../ilf/helpers';
 import { crlhfConfig, SMALL, waitForAnnotation } from './helpers';
@@ -91,5 +94,30 @@ describe('cRLHF annotation', () => {
     const job = (await pool.query<{ examples: number; note: string }>("select examples, note from training_jobs where campaign_id = $1 and kind = 'policy_update'", [id])).rows[0]!;
     expect(job.examples).toBe(1);
     expect(job.note).toMatch(/2 rollout\(s\) with an unscorable reward left out/);
+    // the iteration's history, with accepted, rejected-in-handler, extended and closed annotation, replays
+    await maybeRecordHistory(ctx.client, crlhfIds.iterationWorkflow(id, 1), 'crlhf-iteration-annotation');
+  });
+
+  it('closes at the deadline: below the quorum it fails the iteration (onDeadline fail) or goes on with every program unscorable (proceed)', { timeout: 120_000 }, async () => {
+    const crowd = { annotators: ['ann', 'bob'], k: 2, deadline: '3s', quorum: 0.5 };
+    const failing = campaignId('crlhf-quorum');
+    const failed = await ctx.client.workflow
+      .execute(crlhfCampaignWorkflow, { workflowId: failing, taskQueue: ctx.queues.workflow, args: [{ campaignId: failing, config: crlhfConfig(ctx.queues, { ...SMALL, crowd: { ...crowd, onDeadline: 'fail' } }) }] })
+      .catch((err: unknown) => err as Error);
+    expect(rootCause(failed)).toMatch(/annotation closed \(deadline passed\) with 0\/6 items labelled by 2\+ annotators, below the quorum of 0\.5/);
+    const [row] = (await pool.query<{ status: string; phase: string }>('select status, phase from campaign_iterations where campaign_id = $1', [failing])).rows;
+    expect(row).toEqual({ status: 'failed', phase: 'annotate' });
+
+    const proceeding = campaignId('crlhf-deadline');
+    const result = await ctx.client.workflow.execute(crlhfCampaignWorkflow, {
+      workflowId: proceeding,
+      taskQueue: ctx.queues.workflow,
+      args: [{ campaignId: proceeding, config: crlhfConfig(ctx.queues, { ...SMALL, crowd: { ...crowd, onDeadline: 'proceed' } }) }],
+    });
+    expect(result.status).toBe('completed');
+    const rewards = (await pool.query<{ status: string }>('select status from rollout_rewards where campaign_id = $1', [proceeding])).rows;
+    expect(rewards.map((r) => r.status)).toEqual(['unscorable', 'unscorable', 'unscorable']);
+    const [job] = (await pool.query<{ status: string; examples: number }>("select status, examples from training_jobs where campaign_id = $1 and kind = 'policy_update'", [proceeding])).rows;
+    expect(job).toEqual({ status: 'skipped', examples: 0 });
   });
 });
