@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../common/config-error';
 import { annotateCommand, registerAnnotateSubmitCommands } from './annotate';
+import { registerAnnotateWebCommands } from './annotate-web';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
 import { registerCrowdCommands } from './crowd';
@@ -26,6 +27,7 @@ registerAuditCommands(program);
 registerMetricsCommands(program);
 registerCrowdCommands(program);
 registerAnnotateSubmitCommands(annotateCommand(program));
+registerAnnotateWebCommands(annotateCommand(program));
 registerSandboxCommands(program);
 registerModelCommands(program);
 
