@@ -163,7 +163,7 @@ describe('RLAIF campaign config', () => {
     expect(() => parseRlaifCampaignConfig({ ...base, models: { policy: { backend: 'simulated' }, feedback: { backend: 'openai', model: 'j', api: 'completions' } } })).toThrow(
       /models\.policy\.role: a simulated RLAIF policy answers APIBench questions[\s\S]*models\.feedback\.api: the AI-feedback prompts are chat messages/,
     );
-    expect(() => parseCampaignConfig({ ...base, algorithm: 'rlcf' })).toThrow(/algorithm: must be one of "ilf", "rlaif", got "rlcf"/);
+    expect(() => parseCampaignConfig({ ...base, algorithm: 'grpo' })).toThrow(/algorithm: must be one of "ilf", "rlaif", "rlcf", "crlhf", got "grpo"/);
     expect(parseCampaignConfig(base).algorithm).toBe('rlaif');
   });
 });
