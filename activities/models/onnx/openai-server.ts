@@ -38,6 +38,19 @@ export function chatPrompt(messages: readonly ChatMessage[]): string {
   return `${messages.map((m) => `${heading(m.role)}\n${m.content}\n\n`).join('')}${heading('assistant')}\nAnswer: `;
 }
 
+/**
+ * Drops the prompt's oldest tokens so that prompt + answer fit the model's context (with a margin
+ * for re-tokenisation at the cut); undefined when maxTokens alone fills it.
+ */
+export function fitPrompt(tokenizer: LoadedTokenizer, prompt: string, context: number | undefined, maxTokens: number): { prompt: string; tokens: number } | undefined {
+  const ids = tokenizer.encode(prompt);
+  if (!context) return { prompt, tokens: ids.length };
+  const room = context - maxTokens - 8;
+  if (room < 1) return undefined;
+  if (ids.length <= room) return { prompt, tokens: ids.length };
+  return { prompt: tokenizer.decode(ids.slice(ids.length - room)), tokens: room };
+}
+
 class BadRequest extends Error {}
 
 interface CommonBody {
@@ -80,15 +93,10 @@ export async function startOnnxOpenAiServer(options: OnnxOpenAiServerOptions): P
     return next;
   };
 
-  /** Drops the prompt's oldest tokens so that prompt + answer fit the model's context. */
-  const fitted = (prompt: string, maxTokens: number): { prompt: string; tokens: number } => {
-    const ids = tokenizer.encode(prompt);
-    if (!context) return { prompt, tokens: ids.length };
-    // a margin for re-tokenisation at the cut
-    const room = context - maxTokens - 8;
-    if (room < 1) throw new BadRequest(`max_tokens ${maxTokens} leaves no room for a prompt in the model's context of ${context} tokens`);
-    if (ids.length <= room) return { prompt, tokens: ids.length };
-    return { prompt: tokenizer.decode(ids.slice(ids.length - room)), tokens: room };
+  const fitted = (prompt: string, maxTokens: number) => {
+    const fit = fitPrompt(tokenizer, prompt, context, maxTokens);
+    if (!fit) throw new BadRequest(`max_tokens ${maxTokens} leaves no room for a prompt in the model's context of ${context} tokens`);
+    return fit;
   };
 
   const generate = async (body: CommonBody & Record<string, unknown>, prompt: string, topLogprobs: number | undefined, logprobs: boolean) => {
