@@ -172,8 +172,9 @@ export function learningSignalAudit(raw: unknown, policyBeforeFrom: string | nul
   const heldOut = scored(str(r.held_out_set) ?? 'held-out', r.held_out_pairs, r.held_out_tokens, r.held_out_before, r.held_out_after);
   const trainingSet = scored('training set', r.train_pairs, r.train_tokens, r.train_before, r.train_after);
   const flags: string[] = [];
-  // the step's own training set is the one test a fine-tuning step must pass
-  if (trainingSet && trainingSet.after.meanLogprob <= trainingSet.before.meanLogprob) {
+  // sft maximises its training set's likelihood: that set is the one test it must pass (a policy
+  // update maximises reward, not likelihood, so only its loss curve is judged)
+  if (str(r.kind) === 'sft' && trainingSet && trainingSet.after.meanLogprob <= trainingSet.before.meanLogprob) {
     flags.push(`the fine-tuning step did not lower the loss on its own training set (perplexity ${trainingSet.before.perplexity.toFixed(3)} -> ${trainingSet.after.perplexity.toFixed(3)})`);
   }
   if (lossCurve.length > 1 && lossFirst !== null && lossLast !== null && lossLast >= lossFirst) {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { judgeMessages, FEEDBACK_QUESTION_IDS } from '../activities/feedback/ai-feedback-rubric';
@@ -71,11 +71,25 @@ export async function ensureTinyJudge(modelDir: string, log: (line: string) => v
   };
   const specPath = path.join(work, 'job-spec.json');
   fs.writeFileSync(specPath, JSON.stringify(spec));
-  const run = spawnSync('bash', [path.join(PROJECT_ROOT, 'trainers', 'reference', 'run.sh'), specPath], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-  const done = run.stdout.split('\n').map((l) => { try { return JSON.parse(l) as { event?: string; modelPath?: string; message?: string }; } catch { return {}; } });
-  const final = done.find((e) => e.event === 'done')?.modelPath;
-  if (run.status !== 0 || !final) {
-    throw new ConfigError(`making the tiny judge failed (exit ${run.status ?? run.signal}): ${done.find((e) => e.event === 'error')?.message ?? 'see the lines above'}`);
+  // stdin stays open: the trainer takes its end as its supervisor's death
+  const child = spawn('bash', [path.join(PROJECT_ROOT, 'trainers', 'reference', 'run.sh'), specPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const status = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  child.stdin.destroy();
+  const events = stdout.split('\n').map((l) => {
+    try {
+      return JSON.parse(l) as { event?: string; modelPath?: string; message?: string };
+    } catch {
+      return {};
+    }
+  });
+  const final = events.find((e) => e.event === 'done')?.modelPath;
+  if (status !== 0 || !final) {
+    throw new ConfigError(`making the tiny judge failed (exit ${status}): ${events.find((e) => e.event === 'error')?.message ?? 'see the lines above'}`);
   }
   fs.rmSync(judgeDir, { recursive: true, force: true });
   fs.renameSync(final, judgeDir);

@@ -32,6 +32,8 @@ export interface TinyRealOptions {
   judgeBaseUrl?: string;
   taskQueues?: { workflow: string; cpu: string; gpu: string };
   iterations?: number;
+  /** where the policy runs (onnx execution provider) and the trainer trains; cpu by default */
+  device?: 'cpu' | 'cuda';
 }
 
 type Raw = Record<string, unknown>;
@@ -41,8 +43,8 @@ const at = (o: Raw, key: string): Raw => ((o[key] ??= {}) as Raw);
 function reduce(loop: TinyRealLoop, c: Raw): void {
   const dataset = at(c, 'dataset');
   const sampling = at(c, 'sampling');
-  const hp = at(at(c, 'trainer'), 'hyperparameters');
   if (loop === 'ilf') {
+    const hp = at(at(c, 'trainer'), 'hyperparameters');
     Object.assign(dataset, { maxTrainTasks: 20, maxTestTasks: 6 });
     sampling.eval = { ...(sampling.eval as Raw), n: 2, ks: [1, 2], maxTokens: 64 };
     sampling.train = { ...(sampling.train as Raw), maxTokens: 64 };
@@ -51,7 +53,7 @@ function reduce(loop: TinyRealLoop, c: Raw): void {
     Object.assign(dataset, { rolloutQuestions: 6, maxEvalQuestionsPerHub: 2 });
     sampling.rollout = { ...(sampling.rollout as Raw), maxTokens: 48 };
     sampling.eval = { ...(sampling.eval as Raw), maxTokens: 48 };
-    Object.assign(hp, { max_steps: 4, checkpoint_every: 4 });
+    for (const job of ['rewardModel', 'policyUpdate']) Object.assign(at(at(c, job), 'hyperparameters'), { max_steps: 4, checkpoint_every: 4 });
   }
 }
 
@@ -69,6 +71,11 @@ export function tinyRealConfig(loop: TinyRealLoop, opts: TinyRealOptions = {}) {
   const trainer = at(c, 'trainer');
   if (Array.isArray(trainer.command)) trainer.command = trainer.command.map((a: string) => (a.startsWith('trainers/') ? path.join(PROJECT_ROOT, a) : a));
   if (loop === 'rlaif' && opts.judgeBaseUrl) at(at(c, 'models'), 'feedback').baseUrl = opts.judgeBaseUrl;
+  if (opts.device === 'cuda') {
+    at(at(c, 'models'), 'policy').executionProvider = 'cuda';
+    at(trainer, 'hyperparameters').device = 'cuda';
+    if (loop === 'rlaif') at(at(c, 'rewardModel'), 'scoring').executionProvider = 'cuda';
+  }
   if (opts.taskQueues) c.taskQueues = opts.taskQueues;
   if (opts.iterations) c.iterations = opts.iterations;
   return parseCampaignConfig(c, file);
