@@ -28,14 +28,14 @@ export function learningSignalSection(jobs: ReadonlyArray<{ iteration: number; j
   const xLabels = signals.map((s) => `it ${s.iteration}`);
   const ppl = (pick: (s: (typeof signals)[number]['signal']) => number | undefined) => signals.map((s) => pick(s.signal) ?? null);
   const perplexity = linePlot({
-    title: 'Perplexity before -> after each iteration\'s training (lower is better)',
+    title: `Perplexity before -> after each iteration's training: held-out ${signals[0]!.signal.heldOut?.set ?? '-'}, own training set`,
     yLabel: 'perplexity',
     xLabels,
     series: [
-      { name: `held-out (${signals[0]!.signal.heldOut?.set ?? '-'}) before`, color: '#90a4ae', values: ppl((s) => s.heldOut?.before.perplexity) },
+      { name: 'held-out before', color: '#90a4ae', values: ppl((s) => s.heldOut?.before.perplexity) },
       { name: 'held-out after', color: '#1565c0', values: ppl((s) => s.heldOut?.after.perplexity) },
-      { name: 'training set before', color: '#ffb74d', values: ppl((s) => s.trainingSet?.before.perplexity) },
-      { name: 'training set after', color: '#2e7d32', values: ppl((s) => s.trainingSet?.after.perplexity) },
+      { name: 'train before', color: '#ffb74d', values: ppl((s) => s.trainingSet?.before.perplexity) },
+      { name: 'train after', color: '#2e7d32', values: ppl((s) => s.trainingSet?.after.perplexity) },
     ],
     yFormat: (v) => v.toFixed(1),
     valueFormat: (v) => v.toFixed(2),

@@ -59,8 +59,12 @@ function frame(spec: PlotSpec, dataMax: number, dataMin = 0): { frame: Frame; ax
   const height = spec.height ?? 280;
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
-  const below = dataMin < 0 ? niceTicks(-dataMin).slice(1).map((t) => -t).reverse() : [];
-  const ticks = [...below, ...(spec.yMax !== undefined ? niceTicks(spec.yMax).filter((t) => t <= spec.yMax! + 1e-9) : niceTicks(Math.max(dataMax, 0)))];
+  // below 0: one round step for both sides of the axis
+  const step = dataMin < 0 ? (niceTicks(Math.max(dataMax, -dataMin))[1] ?? 1) : 0;
+  const span = (to: number) => Array.from({ length: Math.ceil(to / step - 1e-9) }, (_, i) => Number((step * (i + 1)).toPrecision(12)));
+  const below = dataMin < 0 ? span(-dataMin).map((t) => -t).reverse() : [];
+  const above = dataMin < 0 && spec.yMax === undefined ? [0, ...span(Math.max(dataMax, 0))] : undefined;
+  const ticks = [...below, ...(above ?? (spec.yMax !== undefined ? niceTicks(spec.yMax).filter((t) => t <= spec.yMax! + 1e-9) : niceTicks(dataMax)))];
   const yTop = spec.yMax ?? ticks[ticks.length - 1] ?? 1;
   const yBottom = below[0] ?? 0;
   const n = Math.max(1, spec.xLabels.length);
