@@ -43,7 +43,7 @@ const layers = {
 const feedloop = { rules: { layers } };
 
 /** Workflow code: the kernel (workflows/) and each loop's workflow and types. */
-const WORKFLOW_FILES = ['workflows/**/*.ts', 'loops/*/workflow.ts', 'loops/*/types.ts'];
+const WORKFLOW_FILES = ['workflows/**/*.ts', 'loops/*/workflow.ts', 'loops/*/types.ts', 'loops/*/*-protocol.ts'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.feedloop/**', 'coverage/**', 'bin/**', '**/*.py'] },
@@ -70,7 +70,7 @@ export default tseslint.config(
       'feedloop/layers': [
         'error',
         {
-          allowed: ['^common/', '^workflows/', '^loops/[^/]+/(workflow|types)$'],
+          allowed: ['^common/', '^workflows/', '^loops/[^/]+/(workflow|types|[a-z-]+-protocol)$'],
           packages: ['@temporalio/workflow', '@temporalio/common'],
           allowTypeImports: true,
           message: 'workflow code may value-import only workflow-safe modules (common/, workflows/, loops/*/workflow|types); import anything else as a type, or do the work in an activity',

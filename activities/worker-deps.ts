@@ -1,7 +1,9 @@
+import type { TemporalConnectionOptions } from '../infra/temporal-connection';
 import type pg from 'pg';
 import type { ModelBackendCache } from './models/index';
 import type { SandboxRunner } from './sandbox/types';
 import type { createTrainingActivities } from './training/index';
+import type { TrainerRegistry } from './training/trainer-registry';
 
 /** What a CPU worker's activities are made from: the store, the sandbox, this process's models. */
 export interface CpuActivityDeps {
@@ -10,6 +12,8 @@ export interface CpuActivityDeps {
   sandboxConcurrency: number;
   /** model backends of this process, kept across activities (ONNX sessions load once) */
   models: ModelBackendCache;
+  /** the Temporal server this worker polls, for activities that message workflows (cRLHF's SIMULATED crowd) */
+  temporal?: { connection: TemporalConnectionOptions; namespace: string };
 }
 
 /** What a GPU worker's activities are made from. */
@@ -21,6 +25,8 @@ export interface GpuActivityDeps {
   hostTaskQueue: string;
   /** model backends of this process, kept across activities (ONNX sessions load once) */
   models: ModelBackendCache;
+  /** the trainers this host runs (its trainers file); unset: a campaign's own command runs */
+  trainers?: TrainerRegistry;
 }
 
 /** A GPU worker's deps plus the trainer protocol, which loops' training activities run jobs through. */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { OUTCOMES, type Outcome } from '../activities/sandbox/types';
+import type { StepPlacement } from '../common/task-queues';
 
 /**
  * The read side of a campaign's audit trail: one query per table, grouped by iteration, recounted
@@ -332,10 +333,12 @@ export interface EvalRunRow {
   status: string;
   policy: unknown;
   metrics: unknown;
+  /** where its GPU steps ran and why, by step (common/task-queues.ts StepPlacement); null before that was recorded */
+  placement: Record<string, StepPlacement> | null;
 }
 
 export async function readEvalRuns(db: Queryable, ids: readonly string[]): Promise<Map<string, EvalRunRow>> {
-  const found = await rows<EvalRunRow>(db, 'select id, workflow_id, run_id, status, policy, metrics from eval_runs where id = any($1)', [ids]);
+  const found = await rows<EvalRunRow>(db, 'select id, workflow_id, run_id, status, policy, metrics, placement from eval_runs where id = any($1)', [ids]);
   return new Map(found.map((r) => [r.id, r]));
 }
 
@@ -348,6 +351,14 @@ export async function readTrainingJobs(db: Queryable, campaignId: string): Promi
      where j.campaign_id = $1 order by j.iteration nulls first, j.id`,
     [campaignId],
   );
+}
+
+/** "generate on feedloop-gpu@host-b (fallback: feedloop-gpu@host-a took nothing for 10m)", one per recorded step. */
+export function formatPlacement(placement: Record<string, StepPlacement> | null | undefined): string | undefined {
+  if (!placement) return undefined;
+  return Object.values(placement)
+    .map((p) => `${p.step} on ${p.taskQueue} (${p.reason === 'fallback' ? `fallback: ${p.preferred} took nothing for ${p.after}` : 'the checkpoint\'s host'})`)
+    .join('; ');
 }
 
 /** The execution a stored row was written from, for `feedloop history export`. */

@@ -8,6 +8,7 @@ import { loadCampaignConfig } from '../loops/config-file';
 import { loopNamed } from '../loops/registry';
 import { campaignStatusQuery, iterationStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../workflows/control';
 import { connectClient } from './evaluate';
+import { checkCampaignTrainers, loadTrainerRegistry } from '../activities/training/trainer-registry';
 
 /**
  * `feedloop campaign validate|start|status|pause|resume|stop`: drive campaigns of any loop through
@@ -77,6 +78,11 @@ export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: 
   return lines.join('\n');
 }
 
+/** Where the workers' trainers file is visible (--trainers, FEEDLOOP_TRAINERS), a campaign naming another trainer is refused here. */
+function checkTrainersIfKnown(config: unknown, file = process.env.FEEDLOOP_TRAINERS): void {
+  if (file) checkCampaignTrainers(config, loadTrainerRegistry(file));
+}
+
 export function registerCampaignCommands(program: Command): void {
   const campaign = program.command('campaign').description('validate, start and steer training campaigns (any loop)');
 
@@ -85,8 +91,10 @@ export function registerCampaignCommands(program: Command): void {
     .description('check a campaign config offline: every bad field is named; nothing is contacted')
     .requiredOption('--config <file>', 'campaign config (YAML or JSON), see examples/')
     .option('--json', 'print the validated config, defaults filled in, as JSON')
-    .action((opts: { config: string; json?: boolean }) => {
+    .option('--trainers <file>', "the workers' trainers file: every trainer the campaign names must be in it (env FEEDLOOP_TRAINERS)")
+    .action((opts: { config: string; json?: boolean; trainers?: string }) => {
       const config = loadCampaignConfig(opts.config);
+      checkTrainersIfKnown(config, opts.trainers);
       if (opts.json) console.log(JSON.stringify(config, null, 2));
       else console.log(`${opts.config}: valid ${loopNamed(config.algorithm).title} campaign, ${config.iterations} iteration(s)`);
     });
@@ -97,9 +105,11 @@ export function registerCampaignCommands(program: Command): void {
     .requiredOption('--config <file>', 'campaign config (YAML or JSON), see examples/')
     .requiredOption('--id <campaignId>', 'campaign id (also its workflow id)')
     .option('--wait', 'wait for the campaign to finish and print its result')
-    .action(async (opts: { config: string; id: string; wait?: boolean }) => {
+    .option('--trainers <file>', "the workers' trainers file: every trainer the campaign names must be in it (env FEEDLOOP_TRAINERS)")
+    .action(async (opts: { config: string; id: string; wait?: boolean; trainers?: string }) => {
       // Validated before anything is contacted: a bad config never needs a server to be told so.
       const config = loadCampaignConfig(opts.config);
+      checkTrainersIfKnown(config, opts.trainers);
       await withClient(async (client) => {
         const handle = await startCampaignFromConfig(client, opts.id, config);
         console.log(`started ${config.algorithm} campaign ${opts.id} (run ${handle.firstExecutionRunId})`);

@@ -32,7 +32,7 @@ export function registerDemoCommand(program: Command): void {
       const env = readEnv();
       console.log('feedloop demo: starting the local Temporal dev server and PostgreSQL (state in %s)', env.FEEDLOOP_HOME);
       const servers = await upLocalServers(env, (line) => console.log(`  ${line}`));
-      console.log(`  Temporal ${servers.temporalAddress}, UI ${servers.temporalUiUrl}`);
+      console.log(`  Temporal ${servers.temporalAddress}${servers.temporalUiUrl ? `, UI ${servers.temporalUiUrl}` : ''}`);
 
       const opts = resolveWorkerOptions({ temporalAddress: servers.temporalAddress, databaseUrl: servers.databaseUrl });
       const workers = await startWorkers(['workflow', 'cpu', 'gpu'], opts, { log: createLogger('feedloop-worker', 'warn') });
@@ -56,7 +56,7 @@ export function registerDemoCommand(program: Command): void {
       console.log(ilfLoop.audit.format(await withPool(servers.databaseUrl, (pool) => ilfLoop.audit.load(pool, campaignId, {}))));
       const report = await writeCampaignReport(servers.databaseUrl, campaignId, { out: path.join(statePaths(env.FEEDLOOP_HOME).home, 'reports', `${campaignId}.html`) });
       console.log(`\nReport: ${report}`);
-      console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${encodeURIComponent(`FeedloopCampaignId="${campaignId}"`)}`);
+      if (servers.temporalUiUrl) console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${encodeURIComponent(`FeedloopCampaignId="${campaignId}"`)}`);
       console.log('The servers keep running; `npm run dev:down` stops them, `npm run demo` runs again.');
       console.log('\nNext: `npm run e2e:tiny-real` trains real weights on this machine: a tiny code model through ILF and RLAIF,');
       console.log('with the trainer, the ONNX export as the next policy, and the loss and held-out perplexity in the audit (a few minutes).');

@@ -4,16 +4,23 @@ import { downLocalServers, localServersStatus, upLocalServers } from '../infra/l
 
 /** `feedloop dev up|down|status`: the embedded Temporal and PostgreSQL servers on loopback. */
 export function registerDevCommands(program: Command): void {
-  const dev = program.command('dev').description('local servers: a Temporal dev server and an embedded PostgreSQL');
+  const dev = program.command('dev').description('local servers: a Temporal dev server (or, with --cluster, the multi-service server) and an embedded PostgreSQL');
 
   dev
     .command('up')
     .description('start the local servers (idempotent); state persists under FEEDLOOP_HOME (default .feedloop/)')
-    .action(async () => {
-      const env = readEnv();
+    .option('--cluster', 'run the multi-service Temporal server on PostgreSQL instead of the dev server (env FEEDLOOP_TEMPORAL=cluster)')
+    .action(async (opts: { cluster?: boolean }) => {
+      const env = readEnv(opts.cluster ? { ...process.env, FEEDLOOP_TEMPORAL: 'cluster' } : process.env);
       const servers = await upLocalServers(env, (line) => console.error(line));
-      console.log(`temporal   ${servers.temporalAddress}${servers.started.includes('temporal') ? ' (started)' : ' (already running)'}`);
-      console.log(`temporal UI ${servers.temporalUiUrl}`);
+      if (env.FEEDLOOP_TEMPORAL === 'cluster') {
+        for (const s of localServersStatus(env).filter((s) => s.name.startsWith('temporal-'))) {
+          console.log(`${s.name.padEnd(17)} ${s.where}${servers.started.includes(s.name) ? ' (started)' : ' (already running)'}`);
+        }
+      } else {
+        console.log(`temporal   ${servers.temporalAddress}${servers.started.includes('temporal') ? ' (started)' : ' (already running)'}`);
+        console.log(`temporal UI ${servers.temporalUiUrl}`);
+      }
       console.log(
         servers.externalDatabase
           ? 'postgres   external (DATABASE_URL)'
@@ -40,6 +47,6 @@ export function registerDevCommands(program: Command): void {
         console.log(JSON.stringify(status, null, 2));
         return;
       }
-      for (const s of status) console.log(`${s.name.padEnd(9)} ${s.running ? `running${s.pid ? ` (pid ${s.pid})` : ''}` : 'stopped'}  ${s.where}`);
+      for (const s of status) console.log(`${s.name.padEnd(17)} ${s.running ? `running${s.pid ? ` (pid ${s.pid})` : ''}` : 'stopped'}  ${s.where}`);
     });
 }

@@ -6,6 +6,7 @@ import { PHASE } from '../common/search-attributes';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../common/task-queues';
 import { evaluationWorkflow } from '../workflows';
 import { formatTable } from '../audit/text';
+import { temporalConnectionOptions } from '../infra/temporal-connection';
 
 /**
  * Starts an evaluation workflow and follows it with a live progress line (phase from the
@@ -65,7 +66,8 @@ export async function runEvaluation(opts: {
 
 export async function connectClient(address: string, namespace: string): Promise<{ client: Client; close: () => Promise<void> }> {
   // A short connect timeout: an unreachable server is a user error to report, not to wait out.
-  const connection = await Connection.connect({ address, connectTimeout: '3s' });
+  // TLS, mTLS and API key: TEMPORAL_TLS_* / TEMPORAL_API_KEY (infra/temporal-connection.ts).
+  const connection = await Connection.connect({ ...temporalConnectionOptions(address), connectTimeout: '3s' });
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
 }
 

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { ConfigError } from '../common/config-error';
+import { annotateCommand, registerAnnotateSubmitCommands } from './annotate';
+import { registerAnnotateWebCommands } from './annotate-web';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
 import { registerCrowdCommands } from './crowd';
@@ -24,6 +26,8 @@ registerFeedbackCommands(program);
 registerAuditCommands(program);
 registerMetricsCommands(program);
 registerCrowdCommands(program);
+registerAnnotateSubmitCommands(annotateCommand(program));
+registerAnnotateWebCommands(annotateCommand(program));
 registerSandboxCommands(program);
 registerModelCommands(program);
 

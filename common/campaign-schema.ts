@@ -39,6 +39,11 @@ export const timeoutsSchema = z
      * the worker it ran on (a host that cannot sandbox, a model server that keeps refusing)
      */
     maxAttempts: z.int().min(1).max(1000).default(DEFAULT_MAX_ATTEMPTS),
+    /**
+     * work on a checkpoint waits this long for the host that holds it (its own queue) before any
+     * GPU host takes it, reading the checkpoint from the shared blob store (default 10m)
+     */
+    hostScheduleToStart: duration.optional(),
   })
   .strict()
   .default({ store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m', maxAttempts: DEFAULT_MAX_ATTEMPTS });
@@ -48,14 +53,32 @@ export const taskQueuesSchema = z
   .strict()
   .default(DEFAULT_TASK_QUEUES);
 
+/** A trainer registered on the GPU workers (their trainers file: activities/training/trainer-registry.ts). */
+export const trainerNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a trainer name: letters, digits, ".", "_" and "-"');
+
+/** How a campaign says which trainer runs: `command` (argv, workers without a trainers file) or `name` (a registered trainer). */
+export const trainerRefFields = {
+  /** argv; the job spec path is appended (or replaces an element "{spec}") */
+  command: z.array(z.string().min(1)).min(1).optional(),
+  /** a trainer registered on the workers, which decide its argv and env (a shared deployment) */
+  name: trainerNameSchema.optional(),
+};
+
+/** Exactly one of `command` and `name`. */
+export function checkTrainerRef(t: { command?: unknown; name?: unknown }, ctx: z.RefinementCtx, path: PropertyKey[] = []): void {
+  if ((t.command === undefined) === (t.name === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [...path, t.command === undefined ? 'name' : 'command'], message: 'give exactly one of command (argv) or name (a trainer registered on the workers)' });
+  }
+}
+
 /** A command trainer of the trainer protocol (trainers/PROTOCOL.md). */
 export const commandTrainerSchema = z
   .object({
-    /** argv; the job spec path is appended (or replaces an element "{spec}") */
-    command: z.array(z.string().min(1)).min(1),
+    ...trainerRefFields,
     hyperparameters: z.record(z.string(), z.unknown()).default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((t, ctx) => checkTrainerRef(t, ctx));
 
 /** The RL loops' shared policy update (trainer protocol `policy_update`). */
 export const policyUpdateSchema = z

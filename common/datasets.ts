@@ -24,4 +24,6 @@ export interface TaskSelection {
   /** overrides the split's range, e.g. a campaign's configured splits */
   taskRange?: [number, number];
   maxTasks?: number;
+  /** only tasks with a usable reference solution (RLCF's discriminator compares with it) */
+  requireReference?: boolean;
 }

@@ -14,6 +14,12 @@ export interface TaskQueues {
   workflow: string;
   cpu: string;
   gpu: string;
+  /**
+   * Set when `gpu` is one host's own queue (work on the checkpoint that host holds): the shared
+   * GPU queue to fall back to when no worker takes the work there within the host
+   * schedule-to-start timeout (a preempted host that does not return). See workflows/routing.ts.
+   */
+  gpuFallback?: string;
 }
 
 export const DEFAULT_TASK_QUEUES: TaskQueues = {
@@ -21,3 +27,14 @@ export const DEFAULT_TASK_QUEUES: TaskQueues = {
   cpu: CPU_TASK_QUEUE,
   gpu: GPU_TASK_QUEUE,
 };
+
+/** Where a step ran, and why: the audit's answer to "which host, and was it the one preferred". */
+export interface StepPlacement {
+  step: string;
+  taskQueue: string;
+  reason: 'preferred-host' | 'fallback';
+  /** the host queue preferred, when the step fell back */
+  preferred?: string;
+  /** the schedule-to-start timeout that ran out on it */
+  after?: string;
+}

@@ -18,6 +18,8 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   FEEDLOOP_TEMPORAL_UI_PORT: port.default(8233),
   TEMPORAL_CLI: z.string().min(1).optional(),
+  /** which local Temporal `dev up` and the test suite start: the dev server, or the multi-service server on PostgreSQL */
+  FEEDLOOP_TEMPORAL: z.enum(['dev', 'cluster']).default('dev'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')

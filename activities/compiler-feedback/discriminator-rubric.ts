@@ -1,5 +1,5 @@
 import { readAnswer, rubricRecord, type JudgedAnswer, type ScoringMode } from '../feedback/ai-feedback-rubric';
-import type { ChatMessage, Sample } from '../models/types';
+import type { ChatMessage, ModelBackend, Sample } from '../models/types';
 
 /**
  * RLCF's discriminator for the `llm` kind (grounding stage d): a larger LLM, shown the task,
@@ -83,4 +83,21 @@ export function discriminatorRecord(scoring: ScoringMode) {
     logprobRule,
     parseRule,
   };
+}
+
+/** How the discriminator is asked: the scoring mode and the answer's length. */
+export interface DiscriminatorAsking {
+  scoring: ScoringMode;
+  topLogprobs: number;
+  maxTokens: number;
+}
+
+/** Asks the discriminator LLM about one program (greedy, one answer) and reads its verdict. */
+export async function askDiscriminator(backend: Pick<ModelBackend, 'generate'>, task: DiscriminatorTask, program: string, taskId: string, d: DiscriminatorAsking, signal?: AbortSignal): Promise<DiscriminatorAnswer> {
+  const logprobs = d.scoring !== 'parsed';
+  const result = await backend.generate(
+    { messages: discriminatorMessages(task, program), n: 1, temperature: 0, maxTokens: d.maxTokens, logprobs, topLogprobs: logprobs ? d.topLogprobs : undefined, taskId },
+    { signal },
+  );
+  return readDiscriminatorAnswer(result.samples[0] ?? { text: '', finishReason: 'other' }, d.scoring);
 }

@@ -6,7 +6,7 @@ import type { ModelBackendConfig } from '../../common/model-config';
 import type { ModelBackendCache } from '../models/index';
 import { resolveLimits, type CompileResult, type JavaAnalyzer, type Outcome, type RunResult, type SandboxLimits, type SandboxRunner } from '../sandbox/types';
 import { parseRlcfGroundingConfig, type RlcfGroundingConfig, type RlcfGroundingConfigInput } from './config';
-import { DISCRIMINATOR_VERSION, discriminatorMessages, readDiscriminatorAnswer, type DiscriminatorAnswer, type DiscriminatorTask } from './discriminator-rubric';
+import { askDiscriminator, DISCRIMINATOR_VERSION, type DiscriminatorAnswer, type DiscriminatorTask } from './discriminator-rubric';
 import { discriminatorNeeded, groundingReward, type GroundingReward } from './reward';
 import { promptSignature, runStaticChecks, STATIC_CHECKS_VERSION, type StaticCheckResult } from './static-checks';
 
@@ -63,7 +63,7 @@ export interface GroundingDeps {
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}\n[... ${s.length - n} characters cut]` : s);
 
-async function withInfraRetries<T extends { outcome: string }>(retries: number, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
+export async function withInfraRetries<T extends { outcome: string }>(retries: number, signal: AbortSignal | undefined, attempt: () => Promise<T>): Promise<T> {
   let result = await attempt();
   for (let retry = 1; retry <= retries && result.outcome === 'infra_error'; retry++) {
     await new Promise((resolve) => setTimeout(resolve, 50 * 4 ** (retry - 1)));
@@ -102,20 +102,7 @@ export async function groundProgram(deps: GroundingDeps, item: GroundProgramInpu
     }
     const testsInfra = record.tests?.outcome === 'infra_error';
     if (!testsInfra && item.task && judge && discriminatorNeeded(config.reward, item.tests !== undefined)) {
-      const { discriminator: d } = config;
-      const result = await deps.models.get(judge).generate(
-        {
-          messages: discriminatorMessages(item.task, item.program),
-          n: 1,
-          temperature: 0,
-          maxTokens: d.maxTokens,
-          logprobs: d.scoring !== 'parsed',
-          topLogprobs: d.scoring !== 'parsed' ? d.topLogprobs : undefined,
-          taskId: item.taskId,
-        },
-        { signal },
-      );
-      record.discriminator = readDiscriminatorAnswer(result.samples[0] ?? { text: '', finishReason: 'other' }, d.scoring);
+      record.discriminator = await askDiscriminator(deps.models.get(judge), item.task, item.program, item.taskId, config.discriminator, signal);
     }
   }
   record.reward = groundingReward(

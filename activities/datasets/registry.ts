@@ -142,14 +142,14 @@ export function codeDataset(name: string): CodeDataset {
 }
 
 /** The tasks a selection names: a split or an explicit number range, cut to the first maxTasks. */
-export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'taskRange' | 'maxTasks'>): readonly CodeTask[] {
+export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'taskRange' | 'maxTasks' | 'requireReference'>): readonly CodeTask[] {
   const ds = codeDataset(sel.dataset);
   const range = sel.taskRange ?? ds.splits[sel.split];
   if (!range) {
     throw ApplicationFailure.nonRetryable(`${ds.name} has no split ${JSON.stringify(sel.split)}: use one of ${Object.keys(ds.splits).join(', ')} or a task range`, 'InvalidConfig');
   }
   const [lo, hi] = range;
-  const tasks = ds.tasks().filter((t) => t.number >= lo && t.number <= hi);
+  const tasks = ds.tasks().filter((t) => t.number >= lo && t.number <= hi && (!sel.requireReference || t.reference !== undefined));
   return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
 }
 

@@ -6,6 +6,7 @@ import { promptOfTask } from '../datasets/registry';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import { policyAfterTraining } from '../training/ilf-fine-tune';
 import type { createTrainingActivities } from '../training/index';
+import { commandTrainerOf } from '../training/job-spec';
 import { recordLearningSignal } from '../training/learning-signal';
 import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets';
 
@@ -77,7 +78,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
           // KL to the policy before RL, whichever checkpoint this update starts from.
           reference_model: input.policyUpdate.referenceModel ?? input.policyUpdate.baseModel,
         },
-        trainer: { type: 'command', argv: input.trainer.command },
+        trainer: commandTrainerOf(input.trainer),
       });
       const nextPolicy = policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, rows.length, result.exportPath);
       const trainingSet = rows.map((r) => ({ prompt: promptOfTask(r.dataset, r.task_id), program: r.program }));

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 
 /**
@@ -9,6 +10,13 @@ import path from 'node:path';
  */
 export const FORK_SERVER_SCRIPT = path.join(__dirname, 'python', 'forkserver.py');
 export const JAVA_SUPPORT_SOURCES = ['FeedloopLauncher.java', 'FeedloopCompileServer.java'].map((f) => path.join(__dirname, 'java', f));
+
+function frame(message: Record<string, unknown>): Buffer {
+  const body = Buffer.from(JSON.stringify(message));
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}
 
 export class ForkServerError extends Error {
   override name = 'ForkServerError';
@@ -49,7 +57,12 @@ export class ForkServer {
   private nextId = 1;
   private onReady: { resolve: (info: ServerInfo) => void; reject: (e: Error) => void } | undefined;
 
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+  private constructor(
+    private readonly child: ChildProcessWithoutNullStreams,
+    /** fd 3 of the server, read only by its judge process: the tests of Python runs */
+    private readonly testsPipe: Writable,
+  ) {
+    testsPipe.on('error', () => undefined);
     child.stdout.on('data', (chunk: Buffer) => this.receive(chunk));
     child.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-STDERR_TAIL);
@@ -66,10 +79,10 @@ export class ForkServer {
   static async start(launch: ForkServerLaunch): Promise<{ server: ForkServer; info: ServerInfo }> {
     const [command, ...args] = launch.unshare;
     const child = spawn(command!, [...args, launch.python, '-I', '-S', '-B', FORK_SERVER_SCRIPT, JSON.stringify(launch.config)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       env: launch.env,
     });
-    const server = new ForkServer(child);
+    const server = new ForkServer(child as unknown as ChildProcessWithoutNullStreams, child.stdio[3] as Writable);
     const timeoutMs = launch.startTimeoutMs ?? 30_000;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -95,21 +108,29 @@ export class ForkServer {
     return this.child.pid;
   }
 
-  /** Sends one request and waits for its reply; only one may be outstanding. */
+  /**
+   * Sends one request and waits for its reply; only one may be outstanding. The tests of a
+   * Python run go to the server's judge on their own pipe (the server, and so every program's
+   * process, never holds them); the run request itself carries only the program.
+   */
   request(message: Record<string, unknown>, timeoutMs: number): Promise<ServerReply> {
     if (this.exited) return Promise.reject(new ForkServerError('fork-server is not running'));
     if (this.pending) return Promise.reject(new ForkServerError('fork-server is busy'));
     const id = this.nextId++;
-    const body = Buffer.from(JSON.stringify({ ...message, id }));
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(body.length);
+    let outgoing: Record<string, unknown> = { ...message, id };
+    if (message.op === 'run' && message.language === 'python') {
+      const { tests, ...rest } = outgoing;
+      this.testsPipe.write(frame({ id, tests }));
+      outgoing = { ...rest, judged: true };
+    }
+    const body = frame(outgoing);
     return new Promise<ServerReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new ForkServerError(`fork-server gave no answer within ${timeoutMs} ms`));
         this.kill();
       }, timeoutMs);
       this.pending = { resolve, reject, timer };
-      this.child.stdin.write(Buffer.concat([header, body]));
+      this.child.stdin.write(body);
     });
   }
 

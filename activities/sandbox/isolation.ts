@@ -16,7 +16,7 @@ export class SandboxUnavailableError extends Error {
   override name = 'SandboxUnavailableError';
 }
 
-const NAMESPACE_FLAGS = ['--net', '--mount', '--pid', '--fork', '--kill-child', '--mount-proc'];
+const NAMESPACE_FLAGS = ['--net', '--mount', '--pid', '--ipc', '--fork', '--kill-child', '--mount-proc'];
 
 export interface Isolation {
   mode: IsolationMode;

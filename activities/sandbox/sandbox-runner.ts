@@ -123,6 +123,10 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
       signal?.throwIfAborted();
       const fault = nextFault();
       const reply = await server.request({ ...message, ...(fault ? { fault } : {}) }, timeoutMs);
+      if (Array.isArray(reply.cleanupProblems)) {
+        // The host's problem, not the program's: logged, the outcome stands.
+        options.log?.warn({ problems: reply.cleanupProblems }, 'sandbox could not clean up a work dir');
+      }
       return toResult(reply);
     } catch (err) {
       signal?.throwIfAborted();
@@ -222,6 +226,7 @@ function toRunResult(reply: ServerReply, limits: SandboxLimits): RunResult {
     limits,
     detail: str(reply.detail) || (outcome === 'infra_error' ? `unexpected reply: ${JSON.stringify(reply).slice(0, 200)}` : ''),
   };
+  if (reply.verdict === 'judge' || reply.verdict === 'in-process') result.verdict = reply.verdict;
   for (const key of ['cpuMs', 'maxRssKb', 'stdoutBytes', 'stderrBytes', 'compileMs'] as const) {
     const value = num(reply[key]);
     if (value !== undefined) result[key] = value;

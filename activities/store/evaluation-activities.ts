@@ -5,6 +5,7 @@ import { codeDataset, programSpec } from '../datasets/registry';
 import { createEvalRun, listGenerations } from './eval-runs';
 import { createBatch } from './sandbox-batches';
 import type { SandboxLimits } from '../sandbox/types';
+import type { StepPlacement } from '../../common/task-queues';
 
 /** Store activities of the evaluation workflow (CPU queue). All are idempotent. */
 export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
@@ -28,6 +29,15 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
         samplesPerTask: input.samplesPerTask,
         ks: input.ks,
       });
+    },
+
+    /** Records where a step of the run ran and why (preferred host or fallback); idempotent. */
+    async recordPlacement(input: { evalRunId: string; placement: StepPlacement }): Promise<void> {
+      await deps.pool.query(`update eval_runs set placement = coalesce(placement, '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb) where id = $1`, [
+        input.evalRunId,
+        input.placement.step,
+        JSON.stringify(input.placement),
+      ]);
     },
 
     /** Splits the run's generations into stored sandbox batches; returns their ids only. */

@@ -13,6 +13,10 @@ import { sleep, stopGroup } from './process-group';
 import { parseTrainerLine, TailBuffer, type TrainerEvent } from './protocol';
 import { formatConfigIssues } from '../../common/model-config';
 import type { Logger } from '../../infra/logger';
+import { resolveJobTrainer, type TrainerRegistry } from './trainer-registry';
+
+/** A job whose argv is the one that runs (trainer-registry.ts). */
+type ResolvedJob = ReturnType<typeof resolveJobTrainer>;
 
 /** What each heartbeat records; the next attempt reads it back to resume. */
 export interface TrainingHeartbeat {
@@ -31,6 +35,8 @@ export interface CommandTrainerDeps {
   logger?: Logger;
   /** heartbeats (and lock refreshes) happen at least this often, even while the trainer is quiet */
   heartbeatIntervalMs: number;
+  /** the trainers this worker runs; unset: a job's own argv runs */
+  registry?: TrainerRegistry;
 }
 
 interface StoredResult {
@@ -127,7 +133,7 @@ function failureText(what: string, stderr: TailBuffer, log: TailBuffer): string 
  */
 export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrainerDeps): Promise<TrainingJobResult> {
   const ctx = Context.current();
-  const job = parseJob(rawInput);
+  const job = resolveJobTrainer(parseJob(rawInput), deps.registry);
   const { outputDir } = job;
   const started = Date.now();
   const attempt = ctx.info.attempt;
@@ -194,7 +200,7 @@ interface Finished {
 
 /** Spawns the trainer in its own process group and follows its protocol until it exits. */
 async function superviseTrainer(
-  job: CommandTrainingJob,
+  job: ResolvedJob,
   specPath: string,
   state: TrainingHeartbeat,
   lock: JobLock,

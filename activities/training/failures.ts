@@ -16,6 +16,8 @@ export const TRAINING_FAILURE = {
   stalled: 'TrainerStalled',
   /** the trainer broke the protocol, e.g. exit 0 without "done" (retryable) */
   protocol: 'TrainerProtocolError',
+  /** the job names a trainer this worker does not run, or gives a command where the worker runs only registered trainers (non-retryable) */
+  unregisteredTrainer: 'UnregisteredTrainer',
   /** the provider's fine-tuning job failed or was cancelled (non-retryable) */
   providerJobFailed: 'FineTuningJobFailed',
 } as const;

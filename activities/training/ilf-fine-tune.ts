@@ -10,6 +10,7 @@ import type { PolicyBackend } from '../../common/campaign-schema';
 import { ilfIds } from '../../loops/ilf/types';
 import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
 import type { createTrainingActivities } from './index';
+import { commandTrainerOf } from './job-spec';
 import { recordLearningSignal } from './learning-signal';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
@@ -129,7 +130,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         datasetPath,
         outputDir,
         hyperparameters: input.trainer.hyperparameters,
-        trainer: { type: 'command', argv: input.trainer.command },
+        trainer: commandTrainerOf(input.trainer),
       });
       const nextPolicy = policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, examples, result.exportPath);
       const trainingSet = pairs.map((p) => ({ prompt: p.prompt, program: p.completion }));

@@ -11,6 +11,7 @@ import { loadMbpp } from '../datasets/mbpp';
 import { refinementPrompt } from '../models/prompts';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import type { createTrainingActivities } from './index';
+import { commandTrainerOf } from './job-spec';
 import { policyAfterTraining } from './ilf-fine-tune';
 
 /**
@@ -68,7 +69,7 @@ export function createIlfRefinerActivities(deps: { pool: pg.Pool; blobDir: strin
           datasetPath,
           outputDir: path.join(deps.blobDir, c, 'refiner', 'sft'),
           hyperparameters: trainer.hyperparameters,
-          trainer: { type: 'command', argv: trainer.command },
+          trainer: commandTrainerOf(trainer),
         });
         steps = result.steps;
         modelPath = result.modelPath;

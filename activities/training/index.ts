@@ -3,11 +3,13 @@ import type { Logger } from '../../infra/logger';
 import { runCommandTrainingJob } from './command-trainer';
 import type { CommandTrainingJobInput, OpenAIFineTuningJobInput, TrainingJobResult } from './job-spec';
 import { runOpenAIFineTuningJob } from './openai-trainer';
+import type { TrainerRegistry } from './trainer-registry';
 
 export * from './job-spec';
 export { TRAINING_FAILURE } from './failures';
 export { CHECKPOINT_MARKER, RESULT_FILE, completeCheckpoints, type CheckpointRef } from './checkpoints';
 export { LOCK_FILE } from './lock';
+export { loadTrainerRegistry, type TrainerRegistry } from './trainer-registry';
 export type { TrainingHeartbeat } from './command-trainer';
 export type { FineTuningHeartbeat } from './openai-trainer';
 
@@ -21,6 +23,8 @@ export interface TrainingActivityDeps {
   heartbeatIntervalMs?: number;
   /** where the openai trainer reads API keys and base URLs; default process.env */
   env?: NodeJS.ProcessEnv;
+  /** the trainers this worker runs (its trainers file); unset: a job's own argv runs */
+  registry?: TrainerRegistry;
 }
 
 /**
@@ -37,6 +41,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps = {}) {
         workerTaskQueue: deps.workerTaskQueue,
         logger: deps.logger,
         heartbeatIntervalMs: deps.heartbeatIntervalMs ?? 5000,
+        registry: deps.registry,
       });
     },
     runOpenAIFineTuningJob(input: OpenAIFineTuningJobInput): Promise<TrainingJobResult> {

@@ -25,8 +25,10 @@ const jobFields = {
 export const commandTrainerSchema = z
   .object({
     type: z.literal('command'),
-    /** argv; an element "{spec}" is replaced by the spec path, else the path is appended */
-    argv: z.array(z.string().min(1)).min(1),
+    /** argv; an element "{spec}" is replaced by the spec path, else the path is appended (workers without a trainers file) */
+    argv: z.array(z.string().min(1)).min(1).optional(),
+    /** a trainer registered on the worker (its trainers file, trainer-registry.ts), which supplies argv and env */
+    name: z.string().min(1).optional(),
     /** extra environment for the trainer (no secrets: this travels in the workflow history) */
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}),
     cwd: z.string().min(1).optional(),
@@ -51,6 +53,11 @@ export const commandTrainingJobSchema = z
   .strict();
 
 export type CommandTrainingJobInput = z.input<typeof commandTrainingJobSchema>;
+
+/** The job's `trainer` for a campaign's trainer config (`command` or a registered `name`). */
+export function commandTrainerOf(t: { command?: readonly string[]; name?: string }): { type: 'command'; argv?: string[]; name?: string } {
+  return { type: 'command', ...(t.command ? { argv: [...t.command] } : {}), ...(t.name !== undefined ? { name: t.name } : {}) };
+}
 export type CommandTrainingJob = z.output<typeof commandTrainingJobSchema>;
 
 export const openaiFineTuningJobSchema = z

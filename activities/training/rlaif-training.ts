@@ -1,12 +1,10 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import { rlaifIds, type RewardModelRef } from '../../loops/rlaif/types';
 import type { RlaifCampaignConfig } from '../../loops/rlaif/config';
 import { promptOfTask } from '../datasets/registry';
-import { jobMetrics, protocolJobId, writeJsonl } from './training-sets';
-import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
+import { onnxClassifier, runRewardModelJob } from './reward-model-job';
 import type { createTrainingActivities } from './index';
 import { createPolicyUpdateActivities } from '../rewards/policy-update';
 
@@ -58,51 +56,24 @@ export function createRlaifTrainingActivities(deps: { pool: pg.Pool; blobDir: st
           'NoTrainingData',
         );
       }
-      const dir = path.join(deps.blobDir, c, `iteration-${k}`);
-      const datasetPath = path.join(dir, 'reward-model.jsonl');
-      await writeJsonl(datasetPath, rows.map((r) => ({ prompt: promptOfTask('apibench', r.task_id), program: r.program, score: r.score })));
-      await startTrainingJob(deps.pool, { id: jobId, campaignId: c, iteration: k, kind: 'reward_model', trainer: 'command', datasetPath, examples: rows.length, workerTaskQueue: deps.hostTaskQueue });
-      const result = await deps.training.runTrainingJob({
-        jobId: protocolJobId(jobId),
-        kind: 'reward_model',
+      const { modelDir, steps } = await runRewardModelJob(deps, {
+        jobId,
+        campaignId: c,
+        iteration: k,
+        dir: path.join(deps.blobDir, c, `iteration-${k}`),
+        name: 'reward-model',
+        examples: rows.map((r) => ({ prompt: promptOfTask('apibench', r.task_id), program: r.program, score: r.score })),
         baseModel: input.rewardModel.baseModel,
-        datasetPath,
-        outputDir: path.join(dir, 'reward-model'),
-        hyperparameters: { ...input.trainer.hyperparameters, ...input.rewardModel.hyperparameters },
-        trainer: { type: 'command', argv: input.trainer.command },
-      });
-      const modelDir = path.join(result.modelPath, 'onnx');
-      if (!existsSync(path.join(modelDir, 'model.onnx'))) {
-        throw ApplicationFailure.nonRetryable(`the reward-model trainer reported ${result.modelPath} but wrote no ONNX export at ${modelDir}/model.onnx`, 'RewardModelNotExported');
-      }
-      await finishTrainingJob(deps.pool, jobId, 'completed', {
-        checkpoint: modelDir,
-        steps: result.steps,
+        hyperparameters: input.rewardModel.hyperparameters,
+        trainer: input.trainer,
         note: Number(unscorable) > 0 ? `${unscorable} unscorable AI-feedback record(s) left out of the training set` : undefined,
-        metrics: jobMetrics(result.metrics, result.modelPath),
       });
-      const { scoring } = input.rewardModel;
       return {
         jobId,
         examples: rows.length,
         excludedUnscorable: Number(unscorable),
-        steps: result.steps,
-        rewardModel: {
-          jobId,
-          iteration: k,
-          backend: {
-            backend: 'onnx',
-            task: 'sequence-classification',
-            modelDir,
-            modelFile: 'model.onnx',
-            executionProvider: scoring.executionProvider,
-            deviceId: 0,
-            batchSize: scoring.batchSize,
-            maxLength: scoring.maxLength,
-            rewardLabel: 0,
-            scoreTransform: 'logit',
-          },
-        },
+        steps,
+        rewardModel: { jobId, iteration: k, backend: onnxClassifier(modelDir, input.rewardModel.scoring, 'logit') },
         workerTaskQueue: deps.hostTaskQueue,
       };
     },

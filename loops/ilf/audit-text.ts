@@ -1,6 +1,7 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
 import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+import { formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
 export function summaryTable(iterations: readonly IterationAudit[]): string {
@@ -42,6 +43,7 @@ function formatIteration(it: IterationAudit, start: CampaignAudit['start']): str
             ` (${ev.status}; ${ev.tasks ?? '-'} tasks, ${ev.samples ?? '-'} samples, ${ev.scored ?? '-'} scored; policy ${ev.policy.label}); outcomes ${formatOutcomes(ev.outcomes)}`
         : 'not started',
     ),
+    ...(ev?.placement ? [row('ran', formatPlacement(ev.placement)!)] : []),
     row('history', `iteration     ${formatRef(it.history.iteration)}`),
     row('', `evaluation    ${formatRef(it.history.evaluation)}`),
   ];

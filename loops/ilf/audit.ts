@@ -31,6 +31,7 @@ import {
   type TrainingJobAudit,
 } from '../../audit/core';
 import { ilfIds } from './types';
+import type { StepPlacement } from '../../common/task-queues';
 
 /**
  * The audit of an ILF campaign, recounted from the rows (not from what the workflows reported):
@@ -80,6 +81,8 @@ export interface IterationAudit extends IterationHead {
     scored: number | null;
     outcomes: OutcomeCounts;
     passAtK: Record<string, number>;
+    /** where its generation ran and why (the checkpoint's host, or a fallback host); absent in older runs */
+    placement?: Record<string, StepPlacement>;
   } | null;
   passAt1: number | null;
   passAt10: number | null;
@@ -294,7 +297,7 @@ function evaluationOf(run: EvalRunRow, outcomes: OutcomeCounts): NonNullable<Ite
       .filter(([, v]) => num(v) !== null)
       .sort(([a], [b]) => Number(a) - Number(b)),
   ) as Record<string, number>;
-  return { status: run.status, policy: backendLabel(run.policy), tasks: num(metrics.tasks), samples: num(metrics.samples), scored: num(metrics.scored), outcomes, passAtK };
+  return { status: run.status, policy: backendLabel(run.policy), tasks: num(metrics.tasks), samples: num(metrics.samples), scored: num(metrics.scored), outcomes, passAtK, ...(run.placement ? { placement: run.placement } : {}) };
 }
 
 /**

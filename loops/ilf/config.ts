@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { configIssuesError } from '../../common/config-error';
-import { duration, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -99,8 +99,8 @@ export const ilfCampaignConfigSchema = z
         z
           .object({
             kind: z.literal('command'),
-            /** argv; the job spec path is appended */
-            command: z.array(z.string().min(1)).min(1),
+            /** `command` (argv; the job spec path is appended) or `name` (a trainer registered on the workers) */
+            ...trainerRefFields,
             baseModel: z.string().min(1),
             hyperparameters: z.record(z.string(), z.unknown()).default({}),
           })
@@ -120,6 +120,7 @@ export const ilfCampaignConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.trainer.kind === 'command') checkTrainerRef(c.trainer, ctx, ['trainer']);
     for (const k of c.sampling.eval.ks) {
       if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'eval', 'ks'], message: `pass@${k} needs sampling.eval.n >= ${k}` });
     }

@@ -44,11 +44,11 @@ export function workflowBundle(): Promise<WorkflowBundle> {
  * beforeAll/afterAll hooks, so call it at the top level of a test file.
  */
 export function withWorkers(prefix: string, roles: readonly WorkerRole[] = ['workflow', 'cpu', 'gpu']) {
-  const ctx = { queues: uniqueQueues(prefix), client: undefined as unknown as Client };
+  const ctx = { queues: uniqueQueues(prefix), client: undefined as unknown as Client, workers: undefined as RunningWorkers | undefined };
   let workers: RunningWorkers | undefined;
   let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    workers = await startWorkers(roles, testWorkerOptions(ctx.queues), { workflowBundle: await workflowBundle(), log: createLogger('test', 'warn') });
+    workers = ctx.workers = await startWorkers(roles, testWorkerOptions(ctx.queues), { workflowBundle: await workflowBundle(), log: createLogger('test', 'warn') });
     ({ client: ctx.client, close } = await testClient());
   });
   afterAll(async () => {

@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe('local servers', () => {
   it('start, report, stop and come back with their state', async () => {
-    env = await isolatedEnv(home);
+    env = await isolatedEnv(home, { FEEDLOOP_TEMPORAL: 'dev' });
     const first = await upLocalServers(env);
     expect(first.started.sort()).toEqual(['postgres', 'temporal']);
     const again = await upLocalServers(env);

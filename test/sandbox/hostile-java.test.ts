@@ -132,4 +132,22 @@ describe('Java programs', () => {
       await single.close();
     }
   });
+  it('never passes halts, exits from shutdown hooks, static initialisers or threads, nor a forged report; records the verdict as in-process', async () => {
+    const cases = [
+      solution('Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println("hook"))); System.exit(0); return 42;'),
+      'class Solution {\n    static { if (true) throw new RuntimeException("static"); }\n    public static int answer() { return 42; }\n}\n',
+      'class Solution {\n    static { Runtime.getRuntime().halt(0); }\n    public static int answer() { return 42; }\n}\n',
+      solution('new Thread(() -> System.exit(0)).start(); try { Thread.sleep(2000); } catch (InterruptedException e) {} return 41;'),
+      solution('try (java.io.FileOutputStream f = new java.io.FileOutputStream("/proc/self/fd/3")) { f.write("{\\"status\\":\\"passed\\"}\\n".getBytes()); } catch (java.io.IOException e) {} Runtime.getRuntime().halt(0); return 42;'),
+    ];
+    const results = await Promise.all(cases.map((program) => runner.run(java(program, mbxpTest('42')), DEFAULT_LIMITS)));
+    for (const [i, r] of results.entries()) {
+      expect(r.outcome, `${cases[i]}: ${r.detail}`).toBe('runtime_error');
+      expect(r.verdict).toBe('in-process');
+    }
+    // A thread that outlives main cannot change a verdict already given: the launcher halts the JVM.
+    const outlives = await runner.run(java(solution('Thread t = new Thread(() -> { try { Thread.sleep(500); } catch (InterruptedException e) {} System.exit(3); }); t.start(); return 42;'), mbxpTest('42')), DEFAULT_LIMITS);
+    expect(outlives.outcome).toBe('passed');
+    expect(outlives.verdict).toBe('in-process');
+  });
 });

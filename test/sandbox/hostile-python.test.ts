@@ -258,9 +258,10 @@ describe('hostile Python programs', () => {
     await expectSandboxStillWorks();
   });
 
-  it('scores a forked copy of the program that finishes its tests as nothing: only the main process gives the verdict', async () => {
-    // The child copy passes the tests and exits 0; the main process fails them.
-    const result = await runner.run(python('import os\nIS_CHILD = os.fork() == 0', 'if not IS_CHILD:\n    os.wait()\nassert IS_CHILD'), DEFAULT_LIMITS);
+  it('scores a forked copy of the program as nothing: only the main process answers the judge', async () => {
+    // The copy would answer right; it has no channel to the judge. The main process answers wrong.
+    const program = 'import os, time\nIS_CHILD = os.fork() == 0\ndef answer():\n    return 42 if IS_CHILD else 41\nif IS_CHILD:\n    time.sleep(0.5)';
+    const result = await runner.run(python(program, 'assert answer() == 42'), DEFAULT_LIMITS);
     expect(result.outcome).toBe('failed');
   });
 

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
+import { CLUSTER_SERVICES, DEFAULT_CLUSTER_PORTS, TEMPORAL_SERVER_VERSION } from '../../infra/temporal-cluster';
 
 /**
  * Compose and Kubernetes files cannot run here (no Docker, no cluster), so check what can be
@@ -13,11 +14,27 @@ import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 const infra = path.join(PROJECT_ROOT, 'infra');
 
 describe('infra/compose.yaml', () => {
-  const compose = parse(fs.readFileSync(path.join(infra, 'compose.yaml'), 'utf8'));
+  const compose = parse(fs.readFileSync(path.join(infra, 'compose.yaml'), 'utf8'), { merge: true });
 
-  it('has the Temporal server on PostgreSQL, the UI and both workers', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['cpu-worker', 'gpu-worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui']);
-    expect(compose.services.temporal.environment.DB).toMatch(/^postgres/);
+  it('has the Temporal services on PostgreSQL, the UI and both workers', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(
+      ['cpu-worker', 'gpu-worker', 'postgresql', 'temporal-admin-tools', 'temporal-schema', 'temporal-ui', ...CLUSTER_SERVICES.map((s) => `temporal-${s}`)].sort(),
+    );
+  });
+
+  it('runs the server version and the configuration file `dev up --cluster` runs', () => {
+    const version = TEMPORAL_SERVER_VERSION.replace(/^v/, '');
+    for (const s of CLUSTER_SERVICES) {
+      const svc = compose.services[`temporal-${s}`];
+      expect(svc.image).toBe(`temporalio/server:${version}`);
+      expect(svc.command).toEqual([s]);
+      expect(svc.entrypoint.join(' ')).toContain('--config-file /etc/feedloop/temporal/config.yaml');
+      expect(svc.volumes).toContain('./temporal-server:/etc/feedloop/temporal:ro');
+      expect(svc.environment.POSTGRES_SEEDS).toBe('postgresql');
+    }
+    expect(compose.services['temporal-schema'].image).toBe(`temporalio/admin-tools:${version}`);
+    expect(compose.services['temporal-frontend'].ports).toEqual([`127.0.0.1:${DEFAULT_CLUSTER_PORTS.frontend.grpc}:${DEFAULT_CLUSTER_PORTS.frontend.grpc}`]);
+    expect(fs.existsSync(path.join(infra, 'temporal-server', 'config.yaml'))).toBe(true);
   });
 
   it('runs worker entry points that exist, and reserves GPUs for the GPU worker only', () => {
@@ -32,7 +49,7 @@ describe('infra/compose.yaml', () => {
 
   it('registers every search attribute feedloop sets', () => {
     const script = compose.services['temporal-admin-tools'].command.join(' ');
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(script).toContain(`--name ${name} --type ${type}`);
+    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(script).toContain(`--namespace default --name ${name} --type ${type}`);
   });
 });
 
@@ -43,11 +60,30 @@ describe('infra/k8s', () => {
     .flatMap((f) => parseAllDocuments(fs.readFileSync(path.join(infra, 'k8s', f), 'utf8')).map((d) => ({ file: f, doc: d })));
 
   it('parses without errors', () => {
-    expect(docs.length).toBeGreaterThanOrEqual(2);
+    expect(docs.length).toBeGreaterThanOrEqual(7);
     for (const { file, doc } of docs) expect(doc.errors, file).toEqual([]);
   });
 
-  const deployments = docs.map(({ doc }) => doc.toJS()).filter((d) => d.kind === 'Deployment');
+  const all = docs.map(({ doc }) => doc.toJS());
+  const deployments = all.filter((d) => d.kind === 'Deployment' && d.metadata.name.startsWith('feedloop-'));
+  const temporal = all.filter((d) => d.kind === 'Deployment' && d.metadata.labels['app.kubernetes.io/name'] === 'temporal');
+
+  it('runs each Temporal service on the pinned version, the shared config file and its ports', () => {
+    expect(temporal.map((d) => d.metadata.name).sort()).toEqual(CLUSTER_SERVICES.map((s) => `temporal-${s}`).sort());
+    const kustomization = parse(fs.readFileSync(path.join(infra, 'kustomization.yaml'), 'utf8'));
+    const configMap = kustomization.configMapGenerator[0];
+    for (const f of configMap.files) expect(fs.existsSync(path.join(infra, f)), f).toBe(true);
+    for (const r of kustomization.resources) expect(fs.existsSync(path.join(infra, r)), r).toBe(true);
+    for (const d of temporal) {
+      const service = d.metadata.labels['app.kubernetes.io/component'] as (typeof CLUSTER_SERVICES)[number];
+      const c = d.spec.template.spec.containers[0];
+      expect(c.image).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION.replace(/^v/, '')}`);
+      expect(c.command.slice(-2)).toEqual(['--service', service]);
+      expect(c.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([DEFAULT_CLUSTER_PORTS[service].grpc, DEFAULT_CLUSTER_PORTS[service].membership]);
+      expect(d.spec.template.spec.volumes[0].configMap.name).toBe(configMap.name);
+      expect(c.env.find((e: { name: string }) => e.name === 'POSTGRES_PWD').valueFrom.secretKeyRef).toBeTruthy();
+    }
+  });
 
   it('has CPU and GPU worker Deployments with matching selectors', () => {
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['feedloop-cpu-worker', 'feedloop-gpu-worker']);

@@ -3,6 +3,7 @@ import { badRequestFailure, unsupportedFailure } from '../failures';
 import { SeededRandom } from '../../simulation/seeded-random';
 import type { GenerateRequest, GenerateResult, ModelBackend, Sample, SampleMeta, ScorePair } from '../types';
 import { failedAnswer, simulatedQuestion } from './api-code';
+import { failedJavaProgram, isJavaTaskId, simulatedJavaReference } from './java-programs';
 import { corruptProgram, goldProgram, recordedFailure, similarity } from './programs';
 
 /**
@@ -79,14 +80,19 @@ export class SimulatedBackend implements ModelBackend {
     return ref;
   }
 
-  private program(req: GenerateRequest, index: number): Sample {
-    const taskId = req.taskId ?? 'none';
-    const gold = this.reference(req.taskId, req.reference);
-    // Per-task difficulty: p_task = p ** (0.5 + d), d uniform in [0, 1), fixed per (seed, task).
+  /** Per-task difficulty: p_task = p ** (0.5 + d), d uniform in [0, 1), fixed per (seed, task). */
+  private taskDraw(taskId: string, index: number): { p: number; rng: SeededRandom; passes: boolean } {
     const difficulty = 0.5 + new SeededRandom('simulated-difficulty', this.config.seed, taskId).next();
     const p = this.passProbability ** difficulty;
     const rng = new SeededRandom('simulated-program', this.config.seed, taskId, index);
-    const passes = rng.next() < p;
+    return { p, rng, passes: rng.next() < p };
+  }
+
+  private program(req: GenerateRequest, index: number): Sample {
+    if (isJavaTaskId(req.taskId)) return this.javaProgram(req, index);
+    const taskId = req.taskId ?? 'none';
+    const gold = this.reference(req.taskId, req.reference);
+    const { p, rng, passes } = this.taskDraw(taskId, index);
     let text = gold;
     let outcome = 'gold';
     let mutation: string | undefined;
@@ -105,6 +111,21 @@ export class SimulatedBackend implements ModelBackend {
       text,
       finishReason: 'stop',
       meta: this.meta({ taskId, outcome, ...(mutation ? { mutation } : {}), passProbability: p }),
+    };
+  }
+
+  /** A Java program (MBJP, MathQA-Java) for RLCF: the reference, or a failure aimed at one grounding stage (java-programs.ts). */
+  private javaProgram(req: GenerateRequest, index: number): Sample {
+    const taskId = req.taskId!;
+    const gold = simulatedJavaReference(taskId, req.prompt, req.reference);
+    if (gold === undefined) throw badRequestFailure(`the simulated Java policy needs a reference program for ${taskId} (MBJP tasks with a usable reference, or MathQA-Java)`);
+    const { p, rng, passes } = this.taskDraw(taskId, index);
+    const failed = passes ? undefined : failedJavaProgram(gold, req.prompt, rng);
+    return {
+      index,
+      text: failed?.program ?? gold,
+      finishReason: 'stop',
+      meta: this.meta({ taskId, outcome: failed?.outcome ?? 'reference', ...(failed ? { mutation: failed.mutation } : {}), passProbability: p }),
     };
   }
 

@@ -44,10 +44,14 @@ def cpu_ms(rusage):
     return (rusage.ru_utime + rusage.ru_stime) * 1000.0
 
 
+def _run_cpu(obs):
+    return max(cpu_ms(obs.rusage), obs.run_cpu_ms or 0.0)
+
+
 def classify(obs, nonce, pid, limits):
     status = obs.status
     sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
-    used_cpu = cpu_ms(obs.rusage)
+    used_cpu = _run_cpu(obs)
     if obs.killed_for == "output":
         return "output_limit", "stdout+stderr exceeded %d bytes" % limits["outputBytes"]
     if obs.killed_for == "cpu" or sig == signal.SIGXCPU:
@@ -72,7 +76,56 @@ def classify(obs, nonce, pid, limits):
     if sig == signal.SIGXFSZ:
         return "output_limit", "file size limit of %d MiB exceeded" % limits["fileSizeMb"]
     stderr = obs.stderr.text()
-    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20)
+    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20) or obs.oom_kills > 0
     if any(s in stderr for s in _MEMORY_SIGNS) or (sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL) and near_limit):
         return "memory_limit", "ran out of memory (limit %d MiB; %s)" % (limits["memoryMb"], _exit_text(status))
     return "runtime_error", "%s before the tests completed" % _exit_text(status)
+
+
+_JUDGED = ("passed", "failed", "runtime_error", "compile_error", "memory_limit", "output_limit")
+
+
+def _ended_early(obs, status, limits):
+    """The program's process ended (or broke its channel) before the tests completed: read why
+    from how it ended. Always an outcome of the program."""
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    if sig == signal.SIGXFSZ:
+        return "output_limit", "file size limit of %d MiB exceeded" % limits["fileSizeMb"]
+    stderr = obs.stderr.text()
+    near_limit = obs.rusage.ru_maxrss * 1024 >= 0.9 * (int(limits["memoryMb"]) << 20) or obs.oom_kills > 0
+    if any(s in stderr for s in _MEMORY_SIGNS) or (sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL) and near_limit):
+        return "memory_limit", "ran out of memory (limit %d MiB; %s)" % (limits["memoryMb"], _exit_text(status))
+    return None
+
+
+def classify_judged(obs, verdict, limits):
+    """The outcome of a run judged by the judge process. The program can end its process, close
+    or garble its channel, or stop answering: each is its own outcome (timeout, runtime_error,
+    ...), never infra_error. infra_error is left for what it cannot reach: the judge failing, or
+    its process failing before any program code ran (no "started")."""
+    status = obs.status
+    used_cpu = _run_cpu(obs)
+    if obs.killed_for == "output":
+        return "output_limit", "stdout+stderr exceeded %d bytes" % limits["outputBytes"]
+    if obs.killed_for == "cpu" or (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU):
+        return "timeout", "CPU time limit of %d ms exceeded" % limits["cpuMs"]
+    if obs.killed_for == "wall":
+        return "timeout", "wall-clock limit of %d ms exceeded (CPU used: %.0f ms)" % (limits["wallMs"], used_cpu)
+    kind = verdict.get("status")
+    detail = str(verdict.get("detail") or "")[:1500]
+    if kind in _JUDGED:
+        return kind, detail
+    if kind == "judge_timeout":
+        return "timeout", detail
+    if kind == "not_started":
+        return "infra_error", "the sandbox could not start the program (%s): %s %s" % (
+            _exit_text(status), detail, obs.stderr.text()[-300:].strip())
+    if kind == "program_gone":
+        if obs.oom_kills > 0:
+            return "memory_limit", "ran out of memory: the run's memory limit of %d MiB killed a process of it" % limits["memoryMb"]
+        early = None if obs.judged_early else _ended_early(obs, status, limits)
+        if early:
+            return early
+        how = "" if obs.judged_early else " (%s)" % _exit_text(status)
+        return "runtime_error", "%s%s, before the tests completed" % (detail, how)
+    return "infra_error", "the judge failed: %s" % detail

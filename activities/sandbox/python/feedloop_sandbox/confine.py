@@ -67,6 +67,14 @@ def drop_all_capabilities():
         raise OSError(err, "capset: %s" % os.strerror(err))
 
 
+def set_parent_death_signal():
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def set_no_new_privs():
+    _prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+
 def confine(*, workdir, uid, gid, limits, language, fds, env):
     """Turns the freshly forked child into the sandboxed program's process.
 
@@ -84,7 +92,7 @@ def confine(*, workdir, uid, gid, limits, language, fds, env):
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if uid is not None:
         # The JVM re-opens the report pipe as /proc/self/fd/3, which checks the pipe's owner.
-        os.fchown(len(fds) - 1, uid, gid)
+        os.fchown(3, uid, gid)
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)

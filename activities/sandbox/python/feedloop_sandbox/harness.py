@@ -102,7 +102,7 @@ def _classify_exception(exc, tb, phase):
     if isinstance(exc, AssertionError) and last is not None and last.tb_frame.f_code.co_filename == TESTS_FILE:
         statement = linecache.getline(TESTS_FILE, last.tb_lineno).strip()
         return "failed", "assertion failed at %s: %s" % (where, statement or text)
-    if isinstance(exc, MemoryError):
+    if isinstance(exc, MemoryError) or (isinstance(exc, OSError) and exc.errno == errno.ENOMEM):
         return "memory_limit", "MemoryError at %s" % where
     if isinstance(exc, OSError) and exc.errno in (errno.EFBIG, errno.ENOSPC):
         return "output_limit", "%s at %s (file size or work-dir space limit)" % (text, where)

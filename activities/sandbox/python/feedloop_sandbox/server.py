@@ -10,12 +10,13 @@ import fcntl
 import gc
 import json
 import os
-import shutil
+import select
+import socket
 import sys
 import time
 import traceback
 
-from . import classify, confine, harness, host, java, protocol, supervise
+from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, judge_process, protocol, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -29,8 +30,10 @@ WORK_ROOT = "/tmp"
 
 
 class Server:
-    def __init__(self, config, ctrl_in, ctrl_out):
+    def __init__(self, config, ctrl_in, ctrl_out, tests_fd=None):
         self.config = config
+        self.tests_fd = tests_fd
+        self.judge_pid = self.judge_sock = None
         self.ctrl_in = ctrl_in
         self.ctrl_out = ctrl_out
         self.mode = config["mode"]
@@ -40,15 +43,19 @@ class Server:
         self.uid = self.compile_uid = None
         self.toolchain = None
         self.info = {}
+        self.broken = None  # set when this server must not serve another run
+        self.cleanup_problems = []  # reported with the next reply, for the host's log
 
     # -- start-up ---------------------------------------------------------------------------
 
     def setup(self):
         interfaces = host.check_no_network()
+        self.judge_uid = None
         if self.mode == "root":
-            (self.uid, self.compile_uid), self._uid_locks = host.claim_uids(
-                self.config["lockDir"], self.config["uidFirst"], self.config["uidCount"], 2
+            (self.uid, self.compile_uid, self.judge_uid), self._uid_locks = host.claim_uids(
+                self.config["lockDir"], self.config["uidFirst"], self.config["uidCount"], 3
             )
+        self.cgroup = cgroups.RunCgroup.create("server-uid-%d" % self.uid, self.config["lockDir"]) if self.mode == "root" else None
         java_sources = {}
         for path in self.config.get("javaSources", []):
             with open(path, encoding="utf-8") as f:
@@ -58,7 +65,10 @@ class Server:
         expose = [sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))]
         if jdk:
             expose.append(os.path.dirname(os.path.dirname(jdk[0])))
-        mounts = host.shape_mounts(WORK_ROOT, self.config["workSizeMb"], self.config["mask"], expose)
+        if self.config.get("minimalRoot", True):
+            mounts = rootfs.build(WORK_ROOT, self.config["workSizeMb"], expose)
+        else:
+            mounts = host.shape_mounts(WORK_ROOT, self.config["workSizeMb"], self.config["mask"], expose)
         host.set_child_subreaper()
         host.limit_malloc_arenas()
         if jdk and java_sources:
@@ -70,6 +80,10 @@ class Server:
                 __import__(name)
             except ImportError:
                 pass
+        if self.tests_fd is not None:
+            # Forked before this server ever holds a program: the judge's memory has tests only.
+            self.judge_pid, self.judge_sock = judge_process.start(self.tests_fd, self.judge_uid, self.keep_pids)
+            self.tests_fd = None
         gc.collect()
         gc.freeze()  # keeps the warm parent's objects out of collections: fewer copied pages per fork
         self.info = {
@@ -77,9 +91,12 @@ class Server:
             "mode": self.mode,
             "uid": self.uid,
             "compileUid": self.compile_uid,
+            "judgeUid": self.judge_uid,
+            "verdict": "judge process" if self.judge_pid else "in-process",
             "python": sys.version.split()[0],
             "executable": sys.executable,
             "network": {"namespace": "private", "interfaces": interfaces},
+            "cgroup": self.cgroup.describe() if self.cgroup else None,
             "mounts": mounts,
             "java": jdk[0] if jdk else None,
         }
@@ -92,29 +109,57 @@ class Server:
         os.mkdir(path, 0o755)
         return path
 
+    def _clean(self, workdir):
+        problem = cleanup.remove_tree(workdir)
+        if problem:
+            self.cleanup_problems.append(problem)
+            sys.stderr.write("feedloop sandbox: %s\n" % problem)
+
     def _own(self, path, uid, mode):
         if uid is not None:
             os.chown(path, uid, uid)
         os.chmod(path, mode)
 
-    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False):
-        """Forks the confined child, which calls body(nonce); supervises it to the end."""
+    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False, judged=None):
+        """Forks the confined child, which calls body(nonce); supervises it to the end.
+
+        judged: (request id) for a judged Python run: fds 3 and 4 of the child are its channel
+        to the judge (answers out, requests in), and the run ends when the judge's verdict
+        arrives (obs.verdict) or the program's process ends."""
         fds = _Fds()
         try:
             out_r, out_w = fds.pipe()
             err_r, err_w = fds.pipe()
-            rep_r, rep_w = fds.pipe()
+            child_extra = ()
+            stop_fd = None
+            if judged is not None:
+                ask_r, ask_w = fds.pipe()  # judge -> program
+                ans_r, ans_w = fds.pipe()  # program -> judge
+                socket_send_fds(self.judge_sock, {"op": "run", "id": judged, "limits": limits}, [ask_w, ans_r])
+                fds.close(ask_w, ans_r)  # the judge alone holds them: it sees EOF when the program dies
+                rep_r, rep_w = fds.pipe()  # unused by the program; keeps the report path uniform
+                child_extra = (ask_r,)
+                stop_fd = self.judge_sock.fileno()
+                rep_w_child = ans_w
+            else:
+                rep_r, rep_w = fds.pipe()
+                rep_w_child = rep_w
             in_r, in_w = fds.pipe() if nonce_on_stdin else (self.devnull, None)
             nonce = os.urandom(16).hex()
             env = dict(confine.BASE_ENV, HOME=workdir, TMPDIR=workdir)
             for stream in (sys.stdout, sys.stderr):
                 stream.flush()  # nothing buffered here may surface as the program's output
+            if self.cgroup:
+                rl = confine.rlimits_for(limits, language)
+                self.cgroup.prepare(rl[confine.resource.RLIMIT_AS][0], rl[confine.resource.RLIMIT_NPROC][0])
             started = time.monotonic()
             pid = os.fork()
             if pid == 0:
                 try:
+                    if self.cgroup:
+                        self.cgroup.join()  # before any program code: all it starts stays in
                     confine.confine(workdir=workdir, uid=self.uid, gid=self.uid, limits=limits, language=language,
-                                    fds=(in_r, out_w, err_w, rep_w), env=env)
+                                    fds=(in_r, out_w, err_w, rep_w_child) + child_extra, env=env)
                     body(nonce)
                 except BaseException as exc:  # noqa: B902 - nothing may escape a forked child
                     try:
@@ -123,29 +168,61 @@ class Server:
                         os._exit(121)
                 os._exit(121)
             fds.close(out_w, err_w, rep_w, in_r if in_w is not None else None)
+            if judged is not None:
+                fds.close(ans_w, *child_extra)
+            obs = None
             try:
                 if in_w is not None:
                     os.write(in_w, (nonce + "\n").encode())
                     fds.close(in_w)
                 pidfd = fds.add(os.pidfd_open(pid))
-                obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started)
+                obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started, stop_fd=stop_fd,
+                                               cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None)
             finally:
-                leftovers = supervise.kill_leftovers(self.keep_pids)
+                # The judge's verifier is spared: once the program's processes are gone it sees
+                # the channel close and answers.
+                leftovers = supervise.kill_leftovers(self.keep_pids, spare_children_of=self.judge_pid if judged is not None else None)
+                ipc.remove_all()
+            if judged is not None and not obs.driver_gone:
+                obs.verdict = self._await_verdict(judged, limits)
             supervise.finish_reading(streams, rep_r, obs, int(limits["outputBytes"]))
             obs.leftovers = leftovers
+            if self.cgroup:
+                obs.run_cpu_ms = self.cgroup.run_cpu_ms()
+                obs.oom_kills = self.cgroup.run_oom_kills()
             obs.pid = pid
             return obs, nonce
         finally:
             fds.close_all()
 
+    def _await_verdict(self, run_id, limits):
+        """The judge's verdict for run_id. No verdict in time means the judge is broken: this
+        server then ends after answering (the driver starts a fresh one)."""
+        deadline = time.monotonic() + float(limits["wallMs"]) / 1000.0 + judge_process.VERIFIER_GRACE_S + 5.0
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.judge_sock], [], [], remaining)[0]:
+                self.broken = "the judge gave no verdict in time"
+                return {"status": "judge_failed", "detail": self.broken}
+            data = self.judge_sock.recv(65536)
+            if not data:
+                self.broken = "the judge exited"
+                return {"status": "judge_failed", "detail": self.broken}
+            verdict = json.loads(data)
+            if verdict.get("id") == run_id:
+                return verdict
+
     def _result(self, obs, nonce, limits, extra=None):
-        outcome, detail = classify.classify(obs, nonce, obs.pid, limits)
+        if obs.verdict is not None:
+            outcome, detail = classify.classify_judged(obs, obs.verdict, limits)
+        else:
+            outcome, detail = classify.classify(obs, nonce, obs.pid, limits)
         status = obs.status
         result = {
             "outcome": outcome,
             "detail": detail,
             "durationMs": round(obs.wall_ms, 3),
-            "cpuMs": round(classify.cpu_ms(obs.rusage), 3),
+            "cpuMs": round(max(classify.cpu_ms(obs.rusage), obs.run_cpu_ms or 0.0), 3),
             "maxRssKb": obs.rusage.ru_maxrss,
             "exitCode": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
             "signal": _signal_name(os.WTERMSIG(status)) if os.WIFSIGNALED(status) else None,
@@ -154,9 +231,18 @@ class Server:
             "stdoutBytes": obs.stdout.total,
             "stderrBytes": obs.stderr.total,
         }
+        if obs.verdict is None:
+            if outcome != "infra_error":
+                result["verdict"] = "in-process"  # Java's MBXP Main: checked in the program's JVM
+        else:
+            result["verdict"] = "in-process" if obs.verdict.get("inProcess") else "judge"
+            evidence = obs.verdict.get("evidence")
+            if isinstance(evidence, str) and evidence:
+                result["stderr"] += ("" if not result["stderr"] or result["stderr"].endswith("\n") else "\n") + "[judge] " + evidence
         if obs.leftovers:
-            result["outcome"] = "infra_error"
-            result["detail"] = "%d processes of the program could not be killed" % obs.leftovers
+            # Not the program's outcome to change: the host logs it and this server is replaced.
+            self.broken = "%d processes of a program could not be killed" % obs.leftovers
+            sys.stderr.write("feedloop sandbox: %s\n" % self.broken)
         if extra:
             result.update(extra)
         return result, obs.driver_gone
@@ -166,14 +252,21 @@ class Server:
         workdir = self._workdir()
         try:
             self._own(workdir, self.uid, 0o700)
-            program, tests = request["program"], request["tests"]
-            obs, nonce = self._run_child(
-                workdir=workdir, language="python", limits=limits,
-                body=lambda nonce: harness.run(program, tests, nonce),
-            )
+            program = request["program"]
+            if self.judge_sock is not None and request.get("judged"):
+                obs, nonce = self._run_child(
+                    workdir=workdir, language="python", limits=limits,
+                    body=lambda _nonce: callee.run(program, 4, 3), judged=request["id"],
+                )
+            else:
+                tests = request["tests"]
+                obs, nonce = self._run_child(
+                    workdir=workdir, language="python", limits=limits,
+                    body=lambda nonce: harness.run(program, tests, nonce),
+                )
             return self._result(obs, nonce, limits)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clean(workdir)
 
     def run_java(self, request):
         limits = request["limits"]
@@ -213,7 +306,7 @@ class Server:
             extra = {"compileMs": round(compile_ms, 3), "durationMs": round(obs.wall_ms + compile_ms, 3)}
             return self._result(obs, nonce, limits, extra)
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clean(workdir)
 
     def compile_java(self, request):
         """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
@@ -245,7 +338,7 @@ class Server:
             result.update({"stderr": diagnostics, "items": items, "methods": methods, "compileMs": round(compile_ms, 3)})
             return result, False
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            self._clean(workdir)
 
     def _compile(self, source, classes, limits):
         try:
@@ -287,7 +380,12 @@ class Server:
             if driver_gone:
                 return
             response["id"] = request.get("id")
+            if self.cleanup_problems:
+                response["cleanupProblems"], self.cleanup_problems = self.cleanup_problems[:5], []
             protocol.write_frame(self.ctrl_out, response)
+            if self.broken:
+                sys.stderr.write("feedloop sandbox: this server ends: %s\n" % self.broken)
+                return
 
 
 class _Fds:
@@ -313,6 +411,10 @@ class _Fds:
 
     def close_all(self):
         self.close(*list(self._open))
+
+
+def socket_send_fds(sock, message, fds):
+    socket.send_fds(sock, [json.dumps(message).encode()], fds)
 
 
 def _signal_name(sig):
@@ -341,8 +443,13 @@ def main():
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)
+    try:
+        tests_fd = fcntl.fcntl(3, fcntl.F_DUPFD_CLOEXEC, 10)  # the driver's tests pipe: for the judge only
+    except OSError:
+        tests_fd = None
     os.dup2(devnull, 3)  # keeps fd 3 taken so pipes never land on the fds a child installs
-    server = Server(config, ctrl_in, ctrl_out)
+    os.dup2(devnull, 4)
+    server = Server(config, ctrl_in, ctrl_out, tests_fd)
     try:
         server.setup()
     except Exception:  # noqa: BLE001

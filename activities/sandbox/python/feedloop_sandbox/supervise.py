@@ -43,6 +43,10 @@ class Observation:
         self.rusage = None
         self.killed_for = None  # 'cpu' | 'wall' | 'output' | None
         self.driver_gone = False
+        self.judged_early = False
+        self.run_cpu_ms = None  # every process of the run (cgroup), when the server has one
+        self.oom_kills = 0  # the verdict came while the program's process still ran
+        self.verdict = None
         self.stdout = Capture()
         self.stderr = Capture()
         self.report = bytearray()
@@ -66,8 +70,9 @@ def _kill_group(pid):
         pass
 
 
-def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started):
-    """Runs until the program's process exits (or is killed for a limit); reads its output meanwhile."""
+def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, stop_fd=None, cpu_of_run=None):
+    """Runs until the program's process exits (or is killed for a limit, or stop_fd, the
+    judge's socket, has the verdict); reads its output meanwhile."""
     obs = Observation()
     streams = {out_fd: obs.stdout, err_fd: obs.stderr}
     poller = select.poll()
@@ -76,6 +81,8 @@ def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started):
         poller.register(fd, select.POLLIN)
     poller.register(pidfd, select.POLLIN)
     poller.register(driver_fd, select.POLLHUP)  # the driver never writes while a program runs
+    if stop_fd is not None:
+        poller.register(stop_fd, select.POLLIN)
     wall_deadline = started + limits["wallMs"] / 1000.0
     cpu_limit_ms = float(limits["cpuMs"])
     output_limit = int(limits["outputBytes"])
@@ -87,7 +94,8 @@ def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started):
             obs.killed_for = "wall"
             break
         if now >= next_cpu_check:
-            used = cpu_ms_of(pid)
+            # CPU time of every process of the run (its cgroup), else of the main process
+            used = cpu_of_run() if cpu_of_run is not None else cpu_ms_of(pid)
             if used is not None and used >= cpu_limit_ms:
                 obs.killed_for = "cpu"
                 break
@@ -99,6 +107,9 @@ def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started):
             elif fd == driver_fd:
                 obs.driver_gone = True
                 exited = True
+            elif fd == stop_fd:
+                obs.judged_early = True
+                exited = True
             elif fd == report_fd:
                 _drain(fd, obs.report.extend, poller, limit=65536, seen=len(obs.report))
             else:
@@ -106,7 +117,7 @@ def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started):
         if obs.stdout.total + obs.stderr.total > output_limit:
             obs.killed_for = "output"
             break
-    if obs.killed_for or obs.driver_gone:
+    if obs.killed_for or obs.driver_gone or obs.judged_early:
         _kill_group(pid)
     _, obs.status, obs.rusage = os.wait4(pid, 0)
     obs.wall_ms = (time.monotonic() - started) * 1000.0
@@ -164,7 +175,15 @@ def _state(pid):
         return None
 
 
-def kill_leftovers(keep_pids):
+def _parent(pid):
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def kill_leftovers(keep_pids, spare_children_of=None):
     """Kills every process of the (private) PID namespace except the server and `keep_pids`,
     and reaps them. Detached and daemonized children of a program end here. Returns how many
     could not be killed (0 normally)."""
@@ -173,6 +192,9 @@ def kill_leftovers(keep_pids):
     for _attempt in range(500):
         reap()
         victims = [p for p in _namespace_pids() if p != me and p not in keep_pids and _state(p) not in (None, b"Z")]
+        if spare_children_of is not None:
+            # the judge's verifier: no process of a program can become the judge's child
+            victims = [p for p in victims if _parent(p) != spare_children_of]
         if not victims:
             return 0
         for pid in victims:
