@@ -49,6 +49,42 @@ export interface TrainingJobAudit {
   note: string | null;
   startedAt: string;
   finishedAt: string | null;
+  /** the loss curve and log-likelihoods before/after (learning_signals); null when none was recorded */
+  learningSignal: LearningSignalAudit | null;
+}
+
+/** A policy's mean per-token log-likelihood of a set of (prompt, program) pairs, and its perplexity. */
+export interface LogLikelihoodAudit {
+  meanLogprob: number;
+  perplexity: number;
+}
+
+/** A set scored under the policy before the job and the one it wrote. */
+export interface ScoredSetAudit {
+  set: string;
+  pairs: number;
+  tokens: number;
+  before: LogLikelihoodAudit;
+  after: LogLikelihoodAudit;
+}
+
+/** What a fine-tuning job taught, even when pass@1 is 0 (activities/training/learning-signal.ts). */
+export interface LearningSignalAudit {
+  /** the model the job started from: the iteration's policy */
+  policyBefore: string;
+  /** the job (of this campaign) whose export policyBefore is; null for the starting model */
+  policyBeforeFrom: string | null;
+  /** the model it wrote: the next iteration's policy */
+  policyAfter: string;
+  /** [step, loss] from the trainer protocol's progress events */
+  lossCurve: [number, number][];
+  lossFirst: number | null;
+  lossLast: number | null;
+  heldOut: ScoredSetAudit | null;
+  trainingSet: ScoredSetAudit | null;
+  /** plain warnings, e.g. that the step did not lower the loss on its own training set */
+  flags: string[];
+  note: string | null;
 }
 
 export interface SandboxHost {
@@ -114,6 +150,49 @@ export interface TrainingJobRow {
   started_at: Date;
   finished_at: Date | null;
   duration_ms: number | null;
+  /** the learning_signals row, as JSON (readTrainingJobs) */
+  learning_signal?: unknown;
+  /** the job whose export the learning signal's policy_before is */
+  policy_before_from?: string | null;
+}
+
+const scored = (set: string, pairs: unknown, tokens: unknown, before: unknown, after: unknown): ScoredSetAudit | null => {
+  const b = num(before);
+  const a = num(after);
+  if (b === null || a === null) return null;
+  return { set, pairs: num(pairs) ?? 0, tokens: num(tokens) ?? 0, before: { meanLogprob: b, perplexity: Math.exp(-b) }, after: { meanLogprob: a, perplexity: Math.exp(-a) } };
+};
+
+export function learningSignalAudit(raw: unknown, policyBeforeFrom: string | null): LearningSignalAudit | null {
+  const r = obj(raw);
+  if (str(r.job_id) === null) return null;
+  const lossCurve = (Array.isArray(r.loss_curve) ? r.loss_curve : [])
+    .filter((p): p is [number, number] => Array.isArray(p) && num(p[0]) !== null && num(p[1]) !== null);
+  const lossFirst = lossCurve[0]?.[1] ?? null;
+  const lossLast = lossCurve.at(-1)?.[1] ?? null;
+  const heldOut = scored(str(r.held_out_set) ?? 'held-out', r.held_out_pairs, r.held_out_tokens, r.held_out_before, r.held_out_after);
+  const trainingSet = scored('training set', r.train_pairs, r.train_tokens, r.train_before, r.train_after);
+  const flags: string[] = [];
+  // sft maximises its training set's likelihood: that set is the one test it must pass (a policy
+  // update maximises reward, not likelihood, so only its loss curve is judged)
+  if (str(r.kind) === 'sft' && trainingSet && trainingSet.after.meanLogprob <= trainingSet.before.meanLogprob) {
+    flags.push(`the fine-tuning step did not lower the loss on its own training set (perplexity ${trainingSet.before.perplexity.toFixed(3)} -> ${trainingSet.after.perplexity.toFixed(3)})`);
+  }
+  if (lossCurve.length > 1 && lossFirst !== null && lossLast !== null && lossLast >= lossFirst) {
+    flags.push(`the training loss did not fall (${lossFirst.toFixed(4)} at step ${lossCurve[0]![0]} -> ${lossLast.toFixed(4)} at step ${lossCurve.at(-1)![0]})`);
+  }
+  return {
+    policyBefore: str(r.policy_before) ?? '?',
+    policyBeforeFrom,
+    policyAfter: str(r.policy_after) ?? '?',
+    lossCurve,
+    lossFirst,
+    lossLast,
+    heldOut,
+    trainingSet,
+    flags,
+    note: str(r.note),
+  };
 }
 
 export function trainingJobAudit(r: TrainingJobRow): TrainingJobAudit {
@@ -153,6 +232,7 @@ export function trainingJobAudit(r: TrainingJobRow): TrainingJobAudit {
     note: r.note,
     startedAt: iso(r.started_at)!,
     finishedAt: iso(r.finished_at),
+    learningSignal: learningSignalAudit(r.learning_signal, r.policy_before_from ?? null),
   };
 }
 
@@ -263,7 +343,14 @@ export async function readEvalRuns(db: Queryable, ids: readonly string[]): Promi
 }
 
 export async function readTrainingJobs(db: Queryable, campaignId: string): Promise<TrainingJobRow[]> {
-  return rows<TrainingJobRow>(db, 'select * from training_jobs where campaign_id = $1 order by iteration nulls first, id', [campaignId]);
+  return rows<TrainingJobRow>(
+    db,
+    `select j.*, to_jsonb(ls) as learning_signal,
+       (select prev.job_id from learning_signals prev where prev.campaign_id = ls.campaign_id and prev.policy_after = ls.policy_before and prev.job_id <> ls.job_id limit 1) as policy_before_from
+     from training_jobs j left join learning_signals ls on ls.job_id = j.id
+     where j.campaign_id = $1 order by j.iteration nulls first, j.id`,
+    [campaignId],
+  );
 }
 
 /** "generate on feedloop-gpu@host-b (fallback: feedloop-gpu@host-a took nothing for 10m)", one per recorded step. */

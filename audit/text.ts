@@ -1,5 +1,5 @@
 import { formatDuration } from './report/format';
-import { isSimulatedName, type ExecutionRef, type TrainingJobAudit } from './core';
+import { isSimulatedName, type ExecutionRef, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
 
 /** Text pieces every loop's `feedloop audit` prints with. */
 
@@ -15,7 +15,28 @@ export function formatTrainingJob(j: TrainingJobAudit | null): string {
   if (!j) return 'no training job recorded';
   const trainer = j.trainer === 'simulated' ? 'simulated (SIMULATED)' : j.trainer;
   const figures = [`${j.examples} examples`, `${j.steps ?? '-'} steps`, `duration ${formatDuration(j.durationMs)}`, `checkpoint ${j.checkpoint ?? 'none'}${isSimulatedName(j.checkpoint) ? ' (SIMULATED)' : ''}`];
-  return `${j.id}: trainer ${trainer}, ${j.status}; ${figures.join(', ')}\n${' '.repeat(15)}${j.statement}`;
+  const head = `${j.id}: trainer ${trainer}, ${j.status}; ${figures.join(', ')}\n${' '.repeat(15)}${j.statement}`;
+  return j.learningSignal ? `${head}\n${formatLearningSignal(j.learningSignal, ' '.repeat(15))}` : head;
+}
+
+const perplexities = (s: ScoredSetAudit) =>
+  `${s.set} (${s.pairs} programs, ${s.tokens} tokens): perplexity ${s.before.perplexity.toFixed(3)} -> ${s.after.perplexity.toFixed(3)} ` +
+  `(mean log-likelihood ${s.before.meanLogprob.toFixed(4)} -> ${s.after.meanLogprob.toFixed(4)})`;
+
+/** A job's learning signal: where its policy came from, the loss curve's ends, perplexities before -> after, flags. */
+export function formatLearningSignal(l: LearningSignalAudit, indent: string): string {
+  const lines = [
+    `policy trained: ${l.policyBefore}${l.policyBeforeFrom ? ` (the export of ${l.policyBeforeFrom})` : ' (the starting model)'}`,
+    `wrote: ${l.policyAfter} (the next iteration's policy)`,
+    l.lossCurve.length
+      ? `training loss ${l.lossFirst!.toFixed(4)} (step ${l.lossCurve[0]![0]}) -> ${l.lossLast!.toFixed(4)} (step ${l.lossCurve.at(-1)![0]}), ${l.lossCurve.length} points`
+      : 'training loss: no progress events with a loss',
+  ];
+  if (l.heldOut) lines.push(`held-out ${perplexities(l.heldOut)}`);
+  if (l.trainingSet) lines.push(perplexities(l.trainingSet));
+  if (l.note) lines.push(l.note);
+  for (const f of l.flags) lines.push(`FLAG: ${f}`);
+  return lines.map((line) => `${indent}${line}`).join('\n');
 }
 
 /** A history reference as `feedloop history export` takes it. */

@@ -58,5 +58,7 @@ export function registerDemoCommand(program: Command): void {
       console.log(`\nReport: ${report}`);
       if (servers.temporalUiUrl) console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${encodeURIComponent(`FeedloopCampaignId="${campaignId}"`)}`);
       console.log('The servers keep running; `npm run dev:down` stops them, `npm run demo` runs again.');
+      console.log('\nNext: `npm run e2e:tiny-real` trains real weights on this machine: a tiny code model through ILF and RLAIF,');
+      console.log('with the trainer, the ONNX export as the next policy, and the loss and held-out perplexity in the audit (a few minutes).');
     });
 }

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '../common/config-error';
 import { PROJECT_ROOT } from '../infra/paths';
 import { ensureTrainerPython } from '../infra/trainer-env';
+import { startOnnxOpenAiServer } from '../activities/models/onnx/openai-server';
 import { positiveInt } from './sandbox';
 
 /**
@@ -49,5 +51,19 @@ export function registerModelCommands(program: Command): void {
           `onnx export: ${result.onnxDir} (an onnx policy's modelDir)\n` +
           `final training loss ${result.loss.toFixed(3)}, ${result.seconds.toFixed(0)} s\n`,
       );
+    });
+  model
+    .command('serve')
+    .description('serve an ONNX causal LM (e.g. the tiny model or its judge) over the OpenAI protocol until stopped')
+    .option('--model-dir <dir>', 'an onnx backend model directory (model.onnx, tokenizer.json, config.json)', path.join(DEFAULT_TINY_MODEL_DIR, 'onnx'))
+    .option('--name <name>', 'the model id clients send', 'tiny')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port (default 8765)', positiveInt, 8765)
+    .action(async (opts: { modelDir: string; name: string; host: string; port: number }) => {
+      if (!existsSync(path.join(opts.modelDir, 'model.onnx'))) throw new ConfigError(`--model-dir: ${opts.modelDir} has no model.onnx (npx feedloop model init-tiny makes the tiny model)`);
+      const server = await startOnnxOpenAiServer({ modelDir: opts.modelDir, name: opts.name, host: opts.host, port: opts.port });
+      process.stdout.write(`serving ${path.resolve(opts.modelDir)} as model ${opts.name} at ${server.baseUrl} (Ctrl-C stops)\n`);
+      await new Promise<void>((resolve) => process.once('SIGINT', resolve).once('SIGTERM', resolve));
+      await server.close();
     });
 }

@@ -7,6 +7,7 @@ import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import { policyAfterTraining } from '../training/ilf-fine-tune';
 import type { createTrainingActivities } from '../training/index';
 import { commandTrainerOf } from '../training/job-spec';
+import { recordLearningSignal } from '../training/learning-signal';
 import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets';
 
 /**
@@ -64,12 +65,13 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         return { jobId, examples: 0, excludedUnscorable, trained: false, steps: 0, nextPolicy: input.policy, policyCheckpoint: input.policyCheckpoint, workerTaskQueue: deps.hostTaskQueue };
       }
       const baseModel = input.policyCheckpoint ?? input.policyUpdate.baseModel;
+      const outputDir = path.join(dir, 'policy-update');
       const result = await deps.training.runTrainingJob({
         jobId: protocolJobId(jobId),
         kind: 'policy_update',
         baseModel,
         datasetPath,
-        outputDir: path.join(dir, 'policy-update'),
+        outputDir,
         hyperparameters: {
           ...input.trainer.hyperparameters,
           ...input.policyUpdate.hyperparameters,
@@ -78,6 +80,9 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         },
         trainer: commandTrainerOf(input.trainer),
       });
+      const nextPolicy = policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, rows.length, result.exportPath);
+      const trainingSet = rows.map((r) => ({ prompt: promptOfTask(r.dataset, r.task_id), program: r.program }));
+      await recordLearningSignal(deps.pool, { jobId, campaignId: c, iteration: k, kind: 'policy_update', outputDir, before: input.policy, after: nextPolicy, trainingSet });
       await finishTrainingJob(deps.pool, jobId, 'completed', { checkpoint: result.modelPath, steps: result.steps, note: excludedNote, metrics: jobMetrics(result.metrics, result.modelPath) });
       return {
         jobId,
@@ -85,7 +90,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         excludedUnscorable,
         trained: true,
         steps: result.steps,
-        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, rows.length, result.exportPath),
+        nextPolicy,
         policyCheckpoint: result.modelPath,
         workerTaskQueue: deps.hostTaskQueue,
       };

@@ -8,6 +8,7 @@ import { checkpointProblem, completeCheckpoints, RESULT_FILE, writeJsonAtomic, t
 import { TRAINING_FAILURE } from './failures';
 import { commandTrainingJobSchema, type CommandTrainingJob, type TrainerJobSpec, type TrainingJobResult } from './job-spec';
 import { JobLock, type LockHolder } from './lock';
+import { appendLossPoint } from './loss-curve';
 import { sleep, stopGroup } from './process-group';
 import { parseTrainerLine, TailBuffer, type TrainerEvent } from './protocol';
 import { formatConfigIssues } from '../../common/model-config';
@@ -257,6 +258,7 @@ async function superviseTrainer(
         if (event.loss !== undefined) {
           state.loss = event.loss;
           metrics.loss = event.loss;
+          appendLossPoint(job.outputDir, attempt, event.step, event.loss);
         }
         break;
       case 'checkpoint': {

@@ -11,6 +11,7 @@ import { ilfIds } from '../../loops/ilf/types';
 import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
 import type { createTrainingActivities } from './index';
 import { commandTrainerOf } from './job-spec';
+import { recordLearningSignal } from './learning-signal';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 
@@ -82,7 +83,8 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
       const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
       const datasetPath = path.join(deps.blobDir, c, `iteration-${k}`, 'sft.jsonl');
       await fs.mkdir(path.dirname(datasetPath), { recursive: true });
-      const lines = rows.map((r) => JSON.stringify({ task_id: Number(r.task_id), prompt: mbppPrompt(tasks.get(r.task_id)!), completion: r.program }));
+      const pairs = rows.map((r) => ({ task_id: Number(r.task_id), prompt: mbppPrompt(tasks.get(r.task_id)!), completion: r.program }));
+      const lines = pairs.map((p) => JSON.stringify(p));
       await fs.writeFile(`${datasetPath}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
       await fs.rename(`${datasetPath}.tmp`, datasetPath);
       const examples = rows.length;
@@ -119,16 +121,20 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
       }
       // command: the trainer protocol; resumes from its last complete checkpoint on retry.
       const base = input.policy.backend === 'onnx' ? checkpointOfExport(input.policy.modelDir) : input.policy.backend === 'replay' ? '' : input.policy.model;
+      const outputDir = path.join(deps.blobDir, c, `iteration-${k}`, 'sft');
       const result = await deps.training.runTrainingJob({
         // The trainer protocol's job ids are file-name safe; ours name campaign/iteration.
         jobId: jobId.replace(/[^A-Za-z0-9._-]/g, '_'),
         kind: 'sft',
         baseModel: input.iteration > 1 && base ? base : input.trainer.baseModel,
         datasetPath,
-        outputDir: path.join(deps.blobDir, c, `iteration-${k}`, 'sft'),
+        outputDir,
         hyperparameters: input.trainer.hyperparameters,
         trainer: commandTrainerOf(input.trainer),
       });
+      const nextPolicy = policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, examples, result.exportPath);
+      const trainingSet = pairs.map((p) => ({ prompt: p.prompt, program: p.completion }));
+      await recordLearningSignal(deps.pool, { jobId, campaignId: c, iteration: k, kind: 'sft', outputDir, before: input.policy, after: nextPolicy, trainingSet });
       await finish('completed', { checkpoint: result.modelPath, steps: result.steps, metrics: result.metrics });
       return {
         jobId,
@@ -137,7 +143,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         trained: true,
         steps: result.steps,
         checkpoint: result.modelPath,
-        nextPolicy: policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, examples, result.exportPath),
+        nextPolicy,
         workerTaskQueue: deps.hostTaskQueue,
       };
     },

@@ -53,13 +53,20 @@ interface Frame {
   y: (v: number) => number;
 }
 
-function frame(spec: PlotSpec, dataMax: number): { frame: Frame; axes: SafeHtml } {
+/** dataMin < 0 (a line plot of e.g. an RL loss): the axis reaches down to a round number below it. */
+function frame(spec: PlotSpec, dataMax: number, dataMin = 0): { frame: Frame; axes: SafeHtml } {
   const width = spec.width ?? 640;
   const height = spec.height ?? 280;
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
-  const ticks = spec.yMax !== undefined ? niceTicks(spec.yMax).filter((t) => t <= spec.yMax! + 1e-9) : niceTicks(dataMax);
+  // below 0: one round step for both sides of the axis
+  const step = dataMin < 0 ? (niceTicks(Math.max(dataMax, -dataMin))[1] ?? 1) : 0;
+  const span = (to: number) => Array.from({ length: Math.ceil(to / step - 1e-9) }, (_, i) => Number((step * (i + 1)).toPrecision(12)));
+  const below = dataMin < 0 ? span(-dataMin).map((t) => -t).reverse() : [];
+  const above = dataMin < 0 && spec.yMax === undefined ? [0, ...span(Math.max(dataMax, 0))] : undefined;
+  const ticks = [...below, ...(above ?? (spec.yMax !== undefined ? niceTicks(spec.yMax).filter((t) => t <= spec.yMax! + 1e-9) : niceTicks(dataMax)))];
   const yTop = spec.yMax ?? ticks[ticks.length - 1] ?? 1;
+  const yBottom = below[0] ?? 0;
   const n = Math.max(1, spec.xLabels.length);
   const band = plotW / n;
   const fr: Frame = {
@@ -70,7 +77,7 @@ function frame(spec: PlotSpec, dataMax: number): { frame: Frame; axes: SafeHtml 
     yTop,
     band,
     x: (i) => MARGIN.left + band * (i + 0.5),
-    y: (v) => MARGIN.top + plotH - (plotH * Math.min(v, yTop)) / (yTop || 1),
+    y: (v) => MARGIN.top + plotH - (plotH * (Math.max(yBottom, Math.min(v, yTop)) - yBottom)) / (yTop - yBottom || 1),
   };
   const fmt = spec.yFormat ?? ((v: number) => String(v));
   const grid = ticks.map(
@@ -109,7 +116,8 @@ const finite = (v: number | null | undefined): v is number => v !== null && Numb
 /** One line per series, points at each x; gaps where a value is null. */
 export function linePlot(spec: PlotSpec): SafeHtml {
   if (spec.xLabels.length === 0 || !spec.series.some((s) => s.values.some(finite))) return noData(spec);
-  const { frame: fr, axes } = frame(spec, Math.max(...spec.series.flatMap((s) => s.values.filter(finite))));
+  const values = spec.series.flatMap((s) => s.values.filter(finite));
+  const { frame: fr, axes } = frame(spec, Math.max(...values), Math.min(0, ...values));
   const fmt = spec.valueFormat ?? spec.yFormat ?? ((v: number) => String(v));
   const lines = spec.series.map((s) => {
     const segments: string[][] = [[]];

@@ -2,6 +2,7 @@ import { OUTCOMES } from '../../activities/sandbox/types';
 import { isSimulatedName } from '../../audit/core';
 import { FEEDBACK_SOURCES, type CampaignAudit, type FeedbackExample, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
+import { learningSignalSection } from '../../audit/report/learning-signal';
 import { html, type SafeHtml } from '../../audit/report/safe-html';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
 import { groupedBarPlot, rateLinePlot, OUTCOME_COLORS, stackedBarPlot } from '../../audit/report/svg';
@@ -114,6 +115,7 @@ export function renderCampaignReport(audit: CampaignAudit, feedbackExamples: rea
   return reportPage(audit, [
     ['Campaign', summary(audit)],
     ['Per iteration', plots(audit)],
+    ['Learning signal', learningSignalSection(audit.iterations.map((it) => ({ iteration: it.iteration, job: it.training })))],
     ['Audit', auditTable(audit)],
     ['Workflow histories', historyTable(audit)],
     ['Feedback examples', examples(audit, feedbackExamples)],

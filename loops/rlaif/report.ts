@@ -1,6 +1,7 @@
 import type { AiFeedbackExample, RlaifCampaignAudit } from './audit';
 import { formatDuration, pct } from '../../audit/report/format';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
+import { learningSignalSection } from '../../audit/report/learning-signal';
 import { html, type SafeHtml } from '../../audit/report/safe-html';
 import { groupedBarPlot, linePlot, rateLinePlot, stackedBarPlot } from '../../audit/report/svg';
 
@@ -127,6 +128,7 @@ export function renderRlaifReport(audit: RlaifCampaignAudit, feedbackExamples: r
   return reportPage(audit, [
     ['Campaign', summary(audit)],
     ['Per iteration', plots(audit)],
+    ['Learning signal', learningSignalSection(audit.iterations.map((it) => ({ iteration: it.iteration, job: it.policyUpdate })))],
     ['Audit', auditTable(audit)],
     ['Per hub', perHubTable(audit)],
     ['Workflow histories', historyTable(audit)],

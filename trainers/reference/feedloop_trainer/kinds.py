@@ -21,6 +21,23 @@ from .protocol import TrainerError
 Metrics = dict[str, float]
 
 
+def pick_device(hp: dict[str, Any]) -> torch.device:
+    """hyperparameters.device: "cpu" (default), "cuda" / "cuda:N", or "auto" (CUDA when torch sees a GPU)."""
+    want = str(hp.get("device", "cpu"))
+    if want == "auto":
+        want = "cuda" if torch.cuda.is_available() else "cpu"
+    if want.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise TrainerError(
+                "BadConfig",
+                f"hyperparameters.device {want!r}: CUDA is not available to this trainer's torch "
+                f"(torch {torch.__version__}, built for CUDA {torch.version.cuda}); use device cpu or run on a GPU host",
+            )
+    elif want != "cpu":
+        raise TrainerError("BadConfig", f"hyperparameters.device must be cpu, cuda, cuda:N or auto, got {want!r}")
+    return torch.device(want)
+
+
 def load_tokenizer(path: str):
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     if tok.pad_token_id is None:
@@ -70,7 +87,8 @@ class SFT:
     def __init__(self, spec: dict[str, Any], hp: dict[str, Any]):
         self.tok = load_tokenizer(spec["baseModel"])
         self.max_length = int(hp.get("max_length", 512))
-        self.model = load_model(AutoModelForCausalLM, spec["baseModel"], spec.get("resumeFromCheckpoint"), hp, "CAUSAL_LM")
+        self.device = pick_device(hp)
+        self.model = load_model(AutoModelForCausalLM, spec["baseModel"], spec.get("resumeFromCheckpoint"), hp, "CAUSAL_LM").to(self.device)
 
     def encode(self, rows):
         ids, labels = [], []
@@ -85,7 +103,7 @@ class SFT:
         return input_ids, mask, _pad(labels, -100)
 
     def loss(self, rows) -> tuple[torch.Tensor, Metrics]:
-        input_ids, mask, labels = self.encode(rows)
+        input_ids, mask, labels = (t.to(self.device) for t in self.encode(rows))
         out = self.model(input_ids=input_ids, attention_mask=mask, labels=labels)
         return out.loss, {}
 
@@ -94,19 +112,20 @@ class RewardModel:
     def __init__(self, spec: dict[str, Any], hp: dict[str, Any]):
         self.tok = load_tokenizer(spec["baseModel"])
         self.max_length = int(hp.get("max_length", 512))
+        self.device = pick_device(hp)
         self.model = load_model(
             AutoModelForSequenceClassification, spec["baseModel"], spec.get("resumeFromCheckpoint"), hp, "SEQ_CLS",
             num_labels=1, pad_token_id=self.tok.pad_token_id,
-        )
+        ).to(self.device)
 
     def scores(self, prompts: list[str], programs: list[str]) -> torch.Tensor:
         enc = self.tok(prompts, programs, truncation=True, max_length=self.max_length, padding=True, return_tensors="pt")
-        return self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits[:, 0]
+        return self.model(input_ids=enc["input_ids"].to(self.device), attention_mask=enc["attention_mask"].to(self.device)).logits[:, 0]
 
     def loss(self, rows) -> tuple[torch.Tensor, Metrics]:
         if "score" in rows[0]:
             pred = self.scores([r["prompt"] for r in rows], [r["program"] for r in rows])
-            target = torch.tensor([float(r["score"]) for r in rows])
+            target = torch.tensor([float(r["score"]) for r in rows], device=self.device)
             return F.mse_loss(pred, target), {}
         chosen = self.scores([r["prompt"] for r in rows], [r["chosen"] for r in rows])
         rejected = self.scores([r["prompt"] for r in rows], [r["rejected"] for r in rows])
@@ -127,6 +146,7 @@ class PolicyUpdate:
         self.max_length = int(hp.get("max_length", 512))
         self.clip = float(hp.get("clip_range", 0.2))
         self.kl_coef = float(hp.get("kl_coef", 0.05))
+        self.device = pick_device(hp)
         rewards = torch.tensor([float(r["reward"]) for r in rows])
         self.advantages = (rewards - rewards.mean()) / (rewards.std(unbiased=False) + 1e-8) if len(rows) > 1 else rewards * 0
         self.mean_reward = float(rewards.mean())
@@ -139,18 +159,21 @@ class PolicyUpdate:
             tmp = cache.with_suffix(f".tmp-{os.getpid()}")
             torch.save(stats, tmp)
             os.replace(tmp, cache)
-        self.old_lp, self.ref_lp = stats["old"], stats["ref"]
-        self.model = load_model(AutoModelForCausalLM, spec["baseModel"], spec.get("resumeFromCheckpoint"), hp, "CAUSAL_LM")
+        self.old_lp = [t.to(self.device) for t in stats["old"]]
+        self.ref_lp = [t.to(self.device) for t in stats["ref"]]
+        self.advantages = self.advantages.to(self.device)
+        self.model = load_model(AutoModelForCausalLM, spec["baseModel"], spec.get("resumeFromCheckpoint"), hp, "CAUSAL_LM").to(self.device)
 
     def _rollout_stats(self, spec, hp, rows):
         with torch.no_grad():
-            sampler = AutoModelForCausalLM.from_pretrained(spec["baseModel"], local_files_only=True).eval()
+            sampler = AutoModelForCausalLM.from_pretrained(spec["baseModel"], local_files_only=True).eval().to(self.device)
             old = [lp for lp, _ in (self._token_logprobs(sampler, [r]) for r in rows)]
             ref_path = hp.get("reference_model", spec["baseModel"])
             if ref_path != spec["baseModel"]:
-                sampler = AutoModelForCausalLM.from_pretrained(ref_path, local_files_only=True).eval()
+                sampler = AutoModelForCausalLM.from_pretrained(ref_path, local_files_only=True).eval().to(self.device)
             ref = [lp for lp, _ in (self._token_logprobs(sampler, [r]) for r in rows)]
-        return {"old": [t[0] for t in old], "ref": [t[0] for t in ref]}
+        # kept on the CPU in the cache: a resume on another device reads the same numbers
+        return {"old": [t[0].cpu() for t in old], "ref": [t[0].cpu() for t in ref]}
 
     def _token_logprobs(self, model, rows):
         """log p(completion token | prefix) for each completion token: [batch, T] with a mask."""
@@ -160,12 +183,12 @@ class PolicyUpdate:
             c = self.tok(r["completion"], add_special_tokens=False)["input_ids"]
             seqs.append((p + c)[: self.max_length])
             starts.append(len(p))
-        input_ids = _pad(seqs, self.tok.pad_token_id)
-        attn = _pad([[1] * len(s) for s in seqs], 0)
+        input_ids = _pad(seqs, self.tok.pad_token_id).to(self.device)
+        attn = _pad([[1] * len(s) for s in seqs], 0).to(self.device)
         logits = model(input_ids=input_ids, attention_mask=attn).logits[:, :-1].float()
         lp = torch.log_softmax(logits, dim=-1).gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
-        pos = torch.arange(lp.shape[1]).unsqueeze(0)
-        mask = (pos >= (torch.tensor(starts).unsqueeze(1) - 1)) & (attn[:, 1:] == 1)
+        pos = torch.arange(lp.shape[1], device=self.device).unsqueeze(0)
+        mask = (pos >= (torch.tensor(starts, device=self.device).unsqueeze(1) - 1)) & (attn[:, 1:] == 1)
         lp = torch.where(mask, lp, torch.zeros_like(lp))
         return lp, mask
 

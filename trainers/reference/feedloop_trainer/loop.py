@@ -24,13 +24,18 @@ from .protocol import TrainerError, emit, publish_dir
 
 
 def _rng_state() -> dict[str, Any]:
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def train(spec: dict[str, Any]) -> None:
@@ -52,6 +57,7 @@ def train(spec: dict[str, Any]) -> None:
     rows = load_rows(spec["datasetPath"], kind)
     task = make_task(kind, spec, hp, rows)
     model = task.model
+    print(f"trainer: {kind} on device {getattr(task, 'device', 'cpu')}", flush=True)
     order = BatchOrder(len(rows), batch_size, seed)
     epochs = int(hp.get("ppo_epochs" if kind == "policy_update" else "epochs", 1))
     total = int(hp.get("max_steps") or epochs * order.batches_per_epoch)
@@ -111,6 +117,8 @@ def train(spec: dict[str, Any]) -> None:
                 "baseModel": spec["baseModel"], "lora": bool(hp.get("lora")), "attempt": spec.get("attempt"),
             })
 
+    # the final model and its export are written from the CPU: the same graph whichever device trained it
+    model.to("cpu")
     final = publish_dir(out, "final", save_final)
     if last:
         emit("metrics", step=step, metrics={k: v for k, v in last.items() if isinstance(v, (int, float))})
