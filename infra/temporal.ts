@@ -90,6 +90,15 @@ export interface TemporalServerInfo {
   startedNow: boolean;
 }
 
+class DevServerExited extends Error {}
+
+/** The first line of a server log that says what went wrong (a Go panic or an error entry). */
+function firstFailureLine(logFile: string): string {
+  const text = tailFile(logFile, 64_000);
+  const line = text.split('\n').find((l) => /^panic:|"level":"(error|fatal)"|\blevel=(error|fatal)\b|address already in use/.test(l));
+  return line ? line.slice(0, 500) : '(no error line in its log)';
+}
+
 /** Starts `temporal server start-dev` detached (idempotent: an already running one is reused). */
 export async function startTemporalServer(o: TemporalServerOptions): Promise<TemporalServerInfo> {
   const address = `${o.host}:${o.port}`;
@@ -118,11 +127,22 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   ];
   if (o.namespace !== 'default') args.push('--namespace', o.namespace);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  const pid = spawnDetached({ command: o.cli, args, logFile: o.logFile, pidFile: o.pidFile });
-  await waitFor(`Temporal dev server on ${address}`, async () => {
-    if (!readPidFile(o.pidFile)) throw new Error(`Temporal dev server exited during start-up:\n${tailFile(o.logFile)}`);
-    return canConnect(o.host, o.port);
-  }, { timeoutMs: 60_000, describe: () => tailFile(o.logFile) });
+  // The dev server picks free ports for its internal services as it starts; on a busy machine
+  // another process can take one first and the server panics. That is worth a new attempt; a
+  // server that keeps failing is reported with the log's first panic or error line.
+  let pid = 0;
+  for (let attempt = 1; ; attempt++) {
+    pid = spawnDetached({ command: o.cli, args, logFile: o.logFile, pidFile: o.pidFile });
+    try {
+      await waitFor(`Temporal dev server on ${address}`, async () => {
+        if (!readPidFile(o.pidFile)) throw new DevServerExited(`Temporal dev server exited during start-up (attempt ${attempt}): ${firstFailureLine(o.logFile)}\n${tailFile(o.logFile, 1500)}`);
+        return canConnect(o.host, o.port);
+      }, { timeoutMs: 60_000, describe: () => tailFile(o.logFile) });
+      break;
+    } catch (err) {
+      if (!(err instanceof DevServerExited) || attempt >= 3) throw err;
+    }
+  }
   // Closed histories are the audit trail: keep them 30 days, not the dev default of 24 h.
   execFileSync(o.cli, ['operator', 'namespace', 'update', '--address', address, '--namespace', o.namespace, '--retention', RETENTION], {
     stdio: ['ignore', 'ignore', 'pipe'],
