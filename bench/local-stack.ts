@@ -67,7 +67,13 @@ export async function startLocalStack(opts: { sandboxConcurrency?: number } = {}
   }
 }
 
-/** Every payload in a history event (inputs, results, heartbeat details, memos...). */
+/**
+ * The largest payload a history may carry: what the claim-check tests hold every loop to
+ * (test/ilf/dry-run-campaign.test.ts); Temporal itself warns at 512 KiB and refuses 2 MiB.
+ */
+export const CLAIM_CHECK_LIMIT_BYTES = 256 * 1024;
+
+/** The largest payload in history events (inputs, results, heartbeat details, memos...). */
 export function largestPayload(events: readonly unknown[]): number {
   let largest = 0;
   const visit = (value: unknown, depth: number): void => {

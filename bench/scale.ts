@@ -16,13 +16,7 @@ import { ilfCampaignWorkflow } from '../loops/ilf/workflow';
 import { parseIlfCampaignConfig } from '../loops/ilf/config';
 import { ilfIds } from '../loops/ilf/types';
 import { runAuditCommand } from '../cli/audit';
-import { activityTimes, intFlag, largestPayload, peakRssMiB, startLocalStack, type LocalStack } from './local-stack';
-
-/**
- * The largest payload a history may carry: what the claim-check tests hold every loop to
- * (test/ilf/dry-run-campaign.test.ts); Temporal itself warns at 512 KiB and refuses 2 MiB.
- */
-export const CLAIM_CHECK_LIMIT_BYTES = 256 * 1024;
+import { activityTimes, CLAIM_CHECK_LIMIT_BYTES, intFlag, largestPayload, peakRssMiB, startLocalStack, type LocalStack } from './local-stack';
 
 export interface ScaleForm {
   tasks: number;
