@@ -64,6 +64,25 @@ export async function listGenerations(pool: pg.Pool, evalRunId: string): Promise
   return rows.map((r) => ({ id: r.id, taskId: r.task_id, sampleIndex: r.sample_index, program: r.program }));
 }
 
+/**
+ * One page of a run's generations in (task, sample) order, after the given one: callers that
+ * walk a large run page by page hold one page in memory, not the run.
+ */
+export async function listGenerationsPage(
+  pool: pg.Pool,
+  evalRunId: string,
+  after: Pick<GenerationRow, 'taskId' | 'sampleIndex'> | undefined,
+  limit: number,
+): Promise<GenerationRow[]> {
+  const { rows } = await pool.query<{ id: string; task_id: string; sample_index: number; program: string }>(
+    `select id, task_id, sample_index, program from generations
+     where eval_run_id = $1 and ($2::text is null or (task_id, sample_index) > ($2::text, $3::int))
+     order by task_id, sample_index limit $4`,
+    [evalRunId, after?.taskId ?? null, after?.sampleIndex ?? 0, limit],
+  );
+  return rows.map((r) => ({ id: r.id, taskId: r.task_id, sampleIndex: r.sample_index, program: r.program }));
+}
+
 export async function finishEvalRun(pool: pg.Pool, evalRunId: string, metrics: unknown): Promise<void> {
   await pool.query(`update eval_runs set status = 'completed', metrics = $2, finished_at = now() where id = $1`, [
     evalRunId,

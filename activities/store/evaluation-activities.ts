@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { EvalSplit, PolicySpec } from '../../common/evaluation';
 import { codeDataset, programSpec } from '../datasets/registry';
-import { createEvalRun, listGenerations } from './eval-runs';
+import { createEvalRun, listGenerationsPage } from './eval-runs';
 import { createBatch } from './sandbox-batches';
 import type { SandboxLimits } from '../sandbox/types';
 import type { StepPlacement } from '../../common/task-queues';
@@ -40,23 +40,26 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
       ]);
     },
 
-    /** Splits the run's generations into stored sandbox batches; returns their ids only. */
+    /**
+     * Splits the run's generations into stored sandbox batches; returns their ids only. Reads
+     * one batch of generations at a time, so memory stays bounded however large the run.
+     */
     async prepareTestBatches(input: { evalRunId: string; batchSize: number; limits?: Partial<SandboxLimits> }): Promise<string[]> {
       const { rows } = await deps.pool.query<{ dataset: string }>('select dataset from eval_runs where id = $1', [input.evalRunId]);
       if (!rows[0]) throw new Error(`no eval run ${input.evalRunId}`);
       const dataset = codeDataset(rows[0].dataset);
       const tasks = new Map(dataset.tasks().map((t) => [t.taskId, t]));
-      const gens = await listGenerations(deps.pool, input.evalRunId);
       const batchIds: string[] = [];
-      for (let i = 0; i < gens.length; i += input.batchSize) {
+      for (let gens = await listGenerationsPage(deps.pool, input.evalRunId, undefined, input.batchSize); gens.length > 0; ) {
         const batchId = `${input.evalRunId}/tests-${batchIds.length}`;
-        const items = gens.slice(i, i + input.batchSize).map((g) => {
+        const items = gens.map((g) => {
           const task = tasks.get(g.taskId);
           if (!task) throw new Error(`generation ${g.id} names unknown ${dataset.name} task ${g.taskId}`);
           return { taskId: g.taskId, generationId: g.id, ...programSpec(dataset, task, g.program), limits: input.limits };
         });
         await createBatch(deps.pool, batchId, input.evalRunId, items);
         batchIds.push(batchId);
+        gens = gens.length < input.batchSize ? [] : await listGenerationsPage(deps.pool, input.evalRunId, gens[gens.length - 1], input.batchSize);
       }
       return batchIds;
     },
