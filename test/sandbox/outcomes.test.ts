@@ -18,7 +18,10 @@ afterAll(async () => {
 describe('Python outcomes and evidence', () => {
   it('passes a correct program, recording CPU and wall time and the limits', async () => {
     const result = await runner.run(python('def add(a, b):\n    return a + b', 'assert add(1, 2) == 3\nassert add(-1, 1) == 0'), DEFAULT_LIMITS);
-    expect(result).toMatchObject({ outcome: 'passed', exitCode: 0, signal: null, limits: DEFAULT_LIMITS });
+    expect(result).toMatchObject({ outcome: 'passed', verdict: 'judge', limits: DEFAULT_LIMITS });
+    // The judge decides; the program's process then normally ends by itself (exit 0), and one
+    // that is slow to (a loaded machine) is stopped after a short grace: evidence, not verdict.
+    expect([JSON.stringify({ exitCode: 0, signal: null }), JSON.stringify({ exitCode: null, signal: 'SIGKILL' })]).toContain(JSON.stringify({ exitCode: result.exitCode, signal: result.signal }));
     expect(result.durationMs).toBeGreaterThan(0);
     expect(result.cpuMs).toBeGreaterThan(0);
   });

@@ -63,6 +63,10 @@ def cpu_ms_of(pid):
         return None
 
 
+# How long a judged program may take to exit by itself before it is stopped (evidence only).
+_JUDGED_EXIT_GRACE_S = 0.25
+
+
 def _kill_group(pid):
     try:
         os.killpg(pid, signal.SIGKILL)
@@ -117,7 +121,12 @@ def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, sto
         if obs.stdout.total + obs.stderr.total > output_limit:
             obs.killed_for = "output"
             break
-    if obs.killed_for or obs.driver_gone or obs.judged_early:
+    if obs.judged_early and not (obs.killed_for or obs.driver_gone):
+        # The verdict is in; a program that ends by itself right after its last call keeps its
+        # own exit status in the evidence. One that does not is stopped after a short grace.
+        if not select.select([pidfd], [], [], _JUDGED_EXIT_GRACE_S)[0]:
+            _kill_group(pid)
+    elif obs.killed_for or obs.driver_gone:
         _kill_group(pid)
     _, obs.status, obs.rusage = os.wait4(pid, 0)
     obs.wall_ms = (time.monotonic() - started) * 1000.0
