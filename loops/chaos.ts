@@ -30,6 +30,9 @@ export const CHAOS_TIMEOUTS = { store: '10s', cpuHeartbeat: '5s', gpuHeartbeat: 
 /** A real trainer process that follows the protocol: a kill while it trains orphans it, and the retry must take over its lock and resume from its last complete checkpoint. */
 export const PROTOCOL_TRAINER = [process.execPath, path.join(PROJECT_ROOT, 'trainers', 'simulated', 'trainer.mjs')];
 
+/** The RL loops' trainer under chaos: the protocol trainer, with steps long enough to be killed mid-job. */
+export const CHAOS_RL_TRAINER = { command: PROTOCOL_TRAINER, hyperparameters: { totalSteps: 30, checkpointEvery: 5, stepMs: 40 } };
+
 /** Generations of a campaign's sample sets: never more than tasks x samples per task. */
 export async function sampleProblems(pool: pg.Pool, campaignId: string, perTask: (evalRunId: string) => number): Promise<string[]> {
   const { rows } = await pool.query<{ eval_run_id: string; n: string; tasks: string }>(

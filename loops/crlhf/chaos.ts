@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CHAOS_TIMEOUTS, PROTOCOL_TRAINER, jobProblems, sampleProblems, type ChaosLoop } from '../chaos';
+import { CHAOS_TIMEOUTS, CHAOS_RL_TRAINER, jobProblems, sampleProblems, type ChaosLoop } from '../chaos';
 import { crlhfAuditNumbers, loadCrlhfAudit } from './audit';
 import { parseCrlhfCampaignConfig, type CrlhfCampaignConfig } from './config';
 import { CRLHF_PHASES } from './types';
@@ -18,7 +18,7 @@ export const crlhfChaos: ChaosLoop<CrlhfCampaignConfig> = {
       ...raw,
       seed,
       timeouts: CHAOS_TIMEOUTS,
-      trainer: { command: PROTOCOL_TRAINER, hyperparameters: { totalSteps: 30, checkpointEvery: 5, stepMs: 40 } },
+      trainer: CHAOS_RL_TRAINER,
       ...overrides,
       taskQueues: queues,
     }),

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CHAOS_TIMEOUTS, PROTOCOL_TRAINER, jobProblems, sampleProblems, type ChaosLoop } from '../chaos';
+import { CHAOS_TIMEOUTS, CHAOS_RL_TRAINER, jobProblems, sampleProblems, type ChaosLoop } from '../chaos';
 import { loadRlaifAudit, rlaifAuditNumbers } from './audit';
 import { parseRlaifCampaignConfig, type RlaifCampaignConfig } from './config';
 import { RLAIF_PHASES } from './types';
@@ -15,7 +15,7 @@ export const rlaifChaos: ChaosLoop<RlaifCampaignConfig> = {
       ...raw,
       seed,
       timeouts: CHAOS_TIMEOUTS,
-      trainer: { command: PROTOCOL_TRAINER, hyperparameters: { totalSteps: 30, checkpointEvery: 5, stepMs: 40 } },
+      trainer: CHAOS_RL_TRAINER,
       ...overrides,
       taskQueues: queues,
     }),

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CHAOS_TIMEOUTS, PROTOCOL_TRAINER, jobProblems, sampleProblems, type ChaosLoop } from '../chaos';
+import { CHAOS_TIMEOUTS, CHAOS_RL_TRAINER, jobProblems, sampleProblems, type ChaosLoop } from '../chaos';
 import { loadRlcfAudit, rlcfAuditNumbers } from './audit';
 import { parseRlcfCampaignConfig, type RlcfCampaignConfig } from './config';
 import { RLCF_PHASES } from './types';
@@ -22,7 +22,7 @@ export const rlcfChaos: ChaosLoop<RlcfCampaignConfig> = {
       ...raw,
       seed,
       timeouts: CHAOS_TIMEOUTS,
-      trainer: { command: PROTOCOL_TRAINER, hyperparameters: { totalSteps: 30, checkpointEvery: 5, stepMs: 40 } },
+      trainer: CHAOS_RL_TRAINER,
       ...overrides,
       taskQueues: queues,
     }),
