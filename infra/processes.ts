@@ -119,15 +119,33 @@ export function tailFile(file: string, bytes = 4000): string {
   }
 }
 
-/** Finds a free loopback port (used by tests to run isolated servers). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out below the kernel's ephemeral range (32768-60999 on Linux): a port that
+ * another process's outgoing connection or `listen(0)` takes between our check and the server's
+ * start-up (seconds for PostgreSQL or Temporal) can then no longer collide with ours.
+ */
+const PICK_LOW = 20000;
+const PICK_HIGH = 32767;
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** Finds a free loopback port (used by tests to run isolated servers). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PICK_LOW + Math.floor(Math.random() * (PICK_HIGH - PICK_LOW + 1));
+    if (handedOut.has(port)) continue;
+    if (await canListen(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error(`no free loopback port between ${PICK_LOW} and ${PICK_HIGH}`);
 }

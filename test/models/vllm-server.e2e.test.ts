@@ -1,6 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +7,7 @@ import { mbppPrompt, mbppSplit } from '../../activities/datasets/mbpp';
 import { createModelBackend, type ModelBackend, type ModelBackendConfigInput } from '../../activities/models';
 import { createTrainingActivities } from '../../activities/training';
 import { PROJECT_ROOT } from '../../infra/paths';
+import { freePort } from '../../infra/processes';
 import { ensureTrainerPython } from '../../infra/trainer-env';
 import { activityEnv } from '../training/helpers';
 
@@ -38,17 +38,6 @@ let adapterGreedy: Greedy[];
 const prompts = mbppSplit('test')
   .slice(0, 3)
   .map(mbppPrompt);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function startVllm(python: string, model: string): Promise<string> {
   const port = await freePort();
