@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { OUTCOMES, type Outcome } from '../activities/sandbox/types';
 import type { StepPlacement } from '../common/task-queues';
+import type { WorkerVersion } from '../common/worker-version';
 
 /**
  * The read side of a campaign's audit trail: one query per table, grouped by iteration, recounted
@@ -9,8 +10,8 @@ import type { StepPlacement } from '../common/task-queues';
  * (null when not known yet), record keys come in a fixed order.
  */
 
-/** 2: `start`, iteration 0's evaluation of the starting policy, was added. */
-export const AUDIT_SCHEMA_VERSION = 2;
+/** 2: `start`, iteration 0's evaluation of the starting policy, was added. 3: each iteration's `workerVersion`. */
+export const AUDIT_SCHEMA_VERSION = 3;
 
 /** Every outcome class, zero when absent. */
 export type OutcomeCounts = Record<Outcome, number>;
@@ -288,13 +289,14 @@ export interface IterationRow {
   counts: unknown;
   started_at: Date;
   finished_at: Date | null;
+  worker_version: WorkerVersion | null;
 }
 
 /** The campaign's iteration rows (or the one asked for: CampaignNotFoundError when it has none). */
 export async function readIterationRows(db: Queryable, campaignId: string, iteration: number | undefined): Promise<IterationRow[]> {
   const found = await rows<IterationRow>(
     db,
-    `select iteration, workflow_id, run_id, policy, status, phase, counts, started_at, finished_at
+    `select iteration, workflow_id, run_id, policy, status, phase, counts, started_at, finished_at, worker_version
      from campaign_iterations where campaign_id = $1 and ($2::int is null or iteration = $2) order by iteration`,
     [campaignId, iteration ?? null],
   );
@@ -313,9 +315,12 @@ export interface IterationHead {
   policy: BackendLabel;
   startedAt: string;
   finishedAt: string | null;
+  /** the Worker Deployment version the iteration workflow ran on (pinned); null: unversioned workers, or recorded before versions were */
+  workerVersion: WorkerVersion | null;
 }
 
 export function iterationHead(row: IterationRow): IterationHead {
+  const v = obj(row.worker_version);
   return {
     iteration: row.iteration,
     status: row.status,
@@ -323,6 +328,7 @@ export function iterationHead(row: IterationRow): IterationHead {
     policy: backendLabel(row.policy),
     startedAt: iso(row.started_at)!,
     finishedAt: iso(row.finished_at),
+    workerVersion: str(v.deploymentName) && str(v.buildId) ? { deploymentName: str(v.deploymentName)!, buildId: str(v.buildId)! } : null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { formatDuration } from './report/format';
-import { isSimulatedName, type ExecutionRef, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
+import { isSimulatedName, type ExecutionRef, type IterationHead, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
+import { formatWorkerVersion } from '../common/worker-version';
 
 /** Text pieces every loop's `feedloop audit` prints with. */
 
@@ -49,4 +50,22 @@ export function againstStart(value: number | null, start: number | null | undefi
   if (value === null || start === null || start === undefined) return '';
   const d = 100 * (value - start);
   return ` (${d >= 0 ? '+' : ''}${d.toFixed(1)} pts over the start)`;
+}
+
+/** An iteration's "worker" line: the deployment version it ran on; none for unversioned workers. */
+export function workerVersionLines(it: Pick<IterationHead, 'workerVersion'>, row: (label: string, value: string) => string): string[] {
+  return it.workerVersion ? [row('worker', `${formatWorkerVersion(it.workerVersion)} (pinned: the whole iteration ran on this version)`)] : [];
+}
+
+/** "feedloop/A: iterations 1-2; feedloop/B: iteration 3", or undefined when no iteration recorded a version. */
+export function formatVersionSpread(iterations: readonly Pick<IterationHead, 'iteration' | 'workerVersion'>[]): string | undefined {
+  if (!iterations.some((it) => it.workerVersion)) return undefined;
+  const groups: { version: string; ks: number[] }[] = [];
+  for (const it of iterations) {
+    const version = formatWorkerVersion(it.workerVersion);
+    const last = groups.at(-1);
+    if (last?.version === version) last.ks.push(it.iteration);
+    else groups.push({ version, ks: [it.iteration] });
+  }
+  return groups.map((g) => `${g.version}: iteration${g.ks.length > 1 ? `s ${g.ks[0]}-${g.ks.at(-1)}` : ` ${g.ks[0]}`}`).join('; ');
 }

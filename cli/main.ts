@@ -6,6 +6,7 @@ import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
 import { registerCrowdCommands } from './crowd';
 import { registerDemoCommand } from './demo';
+import { registerDeployCommands } from './deploy';
 import { registerDevCommands } from './dev';
 import { registerEvalCommand } from './eval-command';
 import { registerFeedbackCommands } from './feedback';
@@ -30,6 +31,7 @@ registerAnnotateSubmitCommands(annotateCommand(program));
 registerAnnotateWebCommands(annotateCommand(program));
 registerSandboxCommands(program);
 registerModelCommands(program);
+registerDeployCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof ConfigError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -8,6 +8,7 @@ import { DEFAULT_TASK_QUEUES } from '../common/task-queues';
 import { databaseUrlOf } from '../infra/postgres';
 import { loadTrainerRegistry } from '../activities/training/trainer-registry';
 import { temporalConnectionOptions, tlsSettingsFromEnv, type TemporalTlsSettings } from '../infra/temporal-connection';
+import { versioningFrom, type VersioningSettings } from './versioning';
 
 /**
  * Worker configuration: flags override environment, environment overrides defaults. Validated
@@ -38,10 +39,16 @@ const schema = z.object({
   trainersFile: z.string().min(1).optional(),
   /** host:port of the Prometheus endpoint (SDK and feedloop metrics at /metrics); unset: none */
   metricsAddress: z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port, e.g. 0.0.0.0:9464').optional(),
+  /** the Worker Deployment this process's workers join (workers/versioning.ts); with buildId unset too: no versioning */
+  deploymentName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" and "-" only').max(200).optional(),
+  /** the deployment version's build id; unset with a deployment: derived from the workflow code */
+  buildId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').max(200).optional(),
 });
 export type WorkerOptions = z.infer<typeof schema> & {
   /** TLS, mTLS and API key for the Temporal connection (flags over TEMPORAL_TLS_* / TEMPORAL_API_KEY) */
   tls?: TemporalTlsSettings;
+  /** worker versioning: set when a deployment or build id is configured */
+  versioning?: VersioningSettings;
 };
 type WorkerFlags = Partial<Record<keyof z.infer<typeof schema> | 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsServerName', string | number>>;
 
@@ -75,6 +82,8 @@ const FLAG_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   hostId: '--host-id / FEEDLOOP_HOST_ID',
   trainersFile: '--trainers / FEEDLOOP_TRAINERS',
   metricsAddress: '--metrics-address / FEEDLOOP_METRICS_ADDRESS',
+  deploymentName: '--deployment-name / FEEDLOOP_DEPLOYMENT',
+  buildId: '--build-id / FEEDLOOP_BUILD_ID',
 };
 
 export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerOptions {
@@ -94,6 +103,8 @@ export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv 
     hostId: flags.hostId ?? env.FEEDLOOP_HOST_ID ?? os.hostname(),
     trainersFile: flags.trainersFile ?? (env.FEEDLOOP_TRAINERS || undefined),
     metricsAddress: flags.metricsAddress ?? (env.FEEDLOOP_METRICS_ADDRESS || undefined),
+    deploymentName: flags.deploymentName ?? (env.FEEDLOOP_DEPLOYMENT || undefined),
+    buildId: flags.buildId ?? (env.FEEDLOOP_BUILD_ID || undefined),
   };
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -114,7 +125,8 @@ export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv 
   // fails here, with the variable's name, rather than when the worker connects
   temporalConnectionOptions(parsed.data.temporalAddress, tls);
   if (parsed.data.trainersFile) loadTrainerRegistry(parsed.data.trainersFile);
-  return { ...parsed.data, tls };
+  const versioning = versioningFrom(parsed.data.deploymentName, parsed.data.buildId);
+  return { ...parsed.data, tls, ...(versioning ? { versioning } : {}) };
 }
 
 /** The flags every worker entry point accepts. */
@@ -138,6 +150,8 @@ export function workerCommand(name: string, description: string): Command {
     .addOption(new Option('--tls-key <file>', 'client key for mTLS (env TEMPORAL_TLS_KEY)'))
     .addOption(new Option('--tls-ca <file>', "CA of the server's certificate (env TEMPORAL_TLS_CA); API key: env TEMPORAL_API_KEY only"))
     .addOption(new Option('--tls-server-name <name>', "name in the server's certificate (env TEMPORAL_TLS_SERVER_NAME)"))
+    .addOption(new Option('--deployment-name <name>', 'join this Temporal Worker Deployment (env FEEDLOOP_DEPLOYMENT; default feedloop when --build-id is set; unset with no build id: no worker versioning)'))
+    .addOption(new Option('--build-id <id>', 'the deployment version (env FEEDLOOP_BUILD_ID; default <package version>-<hash of the workflow bundle>)'))
     .addOption(new Option('--host-id <id>', "names this GPU host's own queue <gpu-queue>@<id> (env FEEDLOOP_HOST_ID, default hostname)"))
     .showHelpAfterError();
 }

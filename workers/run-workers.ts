@@ -16,6 +16,7 @@ import { GpuSlots } from './gpu-slots';
 import { failureHostInterceptor } from './failure-host';
 import { metricsInterceptor, sampleBacklog } from './metrics';
 import { temporalLoggerFor } from './temporal-logger';
+import { deploymentOptions, resolveVersion, type ResolvedVersion } from './versioning';
 
 /**
  * Starts the workers of the given roles in this process:
@@ -26,6 +27,8 @@ import { temporalLoggerFor } from './temporal-logger';
  */
 export interface RunningWorkers {
   workers: Worker[];
+  /** the deployment version the workers joined; undefined without worker versioning */
+  version?: { deploymentName: string; buildId: string };
   /** resolves when every worker has stopped and resources are released */
   done: Promise<void>;
   shutdown(): void;
@@ -70,12 +73,16 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
   const runner = extras.runner ?? createSandboxRunner({ size: opts.sandboxConcurrency, log });
   const models = new ModelBackendCache();
   const workers: Worker[] = [];
+  let version: ResolvedVersion | undefined;
   try {
+    // Every worker of the process joins one deployment version (workers/versioning.ts).
+    if (opts.versioning) version = await resolveVersion(opts.versioning, extras.workflowBundle);
+    const workflowBundle = version?.bundle ?? extras.workflowBundle;
     if (needsDb) {
       pool = createPool(opts.databaseUrl, opts.cpuSlots + opts.gpus + 2);
       await migrate(pool);
     }
-    const common = { connection, namespace: opts.namespace, shutdownGraceTime: opts.shutdownGraceMs };
+    const common = { connection, namespace: opts.namespace, shutdownGraceTime: opts.shutdownGraceMs, ...(version ? { workerDeploymentOptions: deploymentOptions(version) } : {}) };
     // The role in the identity makes the history say which kind of worker ran each task.
     const identity = (role: WorkerRole) => `${process.pid}@${opts.hostId}/${role}`;
     if (roles.includes('workflow')) {
@@ -84,7 +91,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
           ...common,
           taskQueue: opts.workflowQueue,
           identity: identity('workflow'),
-          ...(extras.workflowBundle ? { workflowBundle: extras.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+          ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
         }),
       );
     }
@@ -123,7 +130,8 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
     await connection.close();
     throw err;
   }
-  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus, metrics: opts.metricsAddress }, 'workers started');
+  const versionFields = version ? { deployment: version.deploymentName, buildId: version.buildId } : {};
+  log.info({ roles, queues: workers.map((w) => w.options.taskQueue), namespace: opts.namespace, gpus: opts.gpus, metrics: opts.metricsAddress, ...versionFields }, 'workers started');
   const stopSampling = opts.metricsAddress ? sampleBacklog(Runtime.instance().metricMeter, connection, opts.namespace, [...new Set(workers.map((w) => w.options.taskQueue))]) : undefined;
   const done = (async () => {
     try {
@@ -139,6 +147,7 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
   })();
   return {
     workers,
+    ...(version ? { version: { deploymentName: version.deploymentName, buildId: version.buildId } } : {}),
     done,
     shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

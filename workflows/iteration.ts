@@ -5,6 +5,7 @@ import { ALGORITHM, CAMPAIGN_ID, ITERATION, PHASE } from '../common/search-attri
 import type { TaskQueues } from '../common/task-queues';
 import { kernelActivities, type KernelActivities } from './activities';
 import { iterationStatusQuery, pauseIterationSignal, resumeIterationSignal, stopIterationSignal } from './control';
+import { currentWorkerVersion } from './versioning';
 
 /**
  * The skeleton of every loop's iteration workflow: the pause, resume and stop signals the
@@ -48,7 +49,7 @@ export class IterationSkeleton<Phase extends string, Counts extends object> {
     });
   }
 
-  /** Sets the iteration's search attributes and writes its row. */
+  /** Sets the iteration's search attributes and writes its row, with the worker version it runs on (pinned: all of it). */
   async start(): Promise<void> {
     const { campaignId: c, iteration: k } = this.o;
     upsertSearchAttributes([
@@ -57,7 +58,9 @@ export class IterationSkeleton<Phase extends string, Counts extends object> {
       { key: ITERATION, value: k },
       { key: PHASE, value: this.o.firstPhase },
     ]);
-    await this.acts.campaignStore.startIteration({ campaignId: c, iteration: k, policy: this.o.policy });
+    // An activity's input is not part of what replay compares: older histories replay unchanged.
+    const workerVersion = currentWorkerVersion();
+    await this.acts.campaignStore.startIteration({ campaignId: c, iteration: k, policy: this.o.policy, ...(workerVersion ? { workerVersion } : {}) });
   }
 
   /** Enters the next phase: merges the counts the last step produced, waits while paused, records. */

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { PolicyBackend } from '../../common/campaign-schema';
+import type { WorkerVersion } from '../../common/worker-version';
 
 /** Campaign and iteration rows: the audit's spine. All writes are idempotent upserts. */
 export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
@@ -17,12 +18,13 @@ export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
       );
     },
 
-    async startIteration(input: { campaignId: string; iteration: number; policy: PolicyBackend }): Promise<void> {
+    /** `workerVersion`: the deployment version the (pinned) iteration workflow runs on; absent when unversioned */
+    async startIteration(input: { campaignId: string; iteration: number; policy: PolicyBackend; workerVersion?: WorkerVersion }): Promise<void> {
       const { workflowId, runId } = workflowOf();
       await deps.pool.query(
-        `insert into campaign_iterations (campaign_id, iteration, workflow_id, run_id, policy) values ($1, $2, $3, $4, $5)
-         on conflict (campaign_id, iteration) do update set workflow_id = excluded.workflow_id, run_id = excluded.run_id`,
-        [input.campaignId, input.iteration, workflowId, runId, JSON.stringify(input.policy)],
+        `insert into campaign_iterations (campaign_id, iteration, workflow_id, run_id, policy, worker_version) values ($1, $2, $3, $4, $5, $6)
+         on conflict (campaign_id, iteration) do update set workflow_id = excluded.workflow_id, run_id = excluded.run_id, worker_version = excluded.worker_version`,
+        [input.campaignId, input.iteration, workflowId, runId, JSON.stringify(input.policy), input.workerVersion ? JSON.stringify(input.workerVersion) : null],
       );
     },
 

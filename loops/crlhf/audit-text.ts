@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 import type { CrlhfCampaignAudit, CrlhfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for cRLHF campaigns. */
@@ -37,6 +37,7 @@ function formatIteration(it: CrlhfIterationAudit, start: CrlhfCampaignAudit['sta
   const lines = [
     `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
     row('policy', it.policy.label),
+    ...workerVersionLines(it, row),
     row('programs', `${it.rollouts.generated} for ${it.rollouts.tasks} tasks; ${it.rollouts.passed} pass their tests (evidence, not the reward)`),
     row('items', `${a.items}: ${a.items - a.honeypots.mutant - a.honeypots.gold} programs, ${a.honeypots.mutant} mutant and ${a.honeypots.gold} gold honeypots; ${a.assignments} assignments, ${a.labels} answered, ${a.notes} note(s); ${a.itemsWithMinLabels} items with enough labels`),
     row('agreement', `Krippendorff's alpha ${num3(it.agreement.krippendorffAlpha)} over ${it.agreement.lines} line labels`),

@@ -1,6 +1,6 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatVersionSpread } from '../../audit/text';
 import { formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
@@ -30,6 +30,7 @@ function formatIteration(it: IterationAudit, start: CampaignAudit['start']): str
   const lines = [
     `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
     row('policy', it.policy.label),
+    ...workerVersionLines(it, row),
     row('samples', `${it.samples.generated} generated on MBPP_Train, ${it.samples.tested} tested` + (it.samples.retriedResults ? ` (${it.samples.retriedResults} after a retry)` : '')),
     row('outcomes', formatOutcomes(it.samples.outcomes)),
     row('feedback', `${it.feedback.requested} requested, ${it.feedback.received} received` + (fbSources.length ? ` (${fbSources.join('; ')})` : '') + (fbStatus.length ? `; requests ${fbStatus.join(' ')}` : '')),
@@ -72,6 +73,8 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
   );
   if (c.simulated) lines.push(`SIMULATED    simulated models (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs`);
   if (a.refinerTraining) lines.push(`refiner job  ${formatTrainingJob(a.refinerTraining)}`);
+  const versions = formatVersionSpread(a.iterations);
+  if (versions) lines.push(`versions     ${versions}`);
   lines.push(
     a.start
       ? `start        iteration 0, the starting policy ${a.start.evaluation.policy.label} on MBPP_Test: pass@1 ${pct(a.start.passAt1)}, pass@10 ${pct(a.start.passAt10)} ` +

@@ -1,6 +1,6 @@
 import { pct } from '../../audit/report/format';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
-import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 
 /** The human form of `feedloop audit` for RLAIF campaigns. */
 const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
@@ -31,6 +31,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
   const lines = [
     `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
     row('policy', it.policy.label),
+    ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} answers to ${it.rollouts.questions} training questions`),
     row(
       'AI feedback',

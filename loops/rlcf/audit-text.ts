@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for RLCF campaigns. */
@@ -49,6 +49,7 @@ function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start
   const lines = [
     `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
     row('policy', it.policy.label),
+    ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} Java programs for ${it.rollouts.tasks} MBJP training tasks`),
     row('a. compiles', `${s.compiled} compiled, ${s.compileErrors} compile errors, ${s.compileTimeouts} timeouts, ${s.compileInfraErrors} infra errors`),
     row('b. static', `${s.staticChecked} checked, ${s.staticPassed} passed; failures: ${counts(s.staticFailures)}`),

@@ -73,16 +73,18 @@ describe('loadCampaignAudit', () => {
 
   it('has a stable JSON shape: every field present, record keys in a fixed order', async () => {
     const a = JSON.parse(JSON.stringify(await loadCampaignAudit(pool, realId))) as CampaignAudit;
-    // Schema 2 added `start`, iteration 0's evaluation of the starting policy.
+    // Schema 2 added `start`, iteration 0's evaluation of the starting policy; 3, each iteration's `workerVersion`.
     expect(Object.keys(a)).toEqual(['schemaVersion', 'campaign', 'refinerTraining', 'iterations', 'start']);
-    expect(a.schemaVersion).toBe(2);
+    expect(a.schemaVersion).toBe(3);
     expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'config']);
     expect(Object.keys(a.iterations[0]!)).toEqual([
-      'iteration', 'status', 'phase', 'policy', 'startedAt', 'finishedAt', 'samples', 'feedback', 'refinements', 'training',
+      'iteration', 'status', 'phase', 'policy', 'startedAt', 'finishedAt', 'workerVersion', 'samples', 'feedback', 'refinements', 'training',
       'evaluation', 'passAt1', 'passAt10', 'history', 'sandboxHosts', 'recordedCounts', 'mismatches',
     ]);
     expect(Object.keys(a.iterations[0]!.samples.outcomes)).toEqual(['passed', 'failed', 'runtime_error', 'compile_error', 'timeout', 'memory_limit', 'output_limit', 'infra_error']);
     expect(a.refinerTraining).toBeNull();
+    // Recorded by unversioned workers (or before versions were recorded): no version.
+    expect(a.iterations[0]!.workerVersion).toBeNull();
     expect(a.campaign.createdAt).toBe('2025-01-01T00:00:00.000Z');
   });
 
