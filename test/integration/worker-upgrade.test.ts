@@ -74,7 +74,11 @@ describe('upgrading workers mid-campaign', () => {
       expect(B).not.toBe(A);
       await expect(setCurrentVersion(client, deployment, 'no-such-build')).rejects.toThrow(ConfigError);
       await expect(setCurrentVersion(client, deployment, 'no-such-build')).rejects.toThrow(/unknown build id "no-such-build" in worker deployment/);
-      expect((await setCurrentVersion(client, deployment, B)).previous).toBe(A);
+      // Before the switch: A current, holding the campaign (auto-upgrade) and iteration 1 (pinned); B idle.
+      const before = await deploymentStatus(client, deployment);
+      expect(before.current).toBe(A);
+      expect(before.versions.map((v) => [v.buildId, v.status, v.openWorkflows, v.openPinned])).toEqual([[A, 'current', 2, 1], [B, 'inactive', 0, 0]]);
+      await setCurrentVersion(client, deployment, B);
       // The resume is the campaign's first workflow task under B: it moves there now, mid-iteration.
       await handle.executeUpdate(resumeCampaignUpdate);
 
