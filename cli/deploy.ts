@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { temporal } from '@temporalio/proto';
 import { ConfigError } from '../common/config-error';
 import { formatWorkerVersion } from '../common/worker-version';
@@ -41,6 +41,19 @@ export interface DeploymentStatus {
 }
 
 const NOT_FOUND = 5;
+/** gRPC codes of a request the server refused for what it asks (e.g. ramping the current version): the operator's to fix */
+const REFUSED = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */]);
+
+/** A routing change the server refused, as one line. */
+async function routingChange<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    const e = err as { code?: number; details?: string; message?: string };
+    if (e.code !== undefined && REFUSED.has(e.code)) throw new ConfigError(`${what} refused by the server: ${e.details ?? e.message}`);
+    throw err;
+  }
+}
 
 /** The server's name for a status, without its enum prefix, in lower case. */
 function enumName(enumObj: Record<string | number, string | number>, value: unknown, prefix: string): string | null {
@@ -125,19 +138,23 @@ async function knownBuildId(client: Client, deploymentName: string, buildId: str
 /** Makes a version current: new workflows and the next workflow task of auto-upgrading ones go to it. */
 export async function setCurrentVersion(client: Client, deploymentName: string, buildId: string): Promise<{ previous: string | null }> {
   await knownBuildId(client, deploymentName, buildId);
-  const res = await client.connection.workflowService.setWorkerDeploymentCurrentVersion({ namespace: client.options.namespace, deploymentName, buildId, identity: 'feedloop deploy' });
+  const res = await routingChange(`set-current ${buildId}`, () =>
+    client.connection.workflowService.setWorkerDeploymentCurrentVersion({ namespace: client.options.namespace, deploymentName, buildId, identity: 'feedloop deploy' }),
+  );
   return { previous: res.previousDeploymentVersion?.buildId || null };
 }
 
 /** Sends `percent` of new workflows (by workflow id) to a version beside the current one; 0 with no build id stops ramping. */
 export async function setRampingVersion(client: Client, deploymentName: string, buildId: string | undefined, percent: number): Promise<void> {
   if (buildId !== undefined) await knownBuildId(client, deploymentName, buildId);
-  await client.connection.workflowService.setWorkerDeploymentRampingVersion({ namespace: client.options.namespace, deploymentName, buildId: buildId ?? '', percentage: percent, identity: 'feedloop deploy' });
+  await routingChange(`ramp ${buildId ?? '(none)'}`, () =>
+    client.connection.workflowService.setWorkerDeploymentRampingVersion({ namespace: client.options.namespace, deploymentName, buildId: buildId ?? '', percentage: percent, identity: 'feedloop deploy' }),
+  );
 }
 
 function parsePercent(v: string): number {
   const p = Number(v);
-  if (!Number.isFinite(p) || p < 0 || p > 100) throw new InvalidArgumentError(`percent must be a number from 0 to 100, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(p) || p < 0 || p > 100) throw new ConfigError(`percent must be a number from 0 to 100, got "${v}"`);
   return p;
 }
 

@@ -12,7 +12,7 @@ import { loadCampaignAudit } from '../../loops/ilf/audit';
 import { formatAudit } from '../../loops/ilf/audit-text';
 import { ilfIds } from '../../loops/ilf/types';
 import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
-import { pauseCampaignUpdate, resumeCampaignUpdate } from '../../workflows/control';
+import { pauseIterationSignal, resumeIterationSignal } from '../../workflows/control';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import { campaignId, exampleConfig, query } from '../ilf/helpers';
 import type { HistoryEvent } from '../helpers/history';
@@ -65,9 +65,11 @@ describe('upgrading workers mid-campaign', () => {
       const config = exampleConfig('ilf-dry-run.yaml', queues, { dataset: { maxTrainTasks: 12, maxTestTasks: 6 }, sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } } });
       const handle = await client.workflow.start(ilfCampaignWorkflow, { workflowId: id, taskQueue: queues.workflow, args: [{ campaignId: id, config }] });
 
-      // Iteration 1 is running on A: hold it there (paused) while B arrives.
+      // Iteration 1 is running on A: hold it there (paused, by a signal to the iteration alone, so
+      // the campaign gets no workflow task) while B arrives.
       await waitFor('iteration 1 started', async () => (await query('select 1 from campaign_iterations where campaign_id = $1 and iteration = 1', [id])).length === 1, { timeoutMs: 60_000 });
-      await handle.executeUpdate(pauseCampaignUpdate);
+      const iteration1 = client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1));
+      await iteration1.signal(pauseIterationSignal);
 
       const b = await startVersion('host-b', bundleB);
       const B = b.version!.buildId;
@@ -79,8 +81,7 @@ describe('upgrading workers mid-campaign', () => {
       expect(before.current).toBe(A);
       expect(before.versions.map((v) => [v.buildId, v.status, v.openWorkflows, v.openPinned])).toEqual([[A, 'current', 2, 1], [B, 'inactive', 0, 0]]);
       await setCurrentVersion(client, deployment, B);
-      // The resume is the campaign's first workflow task under B: it moves there now, mid-iteration.
-      await handle.executeUpdate(resumeCampaignUpdate);
+      await iteration1.signal(resumeIterationSignal);
 
       // A keeps its workers until its pinned iteration has drained; then they stop.
       await waitFor('version A drained', async () => (await deploymentStatus(client, deployment)).versions.find((v) => v.buildId === A)!.safeToStop, { timeoutMs: 90_000, intervalMs: 500 });
@@ -103,11 +104,15 @@ describe('upgrading workers mid-campaign', () => {
       for (const [w, events] of histories) expect(events.filter((e) => e.workflowTaskFailedEventAttributes).map(() => w)).toEqual([]);
       const timers = (k: number) => histories.get(ilfIds.iterationWorkflow(id, k))!.filter((e) => e.timerStartedEventAttributes).length;
       expect([timers(1), timers(2), timers(3)]).toEqual([0, 1, 1]);
-      // The campaign's own workflow tasks ran on A, then on B.
-      const campaignBuilds = histories.get(id)!.flatMap((e) => e.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId ?? []);
-      expect(campaignBuilds[0]).toBe(A);
-      expect(campaignBuilds.at(-1)).toBe(B);
-      expect(new Set(campaignBuilds)).toEqual(new Set([A, B]));
+      // The campaign's workflow tasks ran on A up to iteration 1's end; the one that started
+      // iteration 2 (its first under B) ran on B, and so did every later one.
+      const campaignEvents = histories.get(id)!;
+      const iteration2Started = campaignEvents.findIndex((e) => e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId === ilfIds.iterationWorkflow(id, 2));
+      const buildOf = (events: HistoryEvent[]) => events.flatMap((e) => e.workflowTaskCompletedEventAttributes?.deploymentVersion?.buildId ?? []);
+      const before2 = buildOf(campaignEvents.slice(0, iteration2Started));
+      expect(new Set(before2.slice(0, -1))).toEqual(new Set([A]));
+      expect(before2.at(-1)).toBe(B);
+      expect(new Set(buildOf(campaignEvents.slice(iteration2Started)))).toEqual(new Set([B]));
 
       // The audit says which iteration ran on which version, and the numbers add up.
       const audit = await withPool(inject('databaseUrl'), (pool) => loadCampaignAudit(pool, id));
