@@ -15,7 +15,7 @@ import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
 import { pauseIterationSignal, resumeIterationSignal } from '../../workflows/control';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import { campaignId, exampleConfig, query } from '../ilf/helpers';
-import type { HistoryEvent } from '../helpers/history';
+import { activityPlacements, type HistoryEvent } from '../helpers/history';
 import { tempDir } from '../helpers/temp-dir';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
 
@@ -102,6 +102,9 @@ describe('upgrading workers mid-campaign', () => {
       const ids = [id, ...[1, 2, 3].flatMap((k) => [ilfIds.iterationWorkflow(id, k), ilfIds.evaluation(id, k)])];
       const histories = new Map(await Promise.all(ids.map(async (w) => [w, await eventsOf(client, w)] as const)));
       for (const [w, events] of histories) expect(events.filter((e) => e.workflowTaskFailedEventAttributes).map(() => w)).toEqual([]);
+      // Every activity of an iteration (and of its evaluation) ran on its own version's workers.
+      const hostsOf = (k: number) => new Set([ilfIds.iterationWorkflow(id, k), ilfIds.evaluation(id, k)].flatMap((w) => activityPlacements(histories.get(w)!).map((p) => p.startedBy.replace(/^\d+@([^/]+)\/.*$/, '$1'))));
+      expect([hostsOf(1), hostsOf(2), hostsOf(3)]).toEqual([new Set(['host-a']), new Set(['host-b']), new Set(['host-b'])]);
       const timers = (k: number) => histories.get(ilfIds.iterationWorkflow(id, k))!.filter((e) => e.timerStartedEventAttributes).length;
       expect([timers(1), timers(2), timers(3)]).toEqual([0, 1, 1]);
       // The campaign's workflow tasks ran on A up to iteration 1's end; the one that started
