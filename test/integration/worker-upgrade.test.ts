@@ -77,9 +77,12 @@ describe('upgrading workers mid-campaign', () => {
       await expect(setCurrentVersion(client, deployment, 'no-such-build')).rejects.toThrow(ConfigError);
       await expect(setCurrentVersion(client, deployment, 'no-such-build')).rejects.toThrow(/unknown build id "no-such-build" in worker deployment/);
       // Before the switch: A current, holding the campaign (auto-upgrade) and iteration 1 (pinned); B idle.
-      const before = await deploymentStatus(client, deployment);
-      expect(before.current).toBe(A);
-      expect(before.versions.map((v) => [v.buildId, v.status, v.openWorkflows, v.openPinned])).toEqual([[A, 'current', 2, 1], [B, 'inactive', 0, 0]]);
+      // (Visibility, which the counts come from, may lag a moment behind.)
+      const summary = async () => (await deploymentStatus(client, deployment)).versions.map((v) => [v.buildId, v.status, v.openWorkflows, v.openPinned]);
+      const expected = [[A, 'current', 2, 1], [B, 'inactive', 0, 0]];
+      await waitFor('A holding the campaign and iteration 1', async () => JSON.stringify(await summary()) === JSON.stringify(expected), { timeoutMs: 10_000, intervalMs: 250 }).catch(() => undefined);
+      expect(await summary()).toEqual(expected);
+      expect((await deploymentStatus(client, deployment)).current).toBe(A);
       await setCurrentVersion(client, deployment, B);
       await iteration1.signal(resumeIterationSignal);
 
