@@ -150,6 +150,8 @@ export interface RunFigures {
   largestPayload: number;
   /** activities scheduled, by type */
   activities: Record<string, number>;
+  /** activities completed: count and summed schedule-to-close time, by type */
+  times: ReturnType<typeof activityTimes>;
   /** child workflows started: their ids and first runs */
   children: Array<{ workflowId: string; runId: string }>;
 }
@@ -171,7 +173,15 @@ export async function workflowRuns(client: Client, workflowId: string, firstRunI
       const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
       if (child?.workflowId && child.runId) children.push({ workflowId: child.workflowId, runId: child.runId });
     }
-    runs.push({ workflowId, runId: runId ?? (await handle.describe()).runId, events: events.length, largestPayload: largestPayload(events), activities, children });
+    runs.push({
+      workflowId,
+      runId: runId ?? (await handle.describe()).runId,
+      events: events.length,
+      largestPayload: largestPayload(events),
+      activities,
+      times: activityTimes(events),
+      children,
+    });
     const next = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
     if (!next) return runs;
     runId = next;
