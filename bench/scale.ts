@@ -4,10 +4,12 @@
  * dev server and PostgreSQL, the worker in this process). The iteration samples K programs for
  * each of N MBPP tasks (default: all 974 x 100, about 100,000 programs) and tests them in
  * stored batches of B; its evaluation scores E MBPP_Test tasks. First the same iteration runs
- * at 100 programs (10 tasks x 10 samples), so the event counts can be compared. Reports wall
- * time, programs/s, the worker's peak RSS, each history's event count, the largest payload in
- * any of the campaign's histories against the claim-check limit, and how long `feedloop audit`
- * takes on the campaign.
+ * at 100 programs (10 tasks x 10 samples), so the event counts can be compared: they must be
+ * equal (exit 1 otherwise), the batches running in sandbox-batches child workflows that
+ * continue as new. Reports wall time, programs/s, the worker's peak RSS, the event count of
+ * every run of every workflow (the iteration's, and the largest child run's), the largest
+ * payload in any of them against the claim-check limit, and how long `feedloop audit` takes on
+ * the campaign.
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
@@ -124,7 +126,7 @@ async function main(): Promise<void> {
     console.log(`wall time: ${big.seconds.toFixed(1)} s for the campaign (one iteration + its evaluation); ${(programs / big.seconds).toFixed(1)} programs/s`);
     console.log(`worker peak RSS: ${rssAfter.toFixed(0)} MiB (after the 100-program warm-up iteration: ${rssBefore.toFixed(0)} MiB)`);
     console.log(`iteration activities (count, summed schedule-to-close, sandbox-batches children included): ${big.activities.map((t) => `${t.type} ${t.count}x ${t.seconds.toFixed(1)} s`).join(', ')}`);
-    for (const r of big.runs) console.log(`  run ${r.workflowId} (${r.runId.slice(0, 8)}): ${r.events} events, largest payload ${r.largestPayload} B`);
+    for (const r of big.runs) console.log(`  run ${r.workflowId} (run …${r.runId.slice(-8)}): ${r.events} events, largest payload ${r.largestPayload} B`);
     console.log(`iteration history events: ${big.iterationEvents} at ${programs} programs (${batches} sandbox batches), ${small.iterationEvents} at 100 programs (1 batch)`);
     const child = big.largestChildRun;
     if (child) console.log(`sandbox-batches children: ${big.childRuns} runs in all; the largest run ${child.events} events (${child.activities.runTestsBatch ?? 0} batches, ${child.workflowId})`);
