@@ -49,9 +49,13 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
 
       if (input.kind === 'dataset') {
         const byTask = new Map(loadIlfAnnotations().map((a) => [String(a.taskId), a]));
+        const ctx = Context.current();
+        let done = 0;
         for (const r of todo) {
           const ann = byTask.get(r.task_id);
           if (ann) await save(r.request_id, r.task_id, 'dataset:human', ann.refinement);
+          // Thousands of refinements at scale: longer than the heartbeat timeout.
+          ctx.heartbeat({ done: ++done, of: todo.length });
         }
       } else {
         const refiner = input.refiner;
