@@ -6,6 +6,7 @@ import type { EvaluationInput, EvaluationSummary } from '../../common/evaluation
 import { sandboxBatchesWorkflowId } from '../../workflows/sandbox-batches';
 import { testBatchPrefix } from '../../common/sandbox-batches';
 import { withWorkers } from '../helpers/temporal';
+import { maybeRecordHistory } from '../helpers/history';
 import { CLAIM_CHECK_LIMIT_BYTES, workflowTreeRuns, type RunFigures } from '../../bench/local-stack';
 
 /**
@@ -48,16 +49,23 @@ const sum = (o: Record<string, number>) => Object.values(o).reduce((a, n) => a +
 /** The child's runs (each holds only its own batches' events). */
 const childRuns = (runs: RunFigures[], workflowId: string) => runs.filter((r) => r.workflowId === sandboxBatchesWorkflowId(testBatchPrefix(workflowId)));
 
+const PARENT_FIXTURE = 'evaluation-sandbox-batches-child';
 const summaries = new Map<number, EvaluationSummary>();
 
 describe('evaluation at scale: history size', () => {
   it('has the same event count for 10 and 100 tasks; child runs stay bounded; no payload above the claim-check limit', { timeout: 90_000 }, async () => {
     const figures: Array<{ tasks: number; workflowId: string; runs: RunFigures[]; summary: EvaluationSummary }> = [];
     for (const tasks of [10, 100]) {
-      const workflowId = `scale-events-${tasks}-${randomUUID().slice(0, 8)}`;
+      // Recording replay fixtures, the 100-task run takes the fixture's name: replay runs it under that id.
+      const workflowId = tasks === 100 && process.env.FEEDLOOP_RECORD_HISTORIES ? PARENT_FIXTURE : `scale-events-${tasks}-${randomUUID().slice(0, 8)}`;
       const summary = await ctx.client.workflow.execute(evaluationWorkflow, { args: [evaluation(tasks)], taskQueue: ctx.queues.workflow, workflowId });
       summaries.set(tasks, summary);
       figures.push({ tasks, workflowId, runs: await workflowTreeRuns(ctx.client, workflowId), summary });
+      if (tasks === 100) {
+        // Replay fixtures of the evaluation with its child, and of the child's last run (after four continue-as-new).
+        await maybeRecordHistory(ctx.client, workflowId, PARENT_FIXTURE);
+        await maybeRecordHistory(ctx.client, sandboxBatchesWorkflowId(testBatchPrefix(workflowId)), 'sandbox-batches-last-run');
+      }
     }
     const [few, many] = figures as [(typeof figures)[0], (typeof figures)[0]];
     for (const f of figures) {
