@@ -141,3 +141,56 @@ export function activityTimes(events: readonly HistoryEventLike[]): Array<{ type
   }
   return [...byType].map(([type, t]) => ({ type, ...t }));
 }
+
+/** One run of a workflow: its events, the largest payload in them, and what it scheduled. */
+export interface RunFigures {
+  workflowId: string;
+  runId: string;
+  events: number;
+  largestPayload: number;
+  /** activities scheduled, by type */
+  activities: Record<string, number>;
+  /** activities completed: count and summed schedule-to-close time, by type */
+  times: ReturnType<typeof activityTimes>;
+  /** child workflows started: their ids and first runs */
+  children: Array<{ workflowId: string; runId: string }>;
+}
+
+/**
+ * The runs of a workflow from the given run on (default: its latest), following continue-as-new
+ * (fetchHistory of a bare workflow id reads the latest run only).
+ */
+export async function workflowRuns(client: Client, workflowId: string, firstRunId?: string): Promise<RunFigures[]> {
+  const runs: RunFigures[] = [];
+  for (let runId = firstRunId; ; ) {
+    const handle = client.workflow.getHandle(workflowId, runId);
+    const events = (await handle.fetchHistory()).events ?? [];
+    const activities: Record<string, number> = {};
+    const children: RunFigures['children'] = [];
+    for (const e of events) {
+      const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+      if (type) activities[type] = (activities[type] ?? 0) + 1;
+      const child = e.childWorkflowExecutionStartedEventAttributes?.workflowExecution;
+      if (child?.workflowId && child.runId) children.push({ workflowId: child.workflowId, runId: child.runId });
+    }
+    runs.push({
+      workflowId,
+      runId: runId ?? (await handle.describe()).runId,
+      events: events.length,
+      largestPayload: largestPayload(events),
+      activities,
+      times: activityTimes(events),
+      children,
+    });
+    const next = events[events.length - 1]?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (!next) return runs;
+    runId = next;
+  }
+}
+
+/** Every run of a workflow and of all its children, recursively. */
+export async function workflowTreeRuns(client: Client, workflowId: string, firstRunId?: string): Promise<RunFigures[]> {
+  const runs = await workflowRuns(client, workflowId, firstRunId);
+  const nested = await Promise.all(runs.flatMap((r) => r.children).map((c) => workflowTreeRuns(client, c.workflowId, c.runId)));
+  return [...runs, ...nested.flat()];
+}

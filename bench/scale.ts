@@ -4,19 +4,21 @@
  * dev server and PostgreSQL, the worker in this process). The iteration samples K programs for
  * each of N MBPP tasks (default: all 974 x 100, about 100,000 programs) and tests them in
  * stored batches of B; its evaluation scores E MBPP_Test tasks. First the same iteration runs
- * at 100 programs (10 tasks x 10 samples), so the event counts can be compared. Reports wall
- * time, programs/s, the worker's peak RSS, each history's event count, the largest payload in
- * any of the campaign's histories against the claim-check limit, and how long `feedloop audit`
- * takes on the campaign.
+ * at 100 programs (10 tasks x 10 samples), so the event counts can be compared: they must be
+ * equal (exit 1 otherwise), the batches running in sandbox-batches child workflows that
+ * continue as new. Reports wall time, programs/s, the worker's peak RSS, the event count of
+ * every run of every workflow (the iteration's, and the largest child run's), the largest
+ * payload in any of them against the claim-check limit, and how long `feedloop audit` takes on
+ * the campaign.
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
 import { ilfCampaignWorkflow } from '../loops/ilf/workflow';
 import { parseIlfCampaignConfig } from '../loops/ilf/config';
 import { ilfIds } from '../loops/ilf/types';
+import { sandboxBatchesWorkflowId } from '../workflows/sandbox-batches';
 import { runAuditCommand } from '../cli/audit';
-import { activityTimes, CLAIM_CHECK_LIMIT_BYTES, intFlag, largestPayload, peakRssMiB, startLocalStack, type LocalStack } from './local-stack';
+import { CLAIM_CHECK_LIMIT_BYTES, intFlag, peakRssMiB, startLocalStack, workflowTreeRuns, type LocalStack, type RunFigures } from './local-stack';
 
 export interface ScaleForm {
   tasks: number;
@@ -44,36 +46,45 @@ export function scaleConfig(form: ScaleForm, queues: LocalStack['queues']) {
   });
 }
 
-export interface WorkflowFigures {
-  workflowId: string;
-  events: number;
-  largestPayload: number;
+/** Where the campaign's events are: the iteration's own, and each run of every workflow under it. */
+export interface ScaleFigures {
+  campaignId: string;
+  seconds: number;
+  runs: RunFigures[];
+  iterationEvents: number;
+  /** the largest run of a sandbox-batches child (workflows/sandbox-batches.ts), and how many runs they took */
+  largestChildRun?: RunFigures;
+  childRuns: number;
+  /** activities of the iteration and everything under it (its evaluation excluded) */
+  activities: Array<{ type: string; count: number; seconds: number }>;
 }
 
-/** The histories of a workflow and all its children, recursively. */
-export async function campaignHistories(client: Client, workflowId: string): Promise<WorkflowFigures[]> {
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
-  const events = history.events ?? [];
-  const children = events.flatMap((e) => {
-    const id = e.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId;
-    return id ? [id] : [];
-  });
-  const own = { workflowId, events: events.length, largestPayload: largestPayload(events) };
-  const nested = await Promise.all([...new Set(children)].map((id) => campaignHistories(client, id)));
-  return [own, ...nested.flat()];
-}
-
-export async function runScaleIteration(stack: LocalStack, form: ScaleForm) {
+export async function runScaleIteration(stack: LocalStack, form: ScaleForm): Promise<ScaleFigures> {
   const campaignId = `bench-scale-${form.tasks}x${form.samples}-${randomUUID().slice(0, 8)}`;
   const config = scaleConfig(form, stack.queues);
   const started = performance.now();
   await stack.client.workflow.execute(ilfCampaignWorkflow, { workflowId: campaignId, taskQueue: stack.queues.workflow, args: [{ campaignId, config }] });
   const seconds = (performance.now() - started) / 1000;
-  const histories = await campaignHistories(stack.client, campaignId);
+  const runs = await workflowTreeRuns(stack.client, campaignId);
   const iterationId = ilfIds.iterationWorkflow(campaignId, 1);
-  const iteration = histories.find((h) => h.workflowId === iterationId);
-  const iterationHistory = await stack.client.workflow.getHandle(iterationId).fetchHistory();
-  return { campaignId, seconds, histories, iterationEvents: iteration?.events ?? 0, activities: activityTimes(iterationHistory.events ?? []) };
+  const iteration = runs.find((r) => r.workflowId === iterationId);
+  const evaluationId = ilfIds.evaluation(campaignId, 1);
+  const children = runs.filter((r) => r.workflowId.endsWith(sandboxBatchesWorkflowId('')) && r.workflowId.startsWith(`${campaignId}/`));
+  const underIteration = [iteration, ...children.filter((r) => !r.workflowId.startsWith(`${evaluationId}/`))].filter((r) => r !== undefined);
+  const times = new Map<string, { count: number; seconds: number }>();
+  for (const t of underIteration.flatMap((r) => r.times)) {
+    const sum = times.get(t.type) ?? { count: 0, seconds: 0 };
+    times.set(t.type, { count: sum.count + t.count, seconds: sum.seconds + t.seconds });
+  }
+  return {
+    campaignId,
+    seconds,
+    runs,
+    iterationEvents: iteration?.events ?? 0,
+    largestChildRun: children.reduce<RunFigures | undefined>((a, r) => (!a || r.events > a.events ? r : a), undefined),
+    childRuns: children.length,
+    activities: [...times].map(([type, t]) => ({ type, ...t })),
+  };
 }
 
 async function timeAudit(campaignId: string, databaseUrl: string): Promise<{ seconds: number; lines: number }> {
@@ -110,14 +121,21 @@ async function main(): Promise<void> {
     const audit = await timeAudit(big.campaignId, stack.databaseUrl);
 
     const programs = form.tasks * form.samples;
-    const largest = big.histories.reduce((a, h) => (h.largestPayload > a.largestPayload ? h : a));
+    const batches = Math.ceil(programs / form.batchSize);
+    const largest = big.runs.reduce((a, r) => (r.largestPayload > a.largestPayload ? r : a));
     console.log(`wall time: ${big.seconds.toFixed(1)} s for the campaign (one iteration + its evaluation); ${(programs / big.seconds).toFixed(1)} programs/s`);
     console.log(`worker peak RSS: ${rssAfter.toFixed(0)} MiB (after the 100-program warm-up iteration: ${rssBefore.toFixed(0)} MiB)`);
-    console.log(`iteration activities (count, summed schedule-to-close): ${big.activities.map((t) => `${t.type} ${t.count}x ${t.seconds.toFixed(1)} s`).join(', ')}`);
-    for (const h of big.histories) console.log(`  history ${h.workflowId}: ${h.events} events, largest payload ${h.largestPayload} B`);
-    console.log(`iteration history events: ${big.iterationEvents} at ${programs} programs, ${small.iterationEvents} at 100 programs (${Math.ceil(programs / form.batchSize)} vs 1 sandbox batches)`);
+    console.log(`iteration activities (count, summed schedule-to-close, sandbox-batches children included): ${big.activities.map((t) => `${t.type} ${t.count}x ${t.seconds.toFixed(1)} s`).join(', ')}`);
+    for (const r of big.runs) console.log(`  run ${r.workflowId} (run …${r.runId.slice(-8)}): ${r.events} events, largest payload ${r.largestPayload} B`);
+    console.log(`iteration history events: ${big.iterationEvents} at ${programs} programs (${batches} sandbox batches), ${small.iterationEvents} at 100 programs (1 batch)`);
+    const child = big.largestChildRun;
+    if (child) console.log(`sandbox-batches children: ${big.childRuns} runs in all; the largest run ${child.events} events (${child.activities.runTestsBatch ?? 0} batches, ${child.workflowId})`);
     console.log(`largest payload: ${largest.largestPayload} B (${largest.workflowId}), claim-check limit ${CLAIM_CHECK_LIMIT_BYTES} B`);
     console.log(`feedloop audit ${big.campaignId}: ${audit.seconds.toFixed(2)} s (${audit.lines} lines)`);
+    if (big.iterationEvents !== small.iterationEvents) {
+      console.log(`FAIL: the iteration's history grew with the programs (${small.iterationEvents} -> ${big.iterationEvents} events)`);
+      process.exitCode = 1;
+    }
     console.log(`load after: ${load()}`);
     if (largest.largestPayload >= CLAIM_CHECK_LIMIT_BYTES) process.exitCode = 1;
   } finally {

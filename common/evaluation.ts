@@ -37,6 +37,8 @@ export interface EvaluationInput extends TaskSelection {
   limits?: Partial<SandboxLimits>;
   /** programs per sandbox activity */
   batchSize?: number;
+  /** sandbox batches per run of the workflow that tests them, before it continues as new */
+  batchesPerRun?: number;
   /** defaults to the workflow id */
   evalRunId?: string;
   /** activity routing; defaults to DEFAULT_TASK_QUEUES */

@@ -55,6 +55,8 @@ export function modelCapability<F extends Factory>(placement: ActivityPlacement,
 /** The capabilities every loop's steps use. */
 export function kernelActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput = DEFAULT_TIMEOUTS) {
   return {
+    /** the queues and timeouts these stubs use, for a child workflow that runs the same steps */
+    placement: { taskQueues: queues, timeouts },
     campaignStore: capability<typeof createCampaignStoreActivities>('store', queues.cpu, timeouts),
     evalStore: capability<typeof createEvaluationStoreActivities>('store', queues.cpu, timeouts),
     evalMetrics: capability<typeof createEvaluationMetricsActivities>('store', queues.cpu, timeouts),

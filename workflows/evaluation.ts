@@ -18,6 +18,7 @@ function validate(input: EvaluationInput): void {
     if (!Number.isInteger(k) || k < 1 || k > input.samplesPerTask) problems.push(`ks: ${k} must be an integer in 1..samplesPerTask (${input.samplesPerTask})`);
   }
   if (input.batchSize !== undefined && (!Number.isInteger(input.batchSize) || input.batchSize < 1)) problems.push('batchSize: must be an integer >= 1');
+  if (input.batchesPerRun !== undefined && (!Number.isInteger(input.batchesPerRun) || input.batchesPerRun < 1)) problems.push('batchesPerRun: must be an integer >= 1');
   if (problems.length) throw ApplicationFailure.nonRetryable(`invalid evaluation input:\n  ${problems.join('\n  ')}`, 'InvalidConfig');
 }
 
@@ -29,7 +30,7 @@ export async function evaluationWorkflow(input: EvaluationInput): Promise<Evalua
   validate(input);
   const evalRunId = input.evalRunId ?? workflowInfo().workflowId;
   const acts = kernelActivities({ ...DEFAULT_TASK_QUEUES, ...input.taskQueues }, input.timeouts);
-  const { generated, batchIds } = await sampleAndTest(acts, { ...input, runId: evalRunId, batchSize: input.batchSize ?? 100 }, setPhase);
+  const { generated, batches, batchIds } = await sampleAndTest(acts, { ...input, runId: evalRunId, batchSize: input.batchSize ?? 100 }, setPhase);
   if (generated.samples === 0) {
     throw ApplicationFailure.nonRetryable(`policy produced no programs for ${input.dataset}/${input.split}`, 'InvalidConfig');
   }
@@ -40,7 +41,8 @@ export async function evaluationWorkflow(input: EvaluationInput): Promise<Evalua
     split: input.split,
     policy: input.policy,
     ks: input.ks,
-    batchIds,
+    // The batches by reference; histories recorded before the child passed their ids.
+    ...(batchIds ? { batchIds } : { batches }),
   });
   setPhase('done');
   return summary;

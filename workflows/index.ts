@@ -7,6 +7,7 @@ import { rlcfCampaignWorkflow } from '../loops/rlcf/workflow';
 import { upgradeAtIterationBoundary } from './versioning';
 
 export { evaluationWorkflow } from './evaluation';
+export { sandboxBatchesWorkflow } from './sandbox-batches';
 export { ilfCampaignWorkflow, ilfIterationWorkflow } from '../loops/ilf/workflow';
 export { apibenchEvaluationWorkflow, rlaifCampaignWorkflow, rlaifIterationWorkflow } from '../loops/rlaif/workflow';
 export { rlcfCampaignWorkflow, rlcfEvaluationWorkflow, rlcfIterationWorkflow } from '../loops/rlcf/workflow';

@@ -1,20 +1,21 @@
 import type { SandboxLimits } from '../common/sandbox';
 import type { GenerateSamplesOutput, PolicySpec, SamplingParams } from '../common/evaluation';
 import type { TaskSelection } from '../common/datasets';
-import { ActivityFailure, TimeoutFailure } from '@temporalio/workflow';
+import { ActivityFailure, TimeoutFailure, patched } from '@temporalio/workflow';
+import { testBatchPrefix, type BatchRef } from '../common/sandbox-batches';
 import type { KernelActivities } from './activities';
 import type { StepPlacement } from '../common/task-queues';
+import { MAX_PARALLEL_BATCHES, runBatchesInChild } from './sandbox-batches';
 
 /**
  * The step every code loop shares: sample programs from a policy for the tasks of any code
  * dataset (MBPP, HumanEval, MBJP, MathQA-Java; Python or Java), on the worker that runs the
- * policy, then test them in the sandbox in stored batches (CPU queue). Returns counts and batch
- * ids, never programs.
+ * policy, then test them in the sandbox in stored batches (CPU queue). Returns counts and the
+ * batches by reference, never programs. The batches run in a child workflow
+ * (workflows/sandbox-batches.ts), so the caller's history does not grow with the run.
  */
 
-/** Sandbox batches run at once per step: bounds load on the CPU workers. */
-const MAX_PARALLEL_BATCHES = 4;
-
+/** Runs stored batches, at most MAX_PARALLEL_BATCHES at once (bounds load on the CPU workers). */
 export async function runBatches(acts: Pick<KernelActivities, 'sandbox'>, batchIds: readonly string[]): Promise<void> {
   const queue = [...batchIds];
   await Promise.all(
@@ -34,13 +35,15 @@ export interface SampleAndTestInput extends TaskSelection {
   sampling?: SamplingParams;
   limits?: Partial<SandboxLimits>;
   batchSize: number;
+  /** batches per run of the child workflow before it continues as new */
+  batchesPerRun?: number;
 }
 
 export async function sampleAndTest(
   acts: KernelActivities,
   input: SampleAndTestInput,
   onPhase: (phase: 'generate' | 'test') => void | Promise<void> = () => undefined,
-): Promise<{ generated: GenerateSamplesOutput; batchIds: string[] }> {
+): Promise<{ generated: GenerateSamplesOutput; batches: BatchRef; batchIds?: string[] }> {
   const { runId, dataset, split, taskRange, maxTasks, policy, samplesPerTask, ks, sampling } = input;
   await onPhase('generate');
   await acts.evalStore.createEvalRun({ evalRunId: runId, dataset, split, policy, samplesPerTask, ks });
@@ -58,9 +61,17 @@ export async function sampleAndTest(
   const onHost = policy.backend === 'openai' ? undefined : acts.hostGeneration();
   const generated = onHost ? await generateOnHostOrFallback(acts, onHost, request) : await acts.generation(policy).generateSamples(request);
   await onPhase('test');
-  const batchIds = await acts.evalStore.prepareTestBatches({ evalRunId: runId, batchSize: input.batchSize, limits: input.limits });
-  await runBatches(acts, batchIds);
-  return { generated, batchIds };
+  // Histories recorded before the batches ran in a child scheduled each batch here.
+  if (!patched('sandbox-batches-in-child')) {
+    const batchIds = await acts.evalStore.prepareTestBatches({ evalRunId: runId, batchSize: input.batchSize, limits: input.limits });
+    await runBatches(acts, batchIds);
+    return { generated, batches: { prefix: testBatchPrefix(runId), count: batchIds.length }, batchIds };
+  }
+  const tested = await runBatchesInChild(
+    { kind: 'generations', evalRunId: runId, batchSize: input.batchSize, ...(input.limits ? { limits: input.limits } : {}) },
+    { ...acts.placement, ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}) },
+  );
+  return { generated, batches: tested.batches };
 }
 
 function isScheduleToStartTimeout(err: unknown): boolean {

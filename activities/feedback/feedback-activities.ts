@@ -66,10 +66,13 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
       const ctx = Context.current();
       if (source === 'dataset') {
         const byTask = new Map(loadIlfAnnotations().map((a) => [String(a.taskId), a]));
+        let done = 0;
         for (const r of open) {
           const ann = byTask.get(r.task_id);
           if (ann) await insertFeedback(c, k, r.request_id, 'dataset', ann.feedback, ann.workerId, { dataset: 'ilf/surge_annotations.jsonl' });
           else await markUnanswerable(c, k, r.request_id);
+          // Tens of thousands of failing programs at scale: minutes, past the heartbeat timeout.
+          ctx.heartbeat({ done: ++done, of: open.length });
         }
       } else if (source === 'llm') {
         if (!input.feedbackModel) throw ApplicationFailure.nonRetryable('feedback.source "llm" needs models.feedback', 'InvalidConfig');

@@ -3,6 +3,7 @@ import type { EvaluationSummary, EvalSplit, PolicySpec } from '../../common/eval
 import { passAtK, type TaskSampleCounts } from '../../common/pass-at-k';
 import type { Outcome } from '../sandbox/types';
 import { finishEvalRun } from '../store/eval-runs';
+import { batchIdsOf, type BatchRef } from '../../common/sandbox-batches';
 
 /**
  * Scores an evaluation run from the stored sandbox results. Infrastructure errors are never
@@ -16,8 +17,11 @@ export function createEvaluationMetricsActivities(deps: { pool: pg.Pool }) {
       split: EvalSplit;
       policy: PolicySpec;
       ks: number[];
-      batchIds: string[];
+      /** the run's batches: by reference, or (histories before the reference) their ids */
+      batches?: BatchRef;
+      batchIds?: string[];
     }): Promise<EvaluationSummary> {
+      const batchIds = input.batches ? batchIdsOf(input.batches) : (input.batchIds ?? []);
       const perTask = await deps.pool.query<{ task_id: string; samples: string; n: string; c: string }>(
         `select i.task_id,
                 count(*) as samples,
@@ -28,11 +32,11 @@ export function createEvaluationMetricsActivities(deps: { pool: pg.Pool }) {
          group by i.task_id
          -- A canonical order: the mean is then summed the same way however the results came in.
          order by i.task_id`,
-        [input.batchIds],
+        [batchIds],
       );
       const outcomeRows = await deps.pool.query<{ outcome: Outcome; n: string }>(
         `select outcome, count(*) as n from sandbox_results where batch_id = any($1) group by outcome order by outcome`,
-        [input.batchIds],
+        [batchIds],
       );
       const counts: TaskSampleCounts[] = perTask.rows.filter((r) => Number(r.n) > 0).map((r) => ({ n: Number(r.n), c: Number(r.c) }));
       const passAtKByK: Record<string, number> = {};

@@ -7,6 +7,7 @@ import { loadIlfAnnotations } from '../datasets/ilf';
 import { loadMbpp, mbppTests } from '../datasets/mbpp';
 import type { SandboxLimits } from '../sandbox/types';
 import { createBatch } from '../store/sandbox-batches';
+import { batchId as batchIdOf, type BatchRef } from '../../common/sandbox-batches';
 import type { ModelBackendCache } from './index';
 import { programFromOutput } from './program-text';
 import { refinementPrompt } from './prompts';
@@ -28,7 +29,7 @@ export interface RefineProgramsInput {
 
 export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   return {
-    async refinePrograms(input: RefineProgramsInput): Promise<{ generated: number; batchIds: string[] }> {
+    async refinePrograms(input: RefineProgramsInput): Promise<{ generated: number; batchIds: string[]; batches: BatchRef }> {
       const { campaignId: c, iteration: k } = input;
       const { rows: todo } = await deps.pool.query<{ request_id: string; task_id: string; program: string; feedback: string }>(
         `select q.request_id, q.task_id, g.program, f.text as feedback
@@ -48,9 +49,13 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
 
       if (input.kind === 'dataset') {
         const byTask = new Map(loadIlfAnnotations().map((a) => [String(a.taskId), a]));
+        const ctx = Context.current();
+        let done = 0;
         for (const r of todo) {
           const ann = byTask.get(r.task_id);
           if (ann) await save(r.request_id, r.task_id, 'dataset:human', ann.refinement);
+          // Thousands of refinements at scale: longer than the heartbeat timeout.
+          ctx.heartbeat({ done: ++done, of: todo.length });
         }
       } else {
         const refiner = input.refiner;
@@ -81,9 +86,10 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
         [c, k],
       );
       const owner = ilfIds.refinements(c, k);
+      const prefix = `${owner}-`;
       const batchIds: string[] = [];
       for (let i = 0; i < all.length; i += input.batchSize) {
-        const batchId = `${owner}-${batchIds.length}`;
+        const batchId = batchIdOf(prefix, batchIds.length);
         const part = all.slice(i, i + input.batchSize);
         await createBatch(
           deps.pool,
@@ -99,7 +105,8 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
         );
         batchIds.push(batchId);
       }
-      return { generated: all.length, batchIds };
+      // batchIds for iterations that run the filter's batches themselves (histories before the child).
+      return { generated: all.length, batchIds, batches: { prefix, count: batchIds.length } };
     },
 
     /** ILF's filter: a refinement is kept only if it passed its unit tests. */

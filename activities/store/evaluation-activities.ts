@@ -6,6 +6,7 @@ import { createEvalRun, listGenerationsPage } from './eval-runs';
 import { createBatch } from './sandbox-batches';
 import type { SandboxLimits } from '../sandbox/types';
 import type { StepPlacement } from '../../common/task-queues';
+import { batchId, batchIdsOf, testBatchPrefix, type PrepareTestBatchPageInput, type PrepareTestBatchPageOutput } from '../../common/sandbox-batches';
 
 /** Store activities of the evaluation workflow (CPU queue). All are idempotent. */
 export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
@@ -45,23 +46,45 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
      * one batch of generations at a time, so memory stays bounded however large the run.
      */
     async prepareTestBatches(input: { evalRunId: string; batchSize: number; limits?: Partial<SandboxLimits> }): Promise<string[]> {
-      const { rows } = await deps.pool.query<{ dataset: string }>('select dataset from eval_runs where id = $1', [input.evalRunId]);
-      if (!rows[0]) throw new Error(`no eval run ${input.evalRunId}`);
-      const dataset = codeDataset(rows[0].dataset);
-      const tasks = new Map(dataset.tasks().map((t) => [t.taskId, t]));
-      const batchIds: string[] = [];
-      for (let gens = await listGenerationsPage(deps.pool, input.evalRunId, undefined, input.batchSize); gens.length > 0; ) {
-        const batchId = `${input.evalRunId}/tests-${batchIds.length}`;
-        const items = gens.map((g) => {
-          const task = tasks.get(g.taskId);
-          if (!task) throw new Error(`generation ${g.id} names unknown ${dataset.name} task ${g.taskId}`);
-          return { taskId: g.taskId, generationId: g.id, ...programSpec(dataset, task, g.program), limits: input.limits };
-        });
-        await createBatch(deps.pool, batchId, input.evalRunId, items);
-        batchIds.push(batchId);
-        gens = gens.length < input.batchSize ? [] : await listGenerationsPage(deps.pool, input.evalRunId, gens[gens.length - 1], input.batchSize);
-      }
-      return batchIds;
+      const page = await prepareTestBatchPage(deps.pool, { ...input, first: 0, maxBatches: Infinity });
+      return batchIdsOf({ prefix: testBatchPrefix(input.evalRunId), count: page.batches });
+    },
+
+    /**
+     * The next few batches of the run's generations, from where the last page stopped (the
+     * sandbox-batches workflow makes them as it tests them). The same batches as
+     * prepareTestBatches, and idempotent: a retry from the same place makes the same ids.
+     */
+    async prepareTestBatchPage(input: PrepareTestBatchPageInput): Promise<PrepareTestBatchPageOutput> {
+      return prepareTestBatchPage(deps.pool, input);
     },
   };
+}
+
+/** Batches `first`, `first + 1`, ... of the run's generations after `after`, in (task, sample) order. */
+async function prepareTestBatchPage(pool: pg.Pool, input: PrepareTestBatchPageInput): Promise<PrepareTestBatchPageOutput> {
+  const { rows } = await pool.query<{ dataset: string }>('select dataset from eval_runs where id = $1', [input.evalRunId]);
+  if (!rows[0]) throw new Error(`no eval run ${input.evalRunId}`);
+  const dataset = codeDataset(rows[0].dataset);
+  const tasks = new Map(dataset.tasks().map((t) => [t.taskId, t]));
+  const prefix = testBatchPrefix(input.evalRunId);
+  let after = input.after;
+  let batches = 0;
+  while (batches < input.maxBatches) {
+    const gens = await listGenerationsPage(pool, input.evalRunId, after, input.batchSize);
+    if (gens.length === 0) return { batches, after, done: true };
+    const items = gens.map((g) => {
+      const task = tasks.get(g.taskId);
+      if (!task) throw new Error(`generation ${g.id} names unknown ${dataset.name} task ${g.taskId}`);
+      return { taskId: g.taskId, generationId: g.id, ...programSpec(dataset, task, g.program), limits: input.limits };
+    });
+    await createBatch(pool, batchId(prefix, input.first + batches), input.evalRunId, items);
+    batches += 1;
+    const last = gens[gens.length - 1]!;
+    after = { taskId: last.taskId, sampleIndex: last.sampleIndex };
+    if (gens.length < input.batchSize) return { batches, after, done: true };
+  }
+  // A page that ends on the run's last generation says so: no run is left to find an empty page.
+  const more = await listGenerationsPage(pool, input.evalRunId, after, 1);
+  return { batches, after, done: more.length === 0 };
 }

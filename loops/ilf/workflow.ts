@@ -10,6 +10,7 @@ import { evaluationWorkflow, setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import { runBatches, sampleAndTest } from '../../workflows/sample-and-test';
+import { runBatchesInChild } from '../../workflows/sandbox-batches';
 import type { EvaluationInput } from '../../common/evaluation';
 import type { IlfCampaignConfig } from './config';
 import { ilfIds, type FeedbackSubmission, type IlfCarry, type IlfIterationCounts, type IlfIterationInput, type IlfIterationResult, type IlfPhase } from './types';
@@ -190,7 +191,9 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
 
   // 5. Filter: keep the refinements that pass the unit tests.
   await it.enter('filter', { refinementsGenerated: refined.generated });
-  await runBatches(acts, refined.batchIds);
+  // Histories recorded before the batches ran in a child scheduled each batch here.
+  if (patched('ilf-filter-batches-in-child')) await runBatchesInChild({ kind: 'stored', batches: refined.batches }, acts.placement);
+  else await runBatches(acts, refined.batchIds);
   const kept = await ilf.refineStore.markKeptRefinements({ campaignId: c, iteration: k });
   if (it.stopRequested) return stopped();
 

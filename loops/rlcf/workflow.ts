@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
 import type { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
 import type { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
@@ -9,6 +9,7 @@ import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import { runBatches, sampleAndTest } from '../../workflows/sample-and-test';
+import { runBatchesInChild } from '../../workflows/sandbox-batches';
 import type { RlcfCampaignConfig } from './config';
 import {
   RLCF_SPLITS,
@@ -182,8 +183,13 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
 
   // 2c. Runs and passes: the MBJP tests in the sandbox (typed outcomes; infra errors never scored).
   await it.enter('tests', { staticPassed: checked.staticPassed, staticFailed: checked.staticChecked - checked.staticPassed });
-  const batchIds = await acts.evalStore.prepareTestBatches({ evalRunId: rollouts, batchSize: SANDBOX_BATCH });
-  await runBatches(acts, batchIds);
+  // Histories recorded before the batches ran in a child scheduled each batch here.
+  if (patched('rlcf-tests-batches-in-child')) {
+    await runBatchesInChild({ kind: 'generations', evalRunId: rollouts, batchSize: SANDBOX_BATCH }, acts.placement);
+  } else {
+    const batchIds = await acts.evalStore.prepareTestBatches({ evalRunId: rollouts, batchSize: SANDBOX_BATCH });
+    await runBatches(acts, batchIds);
+  }
   if (it.stopRequested) return stopped();
 
   // 2d. The discriminator compares each program that compiled with the task's reference.

@@ -44,11 +44,24 @@ export function workflowBundle(): Promise<WorkflowBundle> {
  * beforeAll/afterAll hooks, so call it at the top level of a test file.
  */
 export function withWorkers(prefix: string, roles: readonly WorkerRole[] = ['workflow', 'cpu', 'gpu']) {
-  const ctx = { queues: uniqueQueues(prefix), client: undefined as unknown as Client, workers: undefined as RunningWorkers | undefined };
   let workers: RunningWorkers | undefined;
   let close: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
+  const start = async () => {
     workers = ctx.workers = await startWorkers(roles, testWorkerOptions(ctx.queues), { workflowBundle: await workflowBundle(), log: createLogger('test', 'warn') });
+  };
+  const ctx = {
+    queues: uniqueQueues(prefix),
+    client: undefined as unknown as Client,
+    workers: undefined as RunningWorkers | undefined,
+    /** Stops the workers (in-flight activities are cut off, cached workflows dropped) and starts fresh ones. */
+    async restartWorkers(): Promise<void> {
+      workers?.shutdown();
+      await workers?.done;
+      await start();
+    },
+  };
+  beforeAll(async () => {
+    await start();
     ({ client: ctx.client, close } = await testClient());
   });
   afterAll(async () => {

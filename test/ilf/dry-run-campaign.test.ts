@@ -121,7 +121,8 @@ describe('claim check', () => {
       const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, {
         dataset: { maxTrainTasks: tasks, maxTestTasks: tasks },
         sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } },
-        sandbox: { batchSize: 500 },
+        // 1 sandbox batch of training programs at 8 tasks, 8 at 64: they run in a child workflow.
+        sandbox: { batchSize: 8 },
         iterations: 1,
       });
       await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });

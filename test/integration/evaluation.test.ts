@@ -4,6 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
 import pg from 'pg';
 import { evaluationWorkflow } from '../../workflows';
+import { sandboxBatchesWorkflowId } from '../../workflows/sandbox-batches';
+import { testBatchPrefix } from '../../common/sandbox-batches';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import { activityPlacements, maybeRecordHistory } from '../helpers/history';
 import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../helpers/temporal';
@@ -91,7 +93,9 @@ describe('evaluationWorkflow', () => {
     expect(summary.outcomes.infra_error ?? 0).toBe(0);
 
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
-    const placements = activityPlacements(history.events ?? []);
+    // The sandbox batches run in a child workflow (one run: 3 batches).
+    const batches = await client.workflow.getHandle(sandboxBatchesWorkflowId(testBatchPrefix(workflowId))).fetchHistory();
+    const placements = activityPlacements([...(history.events ?? []), ...(batches.events ?? [])]);
     const generation = placements.filter((p) => p.type === 'generateSamples');
     expect(generation.length).toBeGreaterThan(0);
     for (const p of generation) {
@@ -106,7 +110,7 @@ describe('evaluationWorkflow', () => {
     expect(placements.filter((p) => p.type === 'runTestsBatch')).toHaveLength(3);
 
     // Claim check: the history carries ids and counts, never programs.
-    const sizes = (history.events ?? []).flatMap((e) =>
+    const sizes = [...(history.events ?? []), ...(batches.events ?? [])].flatMap((e) =>
       [e.activityTaskScheduledEventAttributes?.input, e.activityTaskCompletedEventAttributes?.result]
         .flatMap((p) => p?.payloads ?? [])
         .map((p) => p.data?.length ?? 0),
