@@ -171,6 +171,8 @@ public final class FeedloopCompileServer {
                     FeedloopLauncher.field(methods, "name", method.getSimpleName().toString()).append(',');
                     FeedloopLauncher.field(methods, "returns", method.getReturnType().toString()).append(',');
                     methods.append("\"static\":").append(method.getModifiers().contains(Modifier.STATIC)).append(',');
+                    methods.append("\"private\":").append(method.getModifiers().contains(Modifier.PRIVATE)).append(',');
+                    methods.append("\"varargs\":").append(method.isVarArgs()).append(',');
                     methods.append("\"params\":[");
                     List<String> params = new ArrayList<>();
                     for (VariableElement p : method.getParameters()) params.add(p.asType().toString());

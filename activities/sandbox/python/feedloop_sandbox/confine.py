@@ -91,8 +91,9 @@ def confine(*, workdir, uid, gid, limits, language, fds, env):
         resource.setrlimit(kind, value)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if uid is not None:
-        # The JVM re-opens the report pipe as /proc/self/fd/3, which checks the pipe's owner.
-        os.fchown(3, uid, gid)
+        # The JVM re-opens its channel as /proc/self/fd/3 (and 4), which checks the owner.
+        for fd in range(3, len(fds)):
+            os.fchown(fd, uid, gid)
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
