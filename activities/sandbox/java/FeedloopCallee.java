@@ -25,6 +25,7 @@ public final class FeedloopCallee {
     public static void main(String[] args) {
         DataOutputStream out;
         DataInputStream in;
+        FeedloopValues.internStrings = true;
         try {
             out = new DataOutputStream(new FileOutputStream("/proc/self/fd/3"));
             in = new DataInputStream(new BufferedInputStream(new FileInputStream("/proc/self/fd/4")));

@@ -107,6 +107,7 @@ public final class FeedloopJudge {
             String id = request[0];
             String status;
             String detail;
+            String evidence = null;
             try (FileOutputStream ask = new FileOutputStream(request[2]); FileInputStream answers = new FileInputStream(request[3])) {
                 toProgram = new DataOutputStream(ask);
                 fromProgram = new DataInputStream(new BufferedInputStream(answers));
@@ -115,6 +116,7 @@ public final class FeedloopJudge {
                 String[] verdict = judge(new File(request[1]));
                 status = verdict[0];
                 detail = verdict[1];
+                evidence = verdict.length > 2 ? verdict[2] : null;
                 try {
                     FeedloopValues.sendFrame(toProgram, new FeedloopValues.Writer('D').frame());
                 } catch (IOException ignored) {
@@ -130,6 +132,7 @@ public final class FeedloopJudge {
             StringBuilder reply = new StringBuilder("{\"op\":\"verdict\",\"id\":").append(Long.parseLong(id)).append(',');
             FeedloopLauncher.field(reply, "status", status).append(',');
             FeedloopLauncher.field(reply, "detail", detail.length() > 1500 ? detail.substring(0, 1500) : detail);
+            if (evidence != null) FeedloopLauncher.field(reply.append(','), "evidence", evidence.length() > 2000 ? evidence.substring(0, 2000) : evidence);
             protocol.print(reply.append("}\n"));
             protocol.flush();
         }
@@ -174,9 +177,20 @@ public final class FeedloopJudge {
         String where = trace.length > 0 ? " at " + trace[0] : "";
         boolean thrownByTests = t.getClass() == Exception.class && trace.length > 0
                 && "Main".equals(trace[0].getClassName()) && "main".equals(trace[0].getMethodName());
-        if (thrownByTests) return new String[] {"failed", t + where};
+        if (thrownByTests) return new String[] {"failed", t + where, trace(t)};
         if (t instanceof OutOfMemoryError) return new String[] {"judge_failed", "the judge ran out of memory: " + t};
         // e.g. a ClassCastException in a stub: the program answered with a value of another type
-        return new String[] {"runtime_error", t + where};
+        return new String[] {"runtime_error", t + where, trace(t)};
+    }
+
+    /** The tests' stack trace, as the in-process run prints it (the server appends it to stderr). */
+    private static String trace(Throwable t) {
+        StringBuilder text = new StringBuilder(t.toString());
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().startsWith("java.") || e.getClassName().startsWith("jdk.") || e.getClassName().startsWith("FeedloopJudge")) continue;
+            text.append("\n\tat ").append(e);
+            if (text.length() > 1500) break;
+        }
+        return text.toString();
     }
 }
