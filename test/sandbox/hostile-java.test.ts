@@ -235,6 +235,22 @@ describe('Java programs', () => {
     expect(inProcess.outcome).toBe('passed');
   });
 
+  it('cannot create a user namespace (unshare -U through ProcessBuilder), while the JVM runs its threads', async () => {
+    const body = [
+      'try {',
+      '            Process p = new ProcessBuilder("unshare", "-U", "-r", "id", "-u").redirectErrorStream(true).start();',
+      '            System.out.print(new String(p.getInputStream().readAllBytes()));',
+      '            int code = p.waitFor();',
+      '            Thread t = new Thread(() -> System.out.println("thread ran")); t.start(); t.join();',
+      '            return code;',
+      '        } catch (Exception e) { System.out.println(e); return -1; }',
+    ].join('\n');
+    const result = await runner.run(java(solution(body), mbxpTest('1')), DEFAULT_LIMITS);
+    expect(result.outcome, result.detail).toBe('passed');
+    expect(result.stdout).toContain('unshare failed: Operation not permitted');
+    expect(result.stdout).toContain('thread ran');
+  });
+
   it('keeps the in-process path, recorded as such, where the tests use more than plain static calls', async () => {
     const program = 'class Counter {\n    int n;\n    int next() { return ++n; }\n}\n';
     const tests = [
