@@ -196,7 +196,7 @@ describe('Java programs', () => {
       'import java.nio.file.*;',
       'class Solution {',
       // XOR-ed, so that the program's own memory and files never hold the text it looks for
-      `    static final byte[] NEEDLE = ${JSON.stringify(Buffer.from('did not pass').map((b) => b ^ 0x5a).toString('latin1'))}.getBytes(StandardCharsets.ISO_8859_1);`,
+      `    static final byte[] NEEDLE = ${JSON.stringify(Buffer.from(Buffer.from('did not pass').map((b) => b ^ 0x5a)).toString('latin1'))}.getBytes(StandardCharsets.ISO_8859_1);`,
       '    static int found = 0;',
       '    static void scan(byte[] b, int n) { outer: for (int i = 0; i + NEEDLE.length <= n; i++) { for (int j = 0; j < NEEDLE.length; j++) if ((b[i + j] ^ 0x5a) != NEEDLE[j]) continue outer; found++; return; } }',
       '    public static int answer() {',
