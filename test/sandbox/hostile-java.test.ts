@@ -186,6 +186,31 @@ describe('Java programs', () => {
     expect(told.outcome, told.detail).toBe('passed');
   });
 
+  it('builds the expected values with the JDK, not with a program class that shadows one (its own Arrays)', async () => {
+    const program = [
+      'import java.util.*;',
+      'class Arrays {',
+      '    @SafeVarargs static <T> List<T> asList(T... items) { return new ArrayList<>(); }',
+      '}',
+      'class Solution {',
+      '    public static List<Integer> answer() { return new ArrayList<>(); }',
+      '}',
+    ].join('\n');
+    const tests = [
+      'class Main {',
+      '    public static boolean compare(Object a, Object b) { return a == null ? b == null : a.equals(b); }',
+      '    public static void main(String[] args) throws Exception {',
+      '        List<Integer> x0 = Solution.answer();',
+      '        List<Integer> v0 = Arrays.asList(1, 2);',
+      '        if (!(compare(x0, v0))) throw new java.lang.Exception("Exception -- test case 0 did not pass. x0 = " + x0);',
+      '    }',
+      '}',
+    ].join('\n');
+    const result = await runner.run(java(program, tests), DEFAULT_LIMITS);
+    expect(result.outcome, result.detail).toBe('failed');
+    expect(result.verdict).toBe('judge');
+  });
+
   it('cannot find the tests nor the expected values: not in its memory (/proc/self/mem), not on any file it can read', async () => {
     // The expected value is a marker the program looks for everywhere it can read; it answers
     // right only if it finds it.

@@ -367,12 +367,6 @@ class Server:
         finally:
             self._clean(run_dir)
 
-    def _analyze(self, source, classes, limits):
-        try:
-            return self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
-        except java.CompilerCrashed:
-            return self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
-
     def compile_java(self, request):
         """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
         compile server: the grounding stages' evidence (diagnostics, declared methods)."""
@@ -391,10 +385,7 @@ class Server:
             os.chmod(source, 0o644)
             started = time.monotonic()
             try:
-                try:
-                    ok, diagnostics, compile_ms, items, methods = self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
-                except java.CompilerCrashed:
-                    ok, diagnostics, compile_ms, items, methods = self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
+                ok, diagnostics, compile_ms, items, methods = self._analyze(source, classes, limits)
             except java.CompileTimeout as exc:
                 return _verdict("timeout", str(exc), started), False
             except java.CompilerCrashed as exc:
@@ -406,10 +397,18 @@ class Server:
             self._clean(workdir)
 
     def _compile(self, source, classes, limits):
+        return self._compile_twice(self.toolchain.compile, source, classes, limits)
+
+    def _analyze(self, source, classes, limits):
+        return self._compile_twice(self.toolchain.analyze, source, classes, limits)
+
+    @staticmethod
+    def _compile_twice(compile_with, source, classes, limits):
+        """A dead compile server is restarted once; a second death is the caller's to report."""
         try:
-            return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
+            return compile_with(source, classes, float(limits["cpuMs"]))
         except java.CompilerCrashed:
-            return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
+            return compile_with(source, classes, float(limits["cpuMs"]))
 
     # -- the request loop ---------------------------------------------------------------------
 
