@@ -144,6 +144,8 @@ describe('Java programs', () => {
       'class Solution {\n    static { Runtime.getRuntime().halt(0); }\n    public static int answer() { return 42; }\n}\n',
       solution('new Thread(() -> System.exit(0)).start(); try { Thread.sleep(2000); } catch (InterruptedException e) {} return 41;'),
       solution('try (java.io.FileOutputStream f = new java.io.FileOutputStream("/proc/self/fd/3")) { f.write("{\\"status\\":\\"passed\\"}\\n".getBytes()); } catch (java.io.IOException e) {} Runtime.getRuntime().halt(0); return 42;'),
+      // a frame of its own on the judge's channel: an answer claiming a list of 2^31-1 items
+      solution('try { java.io.FileOutputStream f = new java.io.FileOutputStream("/proc/self/fd/3"); f.write(new byte[] {0, 0, 0, 7, \'R\', \'l\', \'a\', 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}); f.flush(); } catch (java.io.IOException e) {} return 42;'),
     ];
     const results = await Promise.all(cases.map((program) => runner.run(java(program, mbxpTest('42')), DEFAULT_LIMITS)));
     for (const [i, r] of results.entries()) {

@@ -76,6 +76,11 @@ public final class FeedloopJudge {
             throw new ProgramGone("the program's process broke its channel (" + e.getMessage() + ")");
         }
         if (reply == null) throw new ProgramGone("the program's process closed its channel");
+        return answer(className + "." + method, reply);
+    }
+
+    /** The value of one reply; whatever is wrong with it is the program's (never the judge's) failure. */
+    private static Object answer(String what, byte[] reply) {
         try {
             DataInputStream in = FeedloopValues.reader(reply);
             int kind = in.readUnsignedByte();
@@ -88,12 +93,14 @@ public final class FeedloopJudge {
                 String type = FeedloopValues.readText(in);
                 String text = FeedloopValues.readText(in);
                 boolean oom = in.readBoolean();
-                throw new ProgramRaised(className + "." + method + " threw " + text, oom || type.equals("java.lang.OutOfMemoryError"));
+                throw new ProgramRaised(what + " threw " + text, oom || type.equals("java.lang.OutOfMemoryError"));
             }
             if (kind == 'X') throw new ProgramNotPlain(FeedloopValues.readText(in));
             throw new FeedloopValues.Malformed("an unknown answer " + kind);
-        } catch (IOException e) {
+        } catch (IOException | IllegalArgumentException | ClassCastException | NullPointerException e) {
             throw new ProgramGone("the program's process sent garbage on its channel (" + e.getMessage() + ")");
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            throw new ProgramGone("the program's answer is too large to rebuild (" + e + ")");
         }
     }
 

@@ -37,7 +37,9 @@ import java.util.TreeSet;
 final class FeedloopValues {
     private FeedloopValues() {}
 
-    static final int MAX_FRAME = 64 << 20;
+    static final int MAX_FRAME = 16 << 20;
+    /** Values in one frame at most: what the judge rebuilds stays well inside its heap. */
+    private static final long MAX_ITEMS = 4_000_000;
     /**
      * Set in the program's JVM: strings arrive interned, as the tests' literals are in MBXP's
      * single JVM (some reference solutions compare their argument with == to a literal).
@@ -230,7 +232,7 @@ final class FeedloopValues {
         void take(long n, DataInputStream in) throws IOException {
             items += n;
             // every item takes at least one byte of the frame
-            if (n < 0 || n > in.available() || items > MAX_FRAME) throw new Malformed("a count of " + n);
+            if (n < 0 || n > in.available() || items > MAX_ITEMS) throw new Malformed("a count of " + n);
         }
     }
 
