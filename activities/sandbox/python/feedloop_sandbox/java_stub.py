@@ -22,8 +22,9 @@ _BOXED = {"boolean": "Boolean", "byte": "Byte", "char": "Character", "short": "S
           "long": "Long", "float": "Float", "double": "Double"}
 _TOKEN = re.compile(r"\s*([A-Za-z_$][\w$.]*|\[\]|[<>,?&]|\.\.\.)")
 # A class the program declares with the tests' own name (Main) makes MBXP's single file fail to
-# compile: such programs keep the in-process path, which reports exactly that.
-_DECLARES_MAIN = re.compile(r"\b(class|interface|enum|record)\s+Main\b")
+# compile: such programs keep the in-process path, which reports exactly that. Nor may a class
+# of the program take the name of one of the sandbox's own (FeedloopJudge, ...).
+_DECLARES_MAIN = re.compile(r"\b(class|interface|enum|record)\s+(Main|Feedloop\w*)\b")
 
 
 # MBXP's tests resolve names (List, Arrays) through the imports the program's file starts with;
@@ -66,7 +67,7 @@ def erasure(text):
 def stub(program, methods):
     """The Java source of the program's stub. Raises NotJudgeable with the reason."""
     if _DECLARES_MAIN.search(program):
-        raise NotJudgeable("the program declares a class named Main")
+        raise NotJudgeable("the program declares a class named Main or Feedloop...")
     classes = {}
     for m in methods:
         cls = m.get("class")
