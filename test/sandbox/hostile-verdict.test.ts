@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
 import { DEFAULT_LIMITS, type RunResult } from '../../activities/sandbox/types';
+import { codeDataset } from '../../activities/datasets/registry';
 import { SHORT_LIMITS, python } from './helpers/programs';
 
 /**
@@ -44,6 +45,23 @@ describe('the verdict is decided outside the program', () => {
     expect(wrong!.outcome).toBe('failed');
     expect(wrong!.verdict).toBe('judge');
     expect(wrong!.detail).toContain('assert add(2, 3) == 5');
+  });
+
+  it("uses the dataset prompt's helpers, not the program's: redefining HumanEval's poly or encode_cyclic does not pass", async () => {
+    const tasks = codeDataset('humaneval').tasks();
+    const task = (id: string) => tasks.find((t) => t.taskId === id)!;
+    const [poly, cyclic] = [task('HumanEval/32'), task('HumanEval/38')];
+    // Wrong answers, with a helper redefined so that the tests' checks would hold.
+    const cheats = [
+      [`import math\n\ndef poly(xs, x):\n    return 0.0\n\ndef find_zero(xs):\n    return 12345.0\n`, poly.tests],
+      [`def encode_cyclic(s):\n    return s\n\ndef decode_cyclic(s):\n    return s\n`, cyclic.tests],
+    ] as Array<[string, string]>;
+    const results = await runAll(cheats);
+    expectNotPassed(results, cheats, 'failed');
+    for (const r of results) expect(r.verdict).toBe('judge');
+    // The gold programs (prompt + canonical solution, helpers included) still pass.
+    const gold = await runAll([poly, cyclic].map((t) => [t.canonical!, t.tests]));
+    for (const r of gold) expect(r.outcome, r.detail).toBe('passed');
   });
 
   it('is not fooled by objects that claim to equal anything', async () => {

@@ -1,3 +1,5 @@
+import com.sun.source.tree.CompilationUnitTree;
+import com.sun.source.tree.ImportTree;
 import com.sun.source.util.TaskEvent;
 import com.sun.source.util.TaskListener;
 import com.sun.tools.javac.api.BasicJavacTask;
@@ -19,6 +21,7 @@ import javax.lang.model.element.ExecutableElement;
 import javax.lang.model.element.Modifier;
 import javax.lang.model.element.TypeElement;
 import javax.lang.model.element.VariableElement;
+import javax.lang.model.util.Elements;
 import javax.tools.Diagnostic;
 import javax.tools.DiagnosticListener;
 import javax.tools.JavaCompiler;
@@ -78,7 +81,7 @@ public final class FeedloopCompileServer {
                     // The pool clears a context's task listeners when the task ends: none carries over.
                     ok = pool.getTask(null, files, collector, options, null, units, task -> {
                         collector.log = Log.instance(((BasicJavacTask) task).getContext());
-                        task.addTaskListener(new MethodCollector(methods, counts));
+                        task.addTaskListener(new MethodCollector(methods, counts, task.getElements()));
                         return task.call();
                     });
                     collector.footer();
@@ -146,22 +149,44 @@ public final class FeedloopCompileServer {
         }
     }
 
-    /** Records the methods of each top-level class once javac has attributed it. */
+    /**
+     * Records the methods of each top-level class once javac has attributed it, and whether the
+     * class has the simple name of a JDK class its file imports on demand (or of java.lang):
+     * such a class shadows the JDK's for code in the same file, e.g. a program's own Arrays.
+     */
     private static final class MethodCollector implements TaskListener {
         private final StringBuilder methods;
         private final int[] counts;
+        private final Elements elements;
 
-        MethodCollector(StringBuilder methods, int[] counts) {
+        MethodCollector(StringBuilder methods, int[] counts, Elements elements) {
             this.methods = methods;
             this.counts = counts;
+            this.elements = elements;
         }
 
         @Override
         public void finished(TaskEvent e) {
-            if (e.getKind() == TaskEvent.Kind.ANALYZE && e.getTypeElement() != null) collect(e.getTypeElement());
+            if (e.getKind() == TaskEvent.Kind.ANALYZE && e.getTypeElement() != null) {
+                collect(e.getTypeElement(), shadows(e.getTypeElement(), e.getCompilationUnit()));
+            }
         }
 
-        private void collect(TypeElement type) {
+        private boolean shadows(TypeElement type, CompilationUnitTree unit) {
+            List<String> packages = new ArrayList<>(List.of("java.lang"));
+            if (unit != null) {
+                for (ImportTree i : unit.getImports()) {
+                    String name = i.getQualifiedIdentifier().toString();
+                    if (!i.isStatic() && name.endsWith(".*")) packages.add(name.substring(0, name.length() - 2));
+                }
+            }
+            for (String p : packages) {
+                if (elements.getTypeElement(p + "." + type.getSimpleName()) != null) return true;
+            }
+            return false;
+        }
+
+        private void collect(TypeElement type, boolean shadows) {
             for (Element member : type.getEnclosedElements()) {
                 if (member.getKind() == ElementKind.METHOD && counts[1]++ < MAX_METHODS) {
                     ExecutableElement method = (ExecutableElement) member;
@@ -171,6 +196,9 @@ public final class FeedloopCompileServer {
                     FeedloopLauncher.field(methods, "name", method.getSimpleName().toString()).append(',');
                     FeedloopLauncher.field(methods, "returns", method.getReturnType().toString()).append(',');
                     methods.append("\"static\":").append(method.getModifiers().contains(Modifier.STATIC)).append(',');
+                    methods.append("\"private\":").append(method.getModifiers().contains(Modifier.PRIVATE)).append(',');
+                    methods.append("\"varargs\":").append(method.isVarArgs()).append(',');
+                    methods.append("\"shadowsJdk\":").append(shadows).append(',');
                     methods.append("\"params\":[");
                     List<String> params = new ArrayList<>();
                     for (VariableElement p : method.getParameters()) params.add(p.asType().toString());
@@ -182,7 +210,7 @@ public final class FeedloopCompileServer {
                     }
                     methods.append("]}");
                 } else if (member instanceof TypeElement) {
-                    collect((TypeElement) member);
+                    collect((TypeElement) member, false);
                 }
             }
         }

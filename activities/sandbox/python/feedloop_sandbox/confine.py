@@ -4,6 +4,8 @@ import os
 import resource
 import signal
 
+from . import seccomp
+
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_NO_NEW_PRIVS = 38
@@ -15,6 +17,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc_prctl = _libc.prctl
 _libc_prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 _libc_prctl.restype = ctypes.c_int
+_NO_USER_NAMESPACES = seccomp.UserNamespaceFilter(_libc_prctl)
 
 # What a program sees: no secrets, nothing inherited from the worker.
 BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
@@ -91,14 +94,16 @@ def confine(*, workdir, uid, gid, limits, language, fds, env):
         resource.setrlimit(kind, value)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if uid is not None:
-        # The JVM re-opens the report pipe as /proc/self/fd/3, which checks the pipe's owner.
-        os.fchown(3, uid, gid)
+        # The JVM re-opens its channel as /proc/self/fd/3 (and 4), which checks the owner.
+        for fd in range(3, len(fds)):
+            os.fchown(fd, uid, gid)
         os.setgroups([])
         os.setresgid(gid, gid, gid)
         os.setresuid(uid, uid, uid)
     else:
         drop_all_capabilities()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # setuid binaries (su, ping) cannot raise privileges again
+    _NO_USER_NAMESPACES.install()  # no user namespace of its own (seccomp.py)
     # Changing uid made the process non-dumpable, which makes /proc/self root-owned; a normally
     # started process is dumpable (RLIMIT_CORE is 0, and only its own uid could ptrace it).
     _prctl(PR_SET_DUMPABLE, 1)

@@ -17,6 +17,7 @@ from . import confine, spawn
 from .supervise import cpu_ms_of
 
 LAUNCHER_CLASS = "FeedloopLauncher"
+CALLEE_CLASS = "FeedloopCallee"  # the program's JVM of a judged run (java_judge.py)
 COMPILER_CLASS = "FeedloopCompileServer"
 # The compile server reuses javac's context through JDK-internal API (JShell's own) and
 # formats diagnostics with javac's own formatter.
@@ -144,7 +145,15 @@ class JavaToolchain:
         self._ready = True
 
     def _start_server(self):
-        uid = self._compile_uid
+        self._server = self.start_helper(self._compile_uid, COMPILER_CLASS, "compiler-home", JAVAC_POOL_EXPORT)
+        self._buffer = b""
+
+    def start_helper(self, uid, main_class, home_name, extra_args=()):
+        """Starts a warm helper JVM (the compile server, the judge) under uid with rlimits, no
+        capabilities and its own session: {pid, stdin, stdout}, its pid spared by the
+        leftover-killer."""
+        if not self._ready:
+            self._build_support()
 
         def drop():
             limits = {"cpuMs": 10**9, "memoryMb": 1 << 20, "processes": 512, "fileSizeMb": 64, "openFiles": 1024}
@@ -161,16 +170,16 @@ class JavaToolchain:
             else:
                 confine.drop_all_capabilities()
 
-        cwd = os.path.join(self._support_root, "compiler-home")
-        os.makedirs(cwd, mode=0o755, exist_ok=True)
+        cwd = os.path.join(self._support_root, home_name)
+        os.makedirs(cwd, mode=0o700, exist_ok=True)
         if uid is not None:
             os.chown(cwd, uid, uid)
         in_r, in_w = os.pipe2(os.O_CLOEXEC)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = spawn.spawn(
-                [self.java, "-Xshare:auto", "-XX:+UseSerialGC", "-Xmx512m", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism"] + JAVAC_POOL_EXPORT + [
-                 "-Djava.io.tmpdir=" + cwd, "-cp", self.classes_dir, COMPILER_CLASS],
+                [self.java, "-Xshare:auto", "-XX:+UseSerialGC", "-Xmx512m", "-XX:-UsePerfData", "-XX:+DisableAttachMechanism"] + list(extra_args) + [
+                 "-Djava.io.tmpdir=" + cwd, "-cp", self.classes_dir, main_class],
                 env=dict(confine.BASE_ENV, HOME=cwd, MALLOC_ARENA_MAX="2"),
                 cwd=cwd,
                 stdin=in_r,
@@ -180,18 +189,20 @@ class JavaToolchain:
         finally:
             os.close(in_r)
             os.close(out_w)
-        self._server = {"pid": pid, "stdin": in_w, "stdout": out_r}
         self._keep_pids.add(pid)
-        self._buffer = b""
+        return {"pid": pid, "stdin": in_w, "stdout": out_r}
+
+    def stop_helper(self, helper):
+        spawn.kill(helper["pid"])
+        self._keep_pids.discard(helper["pid"])
+        os.close(helper["stdin"])
+        os.close(helper["stdout"])
 
     def stop_server(self):
         if self._server is None:
             return
         server, self._server = self._server, None
-        spawn.kill(server["pid"])
-        self._keep_pids.discard(server["pid"])
-        os.close(server["stdin"])
-        os.close(server["stdout"])
+        self.stop_helper(server)
 
     def compile(self, src_file, out_dir, cpu_limit_ms):
         """(ok, diagnostics, wall_ms). Raises CompileTimeout, or CompilerCrashed when the
@@ -240,7 +251,7 @@ class JavaToolchain:
         reply = json.loads(reply_line.decode("utf-8", "replace"))
         return reply, (time.monotonic() - started) * 1000.0
 
-    def run_argv(self, limits, home, classes_dir):
+    def run_argv(self, limits, home, classes_dir, main_class=LAUNCHER_CLASS):
         return [
             self.java,
             "-Xshare:auto",
@@ -258,7 +269,7 @@ class JavaToolchain:
             "-Dfile.encoding=UTF-8",
             "-cp",
             "%s:%s" % (self.classes_dir, classes_dir),
-            LAUNCHER_CLASS,
+            main_class,
         ]
 
     @staticmethod

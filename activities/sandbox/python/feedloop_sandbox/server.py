@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, judge_process, protocol, supervise
+from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, java_judge, java_stub, judge_process, protocol, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -42,6 +42,7 @@ class Server:
         self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         self.uid = self.compile_uid = None
         self.toolchain = None
+        self.java_judge = None
         self.info = {}
         self.broken = None  # set when this server must not serve another run
         self.cleanup_problems = []  # reported with the next reply, for the host's log
@@ -75,6 +76,9 @@ class Server:
             self.toolchain = java.JavaToolchain(
                 jdk, java_sources, os.path.join(WORK_ROOT, "java-support"), self.compile_uid, self.keep_pids, cache_fd
             )
+            if self.judge_uid is not None and self.config.get("javaJudge", True):
+                # Only with uids of its own: the tests must be unreadable to the program's uid.
+                self.java_judge = java_judge.JavaJudge(self.toolchain, self.judge_uid, WORK_ROOT)
         for name in PRELOAD:
             try:
                 __import__(name)
@@ -93,6 +97,7 @@ class Server:
             "compileUid": self.compile_uid,
             "judgeUid": self.judge_uid,
             "verdict": "judge process" if self.judge_pid else "in-process",
+            "javaVerdict": "judge JVM" if self.java_judge else "in-process",
             "python": sys.version.split()[0],
             "executable": sys.executable,
             "network": {"namespace": "private", "interfaces": interfaces},
@@ -123,7 +128,7 @@ class Server:
     def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False, judged=None):
         """Forks the confined child, which calls body(nonce); supervises it to the end.
 
-        judged: (request id) for a judged Python run: fds 3 and 4 of the child are its channel
+        judged: a _PythonJudged or _JavaJudged run: fds 3 and 4 of the child are its channel
         to the judge (answers out, requests in), and the run ends when the judge's verdict
         arrives (obs.verdict) or the program's process ends."""
         fds = _Fds()
@@ -133,13 +138,10 @@ class Server:
             child_extra = ()
             stop_fd = None
             if judged is not None:
-                ask_r, ask_w = fds.pipe()  # judge -> program
-                ans_r, ans_w = fds.pipe()  # program -> judge
-                socket_send_fds(self.judge_sock, {"op": "run", "id": judged, "limits": limits}, [ask_w, ans_r])
-                fds.close(ask_w, ans_r)  # the judge alone holds them: it sees EOF when the program dies
+                ans_w, ask_r = judged.open_channel(fds, limits)
                 rep_r, rep_w = fds.pipe()  # unused by the program; keeps the report path uniform
                 child_extra = (ask_r,)
-                stop_fd = self.judge_sock.fileno()
+                stop_fd = judged.stop_fd
                 rep_w_child = ans_w
             else:
                 rep_r, rep_w = fds.pipe()
@@ -181,10 +183,10 @@ class Server:
             finally:
                 # The judge's verifier is spared: once the program's processes are gone it sees
                 # the channel close and answers.
-                leftovers = supervise.kill_leftovers(self.keep_pids, spare_children_of=self.judge_pid if judged is not None else None)
+                leftovers = supervise.kill_leftovers(self.keep_pids, spare_children_of=judged.spare_children_of if judged is not None else None)
                 ipc.remove_all()
             if judged is not None and not obs.driver_gone:
-                obs.verdict = self._await_verdict(judged, limits)
+                obs.verdict = judged.await_verdict(limits)
             supervise.finish_reading(streams, rep_r, obs, int(limits["outputBytes"]))
             obs.leftovers = leftovers
             if self.cgroup:
@@ -256,7 +258,7 @@ class Server:
             if self.judge_sock is not None and request.get("judged"):
                 obs, nonce = self._run_child(
                     workdir=workdir, language="python", limits=limits,
-                    body=lambda _nonce: callee.run(program, 4, 3), judged=request["id"],
+                    body=lambda _nonce: callee.run(program, 4, 3), judged=_PythonJudged(self, request["id"]),
                 )
             else:
                 tests = request["tests"]
@@ -280,6 +282,14 @@ class Server:
             self._own(classes, self.compile_uid, 0o755)
             os.mkdir(home)
             self._own(home, self.uid, 0o700)
+            if self.java_judge is not None:
+                judged = self._run_java_judged(request, limits, src, classes, home)
+                if judged is not None:
+                    return judged
+                # Not judgeable (or the program alone does not compile): MBXP's own way below.
+                cleanup.remove_tree(classes)
+                os.mkdir(classes)
+                self._own(classes, self.compile_uid, 0o755)
             source = os.path.join(src, "Main.java")
             with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
                 f.write(request["program"] + "\n" + request["tests"] + "\n")
@@ -308,6 +318,55 @@ class Server:
         finally:
             self._clean(workdir)
 
+    def _run_java_judged(self, request, limits, src, classes, home):
+        """The run judged by the Java judge, or None where the tests cannot be judged that way
+        (the caller then runs MBXP's single Main.java in the program's JVM)."""
+        source = os.path.join(src, "Program.java")
+        with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+            f.write(request["program"] + "\n")
+        os.chmod(source, 0o644)
+        try:
+            ok, _diagnostics, program_ms, _items, methods = self._analyze(source, classes, limits)
+            if not ok:
+                return None  # the in-process path reports the compile error as MBXP does
+            stub = java_stub.stub(request["program"], methods)
+        except (java.CompileTimeout, java.CompilerCrashed, java_stub.NotJudgeable):
+            return None
+        run_dir = self.java_judge.private_dir(self.compile_uid)
+        try:
+            tests_src, tests_classes = os.path.join(run_dir, "src"), os.path.join(run_dir, "classes")
+            for d in (tests_src, tests_classes):
+                os.mkdir(d, 0o700)
+                os.chown(d, self.compile_uid, self.compile_uid)
+            tests_file = os.path.join(tests_src, "Main.java")
+            fd = os.open(tests_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8", errors="surrogatepass") as f:
+                f.write(stub + "\n" + request["tests"] + "\n")
+            os.chown(tests_file, self.compile_uid, self.compile_uid)
+            try:
+                ok, _diagnostics, tests_ms, _items, _methods = self._analyze(tests_file, tests_classes, limits)
+            except (java.CompileTimeout, java.CompilerCrashed):
+                return None
+            if not ok:
+                return None  # the tests use more of the program than its plain static methods
+            self.java_judge.hand_over(run_dir)
+            compile_ms = program_ms + tests_ms
+            argv = self.toolchain.run_argv(limits, home, classes, java.CALLEE_CLASS)
+            env = self.toolchain.run_env(home)
+            judged = _JavaJudged(self, request["id"], run_dir, tests_classes)
+            try:
+                obs, nonce = self._run_child(
+                    workdir=home, language="java", limits=limits,
+                    body=lambda _nonce: os.execve(argv[0], argv, env), judged=judged,
+                )
+            except java_judge.JudgeBroken as exc:
+                self.java_judge.stop()
+                return _infra("the Java judge failed: %s" % exc), False
+            extra = {"compileMs": round(compile_ms, 3), "durationMs": round(obs.wall_ms + compile_ms, 3)}
+            return self._result(obs, nonce, limits, extra)
+        finally:
+            self._clean(run_dir)
+
     def compile_java(self, request):
         """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
         compile server: the grounding stages' evidence (diagnostics, declared methods)."""
@@ -326,10 +385,7 @@ class Server:
             os.chmod(source, 0o644)
             started = time.monotonic()
             try:
-                try:
-                    ok, diagnostics, compile_ms, items, methods = self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
-                except java.CompilerCrashed:
-                    ok, diagnostics, compile_ms, items, methods = self.toolchain.analyze(source, classes, float(limits["cpuMs"]))
+                ok, diagnostics, compile_ms, items, methods = self._analyze(source, classes, limits)
             except java.CompileTimeout as exc:
                 return _verdict("timeout", str(exc), started), False
             except java.CompilerCrashed as exc:
@@ -341,10 +397,18 @@ class Server:
             self._clean(workdir)
 
     def _compile(self, source, classes, limits):
+        return self._compile_twice(self.toolchain.compile, source, classes, limits)
+
+    def _analyze(self, source, classes, limits):
+        return self._compile_twice(self.toolchain.analyze, source, classes, limits)
+
+    @staticmethod
+    def _compile_twice(compile_with, source, classes, limits):
+        """A dead compile server is restarted once; a second death is the caller's to report."""
         try:
-            return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
+            return compile_with(source, classes, float(limits["cpuMs"]))
         except java.CompilerCrashed:
-            return self.toolchain.compile(source, classes, float(limits["cpuMs"]))
+            return compile_with(source, classes, float(limits["cpuMs"]))
 
     # -- the request loop ---------------------------------------------------------------------
 
@@ -386,6 +450,47 @@ class Server:
             if self.broken:
                 sys.stderr.write("feedloop sandbox: this server ends: %s\n" % self.broken)
                 return
+
+
+class _PythonJudged:
+    """A run judged by the Python judge process (judge_process.py)."""
+
+    def __init__(self, server, run_id):
+        self.server, self.run_id = server, run_id
+        self.stop_fd = server.judge_sock.fileno()
+        self.spare_children_of = server.judge_pid  # its verifier answers once the program is gone
+
+    def open_channel(self, fds, limits):
+        ask_r, ask_w = fds.pipe()  # judge -> program
+        ans_r, ans_w = fds.pipe()  # program -> judge
+        socket_send_fds(self.server.judge_sock, {"op": "run", "id": self.run_id, "limits": limits}, [ask_w, ans_r])
+        fds.close(ask_w, ans_r)  # the judge alone holds them: it sees EOF when the program dies
+        return ans_w, ask_r
+
+    def await_verdict(self, limits):
+        return self.server._await_verdict(self.run_id, limits)
+
+
+class _JavaJudged:
+    """A run judged by the Java judge JVM (java_judge.py)."""
+
+    spare_children_of = None
+
+    def __init__(self, server, run_id, run_dir, tests_classes):
+        self.server, self.run_id, self.run_dir, self.tests_classes = server, run_id, run_dir, tests_classes
+        self.stop_fd = None
+
+    def open_channel(self, fds, limits):
+        ends = self.server.java_judge.open_channel(self.run_id, self.run_dir, self.tests_classes, fds)
+        self.stop_fd = self.server.java_judge.stop_fd
+        return ends
+
+    def await_verdict(self, limits):
+        try:
+            return self.server.java_judge.await_verdict(self.run_id, limits)
+        except java_judge.JudgeBroken as exc:
+            self.server.java_judge.stop()
+            return {"status": "judge_failed", "detail": str(exc)}
 
 
 class _Fds:
