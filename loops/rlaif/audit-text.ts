@@ -1,4 +1,5 @@
 import { pct } from '../../audit/report/format';
+import { formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
 import { againstStart, formatRef, formatTable, formatTrainingJob } from '../../audit/text';
 
@@ -39,6 +40,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
     ),
     row('reward model', it.rewardModel.trainedThisIteration ? formatTrainingJob(it.rewardModel.job) : `not retrained this iteration; scored with ${it.rewardModel.scoredWith ?? '-'}`),
     row('rewards', `${it.rewards.scored} scored, ${it.rewards.unscorable} unscorable (kept out of the update); mean reward ${num3(it.rewards.meanReward)}`),
+    ...(it.rewards.placement ? [row('scored', formatPlacement(it.rewards.placement)!)] : []),
     row('policy update', formatTrainingJob(it.policyUpdate)),
     row(
       'evaluation',

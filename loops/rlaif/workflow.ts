@@ -6,7 +6,8 @@ import type { createRolloutScoringActivities } from '../../activities/models/sco
 import type { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
-import { capability, kernelActivities, modelCapability } from '../../workflows/activities';
+import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';
+import { onHostOrFallback } from '../../workflows/host-fallback';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
@@ -41,6 +42,9 @@ function rlaifActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | u
     training: capability<typeof createRlaifTrainingActivities>('training', queues.gpu, timeouts),
   };
 }
+
+/** Reward scoring on the reward model's host falls back to any GPU host (histories from before it replay without). */
+export const RLAIF_SCORING_FALLBACK_PATCH = 'rlaif-scoring-fallback';
 
 /** Whether iteration k trains the reward model: always the first, then every `retrainEvery`. */
 export function trainsRewardModel(k: number, retrainEvery: number): boolean {
@@ -134,7 +138,7 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
   // 3. Reward model, on every scored feedback record so far.
   await it.enter('reward_model', { feedbackScored: feedback.scored, feedbackUnscorable: feedback.unscorable });
-  let scoringQueues = config.taskQueues;
+  let scoringQueues: TaskQueues = config.taskQueues;
   if (trainsRewardModel(k, config.rewardModel.retrainEvery) || !rewardModel) {
     const trained = await rlaif.training.trainRewardModel({ campaignId: c, iteration: k, trainer: config.trainer, rewardModel: config.rewardModel });
     rewardModel = trained.rewardModel;
@@ -146,7 +150,13 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
   // 4. Reward scores of the rollouts (the onnx backend, GPU queue): the reward source "reward-model".
   await it.enter('score', counts.rewardModelExamples === undefined ? {} : { rewardModelExamples: counts.rewardModelExamples });
-  const rewards = await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, rewardModel });
+  const scoring = { campaignId: c, iteration: k, evalRunId: rollouts, rewardModel };
+  const onHost = scoringQueues.gpuFallback !== undefined && patched(RLAIF_SCORING_FALLBACK_PATCH) ? hostRoute<typeof createRolloutScoringActivities>('gpu', scoringQueues, config.timeouts) : undefined;
+  // On the reward model's host, or after the host schedule-to-start timeout on any GPU host
+  // (which pulls the model from the shared store); the activity records where it ran and why.
+  const rewards = onHost
+    ? (await onHostOrFallback(onHost, 'score', (stubs, placement) => stubs.scoreRollouts({ ...scoring, placement }))).result
+    : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
   if (it.stopRequested) return stopped();
 
   // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward.
