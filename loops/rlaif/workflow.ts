@@ -43,8 +43,11 @@ function rlaifActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | u
   };
 }
 
-/** Reward scoring on the reward model's host falls back to any GPU host (histories from before it replay without). */
-export const RLAIF_SCORING_FALLBACK_PATCH = 'rlaif-scoring-fallback';
+/**
+ * Reward scoring on the reward model's host, and the evaluation's answers on the updated policy's
+ * host, fall back to any GPU host (workflows/host-fallback.ts); histories from before replay without.
+ */
+export const RLAIF_HOST_FALLBACK_PATCH = 'rlaif-host-fallback';
 
 /** Whether iteration k trains the reward model: always the first, then every `retrainEvery`. */
 export function trainsRewardModel(k: number, retrainEvery: number): boolean {
@@ -66,13 +69,18 @@ export async function apibenchEvaluationWorkflow(input: ApiBenchEvaluationInput)
   const rlaif = rlaifActivities(queues, input.timeouts);
   setPhase('generate');
   await acts.evalStore.createEvalRun({ evalRunId, dataset: 'apibench', split: 'test', policy: input.policy, samplesPerTask: input.samplesPerQuestion, ks: [] });
-  const generated = await rlaif.answers(input.policy).generateApiSamples({
+  const request = {
     evalRunId,
-    questions: { part: 'eval', hubs: input.hubs, heldOutFraction: input.heldOutFraction, maxPerHub: input.maxQuestionsPerHub },
+    questions: { part: 'eval' as const, hubs: input.hubs, heldOutFraction: input.heldOutFraction, maxPerHub: input.maxQuestionsPerHub },
     policy: input.policy,
     samplesPerQuestion: input.samplesPerQuestion,
     sampling: input.sampling,
-  });
+  };
+  // On the updated policy's host, or after the host schedule-to-start timeout on any GPU host.
+  const onHost = input.policy.backend !== 'openai' && queues.gpuFallback !== undefined && patched(RLAIF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createApiGenerationActivities>('gpu', queues, input.timeouts) : undefined;
+  const generated = onHost
+    ? (await onHostOrFallback(onHost, 'generate', (stubs, placement) => stubs.generateApiSamples({ ...request, placement }))).result
+    : await rlaif.answers(input.policy).generateApiSamples(request);
   if (generated.samples === 0) throw ApplicationFailure.nonRetryable('no APIBench eval questions selected: check dataset.hubs', 'InvalidConfig');
   setPhase('score');
   const { probe } = await rlaif.metrics.scoreApiBenchRun({ evalRunId });
@@ -151,7 +159,7 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
   // 4. Reward scores of the rollouts (the onnx backend, GPU queue): the reward source "reward-model".
   await it.enter('score', counts.rewardModelExamples === undefined ? {} : { rewardModelExamples: counts.rewardModelExamples });
   const scoring = { campaignId: c, iteration: k, evalRunId: rollouts, rewardModel };
-  const onHost = scoringQueues.gpuFallback !== undefined && patched(RLAIF_SCORING_FALLBACK_PATCH) ? hostRoute<typeof createRolloutScoringActivities>('gpu', scoringQueues, config.timeouts) : undefined;
+  const onHost = scoringQueues.gpuFallback !== undefined && patched(RLAIF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createRolloutScoringActivities>('gpu', scoringQueues, config.timeouts) : undefined;
   // On the reward model's host, or after the host schedule-to-start timeout on any GPU host
   // (which pulls the model from the shared store); the activity records where it ran and why.
   const rewards = onHost
