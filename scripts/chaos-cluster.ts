@@ -12,6 +12,8 @@ const opts = new Command('chaos:cluster')
   .parse(process.argv)
   .opts<{ seed: number; reduced?: boolean; hostScheduleToStart: string }>();
 
+// Should the event loop drain before a report (a promise nothing will settle), that is a failure.
+process.exitCode = 1;
 runClusterChaos({ seed: opts.seed, configOverrides: opts.reduced ? ilfChaos.reduced : undefined, hostScheduleToStart: opts.hostScheduleToStart })
   .then((report) => finish(`${report.disturbances.map((d) => `  - ${d}`).join('\n')}\n${report.finalLine}\n`, report.passed ? 0 : 1))
   .catch((err: unknown) => {

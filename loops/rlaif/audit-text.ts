@@ -49,6 +49,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
             `AST accuracy ${pct(ev.astAccuracy)}, hallucination ${pct(ev.hallucinationRate)}, wrong API ${pct(ev.wrongApiRate)} (${ev.status}; ${ev.questions ?? '-'} questions, ${ev.samples ?? '-'} answers; policy ${ev.policy.label})`
         : 'not started',
     ),
+    ...(ev?.placement ? [row('ran', formatPlacement(ev.placement)!)] : []),
   ];
   if (ev) {
     for (const [hub, h] of Object.entries(ev.perHub)) {

@@ -55,6 +55,8 @@ export interface RlaifConfigSummary {
 
 export interface EvaluationMetricsAudit {
   status: string;
+  /** where its answers were generated (the updated policy's host, or a fallback host) and by which worker; absent when not host-routed */
+  placement?: Record<string, StepPlacement>;
   policy: BackendLabel;
   questions: number | null;
   samples: number | null;
@@ -125,7 +127,7 @@ function summarizeConfig(raw: unknown): RlaifConfigSummary {
   };
 }
 
-function evaluationAudit(run: { status: string; policy: unknown; metrics: unknown }): EvaluationMetricsAudit {
+function evaluationAudit(run: { status: string; policy: unknown; metrics: unknown; placement?: Record<string, StepPlacement> | null }): EvaluationMetricsAudit {
   const m = obj(obj(run.metrics).metrics);
   const runs = obj(m.runs);
   const perHub: EvaluationMetricsAudit['perHub'] = {};
@@ -146,6 +148,7 @@ function evaluationAudit(run: { status: string; policy: unknown; metrics: unknow
     hallucinationRate: num(m.hallucinationRate),
     wrongApiRate: num(m.wrongApiRate),
     perHub,
+    ...(run.placement ? { placement: run.placement } : {}),
   };
 }
 

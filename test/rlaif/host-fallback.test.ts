@@ -70,5 +70,6 @@ describe('RLAIF on a reward model host that never comes back', () => {
     const [it1] = audit.iterations;
     expect(it1!.rewards.scored).toBe(12);
     expect(formatPlacement(it1!.rewards.placement)).toBe(`score on ${ctx.queues.gpu} by ${SURVIVOR.identity} (fallback: ${gone} took nothing for 2s)`);
+    expect(formatPlacement(it1!.evaluation!.placement)).toBe(`generate on ${ctx.queues.gpu} by ${SURVIVOR.identity} (fallback: ${gone} took nothing for 2s)`);
   });
 });
