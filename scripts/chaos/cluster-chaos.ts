@@ -198,22 +198,50 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
         }
       }
     };
-    const loseHost = async (): Promise<boolean> => {
-      const [job] = await query<{ status: string; worker_task_queue: string }>('select status, worker_task_queue from training_jobs where id = $1', [`${disturbedId}/iteration-${plan.loseHostAfter}/sft`]);
-      if (job?.status !== 'completed') return false;
-      lostHost = job.worker_task_queue.slice(`${queues.gpu}@`.length);
-      await gpus.get(lostHost as (typeof GPU_HOSTS)[number])!.kill();
-      disturbances.push(`SIGKILL GPU host ${lostHost} for good, right after it trained iteration ${plan.loseHostAfter}`);
-      return true;
-    };
-    await runCampaign(disturbedId, async () => {
-      if (lostHost === undefined && (await loseHost())) log(`chaos:cluster: ${disturbances.at(-1)}`);
-      const f = plan.faults[next];
-      if (!f || !(await reached(f))) return;
-      next++;
-      await fault(f);
-      log(`chaos:cluster: ${disturbances.at(-1)}`);
-    });
+    /**
+     * Kills the host the moment its job is recorded complete: in the window between its training
+     * and its picking up the evaluation sent to its queue. Watched apart from the server faults
+     * (which take seconds) and often, so the kill never lands in a later step.
+     */
+    let watching = true;
+    const hostLoss = (async () => {
+      let watcher: pg.Client | undefined;
+      while (watching && lostHost === undefined) {
+        try {
+          if (!watcher) {
+            watcher = new pg.Client({ connectionString: servers.databaseUrl });
+            watcher.on('error', () => undefined);
+            await watcher.connect();
+          }
+          const { rows } = await watcher.query<{ status: string; worker_task_queue: string }>('select status, worker_task_queue from training_jobs where id = $1', [`${disturbedId}/iteration-${plan.loseHostAfter}/sft`]);
+          if (rows[0]?.status === 'completed') {
+            const host = rows[0].worker_task_queue.slice(`${queues.gpu}@`.length);
+            await gpus.get(host as (typeof GPU_HOSTS)[number])!.kill();
+            lostHost = host;
+            disturbances.push(`SIGKILL GPU host ${host} for good, right after it trained iteration ${plan.loseHostAfter}`);
+            log(`chaos:cluster: ${disturbances.at(-1)}`);
+          }
+        } catch {
+          // PostgreSQL is restarting: a fresh connection next round
+          await watcher?.end().catch(() => undefined);
+          watcher = undefined;
+        }
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      await watcher?.end().catch(() => undefined);
+    })();
+    try {
+      await runCampaign(disturbedId, async () => {
+        const f = plan.faults[next];
+        if (!f || !(await reached(f))) return;
+        next++;
+        await fault(f);
+        log(`chaos:cluster: ${disturbances.at(-1)}`);
+      });
+    } finally {
+      watching = false;
+      await hostLoss;
+    }
     log(`chaos:cluster: disturbed run done at ${Math.round((Date.now() - started) / 1000)} s`);
 
     // The checks.
