@@ -92,6 +92,10 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
   const env = await isolatedEnv(home, { FEEDLOOP_TEMPORAL: 'cluster' });
   const paths = statePaths(home);
   const disturbances: string[] = [];
+  const note = (what: string) => {
+    disturbances.push(what);
+    log(`chaos:cluster: ${what}`);
+  };
   const problems: string[] = [];
   let connection: Connection | undefined;
   let pool: pg.Pool | undefined;
@@ -174,7 +178,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
       const at = `iteration ${f.iteration}, phase ${f.phase}`;
       const restart = async (service: ClusterService, signal: NodeJS.Signals, what: string) => {
         await stopClusterService(paths.run, service, signal);
-        disturbances.push(`${what} (${at})`);
+        note(`${what} (${at})`);
         await up();
       };
       switch (f.kind) {
@@ -186,22 +190,24 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
           return restart('frontend', 'SIGTERM', 'restart the frontend');
         case 'restart-postgres':
           await stopEmbeddedPostgres(paths.postgresData);
-          disturbances.push(`restart PostgreSQL (${at})`);
+          note(`restart PostgreSQL (${at})`);
           await up();
           return;
         case 'kill-cpu': {
           const w = cpus[Math.floor(new SeededRandom('chaos-cluster-cpu', o.seed).next() * cpus.length)]!;
           await w.kill();
-          disturbances.push(`SIGKILL CPU worker ${w.name}, restart it (${at})`);
+          note(`SIGKILL CPU worker ${w.name}, restart it (${at})`);
           await new Promise((r) => setTimeout(r, 500));
           await w.start();
         }
       }
     };
     /**
-     * Kills the host the moment its job is recorded complete: in the window between its training
-     * and its picking up the evaluation sent to its queue. Watched apart from the server faults
-     * (which take seconds) and often, so the kill never lands in a later step.
+     * Kills the host that trained iteration k as soon as the campaign has its result (the
+     * iteration entered 'evaluate': the training activity's completion is in the history, so no
+     * retry elsewhere will take the job over) and before the host has run the evaluation sent to
+     * its queue. Watched on a connection of its own, apart from the server faults (which take
+     * seconds), every 20 ms, so the kill never lands in a later step.
      */
     let watching = true;
     const hostLoss = (async () => {
@@ -213,20 +219,22 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
             watcher.on('error', () => undefined);
             await watcher.connect();
           }
-          const { rows } = await watcher.query<{ status: string; worker_task_queue: string }>('select status, worker_task_queue from training_jobs where id = $1', [`${disturbedId}/iteration-${plan.loseHostAfter}/sft`]);
-          if (rows[0]?.status === 'completed') {
+          const { rows } = await watcher.query<{ status: string; worker_task_queue: string; phase: string }>(
+            `select j.status, j.worker_task_queue, i.phase from training_jobs j join campaign_iterations i on i.campaign_id = j.campaign_id and i.iteration = j.iteration where j.id = $1`,
+            [`${disturbedId}/iteration-${plan.loseHostAfter}/sft`],
+          );
+          if (rows[0]?.status === 'completed' && rows[0].phase === 'evaluate') {
             const host = rows[0].worker_task_queue.slice(`${queues.gpu}@`.length);
             await gpus.get(host as (typeof GPU_HOSTS)[number])!.kill();
             lostHost = host;
-            disturbances.push(`SIGKILL GPU host ${host} for good, right after it trained iteration ${plan.loseHostAfter}`);
-            log(`chaos:cluster: ${disturbances.at(-1)}`);
+            note(`SIGKILL GPU host ${host} for good, right after it trained iteration ${plan.loseHostAfter}`);
           }
         } catch {
           // PostgreSQL is restarting: a fresh connection next round
           await watcher?.end().catch(() => undefined);
           watcher = undefined;
         }
-        await new Promise((r) => setTimeout(r, 40));
+        await new Promise((r) => setTimeout(r, 20));
       }
       await watcher?.end().catch(() => undefined);
     })();
@@ -236,7 +244,6 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
         if (!f || !(await reached(f))) return;
         next++;
         await fault(f);
-        log(`chaos:cluster: ${disturbances.at(-1)}`);
       });
     } finally {
       watching = false;
