@@ -12,7 +12,7 @@ export type { GpuActivityDeps };
  */
 export function createGpuActivities(deps: GpuActivityDeps) {
   // The trainer protocol: returns this host's queue so evaluation runs where the checkpoint is.
-  const training = createTrainingActivities({ workerTaskQueue: deps.hostTaskQueue, registry: deps.trainers });
+  const training = createTrainingActivities({ workerTaskQueue: deps.hostTaskQueue, registry: deps.trainers, host: deps.worker?.hostId, store: deps.checkpoints });
   const kernel = {
     ...createGenerationActivities(deps),
     ...training,

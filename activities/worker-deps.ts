@@ -4,6 +4,7 @@ import type { ModelBackendCache } from './models/index';
 import type { SandboxRunner } from './sandbox/types';
 import type { createTrainingActivities } from './training/index';
 import type { TrainerRegistry } from './training/trainer-registry';
+import type { CheckpointStore } from './training/checkpoint-store';
 
 /** What a CPU worker's activities are made from: the store, the sandbox, this process's models. */
 export interface CpuActivityDeps {
@@ -27,6 +28,16 @@ export interface GpuActivityDeps {
   models: ModelBackendCache;
   /** the trainers this host runs (its trainers file); unset: a campaign's own command runs */
   trainers?: TrainerRegistry;
+  /** this host's cache in front of the shared store (blobDir); unset: checkpoints are written and read in blobDir */
+  checkpoints?: CheckpointStore;
+  /** the worker running these activities, named in the placement records of host-routed steps */
+  worker?: WorkerRef;
+}
+
+/** A worker as placement records name it: its identity (pid@host/role) and its host id. */
+export interface WorkerRef {
+  identity: string;
+  hostId: string;
 }
 
 /** A GPU worker's deps plus the trainer protocol, which loops' training activities run jobs through. */

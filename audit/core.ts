@@ -359,11 +359,11 @@ export async function readTrainingJobs(db: Queryable, campaignId: string): Promi
   );
 }
 
-/** "generate on feedloop-gpu@host-b (fallback: feedloop-gpu@host-a took nothing for 10m)", one per recorded step. */
+/** "generate on feedloop-gpu by 4242@host-b/gpu (fallback: feedloop-gpu@host-a took nothing for 10m)", one per recorded step. */
 export function formatPlacement(placement: Record<string, StepPlacement> | null | undefined): string | undefined {
   if (!placement) return undefined;
   return Object.values(placement)
-    .map((p) => `${p.step} on ${p.taskQueue} (${p.reason === 'fallback' ? `fallback: ${p.preferred} took nothing for ${p.after}` : 'the checkpoint\'s host'})`)
+    .map((p) => `${p.step} on ${p.taskQueue}${p.worker ? ` by ${p.worker}` : ''} (${p.reason === 'fallback' ? `fallback: ${p.preferred} took nothing for ${p.after}` : 'the checkpoint\'s host'})`)
     .join('; ');
 }
 

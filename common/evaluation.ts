@@ -3,6 +3,7 @@
  * summaries cross the workflow boundary; programs and results stay in PostgreSQL.
  */
 import type { TaskSelection } from './datasets';
+import type { PlacementIntent } from './task-queues';
 import type { Outcome, SandboxLimits } from './sandbox';
 import type { ActivityTimeoutsInput, PolicyBackend } from './campaign-schema';
 import type { TaskQueues } from './task-queues';
@@ -52,6 +53,8 @@ export interface GenerateSamplesInput extends TaskSelection {
   policy: PolicySpec;
   samplesPerTask: number;
   sampling?: SamplingParams;
+  /** set on host-routed generation: the activity records where it ran (eval_runs.placement) */
+  placement?: PlacementIntent;
 }
 
 export interface GenerateSamplesOutput {

@@ -37,4 +37,11 @@ export interface StepPlacement {
   preferred?: string;
   /** the schedule-to-start timeout that ran out on it */
   after?: string;
+  /** the worker that ran it (pid@host/role), recorded by the activity itself */
+  worker?: string;
+  /** that worker's host id */
+  host?: string;
 }
+
+/** What a host-routed step's activity is told, so that it records where it ran and why. */
+export type PlacementIntent = Omit<StepPlacement, 'worker' | 'host'>;

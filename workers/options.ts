@@ -31,8 +31,10 @@ const schema = z.object({
   gpus: z.coerce.number().int().min(1).max(64),
   /** time in-flight activities get to finish after SIGTERM */
   shutdownGraceMs: z.coerce.number().int().min(0),
-  /** training sets and checkpoints on this host */
+  /** training sets and checkpoints: the durable store, the same path on every GPU host */
   blobDir: z.string().min(1),
+  /** this GPU host's own checkpoint cache (activities/training/checkpoint-store.ts); unset: none, trainers write in the store */
+  hostCache: z.string().min(1).optional(),
   /** names this host's own GPU queue (<gpu-queue>@<host-id>); stable across restarts */
   hostId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
   /** the trainers this GPU worker runs (activities/training/trainer-registry.ts); unset: a campaign's own command runs */
@@ -79,6 +81,7 @@ const FLAG_NAMES: Record<keyof z.infer<typeof schema>, string> = {
   gpus: '--gpus / FEEDLOOP_GPUS',
   shutdownGraceMs: '--shutdown-grace-ms / FEEDLOOP_SHUTDOWN_GRACE_MS',
   blobDir: '--blob-dir (default FEEDLOOP_HOME/blobs)',
+  hostCache: '--host-cache / FEEDLOOP_HOST_CACHE',
   hostId: '--host-id / FEEDLOOP_HOST_ID',
   trainersFile: '--trainers / FEEDLOOP_TRAINERS',
   metricsAddress: '--metrics-address / FEEDLOOP_METRICS_ADDRESS',
@@ -100,6 +103,7 @@ export function resolveWorkerOptions(flags: WorkerFlags, env: NodeJS.ProcessEnv 
     gpus: flags.gpus ?? env.FEEDLOOP_GPUS ?? detectGpuCount(env),
     shutdownGraceMs: flags.shutdownGraceMs ?? env.FEEDLOOP_SHUTDOWN_GRACE_MS ?? 30_000,
     blobDir: flags.blobDir ?? statePaths(base.FEEDLOOP_HOME).blobs,
+    hostCache: flags.hostCache ?? (env.FEEDLOOP_HOST_CACHE || undefined),
     hostId: flags.hostId ?? env.FEEDLOOP_HOST_ID ?? os.hostname(),
     trainersFile: flags.trainersFile ?? (env.FEEDLOOP_TRAINERS || undefined),
     metricsAddress: flags.metricsAddress ?? (env.FEEDLOOP_METRICS_ADDRESS || undefined),
@@ -143,7 +147,8 @@ export function workerCommand(name: string, description: string): Command {
     .addOption(new Option('--cpu-slots <n>', 'CPU activities at once (env FEEDLOOP_CPU_SLOTS, default 8)'))
     .addOption(new Option('--gpus <n>', 'GPUs on this host = GPU activity slots (env FEEDLOOP_GPUS; default: detected)'))
     .addOption(new Option('--shutdown-grace-ms <ms>', 'grace for in-flight activities on SIGTERM (default 30000)'))
-    .addOption(new Option('--blob-dir <dir>', 'training sets and checkpoints on this host (default FEEDLOOP_HOME/blobs)'))
+    .addOption(new Option('--blob-dir <dir>', 'training sets and checkpoints: the shared store, the same path on every GPU host (default FEEDLOOP_HOME/blobs)'))
+    .addOption(new Option('--host-cache <dir>', "this GPU host's own checkpoint cache: trainers write here, then publish to --blob-dir (env FEEDLOOP_HOST_CACHE)"))
     .addOption(new Option('--metrics-address <host:port>', 'serve Prometheus metrics (SDK and feedloop) at http://<host:port>/metrics (env FEEDLOOP_METRICS_ADDRESS)'))
     .addOption(new Option('--trainers <file>', 'the trainers this GPU worker runs, by name (env FEEDLOOP_TRAINERS); unset: campaigns give commands'))
     .addOption(new Option('--tls-cert <file>', 'client certificate for mTLS (env TEMPORAL_TLS_CERT)'))

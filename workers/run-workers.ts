@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { createCpuActivities } from '../activities/cpu';
 import { createGpuActivities } from '../activities/gpu';
 import { loadTrainerRegistry } from '../activities/training/trainer-registry';
+import { CheckpointStore } from '../activities/training/checkpoint-store';
 import { ModelBackendCache } from '../activities/models/index';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
@@ -71,7 +72,9 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
   const needsDb = roles.includes('cpu') || roles.includes('gpu');
   let pool: pg.Pool | undefined;
   const runner = extras.runner ?? createSandboxRunner({ size: opts.sandboxConcurrency, log });
-  const models = new ModelBackendCache();
+  // This host's checkpoint cache in front of the shared store (--blob-dir), when it has one.
+  const checkpoints = opts.hostCache ? new CheckpointStore(opts.blobDir, opts.hostCache, opts.hostId) : undefined;
+  const models = new ModelBackendCache(process.env, checkpoints);
   const workers: Worker[] = [];
   let version: ResolvedVersion | undefined;
   try {
@@ -109,7 +112,17 @@ export async function startWorkers(roles: readonly WorkerRole[], opts: WorkerOpt
     }
     if (roles.includes('gpu')) {
       const slots = new GpuSlots(opts.gpus);
-      const activities = slots.wrap(createGpuActivities({ pool: pool!, blobDir: opts.blobDir, hostTaskQueue: hostQueue(opts), models, trainers: opts.trainersFile ? loadTrainerRegistry(opts.trainersFile) : undefined }));
+      const activities = slots.wrap(
+        createGpuActivities({
+          pool: pool!,
+          blobDir: opts.blobDir,
+          hostTaskQueue: hostQueue(opts),
+          models,
+          trainers: opts.trainersFile ? loadTrainerRegistry(opts.trainersFile) : undefined,
+          checkpoints,
+          worker: { identity: identity('gpu'), hostId: opts.hostId },
+        }),
+      );
       // The shared GPU queue, and this host's own queue: work that must run where a checkpoint
       // was just written (evaluating the model trained here) is sent to the latter.
       for (const taskQueue of [opts.gpuQueue, hostQueue(opts)]) {

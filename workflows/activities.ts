@@ -9,6 +9,7 @@ import type { createCampaignStoreActivities } from '../activities/store/campaign
 import type { createEvaluationStoreActivities } from '../activities/store/evaluation-activities';
 import type { createPolicyUpdateActivities } from '../activities/rewards/policy-update';
 import { DEFAULT_HOST_SCHEDULE_TO_START, modelPlacement, type ActivityPlacement } from './routing';
+import type { HostRoute } from './host-fallback';
 
 /**
  * Activity stubs, one per capability, each typed by that capability's own factory and given the
@@ -52,6 +53,24 @@ export function modelCapability<F extends Factory>(placement: ActivityPlacement,
   return capability<F>(placement.kind, placement.taskQueue, timeouts);
 }
 
+/**
+ * One capability's stubs on the checkpoint host's queue `queues.gpu` (failing fast there when no
+ * worker starts the work within the host schedule-to-start timeout) and on the shared GPU queue
+ * `queues.gpuFallback` to fall back to (workflows/host-fallback.ts); undefined when `queues.gpu`
+ * is not a host's queue.
+ */
+export function hostRoute<F extends Factory>(kind: ActivityKind, queues: TaskQueues, timeouts: ActivityTimeoutsInput = DEFAULT_TIMEOUTS): HostRoute<ReturnType<typeof capability<F>>> | undefined {
+  if (queues.gpuFallback === undefined) return undefined;
+  const after = timeouts.hostScheduleToStart ?? DEFAULT_HOST_SCHEDULE_TO_START;
+  return {
+    host: capability<F>(kind, queues.gpu, timeouts, { scheduleToStartTimeout: after }),
+    fallback: capability<F>(kind, queues.gpuFallback, timeouts),
+    hostQueue: queues.gpu,
+    fallbackQueue: queues.gpuFallback,
+    after,
+  };
+}
+
 /** The capabilities every loop's steps use. */
 export function kernelActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput = DEFAULT_TIMEOUTS) {
   return {
@@ -68,16 +87,7 @@ export function kernelActivities(queues: TaskQueues, timeouts: ActivityTimeoutsI
      * (workflows/routing.ts): failing fast there if no worker starts it in time, and the same
      * activities on the shared GPU queue to fall back to
      */
-    hostGeneration: () =>
-      queues.gpuFallback === undefined
-        ? undefined
-        : {
-            host: capability<typeof createGenerationActivities>('gpu', queues.gpu, timeouts, { scheduleToStartTimeout: timeouts.hostScheduleToStart ?? DEFAULT_HOST_SCHEDULE_TO_START }),
-            fallback: capability<typeof createGenerationActivities>('gpu', queues.gpuFallback, timeouts),
-            hostQueue: queues.gpu,
-            fallbackQueue: queues.gpuFallback,
-            after: timeouts.hostScheduleToStart ?? DEFAULT_HOST_SCHEDULE_TO_START,
-          },
+    hostGeneration: () => hostRoute<typeof createGenerationActivities>('gpu', queues, timeouts),
     /** the shared policy-update step of the RL loops, on the rewards any reward source wrote */
     policyUpdate: capability<typeof createPolicyUpdateActivities>('training', queues.gpu, timeouts),
   };

@@ -1,10 +1,10 @@
 import type { SandboxLimits } from '../common/sandbox';
 import type { GenerateSamplesOutput, PolicySpec, SamplingParams } from '../common/evaluation';
 import type { TaskSelection } from '../common/datasets';
-import { ActivityFailure, TimeoutFailure, patched } from '@temporalio/workflow';
+import { patched } from '@temporalio/workflow';
 import { testBatchPrefix, type BatchRef } from '../common/sandbox-batches';
 import type { KernelActivities } from './activities';
-import type { StepPlacement } from '../common/task-queues';
+import { onHostOrFallback } from './host-fallback';
 import { MAX_PARALLEL_BATCHES, runBatchesInChild } from './sandbox-batches';
 
 /**
@@ -74,10 +74,6 @@ export async function sampleAndTest(
   return { generated, batches: tested.batches };
 }
 
-function isScheduleToStartTimeout(err: unknown): boolean {
-  return err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
-}
-
 /**
  * Generation on the checkpoint's host, or, when no worker there starts it within the host
  * schedule-to-start timeout (the host is gone), on any GPU host; the eval run records which.
@@ -87,16 +83,8 @@ async function generateOnHostOrFallback(
   onHost: NonNullable<ReturnType<KernelActivities['hostGeneration']>>,
   request: Parameters<ReturnType<KernelActivities['generation']>['generateSamples']>[0],
 ): Promise<GenerateSamplesOutput> {
-  let generated: GenerateSamplesOutput;
-  let placement: StepPlacement;
-  try {
-    generated = await onHost.host.generateSamples(request);
-    placement = { step: 'generate', taskQueue: onHost.hostQueue, reason: 'preferred-host' };
-  } catch (err) {
-    if (!isScheduleToStartTimeout(err)) throw err;
-    generated = await onHost.fallback.generateSamples(request);
-    placement = { step: 'generate', taskQueue: onHost.fallbackQueue, reason: 'fallback', preferred: onHost.hostQueue, after: onHost.after };
-  }
+  // The activity records the worker that ran it; this records why it went there (also for runs whose workers predate that).
+  const { result, placement } = await onHostOrFallback(onHost, 'generate', (stubs, intent) => stubs.generateSamples({ ...request, placement: intent }));
   await acts.evalStore.recordPlacement({ evalRunId: request.evalRunId, placement });
-  return generated;
+  return result;
 }

@@ -9,6 +9,9 @@ import { apiBenchPrompt, rolloutBatch, selectQuestions, type ApiBenchQuestion } 
 import type { ApiHub } from '../metrics/ast-match/apibench';
 import { sampleCountsByTask, saveGenerations } from '../store/eval-runs';
 import type { ModelBackendCache } from './index';
+import type { PlacementIntent } from '../../common/task-queues';
+import { recordRanBy } from '../store/evaluation-activities';
+import type { WorkerRef } from '../worker-deps';
 
 /**
  * Samples answers to APIBench questions from a policy: the rollouts of an RLAIF iteration
@@ -26,6 +29,8 @@ export interface GenerateApiSamplesInput {
   policy: PolicyBackend;
   samplesPerQuestion: number;
   sampling: SamplingParams;
+  /** set on host-routed generation: the activity records where it ran (eval_runs.placement) */
+  placement?: PlacementIntent;
 }
 
 export interface GenerateApiSamplesOutput {
@@ -52,7 +57,7 @@ export function answerFromOutput(text: string): string {
   return (fenced ? fenced[1]! : text).trim();
 }
 
-export function createApiGenerationActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
+export function createApiGenerationActivities(deps: { pool: pg.Pool; models: ModelBackendCache; worker?: WorkerRef }) {
   return {
     async generateApiSamples(input: GenerateApiSamplesInput): Promise<GenerateApiSamplesOutput> {
       const { policy } = input;
@@ -92,6 +97,7 @@ export function createApiGenerationActivities(deps: { pool: pg.Pool; models: Mod
         );
         ctx.heartbeat({ questionsDone: ++done, questions: questions.length });
       }, ctx.cancellationSignal);
+      await recordRanBy(deps.pool, input.evalRunId, input.placement, deps.worker);
       return { questions: questions.length, samples: questions.length * input.samplesPerQuestion };
     },
   };

@@ -7,6 +7,8 @@ import { runMany } from '../../common/run-many';
 import type { ModelBackendCache } from './index';
 import { programFromOutput } from './program-text';
 import { replaySamples } from './replay';
+import { recordRanBy } from '../store/evaluation-activities';
+import type { WorkerRef } from '../worker-deps';
 
 /**
  * Generation activities: registered only on GPU workers (GPU_TASK_QUEUE), since local model
@@ -21,7 +23,7 @@ function taskSeed(seed: number, taskId: number): number {
   return (Math.imul(seed ^ 0x9e3779b9, 31) + taskId * 2654435761) >>> 0;
 }
 
-export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
+export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelBackendCache; worker?: WorkerRef }) {
   return {
     async generateSamples(input: GenerateSamplesInput): Promise<GenerateSamplesOutput> {
       const ctx = Context.current();
@@ -79,6 +81,7 @@ export function createGenerationActivities(deps: { pool: pg.Pool; models: ModelB
       } finally {
         await backend.close();
       }
+      await recordRanBy(deps.pool, input.evalRunId, input.placement, deps.worker);
       return { tasks: tasks.length, samples: tasks.length * input.samplesPerTask, tasksWithoutSamples: 0 };
     },
   };

@@ -65,6 +65,32 @@ class LazyBackend implements ModelBackend {
   }
 }
 
+/** Where a host reads a checkpoint of the shared store from (activities/training/checkpoint-store.ts). */
+export interface CheckpointLocator {
+  inStore(p: string): boolean;
+  localize(p: string): Promise<{ path: string; pulled: boolean }>;
+}
+
+/** The checkpoint directory a backend config loads, if it names one. */
+function checkpointOf(config: ModelBackendConfigInput | ModelBackendConfig): string | undefined {
+  if (config.backend === 'onnx') return config.modelDir;
+  if (config.backend === 'simulated') return config.model;
+  return undefined;
+}
+
+/**
+ * A backend on a checkpoint of the shared store, loaded from this host's cache: the first call
+ * pulls the checkpoint there if the cache lacks it (a host that did not train it: the fallback
+ * after the training host was lost). The simulated backend reads no weights; its checkpoint is
+ * pulled all the same, so a dry run moves checkpoints as a real campaign does.
+ */
+function cachedCheckpointBackend(config: ModelBackendConfigInput | ModelBackendConfig, checkpoint: string, locator: CheckpointLocator, env: NodeJS.ProcessEnv): ModelBackend {
+  return new LazyBackend(config.backend, checkpoint, async () => {
+    const local = await locator.localize(checkpoint);
+    return createModelBackend(config.backend === 'onnx' ? { ...config, modelDir: local.path } : config, env);
+  });
+}
+
 /**
  * Keeps one backend per distinct config for a worker's lifetime, so an ONNX session is loaded
  * once, not per activity. Handles from `get` ignore close(); call `closeAll` at worker shutdown.
@@ -72,13 +98,21 @@ class LazyBackend implements ModelBackend {
 export class ModelBackendCache {
   private readonly backends = new Map<string, ModelBackend>();
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    /** this host's cache of the shared checkpoint store; unset: checkpoints are read where they are */
+    private readonly checkpoints?: CheckpointLocator,
+  ) {}
 
   get(config: ModelBackendConfigInput | ModelBackendConfig): ModelBackend {
     const key = JSON.stringify(config, Object.keys(flatten(config)).sort());
     let backend = this.backends.get(key);
     if (!backend) {
-      backend = createModelBackend(config, this.env);
+      const checkpoint = checkpointOf(config);
+      backend =
+        this.checkpoints && checkpoint !== undefined && this.checkpoints.inStore(checkpoint)
+          ? cachedCheckpointBackend(config, checkpoint, this.checkpoints, this.env)
+          : createModelBackend(config, this.env);
       this.backends.set(key, backend);
     }
     const shared = backend;

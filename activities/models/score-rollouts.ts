@@ -5,6 +5,9 @@ import type { RewardCounts } from '../../common/rewards';
 import { promptOfTask } from '../datasets/registry';
 import { rewardCounts, rewardOf, saveRewards } from '../rewards/reward-table';
 import type { ModelBackendCache } from './index';
+import type { PlacementIntent } from '../../common/task-queues';
+import { recordRanBy } from '../store/evaluation-activities';
+import type { WorkerRef } from '../worker-deps';
 
 /**
  * The reward source "reward-model" (RLAIF step 4, GPU queue): the reward model scores every
@@ -17,11 +20,13 @@ export interface ScoreRolloutsInput {
   iteration: number;
   evalRunId: string;
   rewardModel: RewardModelRef;
+  /** set when the step is host-routed: the activity records where it ran (eval_runs.placement of the rollouts) */
+  placement?: PlacementIntent;
 }
 
 const BATCH = 64;
 
-export function createRolloutScoringActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
+export function createRolloutScoringActivities(deps: { pool: pg.Pool; models: ModelBackendCache; worker?: WorkerRef }) {
   return {
     async scoreRollouts(input: ScoreRolloutsInput): Promise<RewardCounts> {
       const { campaignId: c, iteration: k } = input;
@@ -47,6 +52,7 @@ export function createRolloutScoringActivities(deps: { pool: pg.Pool; models: Mo
         );
         ctx.heartbeat({ scored: start + batch.length, of: todo.length });
       }
+      await recordRanBy(deps.pool, input.evalRunId, input.placement, deps.worker);
       return rewardCounts(deps.pool, c, k);
     },
   };

@@ -5,8 +5,29 @@ import { codeDataset, programSpec } from '../datasets/registry';
 import { createEvalRun, listGenerationsPage } from './eval-runs';
 import { createBatch } from './sandbox-batches';
 import type { SandboxLimits } from '../sandbox/types';
-import type { StepPlacement } from '../../common/task-queues';
+import type { PlacementIntent, StepPlacement } from '../../common/task-queues';
 import { batchId, batchIdsOf, testBatchPrefix, type PrepareTestBatchPageInput, type PrepareTestBatchPageOutput } from '../../common/sandbox-batches';
+import type { WorkerRef } from '../worker-deps';
+
+/**
+ * Merges a step's placement into eval_runs.placement[step], field by field: the workflow records
+ * why a step went where it did, the activity that ran it names its worker, in either order.
+ */
+export async function recordStepPlacement(pool: pg.Pool, evalRunId: string, placement: Partial<StepPlacement> & { step: string }): Promise<void> {
+  await pool.query(
+    `update eval_runs set placement = jsonb_set(coalesce(placement, '{}'::jsonb), array[$2::text], coalesce(placement -> $2::text, '{}'::jsonb) || $3::jsonb) where id = $1`,
+    [evalRunId, placement.step, JSON.stringify(placement)],
+  );
+}
+
+/**
+ * What the activity of a host-routed step records once its work is done: the placement it was
+ * sent with, and the worker that ran it (the one whose completion counts: a retry elsewhere overwrites).
+ */
+export async function recordRanBy(pool: pg.Pool, evalRunId: string, intent: PlacementIntent | undefined, worker: WorkerRef | undefined): Promise<void> {
+  if (!intent || !worker) return;
+  await recordStepPlacement(pool, evalRunId, { ...intent, taskQueue: Context.current().info.taskQueue, worker: worker.identity, host: worker.hostId });
+}
 
 /** Store activities of the evaluation workflow (CPU queue). All are idempotent. */
 export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
@@ -34,11 +55,7 @@ export function createEvaluationStoreActivities(deps: { pool: pg.Pool }) {
 
     /** Records where a step of the run ran and why (preferred host or fallback); idempotent. */
     async recordPlacement(input: { evalRunId: string; placement: StepPlacement }): Promise<void> {
-      await deps.pool.query(`update eval_runs set placement = coalesce(placement, '{}'::jsonb) || jsonb_build_object($2::text, $3::jsonb) where id = $1`, [
-        input.evalRunId,
-        input.placement.step,
-        JSON.stringify(input.placement),
-      ]);
+      await recordStepPlacement(deps.pool, input.evalRunId, input.placement);
     },
 
     /**

@@ -14,6 +14,7 @@ import { parseTrainerLine, TailBuffer, type TrainerEvent } from './protocol';
 import { formatConfigIssues } from '../../common/model-config';
 import type { Logger } from '../../infra/logger';
 import { resolveJobTrainer, type TrainerRegistry } from './trainer-registry';
+import { publishedProblem, type CheckpointStore } from './checkpoint-store';
 
 /** A job whose argv is the one that runs (trainer-registry.ts). */
 type ResolvedJob = ReturnType<typeof resolveJobTrainer>;
@@ -37,6 +38,13 @@ export interface CommandTrainerDeps {
   heartbeatIntervalMs: number;
   /** the trainers this worker runs; unset: a job's own argv runs */
   registry?: TrainerRegistry;
+  /**
+   * This host's cache in front of the shared store: the trainer writes in the cache copy of
+   * `outputDir`, and each complete checkpoint and the final model are published to `outputDir`
+   * (the durable home, which keeps the lock, the result and the loss curve). Unset: the trainer
+   * writes in `outputDir` itself.
+   */
+  store?: CheckpointStore;
 }
 
 interface StoredResult {
@@ -71,8 +79,9 @@ function readStoredResult(outputDir: string, jobId: string): StoredResult | unde
  * those on disk. If the last attempt reported a checkpoint this host cannot see, fail retryably
  * rather than train from scratch: outputDir must be shared storage for retries on other hosts.
  */
-export function resumePoint(outputDir: string, previous: TrainingHeartbeat | undefined): CheckpointRef | null {
+export function resumePoint(outputDir: string, previous: TrainingHeartbeat | undefined, workDir: string = outputDir): CheckpointRef | null {
   const candidates = completeCheckpoints(outputDir);
+  if (workDir !== outputDir) candidates.push(...completeCheckpoints(workDir));
   const reported = previous?.checkpoint ?? null;
   if (reported) {
     const problem = checkpointProblem(reported);
@@ -86,6 +95,51 @@ export function resumePoint(outputDir: string, previous: TrainingHeartbeat | und
     }
   }
   return candidates.sort((a, b) => b.step - a.step)[0] ?? null;
+}
+
+/**
+ * Where a job's trainer writes (this host's cache copy of outputDir when a store is configured)
+ * and how its results reach the durable home.
+ */
+function jobCache(outputDir: string, store: CheckpointStore | undefined) {
+  const cached = store !== undefined && store.inStore(outputDir);
+  const workDir = cached ? store.localPath(outputDir) : outputDir;
+  const durablePathOf = (local: string) => {
+    const rel = path.relative(workDir, local);
+    return rel.startsWith('..') || path.isAbsolute(rel) ? undefined : path.join(outputDir, rel);
+  };
+  return {
+    workDir,
+    /** the durable ref of a checkpoint (published ones are; a local one is named as it is) */
+    durable: (ref: CheckpointRef): CheckpointRef => {
+      if (!cached) return ref;
+      const shared = durablePathOf(ref.path);
+      return shared && checkpointProblem({ path: shared, step: ref.step }) === null ? { path: shared, step: ref.step } : ref;
+    },
+    /** a model or checkpoint path as the trainer on this host reads it (pulled into the cache when needed) */
+    local: async (p: string): Promise<string> => (cached ? (await store.localize(p)).path : p),
+    /** publishes a complete checkpoint the trainer reported; returns its durable ref */
+    publishCheckpoint: async (ref: CheckpointRef): Promise<CheckpointRef> => {
+      const shared = cached ? durablePathOf(ref.path) : undefined;
+      if (!shared) return ref;
+      await store!.publish(ref.path, shared);
+      return { path: shared, step: ref.step };
+    },
+    /** publishes the final model (or export) unless it is inside one already published; returns its durable path */
+    publishModel: async (local: string): Promise<string> => {
+      const shared = cached ? durablePathOf(local) : undefined;
+      if (!shared) return local;
+      const unit = store!.publishedUnit(shared);
+      if (unit !== undefined && publishedProblem(unit) === null) return shared;
+      if (fs.statSync(local).isDirectory()) await store!.publish(local, shared);
+      else {
+        fs.mkdirSync(path.dirname(shared), { recursive: true });
+        fs.copyFileSync(local, `${shared}.tmp-${process.pid}`);
+        fs.renameSync(`${shared}.tmp-${process.pid}`, shared);
+      }
+      return shared;
+    },
+  };
 }
 
 /** Takes the job lock, stopping an orphaned trainer and waiting (heartbeating) for a live holder up to lockWaitMs. */
@@ -151,31 +205,36 @@ export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrai
   const heartbeat = () => ctx.heartbeat({ ...state });
   const lock = new JobLock(outputDir, deps.host, job.trainer.lockStaleAfterMs);
   const holder = await acquireLock(lock, job, deps, heartbeat);
+  const cache = jobCache(outputDir, deps.store);
   try {
-    const resume = resumePoint(outputDir, previous);
-    state.checkpoint = resume;
+    // the durable checkpoints (the store's), and this host's own where it has a later one
+    const resume = resumePoint(outputDir, previous, cache.workDir);
+    state.checkpoint = resume && cache.durable(resume);
     state.step = resume?.step ?? 0;
     heartbeat();
-    const specPath = path.join(outputDir, 'job-spec.json');
+    const resumeHere = resume && (await cache.local(resume.path));
+    const specPath = path.join(cache.workDir, 'job-spec.json');
+    fs.mkdirSync(cache.workDir, { recursive: true });
     const spec: TrainerJobSpec = {
       protocol: 1,
       jobId: job.jobId,
       kind: job.kind,
-      baseModel: job.baseModel,
+      baseModel: await cache.local(job.baseModel),
       datasetPath: path.resolve(job.datasetPath),
       evalDatasetPath: job.evalDatasetPath ? path.resolve(job.evalDatasetPath) : null,
-      outputDir,
-      resumeFromCheckpoint: resume?.path ?? null,
+      outputDir: cache.workDir,
+      resumeFromCheckpoint: resumeHere ?? null,
       resumeFromStep: resume?.step ?? 0,
       hyperparameters: job.hyperparameters,
       attempt,
     };
     writeJsonAtomic(specPath, spec);
-    deps.logger?.info({ jobId: job.jobId, attempt, resumeFrom: resume?.path ?? null }, 'starting trainer');
-    const done = await superviseTrainer(job, specPath, state, lock, holder, deps, attempt);
-    const modelPath = path.resolve(outputDir, done.modelPath);
+    deps.logger?.info({ jobId: job.jobId, attempt, resumeFrom: resumeHere ?? null, cache: cache.workDir === outputDir ? undefined : cache.workDir }, 'starting trainer');
+    const done = await superviseTrainer({ ...job, outputDir: cache.workDir }, specPath, state, lock, holder, deps, attempt, { durableDir: outputDir, onCheckpoint: cache.publishCheckpoint });
+    // The final model (and an export outside it) move to the durable home before the job counts as done.
+    const modelPath = await cache.publishModel(path.resolve(cache.workDir, done.modelPath));
     const steps = done.step ?? state.step;
-    const exported = done.exportPath ? { exportPath: done.exportPath } : {};
+    const exported = done.exportPath ? { exportPath: await cache.publishModel(done.exportPath) } : {};
     writeJsonAtomic(path.join(outputDir, RESULT_FILE), {
       jobId: job.jobId,
       modelPath,
@@ -207,6 +266,7 @@ async function superviseTrainer(
   holder: LockHolder,
   deps: CommandTrainerDeps,
   attempt: number,
+  durable: { durableDir: string; onCheckpoint: (ref: CheckpointRef) => Promise<CheckpointRef> },
 ): Promise<Finished> {
   const ctx = Context.current();
   const [command, ...args] = argvWithSpec(job.trainer.argv, specPath);
@@ -220,6 +280,7 @@ async function superviseTrainer(
   let error: TrainerEvent & { event: 'error' } | undefined;
   let stopReason: 'cancelled' | 'stalled' | 'lock-lost' | undefined;
   let lastOutputAt = Date.now();
+  let publishing: Promise<void> = Promise.resolve();
 
   const child = spawn(command!, args, {
     cwd: job.trainer.cwd,
@@ -258,7 +319,7 @@ async function superviseTrainer(
         if (event.loss !== undefined) {
           state.loss = event.loss;
           metrics.loss = event.loss;
-          appendLossPoint(job.outputDir, attempt, event.step, event.loss);
+          appendLossPoint(durable.durableDir, attempt, event.step, event.loss);
         }
         break;
       case 'checkpoint': {
@@ -270,8 +331,17 @@ async function superviseTrainer(
           output.push(`[feedloop] ignored incomplete checkpoint: ${problem}\n`);
           return;
         }
-        state.checkpoint = ref;
         state.step = Math.max(state.step, event.step);
+        // Heartbeated once durable: a retry on another host resumes from the published copy.
+        publishing = publishing.then(async () => {
+          try {
+            state.checkpoint = await durable.onCheckpoint(ref);
+          } catch (err) {
+            deps.logger?.warn({ jobId: job.jobId, err: (err as Error).message }, 'could not publish a checkpoint; the next one will be');
+            return;
+          }
+          heartbeat();
+        });
         break;
       }
       case 'metrics':
@@ -317,6 +387,7 @@ async function superviseTrainer(
     if (first instanceof Error) startError = first;
     else exit = first;
     await stopping;
+    await publishing;
   } finally {
     clearInterval(timer);
     ctx.cancellationSignal.removeEventListener('abort', onAbort);

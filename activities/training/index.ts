@@ -4,12 +4,14 @@ import { runCommandTrainingJob } from './command-trainer';
 import type { CommandTrainingJobInput, OpenAIFineTuningJobInput, TrainingJobResult } from './job-spec';
 import { runOpenAIFineTuningJob } from './openai-trainer';
 import type { TrainerRegistry } from './trainer-registry';
+import type { CheckpointStore } from './checkpoint-store';
 
 export * from './job-spec';
 export { TRAINING_FAILURE } from './failures';
 export { CHECKPOINT_MARKER, RESULT_FILE, completeCheckpoints, type CheckpointRef } from './checkpoints';
 export { LOCK_FILE } from './lock';
 export { loadTrainerRegistry, type TrainerRegistry } from './trainer-registry';
+export { CheckpointStore, PUBLISHED_MARKER } from './checkpoint-store';
 export type { TrainingHeartbeat } from './command-trainer';
 export type { FineTuningHeartbeat } from './openai-trainer';
 
@@ -25,6 +27,8 @@ export interface TrainingActivityDeps {
   env?: NodeJS.ProcessEnv;
   /** the trainers this worker runs (its trainers file); unset: a job's own argv runs */
   registry?: TrainerRegistry;
+  /** this host's cache in front of the shared store: trainers write there and publish (checkpoint-store.ts) */
+  store?: CheckpointStore;
 }
 
 /**
@@ -42,6 +46,7 @@ export function createTrainingActivities(deps: TrainingActivityDeps = {}) {
         logger: deps.logger,
         heartbeatIntervalMs: deps.heartbeatIntervalMs ?? 5000,
         registry: deps.registry,
+        store: deps.store,
       });
     },
     runOpenAIFineTuningJob(input: OpenAIFineTuningJobInput): Promise<TrainingJobResult> {

@@ -1,4 +1,5 @@
 import { pct } from '../../audit/report/format';
+import { formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
 import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 
@@ -40,6 +41,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
     ),
     row('reward model', it.rewardModel.trainedThisIteration ? formatTrainingJob(it.rewardModel.job) : `not retrained this iteration; scored with ${it.rewardModel.scoredWith ?? '-'}`),
     row('rewards', `${it.rewards.scored} scored, ${it.rewards.unscorable} unscorable (kept out of the update); mean reward ${num3(it.rewards.meanReward)}`),
+    ...(it.rewards.placement ? [row('scored', formatPlacement(it.rewards.placement)!)] : []),
     row('policy update', formatTrainingJob(it.policyUpdate)),
     row(
       'evaluation',
@@ -48,6 +50,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
             `AST accuracy ${pct(ev.astAccuracy)}, hallucination ${pct(ev.hallucinationRate)}, wrong API ${pct(ev.wrongApiRate)} (${ev.status}; ${ev.questions ?? '-'} questions, ${ev.samples ?? '-'} answers; policy ${ev.policy.label})`
         : 'not started',
     ),
+    ...(ev?.placement ? [row('ran', formatPlacement(ev.placement)!)] : []),
   ];
   if (ev) {
     for (const [hub, h] of Object.entries(ev.perHub)) {

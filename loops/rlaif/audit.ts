@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { StepPlacement } from '../../common/task-queues';
 import { rlaifIds } from './types';
 import { campaignIds } from '../../common/campaign';
 import {
@@ -54,6 +55,8 @@ export interface RlaifConfigSummary {
 
 export interface EvaluationMetricsAudit {
   status: string;
+  /** where its answers were generated (the updated policy's host, or a fallback host) and by which worker; absent when not host-routed */
+  placement?: Record<string, StepPlacement>;
   policy: BackendLabel;
   questions: number | null;
   samples: number | null;
@@ -81,7 +84,8 @@ export interface RlaifIterationAudit extends IterationHead {
     meanScore: number | null;
   };
   rewardModel: { trainedThisIteration: boolean; job: TrainingJobAudit | null; scoredWith: string | null };
-  rewards: { scored: number; unscorable: number; meanReward: number | null };
+  /** where the reward model scored (its host, or a fallback host) and by which worker; absent when not host-routed */
+  rewards: { scored: number; unscorable: number; meanReward: number | null; placement?: Record<string, StepPlacement> };
   policyUpdate: TrainingJobAudit | null;
   evaluation: EvaluationMetricsAudit | null;
   history: { iteration: ExecutionRef; evaluation: ExecutionRef | null; rollouts: ExecutionRef | null };
@@ -123,7 +127,7 @@ function summarizeConfig(raw: unknown): RlaifConfigSummary {
   };
 }
 
-function evaluationAudit(run: { status: string; policy: unknown; metrics: unknown }): EvaluationMetricsAudit {
+function evaluationAudit(run: { status: string; policy: unknown; metrics: unknown; placement?: Record<string, StepPlacement> | null }): EvaluationMetricsAudit {
   const m = obj(obj(run.metrics).metrics);
   const runs = obj(m.runs);
   const perHub: EvaluationMetricsAudit['perHub'] = {};
@@ -144,6 +148,7 @@ function evaluationAudit(run: { status: string; policy: unknown; metrics: unknow
     hallucinationRate: num(m.hallucinationRate),
     wrongApiRate: num(m.wrongApiRate),
     perHub,
+    ...(run.placement ? { placement: run.placement } : {}),
   };
 }
 
@@ -222,7 +227,10 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
         meanScore,
       },
       rewardModel: { trainedThisIteration: rmJob !== undefined, job: rmJob ? trainingJobAudit(rmJob) : null, scoredWith: rw?.models?.[0] ?? null },
-      rewards: { scored: Number(rw?.scored ?? 0), unscorable: Number(rw?.unscorable ?? 0), meanReward: rw?.mean ?? null },
+      rewards: (() => {
+        const placement = runById.get(rlaifIds.rollouts(campaignId, k))?.placement;
+        return { scored: Number(rw?.scored ?? 0), unscorable: Number(rw?.unscorable ?? 0), meanReward: rw?.mean ?? null, ...(placement ? { placement } : {}) };
+      })(),
       policyUpdate: updateJob ? trainingJobAudit(updateJob) : null,
       evaluation: evalRun ? evaluationAudit(evalRun) : null,
       history: {

@@ -6,7 +6,8 @@ import type { createRolloutScoringActivities } from '../../activities/models/sco
 import type { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
-import { capability, kernelActivities, modelCapability } from '../../workflows/activities';
+import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';
+import { onHostOrFallback } from '../../workflows/host-fallback';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
@@ -42,6 +43,12 @@ function rlaifActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | u
   };
 }
 
+/**
+ * Reward scoring on the reward model's host, and the evaluation's answers on the updated policy's
+ * host, fall back to any GPU host (workflows/host-fallback.ts); histories from before replay without.
+ */
+export const RLAIF_HOST_FALLBACK_PATCH = 'rlaif-host-fallback';
+
 /** Whether iteration k trains the reward model: always the first, then every `retrainEvery`. */
 export function trainsRewardModel(k: number, retrainEvery: number): boolean {
   return k === 1 || (retrainEvery > 0 && (k - 1) % retrainEvery === 0);
@@ -62,13 +69,18 @@ export async function apibenchEvaluationWorkflow(input: ApiBenchEvaluationInput)
   const rlaif = rlaifActivities(queues, input.timeouts);
   setPhase('generate');
   await acts.evalStore.createEvalRun({ evalRunId, dataset: 'apibench', split: 'test', policy: input.policy, samplesPerTask: input.samplesPerQuestion, ks: [] });
-  const generated = await rlaif.answers(input.policy).generateApiSamples({
+  const request = {
     evalRunId,
-    questions: { part: 'eval', hubs: input.hubs, heldOutFraction: input.heldOutFraction, maxPerHub: input.maxQuestionsPerHub },
+    questions: { part: 'eval' as const, hubs: input.hubs, heldOutFraction: input.heldOutFraction, maxPerHub: input.maxQuestionsPerHub },
     policy: input.policy,
     samplesPerQuestion: input.samplesPerQuestion,
     sampling: input.sampling,
-  });
+  };
+  // On the updated policy's host, or after the host schedule-to-start timeout on any GPU host.
+  const onHost = input.policy.backend !== 'openai' && queues.gpuFallback !== undefined && patched(RLAIF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createApiGenerationActivities>('gpu', queues, input.timeouts) : undefined;
+  const generated = onHost
+    ? (await onHostOrFallback(onHost, 'generate', (stubs, placement) => stubs.generateApiSamples({ ...request, placement }))).result
+    : await rlaif.answers(input.policy).generateApiSamples(request);
   if (generated.samples === 0) throw ApplicationFailure.nonRetryable('no APIBench eval questions selected: check dataset.hubs', 'InvalidConfig');
   setPhase('score');
   const { probe } = await rlaif.metrics.scoreApiBenchRun({ evalRunId });
@@ -134,7 +146,7 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
   // 3. Reward model, on every scored feedback record so far.
   await it.enter('reward_model', { feedbackScored: feedback.scored, feedbackUnscorable: feedback.unscorable });
-  let scoringQueues = config.taskQueues;
+  let scoringQueues: TaskQueues = config.taskQueues;
   if (trainsRewardModel(k, config.rewardModel.retrainEvery) || !rewardModel) {
     const trained = await rlaif.training.trainRewardModel({ campaignId: c, iteration: k, trainer: config.trainer, rewardModel: config.rewardModel });
     rewardModel = trained.rewardModel;
@@ -146,7 +158,13 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
   // 4. Reward scores of the rollouts (the onnx backend, GPU queue): the reward source "reward-model".
   await it.enter('score', counts.rewardModelExamples === undefined ? {} : { rewardModelExamples: counts.rewardModelExamples });
-  const rewards = await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, rewardModel });
+  const scoring = { campaignId: c, iteration: k, evalRunId: rollouts, rewardModel };
+  const onHost = scoringQueues.gpuFallback !== undefined && patched(RLAIF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createRolloutScoringActivities>('gpu', scoringQueues, config.timeouts) : undefined;
+  // On the reward model's host, or after the host schedule-to-start timeout on any GPU host
+  // (which pulls the model from the shared store); the activity records where it ran and why.
+  const rewards = onHost
+    ? (await onHostOrFallback(onHost, 'score', (stubs, placement) => stubs.scoreRollouts({ ...scoring, placement }))).result
+    : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
   if (it.stopRequested) return stopped();
 
   // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward.

@@ -80,7 +80,7 @@ export function planDisturbances(o: ChaosOptions, iterations: number, loop: Pick
   });
 }
 
-async function retry<T>(fn: () => Promise<T>, tries = 120): Promise<T> {
+export async function retry<T>(fn: () => Promise<T>, tries = 120): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
@@ -210,7 +210,7 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
     const identical = differences.length === 0;
     if (!identical) problems.push(`audit numbers differ from the undisturbed run: ${differences.slice(0, 10).join(', ')}${differences.length > 10 ? ` and ${differences.length - 10} more` : ''}`);
     problems.push(...(await loop.integrityProblems(pool, disturbedId, config)));
-    const ledgers = trainerLedgers(loop.ledgers(path.join(statePaths(home).blobs, disturbedId), config));
+    const ledgers = trainerLedgers(loop.ledgers(path.join(statePaths(home).blobs, disturbedId), config).map((l) => ({ job: l.job, files: [l.file] })));
     problems.push(...ledgers.problems);
     const kills = disturbances.filter((d) => d.startsWith('SIGKILL')).length;
     const finalLine = problems.length
@@ -228,19 +228,23 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
 }
 
 /**
- * The protocol trainer appends {pid, step} per trained step. Two copies of one job at once
+ * The protocol trainer appends {pid, step, t} per trained step. Two copies of one job at once
  * would interleave their pids; a resumed job may redo steps after its last checkpoint, but
- * only after the previous process stopped writing.
+ * only after the previous process stopped writing. A job's ledger may be in several files (the
+ * caches of the hosts it ran on): they are merged in time.
  */
-function trainerLedgers(jobs: ReadonlyArray<{ job: string; file: string }>): { problems: string[]; resumedJobs: number } {
+export function trainerLedgers(jobs: ReadonlyArray<{ job: string; files: readonly string[] }>): { problems: string[]; resumedJobs: number } {
   const problems: string[] = [];
   let resumedJobs = 0;
-  for (const { job, file } of jobs) {
-    if (!fs.existsSync(file)) {
-      problems.push(`${job}: no trainer ledger at ${file}`);
+  for (const { job, files } of jobs) {
+    const present = files.filter((f) => fs.existsSync(f));
+    if (!present.length) {
+      problems.push(`${job}: no trainer ledger at ${files.join(' or ')}`);
       continue;
     }
-    const pids = fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { pid: number }).pid);
+    const entries = present.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { pid: number; t?: number }));
+    if (present.length > 1) entries.sort((a, b) => (a.t ?? 0) - (b.t ?? 0));
+    const pids = entries.map((e) => e.pid);
     const seen = new Set<number>();
     for (let i = 0; i < pids.length; i++) {
       if (i > 0 && pids[i] !== pids[i - 1] && seen.has(pids[i]!)) problems.push(`${job}: trainer processes interleaved (two copies of one job ran at once)`);

@@ -47,15 +47,17 @@ describe('evaluation on a checkpoint host', () => {
     const live = ctx.workers!.workers.map((w) => w.options.taskQueue).find((q) => q.startsWith(`${ctx.queues.gpu}@`))!;
     const here = await evaluateOn(live);
     expect(here.summary.samples).toBe(3);
-    expect(here.placement.generate).toEqual({ step: 'generate', taskQueue: live, reason: 'preferred-host' });
+    // the record names the worker that ran the step, not only the queue
+    const worker = `${process.pid}@${live.slice(`${ctx.queues.gpu}@`.length)}/gpu`;
+    expect(here.placement.generate).toEqual({ step: 'generate', taskQueue: live, reason: 'preferred-host', worker, host: live.slice(`${ctx.queues.gpu}@`.length) });
 
     const gone = `${ctx.queues.gpu}@preempted-host`;
     const away = await evaluateOn(gone);
     expect(away.summary.samples).toBe(3);
     expect(away.summary.tasks).toBe(here.summary.tasks);
-    expect(away.placement.generate).toEqual({ step: 'generate', taskQueue: ctx.queues.gpu, reason: 'fallback', preferred: gone, after: '3s' });
+    expect(away.placement.generate).toEqual({ step: 'generate', taskQueue: ctx.queues.gpu, reason: 'fallback', preferred: gone, after: '3s', worker, host: here.placement.generate!.host });
     expect(away.ms).toBeGreaterThanOrEqual(3000);
-    expect(formatPlacement(away.placement)).toBe(`generate on ${ctx.queues.gpu} (fallback: ${gone} took nothing for 3s)`);
-    expect(formatPlacement(here.placement)).toBe(`generate on ${live} (the checkpoint's host)`);
+    expect(formatPlacement(away.placement)).toBe(`generate on ${ctx.queues.gpu} by ${worker} (fallback: ${gone} took nothing for 3s)`);
+    expect(formatPlacement(here.placement)).toBe(`generate on ${live} by ${worker} (the checkpoint's host)`);
   });
 });

@@ -12,8 +12,8 @@
 //   simulate.keepRunningOnStdinEof  do not exit when stdin closes (an orphan, to test lock takeover)
 //   simulate.rewardModelFrom  (kind reward_model) the ONNX model directory copied to final/onnx/
 //                             (default: the tiny committed test fixture test/fixtures/onnx/reward-model)
-// Every trained step is appended to <outputDir>/ledger.jsonl as {"pid", "step"}, so tests can
-// check that resumed runs add up.
+// Every trained step is appended to <outputDir>/ledger.jsonl as {"pid", "step", "t"} (t: epoch ms), so
+// tests can check that resumed runs add up, and ledgers of one job on several hosts can be merged in time.
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -92,7 +92,7 @@ function saveDir(name, files, copies = {}) {
 while (step < totalSteps) {
   await delay(stepMs);
   step++;
-  fs.appendFileSync(ledger, `${JSON.stringify({ pid: process.pid, step })}\n`);
+  fs.appendFileSync(ledger, `${JSON.stringify({ pid: process.pid, step, t: Date.now() })}\n`);
   if (sim.crashAtStep === step && !resumed) {
     process.stderr.write(`simulated crash at step ${step}: CUDA error: an illegal memory access was encountered\n`);
     process.exit(1);
