@@ -9,6 +9,9 @@ import { findTask } from '../datasets/registry';
 import { loadMbjp } from '../datasets/mbjp-split';
 import type { ScoringMode } from '../feedback/ai-feedback-rubric';
 import type { ModelBackendCache } from '../models/index';
+import { recordRanBy } from '../store/evaluation-activities';
+import type { WorkerRef } from '../worker-deps';
+import type { PlacementIntent } from '../../common/task-queues';
 import { rewardOf, saveRewards } from '../rewards/reward-table';
 import { resolveLimits, type CompileResult, type JavaAnalyzer, type SandboxLimits, type SandboxRunner } from '../sandbox/types';
 import type { RlcfRewardConfig } from './config';
@@ -82,6 +85,8 @@ export interface StoredGroundingDeps {
   models: ModelBackendCache;
   /** programs compiled or judged at once */
   concurrency: number;
+  /** the worker these activities run on (recorded with a host-routed step's placement) */
+  worker?: WorkerRef;
 }
 
 function analyzer(runner: SandboxRunner | undefined): JavaAnalyzer {
@@ -180,7 +185,7 @@ export function createStoredGroundingActivities(deps: StoredGroundingDeps) {
     },
 
     /** Stage d: the discriminator compares each program that compiled with its task's reference. */
-    async discriminateRollouts(input: { evalRunId: string; discriminator: DiscriminatorSpec }): Promise<StageCounts> {
+    async discriminateRollouts(input: { evalRunId: string; discriminator: DiscriminatorSpec; placement?: PlacementIntent }): Promise<StageCounts> {
       const dataset = await runDataset(pool, input.evalRunId);
       const d = input.discriminator;
       const record =
@@ -214,6 +219,8 @@ export function createStoredGroundingActivities(deps: StoredGroundingDeps) {
             await save(r.generation_id, ok ? { pYes: p, method: 'onnx', text: `P(reference) ${p.toFixed(4)}` } : { pYes: null, method: null, text: String(p), problem: 'the classifier\'s score is not a probability' });
           }
         });
+        // Host-routed (the trained classifier on the host that wrote it, or a fallback): name the worker that ran it.
+        await recordRanBy(pool, input.evalRunId, input.placement, deps.worker);
         return stageCounts(pool, input.evalRunId);
       }
       const backend = d.kind === 'llm' ? deps.models.get(d.model) : undefined;

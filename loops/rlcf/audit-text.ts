@@ -1,4 +1,5 @@
 import { pct } from '../../audit/report/format';
+import { formatPlacement } from '../../audit/core';
 import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
@@ -56,6 +57,7 @@ function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start
     row('c. tests', counts(s.tests)),
     row('d. discrimin.', `${d.kind ?? '-'}${d.kind === 'simulated' ? ' (SIMULATED)' : ''}: ${d.asked} asked (compiled only), ${d.scored} scored (${counts(d.byMethod)}), ${d.unscorable} UNSCORABLE; mean P(Yes) ${num3(d.meanPYes)}`),
     ...(d.job ? [row('discr. job', formatTrainingJob(d.job))] : []),
+    ...(d.placement ? [row('discr. ran', formatPlacement(d.placement)!)] : []),
     row('reward', `${r.scored} scored, ${r.unscorable} UNSCORABLE (kept out of the update, never 0: ${counts(r.unscorableByReason)}); mean ${num3(r.meanReward)}, min ${num3(r.minReward)}, max ${num3(r.maxReward)}`),
     row('', `distribution: ${r.histogram.map((b) => `${b.bin}: ${b.n}`).join(', ')}`),
     row('policy update', formatTrainingJob(it.policyUpdate)),

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { StepPlacement } from '../../common/task-queues';
 import { rlcfIds } from './types';
 import {
   AUDIT_SCHEMA_VERSION,
@@ -105,6 +106,8 @@ export interface RlcfIterationAudit extends IterationHead {
       unscorable: number;
       byMethod: Record<string, number>;
       meanPYes: number | null;
+      /** where the trained classifier scored: its host, or the fallback (eval_runs.placement of the rollouts) */
+      placement?: Record<string, StepPlacement>;
     };
   };
   rewards: RewardDistribution;
@@ -298,6 +301,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
           unscorable: Number(st?.unscorable ?? 0),
           byMethod: grouped(methods, run),
           meanPYes: st?.mean_p ?? null,
+          ...(runById.get(run)?.placement ? { placement: runById.get(run)!.placement! } : {}),
         },
       },
       rewards: {

@@ -23,7 +23,7 @@ export const rlcfLoop: LoopDefinition<RlcfCampaignConfig, RlcfCampaignAudit, Gro
     // Local discriminators run on GPU workers, as every local model does: the trained classifier (onnx),
     // its reward_model job, and a simulated-backend LLM.
     gpu: (deps) => ({
-      discriminateRollouts: createStoredGroundingActivities({ pool: deps.pool, models: deps.models, concurrency: 4 }).discriminateRollouts,
+      discriminateRollouts: createStoredGroundingActivities({ pool: deps.pool, models: deps.models, concurrency: 4, worker: deps.worker }).discriminateRollouts,
       ...createTrainedDiscriminatorActivities(deps),
     }),
   },

@@ -3,7 +3,8 @@ import type { createStoredGroundingActivities } from '../../activities/compiler-
 import type { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
-import { capability, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';
+import { capability, hostRoute, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';
+import { onHostOrFallback } from '../../workflows/host-fallback';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
@@ -45,6 +46,9 @@ export interface RlcfIterationInput {
   discriminator?: DiscriminatorModelRef;
 }
 
+
+/** The trained discriminator's scoring falls back from its host's queue like evaluation generation does. */
+export const RLCF_HOST_FALLBACK_PATCH = 'rlcf-host-fallback';
 
 function rlcfActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | undefined) {
   return {
@@ -194,7 +198,7 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
 
   // 2d. The discriminator compares each program that compiled with the task's reference.
   await it.enter('discriminator', { tested: generated.samples });
-  let judgeQueues = config.taskQueues;
+  let judgeQueues: TaskQueues = config.taskQueues;
   const d = grounding.discriminator;
   if (d.kind === 'trained' && (trainsDiscriminator(k, d.retrainEvery) || !discriminator)) {
     // The GAN-like step: the classifier learns references (1) from compiled rollouts so far (0), then scores on the host that trained it.
@@ -204,7 +208,16 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
     judgeQueues = onCheckpointHost(config.taskQueues, trained.workerTaskQueue);
   }
   const spec = discriminatorSpec(config, discriminator);
-  const judged = await rlcfActivities(judgeQueues, config.timeouts).discriminator(spec).discriminateRollouts({ evalRunId: rollouts, discriminator: spec });
+  // The classifier on the host that trained it; if that host is gone for good, on any GPU host (histories from before replay without).
+  const onHost = spec.kind === 'trained' && judgeQueues.gpuFallback !== undefined && patched(RLCF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createStoredGroundingActivities>('gpu', judgeQueues, config.timeouts) : undefined;
+  let judged: Awaited<ReturnType<ReturnType<typeof createStoredGroundingActivities>['discriminateRollouts']>>;
+  if (onHost) {
+    const routed = await onHostOrFallback(onHost, 'discriminate', (stubs, placement) => stubs.discriminateRollouts({ evalRunId: rollouts, discriminator: spec, placement }));
+    await acts.evalStore.recordPlacement({ evalRunId: rollouts, placement: routed.placement });
+    judged = routed.result;
+  } else {
+    judged = await rlcfActivities(judgeQueues, config.timeouts).discriminator(spec).discriminateRollouts({ evalRunId: rollouts, discriminator: spec });
+  }
   if (it.stopRequested) return stopped();
 
   // 2e. The reward (source compiler-feedback); unscorable programs stay out of the update.
