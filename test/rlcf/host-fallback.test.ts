@@ -1,16 +1,11 @@
-import fs from 'node:fs';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createGpuActivities } from '../../activities/gpu';
-import { ModelBackendCache } from '../../activities/models/index';
+import { describe, expect, it } from 'vitest';
 import { formatPlacement } from '../../audit/core';
 import type { StepPlacement } from '../../common/task-queues';
 import { loadRlcfAudit } from '../../loops/rlcf/audit';
 import { formatRlcfAudit } from '../../loops/rlcf/audit-text';
 import { rlcfIds } from '../../loops/rlcf/types';
 import { rlcfCampaignWorkflow } from '../../loops/rlcf/workflow';
-import { tempDir } from '../helpers/temp-dir';
+import { preemptedGpuHost } from '../helpers/preempted-gpu-host';
 import { withWorkers } from '../helpers/temporal';
 import { campaignId } from '../ilf/helpers';
 import { rlcfConfig } from './helpers';
@@ -23,33 +18,8 @@ import { rlcfConfig } from './helpers';
  * why, and which worker ran it. Without the fallback this campaign would wait forever.
  */
 const ctx = withWorkers('rlcf-fallback', ['workflow', 'cpu']);
-let pool: pg.Pool;
-let gpu: { worker: Worker; running: Promise<void>; connection: NativeConnection; models: ModelBackendCache; blobDir: string } | undefined;
 const SURVIVOR = { identity: '4343@survivor/gpu', hostId: 'survivor' };
-
-beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: inject('databaseUrl'), max: 4 });
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const models = new ModelBackendCache();
-  const blobDir = tempDir('rlcf-fallback');
-  const worker = await Worker.create({
-    connection,
-    taskQueue: ctx.queues.gpu,
-    activities: createGpuActivities({ pool, blobDir, hostTaskQueue: `${ctx.queues.gpu}@preempted-host`, models, worker: SURVIVOR }),
-    maxConcurrentActivityTaskExecutions: 1,
-  });
-  gpu = { worker, running: worker.run(), connection, models, blobDir };
-});
-afterAll(async () => {
-  if (gpu) {
-    gpu.worker.shutdown();
-    await gpu.running;
-    await gpu.models.closeAll();
-    await gpu.connection.close();
-    fs.rmSync(gpu.blobDir, { recursive: true, force: true });
-  }
-  await pool?.end();
-});
+const host = preemptedGpuHost('rlcf-fallback', () => ctx.queues.gpu, SURVIVOR);
 
 describe('RLCF on a discriminator host that never comes back', () => {
   it('scores the compiled rollouts on any GPU host after the timeout, and the audit says where and why', { timeout: 300_000 }, async () => {
@@ -63,7 +33,8 @@ describe('RLCF on a discriminator host that never comes back', () => {
     });
     const result = await ctx.client.workflow.execute(rlcfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
     expect(result.status).toBe('completed');
-    const gone = `${ctx.queues.gpu}@preempted-host`;
+    const gone = host.goneQueue();
+    const pool = host.pool();
     const fellBack = (step: string) => ({ step, taskQueue: ctx.queues.gpu, reason: 'fallback', preferred: gone, after: '2s', worker: SURVIVOR.identity, host: SURVIVOR.hostId });
     const placementOf = async (evalRunId: string) => (await pool.query<{ placement: Record<string, StepPlacement> }>('select placement from eval_runs where id = $1', [evalRunId])).rows[0]!.placement;
     expect(await placementOf(rlcfIds.rollouts(id, 1))).toEqual({ discriminate: fellBack('discriminate') });
