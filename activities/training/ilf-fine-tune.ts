@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -12,6 +11,7 @@ import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
 import type { createTrainingActivities } from './index';
 import { commandTrainerOf } from './job-spec';
 import { recordLearningSignal } from './learning-signal';
+import { startTrainingJob } from '../store/training-jobs';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 
@@ -89,13 +89,7 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
       await fs.rename(`${datasetPath}.tmp`, datasetPath);
       const examples = rows.length;
 
-      await deps.pool.query(
-        `insert into training_jobs (id, campaign_id, iteration, kind, trainer, dataset_path, examples, host, worker_task_queue)
-         values ($1, $2, $3, 'sft', $4, $5, $6, $7, $8)
-         on conflict (id) do update set dataset_path = excluded.dataset_path, examples = excluded.examples, host = excluded.host,
-           worker_task_queue = excluded.worker_task_queue`,
-        [jobId, c, k, input.trainer.kind, datasetPath, examples, os.hostname(), deps.hostTaskQueue],
-      );
+      await startTrainingJob(deps.pool, { id: jobId, campaignId: c, iteration: k, kind: 'sft', trainer: input.trainer.kind, datasetPath, examples, workerTaskQueue: deps.hostTaskQueue });
       const finish = (status: string, fields: { checkpoint?: string; steps?: number; note?: string; metrics?: object }) =>
         deps.pool.query(
           `update training_jobs set status = $2, checkpoint = $3, steps = $4, note = $5, metrics = $6, finished_at = now(),
