@@ -44,6 +44,13 @@ describe('infra/compose.yaml', () => {
     }
     expect(compose.services['gpu-worker'].deploy.resources.reservations.devices[0].capabilities).toContain('gpu');
     expect(compose.services['cpu-worker'].deploy).toBeUndefined();
+    // Checkpoints: the shared store on a named volume, the host's cache on a volume of its own.
+    const gpuEnv = compose.services['gpu-worker'].environment;
+    const mounts = new Map((compose.services['gpu-worker'].volumes as string[]).map((v) => [v.split(':')[1], v.split(':')[0]]));
+    expect(mounts.get(gpuEnv.FEEDLOOP_HOME)).toBeTruthy();
+    expect(mounts.get(gpuEnv.FEEDLOOP_HOST_CACHE)).toBeTruthy();
+    expect(mounts.get(gpuEnv.FEEDLOOP_HOST_CACHE)).not.toBe(mounts.get(gpuEnv.FEEDLOOP_HOME));
+    for (const volume of mounts.values()) expect(Object.keys(compose.volumes)).toContain(volume);
     expect(fs.existsSync(path.join(infra, path.basename(compose.services['cpu-worker'].build.dockerfile)))).toBe(true);
   });
 
@@ -100,6 +107,17 @@ describe('infra/k8s', () => {
     const cpu = deployments.find((d) => d.metadata.name === 'feedloop-cpu-worker');
     expect(gpu.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeGreaterThanOrEqual(1);
     expect(cpu.spec.template.spec.containers[0].resources.limits['nvidia.com/gpu']).toBeUndefined();
+  });
+
+  it('GPU pods name their host queue after the pod and keep their checkpoint cache off the shared volume', () => {
+    const pod = deployments.find((d) => d.metadata.name === 'feedloop-gpu-worker').spec.template.spec;
+    const env = (name: string) => pod.containers[0].env.find((e: { name: string }) => e.name === name);
+    expect(env('FEEDLOOP_HOST_ID').valueFrom.fieldRef.fieldPath).toBe('metadata.name');
+    const mountAt = (dir: string) => pod.containers[0].volumeMounts.find((m: { mountPath: string }) => m.mountPath === dir);
+    const cache = mountAt(env('FEEDLOOP_HOST_CACHE').value);
+    const shared = mountAt(env('FEEDLOOP_HOME').value);
+    expect(pod.volumes.find((v: { name: string }) => v.name === cache.name).emptyDir).toBeTruthy();
+    expect(pod.volumes.find((v: { name: string }) => v.name === shared.name).persistentVolumeClaim).toBeTruthy();
   });
 
   it('takes DATABASE_URL from a Secret, never inline', () => {
