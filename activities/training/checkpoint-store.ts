@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { CHECKPOINT_MARKER } from './checkpoints';
+import { CHECKPOINT_MARKER, writeJsonAtomic } from './checkpoints';
 
 /**
  * Checkpoints have one durable home and many caches:
@@ -53,16 +53,6 @@ async function listFiles(dir: string, at = ''): Promise<Array<{ path: string; by
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
-  const fh = await fsp.open(file, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Copies `from` to `to` atomically: into a temporary sibling, the checkpoint marker and then the
  * published marker last, then one rename. A complete copy already at `to` is kept (publishing is
@@ -77,7 +67,7 @@ export async function copyPublished(from: string, to: string, by: string): Promi
     await fsp.cp(from, tmp, { recursive: true, filter: (src) => !(path.dirname(src) === from && last.has(path.basename(src))) });
     if (fs.existsSync(path.join(from, CHECKPOINT_MARKER))) await fsp.copyFile(path.join(from, CHECKPOINT_MARKER), path.join(tmp, CHECKPOINT_MARKER));
     const marker: PublishedMarker = { files: await listFiles(tmp), publishedBy: by, publishedAt: new Date().toISOString() };
-    await writeDurably(path.join(tmp, PUBLISHED_MARKER), `${JSON.stringify(marker, null, 2)}\n`);
+    writeJsonAtomic(path.join(tmp, PUBLISHED_MARKER), marker);
     const problem = publishedProblem(tmp);
     if (problem) throw new Error(`copy of ${from} is incomplete: ${problem}`);
     try {
@@ -123,8 +113,7 @@ export class CheckpointStore {
   async publish(localDir: string, sharedDir: string): Promise<void> {
     await copyPublished(localDir, sharedDir, this.host);
     if (publishedProblem(localDir) !== null) {
-      await fsp.copyFile(path.join(sharedDir, PUBLISHED_MARKER), path.join(localDir, `${PUBLISHED_MARKER}.tmp`));
-      await fsp.rename(path.join(localDir, `${PUBLISHED_MARKER}.tmp`), path.join(localDir, PUBLISHED_MARKER));
+      writeJsonAtomic(path.join(localDir, PUBLISHED_MARKER), JSON.parse(await fsp.readFile(path.join(sharedDir, PUBLISHED_MARKER), 'utf8')));
     }
   }
 
