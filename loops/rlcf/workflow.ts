@@ -208,16 +208,12 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
     judgeQueues = onCheckpointHost(config.taskQueues, trained.workerTaskQueue);
   }
   const spec = discriminatorSpec(config, discriminator);
-  // The classifier on the host that trained it; if that host is gone for good, on any GPU host (histories from before replay without).
+  // The classifier on the host that trained it, or after the host schedule-to-start timeout on any
+  // GPU host (histories from before replay without); the activity records where it ran and why.
   const onHost = spec.kind === 'trained' && judgeQueues.gpuFallback !== undefined && patched(RLCF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createStoredGroundingActivities>('gpu', judgeQueues, config.timeouts) : undefined;
-  let judged: Awaited<ReturnType<ReturnType<typeof createStoredGroundingActivities>['discriminateRollouts']>>;
-  if (onHost) {
-    const routed = await onHostOrFallback(onHost, 'discriminate', (stubs, placement) => stubs.discriminateRollouts({ evalRunId: rollouts, discriminator: spec, placement }));
-    await acts.evalStore.recordPlacement({ evalRunId: rollouts, placement: routed.placement });
-    judged = routed.result;
-  } else {
-    judged = await rlcfActivities(judgeQueues, config.timeouts).discriminator(spec).discriminateRollouts({ evalRunId: rollouts, discriminator: spec });
-  }
+  const judged = onHost
+    ? (await onHostOrFallback(onHost, 'discriminate', (stubs, placement) => stubs.discriminateRollouts({ evalRunId: rollouts, discriminator: spec, placement }))).result
+    : await rlcfActivities(judgeQueues, config.timeouts).discriminator(spec).discriminateRollouts({ evalRunId: rollouts, discriminator: spec });
   if (it.stopRequested) return stopped();
 
   // 2e. The reward (source compiler-feedback); unscorable programs stay out of the update.
