@@ -1,6 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, executeChild, setHandler } from '@temporalio/workflow';
-import type { createCrowdActivities } from '../../activities/crowd/crowd-activities';
-import type { createSimulatedCrowdActivities } from '../../activities/crowd/simulated-crowd';
+import type { createCrowdActivities } from './activities/crowd-activities';
+import type { createSimulatedCrowdActivities } from './activities/simulated-crowd';
 import { durationMs } from '../../common/duration';
 import { capability } from '../../workflows/activities';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';

@@ -1,9 +1,9 @@
 import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
-import type { createAiFeedbackActivities } from '../../activities/feedback/ai-feedback';
-import type { createApiBenchMetricsActivities } from '../../activities/metrics/apibench-evaluation';
-import type { createApiGenerationActivities } from '../../activities/models/generate-api-samples';
-import type { createRolloutScoringActivities } from '../../activities/models/score-rollouts';
-import type { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
+import type { createAiFeedbackActivities } from './activities/ai-feedback';
+import type { createApiBenchMetricsActivities } from './activities/apibench-evaluation';
+import type { createApiGenerationActivities } from './activities/generate-api-samples';
+import type { createRolloutScoringActivities } from './activities/score-rollouts';
+import type { createRlaifTrainingActivities } from './activities/training';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';

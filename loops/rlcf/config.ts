@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from '../../activities/compiler-feedback/config';
+import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from './activities/config';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 import { configIssuesError } from '../../common/config-error';

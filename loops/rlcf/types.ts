@@ -7,7 +7,7 @@ import { campaignIds } from '../../common/campaign';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import type { SamplingParams } from '../../common/evaluation';
 import type { TaskQueues } from '../../common/task-queues';
-import type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts } from '../../activities/compiler-feedback/stored-grounding';
+import type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts } from './activities/stored-grounding';
 import type { OnnxBackendConfig } from '../../common/model-config';
 
 export type { DiscriminatorSpec, JavaRunMetrics, RewardStageOutput, StageCounts };

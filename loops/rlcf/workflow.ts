@@ -1,6 +1,6 @@
 import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
-import type { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
-import type { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
+import type { createStoredGroundingActivities } from './activities/stored-grounding';
+import type { createTrainedDiscriminatorActivities } from './activities/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';

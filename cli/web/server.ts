@@ -5,8 +5,8 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import type { UpdateDefinition } from '@temporalio/common';
 import type pg from 'pg';
 import { z } from 'zod';
-import { campaignIds } from '../../../common/campaign';
-import type { Logger } from '../../../infra/logger';
+import { campaignIds } from '../../common/campaign';
+import type { Logger } from '../../infra/logger';
 import {
   annotationProgressQuery,
   closeAnnotationUpdate,
@@ -14,7 +14,7 @@ import {
   LINE_LABELS,
   submitLineLabelsUpdate,
   type AnnotationProgress,
-} from '../../../loops/crlhf/annotation-protocol';
+} from '../../loops/crlhf/annotation-protocol';
 import { annotationReads } from './annotation-reads';
 import { highlightLines } from './highlight';
 import { HttpError, parseCookies, readJsonBody, SECURITY_HEADERS, send, sendJson, sessionCookie } from './http-kit';

@@ -1,4 +1,4 @@
-import { SeededRandom } from '../simulation/seeded-random';
+import { SeededRandom } from '../../../activities/simulation/seeded-random';
 
 /**
  * RLCF's SIMULATED discriminator (kind `simulated`), for dry runs and fast tests: no model, a

@@ -1,16 +1,16 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { PolicyBackend } from '../../common/campaign-schema';
-import { ilfIds } from '../../loops/ilf/types';
-import { loadIlfAnnotations } from '../datasets/ilf';
-import { loadMbpp, mbppTests } from '../datasets/mbpp';
-import type { SandboxLimits } from '../sandbox/types';
-import { createBatch } from '../store/sandbox-batches';
-import { batchId as batchIdOf, type BatchRef } from '../../common/sandbox-batches';
-import type { ModelBackendCache } from './index';
-import { programFromOutput } from './program-text';
-import { refinementPrompt } from './prompts';
+import type { PolicyBackend } from '../../../common/campaign-schema';
+import { ilfIds } from '../types';
+import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
+import { loadMbpp, mbppTests } from '../../../activities/datasets/mbpp';
+import type { SandboxLimits } from '../../../activities/sandbox/types';
+import { createBatch } from '../../../activities/store/sandbox-batches';
+import { batchId as batchIdOf, type BatchRef } from '../../../common/sandbox-batches';
+import type { ModelBackendCache } from '../../../activities/models/index';
+import { programFromOutput } from '../../../activities/models/program-text';
+import { refinementPrompt } from '../../../activities/models/prompts';
 
 /**
  * ILF's refine step: for every failing program that received feedback, the refiner writes a

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import type { SandboxLimits } from '../../common/sandbox';
-import { codeDataset, selectTasks } from '../datasets/registry';
-import { saveRewards, type RolloutReward } from '../rewards/reward-table';
-import { SeededRandom } from '../simulation/seeded-random';
-import type { SandboxRunner } from '../sandbox/types';
-import type { AggregationMethod } from './aggregation/index';
-import type { LineVerdict } from './aggregation/line-consensus';
+import type { SandboxLimits } from '../../../common/sandbox';
+import { codeDataset, selectTasks } from '../../../activities/datasets/registry';
+import { saveRewards, type RolloutReward } from '../../../activities/rewards/reward-table';
+import { SeededRandom } from '../../../activities/simulation/seeded-random';
+import type { SandboxRunner } from '../../../activities/sandbox/types';
+import type { AggregationMethod } from '../../../activities/crowd/aggregation/index';
+import type { LineVerdict } from '../../../activities/crowd/aggregation/line-consensus';
 import { estimateReliability, linePosteriors, majorityLines, type ItemLabels, type LabelledItem } from './crowd-reliability';
 import { goldHoneypot, mutantHoneypot, programLines, shuffled, type Honeypot } from './honeypots';
 

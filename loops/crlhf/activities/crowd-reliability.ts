@@ -1,5 +1,5 @@
-import { AGGREGATORS, type AggregationMethod, type Answer } from './aggregation/index';
-import { linePosterior, type LineVerdict } from './aggregation/line-consensus';
+import { AGGREGATORS, type AggregationMethod, type Answer } from '../../../activities/crowd/aggregation/index';
+import { linePosterior, type LineVerdict } from '../../../activities/crowd/aggregation/line-consensus';
 
 /**
  * cRLHF's reliability and consensus over one iteration's line labels (Wong & Tan 2025). Every

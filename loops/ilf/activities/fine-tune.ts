@@ -4,14 +4,14 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { IlfCampaignConfig } from '../../loops/ilf/config';
-import type { PolicyBackend } from '../../common/campaign-schema';
-import { ilfIds } from '../../loops/ilf/types';
-import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
-import type { createTrainingActivities } from './index';
-import { commandTrainerOf } from './job-spec';
-import { recordLearningSignal } from './learning-signal';
-import { startTrainingJob } from '../store/training-jobs';
+import type { IlfCampaignConfig } from '../config';
+import type { PolicyBackend } from '../../../common/campaign-schema';
+import { ilfIds } from '../types';
+import { loadMbpp, mbppPrompt } from '../../../activities/datasets/mbpp';
+import type { createTrainingActivities } from '../../../activities/training/index';
+import { commandTrainerOf } from '../../../activities/training/job-spec';
+import { recordLearningSignal } from '../../../activities/training/learning-signal';
+import { startTrainingJob } from '../../../activities/store/training-jobs';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 

@@ -1,15 +1,15 @@
-import { runMany } from '../../common/run-many';
+import { runMany } from '../../../common/run-many';
 import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { RlaifCampaignConfig } from '../../loops/rlaif/config';
-import { apiBenchQuestion, codeOfAnswer } from '../datasets/apibench';
-import { extractApiCall } from '../metrics/ast-match/extract-api-call';
-import { findCalledApi } from '../metrics/executability';
-import type { ModelBackendConfig } from '../../common/model-config';
-import type { ModelBackendCache } from '../models/index';
-import { combineAnswers, judgeMessages, readAnswer, RUBRIC_VERSION, rubricRecord, type FeedbackQuestionId, type SampleFeedback } from './ai-feedback-rubric';
+import type { RlaifCampaignConfig } from '../config';
+import { apiBenchQuestion, codeOfAnswer } from '../../../activities/datasets/apibench';
+import { extractApiCall } from '../../../activities/metrics/ast-match/extract-api-call';
+import { findCalledApi } from '../../../activities/metrics/executability';
+import type { ModelBackendConfig } from '../../../common/model-config';
+import type { ModelBackendCache } from '../../../activities/models/index';
+import { combineAnswers, judgeMessages, readAnswer, RUBRIC_VERSION, rubricRecord, type FeedbackQuestionId, type SampleFeedback } from '../../../activities/feedback/ai-feedback-rubric';
 
 /**
  * AI feedback on an iteration's rollouts (RLAIF step 2): the judge LLM answers the rubric's

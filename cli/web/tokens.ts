@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
-import { ConfigError } from '../../../common/config-error';
+import { ConfigError } from '../../common/config-error';
 
 /**
  * Annotator credentials. An invite token is 32 random bytes, shown once inside the invite link

@@ -1,8 +1,8 @@
 import { LOOPS } from '../loops/registry';
-import { createGenerationActivities } from './models/generate-samples';
-import { createPolicyUpdateActivities } from './rewards/policy-update';
-import { createTrainingActivities } from './training/index';
-import type { GpuActivityDeps } from './worker-deps';
+import { createGenerationActivities } from '../activities/models/generate-samples';
+import { createPolicyUpdateActivities } from '../activities/rewards/policy-update';
+import { createTrainingActivities } from '../activities/training/index';
+import type { GpuActivityDeps } from '../activities/worker-deps';
 
 export type { GpuActivityDeps };
 

@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { ApiBenchEvaluationSummary, ApiBenchMetrics } from '../../loops/rlaif/types';
-import { apiBenchQuestion, codeOfAnswer } from '../datasets/apibench';
-import { finishEvalRun } from '../store/eval-runs';
-import { astMatch } from './ast-match/index';
-import { codebleu, corpusCodebleu } from './codebleu/index';
-import { checkExecutability, compilePython, runsNotMeasured, type PythonProbe } from './executability';
+import type { ApiBenchEvaluationSummary, ApiBenchMetrics } from '../types';
+import { apiBenchQuestion, codeOfAnswer } from '../../../activities/datasets/apibench';
+import { finishEvalRun } from '../../../activities/store/eval-runs';
+import { astMatch } from '../../../activities/metrics/ast-match/index';
+import { codebleu, corpusCodebleu } from '../../../activities/metrics/codebleu/index';
+import { checkExecutability, compilePython, runsNotMeasured, type PythonProbe } from '../../../activities/metrics/executability';
 
 /**
  * The paper's metrics on an evaluation run's answers (CPU queue): Gorilla's AST sub-tree match

@@ -1,11 +1,11 @@
-import type { TemporalConnectionOptions } from '../../infra/temporal-connection';
+import type { TemporalConnectionOptions } from '../../../infra/temporal-connection';
 import { Context } from '@temporalio/activity';
 import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
 import type pg from 'pg';
-import { campaignIds } from '../../common/campaign';
-import { submitLineLabelsUpdate, type LineLabel } from '../../loops/crlhf/annotation-protocol';
-import { codeDataset } from '../datasets/registry';
-import { SeededRandom } from '../simulation/seeded-random';
+import { campaignIds } from '../../../common/campaign';
+import { submitLineLabelsUpdate, type LineLabel } from '../annotation-protocol';
+import { codeDataset } from '../../../activities/datasets/registry';
+import { SeededRandom } from '../../../activities/simulation/seeded-random';
 import { programLines } from './honeypots';
 
 /**

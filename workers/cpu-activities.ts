@@ -1,10 +1,10 @@
 import { LOOPS } from '../loops/registry';
-import { createGenerationActivities } from './models/generate-samples';
-import { createEvaluationMetricsActivities } from './metrics/evaluation-summary';
-import { createSandboxActivities } from './sandbox/run-tests-batch';
-import { createCampaignStoreActivities } from './store/campaigns';
-import { createEvaluationStoreActivities } from './store/evaluation-activities';
-import type { CpuActivityDeps } from './worker-deps';
+import { createGenerationActivities } from '../activities/models/generate-samples';
+import { createEvaluationMetricsActivities } from '../activities/metrics/evaluation-summary';
+import { createSandboxActivities } from '../activities/sandbox/run-tests-batch';
+import { createCampaignStoreActivities } from '../activities/store/campaigns';
+import { createEvaluationStoreActivities } from '../activities/store/evaluation-activities';
+import type { CpuActivityDeps } from '../activities/worker-deps';
 
 export type { CpuActivityDeps };
 

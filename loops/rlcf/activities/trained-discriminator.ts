@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { rlcfIds, type DiscriminatorModelRef } from '../../loops/rlcf/types';
-import type { CommandTrainerConfig } from '../../common/campaign-schema';
-import { findTask } from '../datasets/registry';
-import type { createTrainingActivities } from '../training/index';
-import { onnxClassifier, runRewardModelJob } from '../training/reward-model-job';
+import { rlcfIds, type DiscriminatorModelRef } from '../types';
+import type { CommandTrainerConfig } from '../../../common/campaign-schema';
+import { findTask } from '../../../activities/datasets/registry';
+import type { createTrainingActivities } from '../../../activities/training/index';
+import { onnxClassifier, runRewardModelJob } from '../../../activities/training/reward-model-job';
 
 /**
  * RLCF's `trained` discriminator, the paper's GAN-like setting (GPU queue, trainer protocol

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, describeIssues } from '../../common/config-error';
+import { ConfigError, describeIssues } from '../../../common/config-error';
 import { STATIC_CHECKS_VERSION } from './static-checks';
 
 /**

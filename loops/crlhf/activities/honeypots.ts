@@ -1,5 +1,5 @@
-import type { SeededRandom } from '../simulation/seeded-random';
-import { resolveLimits, type ProgramSpec, type SandboxLimits, type SandboxRunner } from '../sandbox/types';
+import type { SeededRandom } from '../../../activities/simulation/seeded-random';
+import { resolveLimits, type ProgramSpec, type SandboxLimits, type SandboxRunner } from '../../../activities/sandbox/types';
 
 /**
  * Honeypots for cRLHF's annotator reliability: programs whose line labels are known. A mutant is

@@ -3,16 +3,16 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { IlfCampaignConfig } from '../../loops/ilf/config';
-import type { PolicyBackend } from '../../common/campaign-schema';
-import { ilfIds } from '../../loops/ilf/types';
-import { loadIlfAnnotations } from '../datasets/ilf';
-import { loadMbpp } from '../datasets/mbpp';
-import { refinementPrompt } from '../models/prompts';
-import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
-import type { createTrainingActivities } from './index';
-import { commandTrainerOf } from './job-spec';
-import { policyAfterTraining } from './ilf-fine-tune';
+import type { IlfCampaignConfig } from '../config';
+import type { PolicyBackend } from '../../../common/campaign-schema';
+import { ilfIds } from '../types';
+import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
+import { loadMbpp } from '../../../activities/datasets/mbpp';
+import { refinementPrompt } from '../../../activities/models/prompts';
+import { finishTrainingJob, startTrainingJob } from '../../../activities/store/training-jobs';
+import type { createTrainingActivities } from '../../../activities/training/index';
+import { commandTrainerOf } from '../../../activities/training/job-spec';
+import { policyAfterTraining } from './fine-tune';
 
 /**
  * Trains ILF's Refine model (pi_Refine) before the first iteration, as in the paper: SFT on the

@@ -1,13 +1,13 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import type { RewardModelRef } from '../../loops/rlaif/types';
-import type { RewardCounts } from '../../common/rewards';
-import { promptOfTask } from '../datasets/registry';
-import { rewardCounts, rewardOf, saveRewards } from '../rewards/reward-table';
-import type { ModelBackendCache } from './index';
-import type { PlacementIntent } from '../../common/task-queues';
-import { recordRanBy } from '../store/evaluation-activities';
-import type { WorkerRef } from '../worker-deps';
+import type { RewardModelRef } from '../types';
+import type { RewardCounts } from '../../../common/rewards';
+import { promptOfTask } from '../../../activities/datasets/registry';
+import { rewardCounts, rewardOf, saveRewards } from '../../../activities/rewards/reward-table';
+import type { ModelBackendCache } from '../../../activities/models/index';
+import type { PlacementIntent } from '../../../common/task-queues';
+import { recordRanBy } from '../../../activities/store/evaluation-activities';
+import type { WorkerRef } from '../../../activities/worker-deps';
 
 /**
  * The reward source "reward-model" (RLAIF step 4, GPU queue): the reward model scores every

@@ -1,4 +1,4 @@
-import type { CompilerDiagnostic, DeclaredMethod } from '../sandbox/types';
+import type { CompilerDiagnostic, DeclaredMethod } from '../../../activities/sandbox/types';
 
 /**
  * RLCF's static checks on a Java program that compiles (grounding stage b), versioned so a

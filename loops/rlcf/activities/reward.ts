@@ -1,4 +1,4 @@
-import type { CompileOutcome, Outcome } from '../sandbox/types';
+import type { CompileOutcome, Outcome } from '../../../activities/sandbox/types';
 import type { RlcfRewardConfig } from './config';
 
 /**

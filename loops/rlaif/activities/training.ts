@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import { rlaifIds, type RewardModelRef } from '../../loops/rlaif/types';
-import type { RlaifCampaignConfig } from '../../loops/rlaif/config';
-import { promptOfTask } from '../datasets/registry';
-import { onnxClassifier, runRewardModelJob } from './reward-model-job';
-import type { createTrainingActivities } from './index';
-import { createPolicyUpdateActivities } from '../rewards/policy-update';
+import { rlaifIds, type RewardModelRef } from '../types';
+import type { RlaifCampaignConfig } from '../config';
+import { promptOfTask } from '../../../activities/datasets/registry';
+import { onnxClassifier, runRewardModelJob } from '../../../activities/training/reward-model-job';
+import type { createTrainingActivities } from '../../../activities/training/index';
+import { createPolicyUpdateActivities } from '../../../activities/rewards/policy-update';
 
 type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 

@@ -1,5 +1,5 @@
-import { readAnswer, rubricRecord, type JudgedAnswer, type ScoringMode } from '../feedback/ai-feedback-rubric';
-import type { ChatMessage, ModelBackend, Sample } from '../models/types';
+import { readAnswer, rubricRecord, type JudgedAnswer, type ScoringMode } from '../../../activities/feedback/ai-feedback-rubric';
+import type { ChatMessage, ModelBackend, Sample } from '../../../activities/models/types';
 
 /**
  * RLCF's discriminator for the `llm` kind (grounding stage d): a larger LLM, shown the task,

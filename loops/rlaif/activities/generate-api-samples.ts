@@ -1,17 +1,17 @@
-import { runMany } from '../../common/run-many';
+import { runMany } from '../../../common/run-many';
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { PolicyBackend } from '../../common/campaign-schema';
-import type { SamplingParams } from '../../common/evaluation';
-import { apiBenchPrompt, rolloutBatch, selectQuestions, type ApiBenchQuestion } from '../datasets/apibench';
-import type { ApiHub } from '../metrics/ast-match/apibench';
-import { sampleCountsByTask, saveGenerations } from '../store/eval-runs';
-import type { ModelBackendCache } from './index';
-import type { PlacementIntent } from '../../common/task-queues';
-import { recordRanBy } from '../store/evaluation-activities';
-import type { WorkerRef } from '../worker-deps';
+import type { PolicyBackend } from '../../../common/campaign-schema';
+import type { SamplingParams } from '../../../common/evaluation';
+import { apiBenchPrompt, rolloutBatch, selectQuestions, type ApiBenchQuestion } from '../../../activities/datasets/apibench';
+import type { ApiHub } from '../../../activities/metrics/ast-match/apibench';
+import { sampleCountsByTask, saveGenerations } from '../../../activities/store/eval-runs';
+import type { ModelBackendCache } from '../../../activities/models/index';
+import type { PlacementIntent } from '../../../common/task-queues';
+import { recordRanBy } from '../../../activities/store/evaluation-activities';
+import type { WorkerRef } from '../../../activities/worker-deps';
 
 /**
  * Samples answers to APIBench questions from a policy: the rollouts of an RLAIF iteration

@@ -1,10 +1,10 @@
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import { Context } from '@temporalio/activity';
-import { runMany } from '../../common/run-many';
-import type { ModelBackendConfig } from '../../common/model-config';
-import type { ModelBackendCache } from '../models/index';
-import { resolveLimits, type CompileResult, type JavaAnalyzer, type Outcome, type RunResult, type SandboxLimits, type SandboxRunner } from '../sandbox/types';
+import { runMany } from '../../../common/run-many';
+import type { ModelBackendConfig } from '../../../common/model-config';
+import type { ModelBackendCache } from '../../../activities/models/index';
+import { resolveLimits, type CompileResult, type JavaAnalyzer, type Outcome, type RunResult, type SandboxLimits, type SandboxRunner } from '../../../activities/sandbox/types';
 import { parseRlcfGroundingConfig, type RlcfGroundingConfig, type RlcfGroundingConfigInput } from './config';
 import { askDiscriminator, DISCRIMINATOR_VERSION, type DiscriminatorAnswer, type DiscriminatorTask } from './discriminator-rubric';
 import { discriminatorNeeded, groundingReward, type GroundingReward } from './reward';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
-import { MIGRATIONS_DIR } from '../../infra/paths';
+import { MIGRATIONS_DIR } from './paths';
 
 /**
  * Applies the versioned SQL migrations in infra/migrations (NNN_name.sql) in order, each in its

@@ -1,14 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { ModelBackendConfig } from '../../common/model-config';
-import type { OpenFeedbackRequest } from '../../loops/ilf/types';
-import { ilfIds } from '../../loops/ilf/types';
-import { loadIlfAnnotations } from '../datasets/ilf';
-import { loadMbpp } from '../datasets/mbpp';
-import type { ModelBackendCache } from '../models/index';
-import { feedbackPrompt, PROMPTS_VERSION } from '../models/prompts';
-import { failingGenerations } from '../store/sample-outcomes';
+import type { ModelBackendConfig } from '../../../common/model-config';
+import type { OpenFeedbackRequest } from '../types';
+import { ilfIds } from '../types';
+import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
+import { loadMbpp } from '../../../activities/datasets/mbpp';
+import type { ModelBackendCache } from '../../../activities/models/index';
+import { feedbackPrompt, PROMPTS_VERSION } from '../../../activities/models/prompts';
+import { failingGenerations } from '../../../activities/store/sample-outcomes';
 
 /**
  * Feedback on failing programs. Every failing program gets a request row; where the feedback
