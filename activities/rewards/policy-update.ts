@@ -4,7 +4,7 @@ import { campaignIds } from '../../common/campaign';
 import type { CommandTrainerConfig, PolicyBackend, PolicyUpdateConfig } from '../../common/campaign-schema';
 import { promptOfTask } from '../datasets/registry';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
-import { policyAfterTraining } from '../../loops/ilf/activities/fine-tune';
+import { policyAfterTraining } from '../training/policy-after-training';
 import type { createTrainingActivities } from '../training/index';
 import { commandTrainerOf } from '../training/job-spec';
 import { recordLearningSignal } from '../training/learning-signal';

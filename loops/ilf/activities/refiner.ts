@@ -12,7 +12,7 @@ import { refinementPrompt } from '../../../activities/models/prompts';
 import { finishTrainingJob, startTrainingJob } from '../../../activities/store/training-jobs';
 import type { createTrainingActivities } from '../../../activities/training/index';
 import { commandTrainerOf } from '../../../activities/training/job-spec';
-import { policyAfterTraining } from './fine-tune';
+import { policyAfterTraining } from '../../../activities/training/policy-after-training';
 
 /**
  * Trains ILF's Refine model (pi_Refine) before the first iteration, as in the paper: SFT on the
