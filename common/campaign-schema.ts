@@ -80,9 +80,19 @@ export const commandTrainerSchema = z
   .strict()
   .superRefine((t, ctx) => checkTrainerRef(t, ctx));
 
+/**
+ * How a policy update turns rewards into advantages, registered by name in the reference trainer
+ * (trainers/reference/feedloop_trainer/advantages.py): normalised over the batch (PPO-style, the
+ * default), per-prompt group mean/std (GRPO), or leave-one-out per prompt (RLOO). An unscorable
+ * rollout is left out of its group under every one.
+ */
+export const ADVANTAGE_ESTIMATORS = ['batch', 'grpo', 'rloo'] as const;
+
 /** The RL loops' shared policy update (trainer protocol `policy_update`). */
 export const policyUpdateSchema = z
   .object({
+    /** the advantage estimator (passed to the trainer as hyperparameter `advantage`); the trainer's default is batch */
+    advantage: z.enum(ADVANTAGE_ESTIMATORS).optional(),
     /** the policy's trainable weights for iteration 1 (later iterations continue from the last update) */
     baseModel: z.string().min(1),
     /** the KL reference (default: baseModel, the policy before RL) */

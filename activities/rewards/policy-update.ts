@@ -12,7 +12,8 @@ import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets
 
 /**
  * The one policy-update step of the RL loops (GPU queue, trainer protocol `policy_update`:
- * PPO-style clipped update with a KL penalty to the reference policy). It trains on the
+ * PPO-style clipped update with a KL penalty to the reference policy, advantages by the
+ * configured estimator: batch-normalised, GRPO or RLOO). It trains on the
  * per-rollout reward table (`rollout_rewards`) whatever reward source wrote it (a reward model,
  * compiler feedback, crowd consensus: activities/rewards/sources.ts): rollouts whose reward is
  * UNSCORABLE are left out, never counted as 0, and the job's note says how many.
@@ -75,6 +76,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         hyperparameters: {
           ...input.trainer.hyperparameters,
           ...input.policyUpdate.hyperparameters,
+          ...(input.policyUpdate.advantage ? { advantage: input.policyUpdate.advantage } : {}),
           // KL to the policy before RL, whichever checkpoint this update starts from.
           reference_model: input.policyUpdate.referenceModel ?? input.policyUpdate.baseModel,
         },

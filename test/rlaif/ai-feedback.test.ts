@@ -233,14 +233,14 @@ describe('training on AI feedback', () => {
         iteration: 1,
         policy,
         trainer,
-        policyUpdate: { baseModel: 'simulated-policy-base', hyperparameters: { kl_coef: 0.1 } },
+        policyUpdate: { baseModel: 'simulated-policy-base', advantage: 'grpo', hyperparameters: { kl_coef: 0.1 } },
       });
       expect(update).toMatchObject({ examples: 22, excludedUnscorable: 2, trained: true, steps: 4 });
       expect(update.nextPolicy).toMatchObject({ backend: 'simulated', trained: { steps: 4, examples: 22 } });
       const updateSet = fs.readFileSync(path.join(blobDir, seeded.campaignId, 'iteration-1', 'policy-update.jsonl'), 'utf8').trim().split('\n');
       expect(updateSet).toHaveLength(22);
       const spec = JSON.parse(fs.readFileSync(path.join(blobDir, seeded.campaignId, 'iteration-1', 'policy-update', 'job-spec.json'), 'utf8')) as { kind: string; baseModel: string; hyperparameters: Record<string, unknown> };
-      expect(spec).toMatchObject({ kind: 'policy_update', baseModel: 'simulated-policy-base', hyperparameters: { kl_coef: 0.1, reference_model: 'simulated-policy-base' } });
+      expect(spec).toMatchObject({ kind: 'policy_update', baseModel: 'simulated-policy-base', hyperparameters: { kl_coef: 0.1, advantage: 'grpo', reference_model: 'simulated-policy-base' } });
     } finally {
       fs.rmSync(blobDir, { recursive: true, force: true });
     }

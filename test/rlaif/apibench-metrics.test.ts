@@ -165,5 +165,8 @@ describe('RLAIF campaign config', () => {
     );
     expect(() => parseCampaignConfig({ ...base, algorithm: 'grpo' })).toThrow(/algorithm: must be one of "ilf", "rlaif", "rlcf", "crlhf", got "grpo"/);
     expect(parseCampaignConfig(base).algorithm).toBe('rlaif');
+    const policyUpdate = { ...(base as { policyUpdate: object }).policyUpdate };
+    expect(() => parseCampaignConfig({ ...base, policyUpdate: { ...policyUpdate, advantage: 'ppo2' } })).toThrow(/policyUpdate\.advantage: Invalid option: expected one of "batch"\|"grpo"\|"rloo"/);
+    expect(parseCampaignConfig({ ...base, policyUpdate: { ...policyUpdate, advantage: 'rloo' } })).toMatchObject({ policyUpdate: { advantage: 'rloo' } });
   });
 });

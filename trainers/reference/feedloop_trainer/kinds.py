@@ -4,7 +4,8 @@
   reward_model   scalar-head classifier on (prompt, program, score) by MSE, or (prompt, chosen, rejected)
                  by the Bradley-Terry loss; exported to ONNX for feedloop's onnx backend
   policy_update  one PPO-style iteration over a stored batch of rollouts: clipped ratio to the policy that
-                 sampled them, k3 KL penalty to a reference model, advantages = normalised rewards
+                 sampled them, k3 KL penalty to a reference model, advantages by the estimator named in
+                 hyperparameter `advantage` (advantages.py: batch-normalised, GRPO, RLOO)
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
+from .advantages import advantages_for
 from .protocol import TrainerError
 
 Metrics = dict[str, float]
@@ -147,9 +149,10 @@ class PolicyUpdate:
         self.clip = float(hp.get("clip_range", 0.2))
         self.kl_coef = float(hp.get("kl_coef", 0.05))
         self.device = pick_device(hp)
-        rewards = torch.tensor([float(r["reward"]) for r in rows])
-        self.advantages = (rewards - rewards.mean()) / (rewards.std(unbiased=False) + 1e-8) if len(rows) > 1 else rewards * 0
-        self.mean_reward = float(rewards.mean())
+        self.stats_batch_size = int(hp.get("stats_batch_size", 32))
+        self.advantages = advantages_for(rows, hp)
+        scored = [float(r["reward"]) for r in rows if r.get("reward") is not None]
+        self.mean_reward = sum(scored) / len(scored) if scored else 0.0
         self.index = {id(r): i for i, r in enumerate(rows)}
         cache = Path(spec["outputDir"]) / "rollout-stats.pt"
         if cache.exists():
@@ -167,13 +170,24 @@ class PolicyUpdate:
     def _rollout_stats(self, spec, hp, rows):
         with torch.no_grad():
             sampler = AutoModelForCausalLM.from_pretrained(spec["baseModel"], local_files_only=True).eval().to(self.device)
-            old = [lp for lp, _ in (self._token_logprobs(sampler, [r]) for r in rows)]
+            old = self._batched_logprobs(sampler, rows)
             ref_path = hp.get("reference_model", spec["baseModel"])
             if ref_path != spec["baseModel"]:
                 sampler = AutoModelForCausalLM.from_pretrained(ref_path, local_files_only=True).eval().to(self.device)
-            ref = [lp for lp, _ in (self._token_logprobs(sampler, [r]) for r in rows)]
-        # kept on the CPU in the cache: a resume on another device reads the same numbers
-        return {"old": [t[0].cpu() for t in old], "ref": [t[0].cpu() for t in ref]}
+            ref = old if ref_path == spec["baseModel"] else self._batched_logprobs(sampler, rows)
+        return {"old": old, "ref": ref}
+
+    def _batched_logprobs(self, model, rows) -> list[torch.Tensor]:
+        """each row's per-token log-probabilities (up to its own length), computed in padded batches;
+        kept on the CPU in the cache: a resume on another device reads the same numbers"""
+        out: list[torch.Tensor] = []
+        for start in range(0, len(rows), self.stats_batch_size):
+            chunk = rows[start : start + self.stats_batch_size]
+            lp, mask = self._token_logprobs(model, chunk)
+            for i in range(len(chunk)):
+                length = int(mask[i].nonzero().max()) + 1 if bool(mask[i].any()) else 0
+                out.append(lp[i, :length].cpu())
+        return out
 
     def _token_logprobs(self, model, rows):
         """log p(completion token | prefix) for each completion token: [batch, T] with a mask."""
