@@ -93,6 +93,14 @@ export const policyUpdateSchema = z
   .object({
     /** the advantage estimator (passed to the trainer as hyperparameter `advantage`); the trainer's default is batch */
     advantage: z.enum(ADVANTAGE_ESTIMATORS).optional(),
+    /**
+     * as-scored: each rollout trains with its own reward. shuffled: the NO-FEEDBACK CONTROL, the
+     * same campaign with the rewards permuted across the iteration's rollouts (seeded by the job),
+     * so the same reward values and the same update run, but the feedback says nothing about
+     * the program it is joined to. A learning claim puts this campaign beside the real one.
+     * Absent: as-scored.
+     */
+    rewards: z.enum(['as-scored', 'shuffled']).optional(),
     /** the policy's trainable weights for iteration 1 (later iterations continue from the last update) */
     baseModel: z.string().min(1),
     /** the KL reference (default: baseModel, the policy before RL) */

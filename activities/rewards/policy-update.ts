@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { campaignIds } from '../../common/campaign';
 import type { CommandTrainerConfig, PolicyBackend, PolicyUpdateConfig } from '../../common/campaign-schema';
 import { promptOfTask } from '../datasets/registry';
+import { SeededRandom, shuffled as permuted } from '../simulation/seeded-random';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import { policyAfterTraining } from '../training/policy-after-training';
 import type { createTrainingActivities } from '../training/index';
@@ -58,9 +59,15 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
       const excludedUnscorable = Number(n);
       const dir = path.join(deps.blobDir, c, `iteration-${k}`);
       const datasetPath = path.join(dir, 'policy-update.jsonl');
-      await writeJsonl(datasetPath, rows.map((r) => ({ prompt: promptOfTask(r.dataset, r.task_id), completion: r.program, reward: r.reward })));
+      const shuffled = input.policyUpdate.rewards === 'shuffled';
+      const rewards = shuffled ? permuted(rows.map((r) => r.reward), new SeededRandom('control-shuffled-rewards', jobId)) : rows.map((r) => r.reward);
+      await writeJsonl(datasetPath, rows.map((r, i) => ({ prompt: promptOfTask(r.dataset, r.task_id), completion: r.program, reward: rewards[i] })));
       await startTrainingJob(deps.pool, { id: jobId, campaignId: c, iteration: k, kind: 'policy_update', trainer: 'command', datasetPath, examples: rows.length, workerTaskQueue: deps.hostTaskQueue });
-      const excludedNote = excludedUnscorable > 0 ? `${excludedUnscorable} rollout(s) with an unscorable reward left out` : undefined;
+      const notes = [
+        ...(shuffled ? ['CONTROL: rewards shuffled across the rollouts (no feedback)'] : []),
+        ...(excludedUnscorable > 0 ? [`${excludedUnscorable} rollout(s) with an unscorable reward left out`] : []),
+      ];
+      const excludedNote = notes.length ? notes.join('; ') : undefined;
       if (rows.length === 0) {
         await finishTrainingJob(deps.pool, jobId, 'skipped', { steps: 0, note: `no rollout has a scored reward${excludedNote ? ` (${excludedNote})` : ''}: the policy is unchanged` });
         return { jobId, examples: 0, excludedUnscorable, trained: false, steps: 0, nextPolicy: input.policy, policyCheckpoint: input.policyCheckpoint, workerTaskQueue: deps.hostTaskQueue };
@@ -99,3 +106,4 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
     },
   };
 }
+

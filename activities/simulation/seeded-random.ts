@@ -47,6 +47,16 @@ export class SeededRandom {
   }
 }
 
+/** a seeded Fisher-Yates permutation of a copy of `xs` */
+export function shuffled<T>(xs: readonly T[], rng: SeededRandom): T[] {
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }

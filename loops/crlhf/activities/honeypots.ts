@@ -1,4 +1,4 @@
-import type { SeededRandom } from '../../../activities/simulation/seeded-random';
+import { shuffled, type SeededRandom } from '../../../activities/simulation/seeded-random';
 import { resolveLimits, type ProgramSpec, type SandboxLimits, type SandboxRunner } from '../../../activities/sandbox/types';
 
 /**
@@ -106,11 +106,4 @@ export async function mutantHoneypot(runner: Runner, source: HoneypotSource, lim
   };
 }
 
-export function shuffled<T>(xs: readonly T[], rng: SeededRandom): T[] {
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
+export { shuffled };
