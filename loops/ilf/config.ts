@@ -80,6 +80,12 @@ export const ilfCampaignConfigSchema = z
         kind: z.enum(['dataset', 'model']),
         /** train pi_Refine on MBPP_Refine triples before the first iteration */
         train: z.boolean().default(false),
+        /**
+         * tests: keep only refinements that pass the unit tests (ILF's filter). none: the
+         * NO-FEEDBACK CONTROL, every judged refinement is kept whatever its outcome, so a
+         * learning claim can show that the gain comes from the filter's feedback.
+         */
+        filter: z.enum(['tests', 'none']).default('tests'),
       })
       .strict(),
     sandbox: z

@@ -106,6 +106,31 @@ describe('ILF dry-run campaign', () => {
     expect(refiners.map((r) => r.refiner)).toEqual([`simulated:simulated://${id}/refiner-sft`]);
   });
 
+  it('the no-feedback control (refiner.filter: none) keeps every judged refinement, failing ones too; the real filter keeps only passing ones', async () => {
+    const kept: Record<string, { kept: number; passed: number; judged: number }> = {};
+    for (const filter of ['tests', 'none'] as const) {
+      const id = campaignId(`filter-${filter}`);
+      const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, {
+        dataset: { maxTrainTasks: 20, maxTestTasks: 3 },
+        sampling: { train: { n: 2 }, eval: { n: 1, ks: [1] } },
+        models: { policy: { backend: 'simulated', seed: 7 }, refiner: { backend: 'simulated', seed: 8 } },
+        refiner: { kind: 'model', filter },
+        iterations: 1,
+      });
+      const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
+      expect(result.status).toBe('completed');
+      const [row] = await query<{ kept: string; passed: string; judged: string }>(
+        `select count(*) filter (where f.kept) as kept, count(*) filter (where r.outcome = 'passed') as passed, count(*) filter (where r.outcome <> 'infra_error') as judged
+         from refinements f join sandbox_results r on r.batch_id = f.batch_id and r.idx = f.idx where f.campaign_id = $1`,
+        [id],
+      );
+      kept[filter] = { kept: Number(row!.kept), passed: Number(row!.passed), judged: Number(row!.judged) };
+    }
+    expect(kept.tests!.kept).toBe(kept.tests!.passed);
+    expect(kept.none!.kept).toBe(kept.none!.judged);
+    expect(kept.none!.judged).toBeGreaterThan(kept.none!.passed);
+  });
+
   it('rejects an invalid config naming every bad field', async () => {
     expect(() => exampleConfig('ilf-dry-run.yaml', ctx.queues, { iterations: 0, sampling: { eval: { n: 5, ks: [1, 10] } }, feedback: { source: 'llm' } })).toThrow(
       /iterations:[\s\S]*sampling\.eval\.ks: pass@10 needs sampling\.eval\.n >= 10[\s\S]*models\.feedback: required/,

@@ -110,12 +110,17 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
     },
 
     /** ILF's filter: a refinement is kept only if it passed its unit tests. */
-    async markKeptRefinements(input: { campaignId: string; iteration: number }): Promise<number> {
+    /**
+     * The filter: a refinement is kept when it passed its tests. The no-feedback control
+     * (refiner.filter: none) keeps every refinement the sandbox judged, whatever its outcome;
+     * one whose run hit an infrastructure error is never kept, in either.
+     */
+    async markKeptRefinements(input: { campaignId: string; iteration: number; filter?: 'tests' | 'none' }): Promise<number> {
       await deps.pool.query(
-        `update refinements f set kept = (r.outcome = 'passed')
+        `update refinements f set kept = case when $3 then r.outcome <> 'infra_error' else r.outcome = 'passed' end
          from sandbox_results r where r.batch_id = f.batch_id and r.idx = f.idx
            and f.campaign_id = $1 and f.iteration = $2`,
-        [input.campaignId, input.iteration],
+        [input.campaignId, input.iteration, input.filter === 'none'],
       );
       const { rows } = await deps.pool.query<{ n: string }>(
         `select count(*) as n from refinements where campaign_id = $1 and iteration = $2 and kept`,
