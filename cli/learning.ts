@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { CSS } from '../audit/report/shell';
+import { html, trusted } from '../audit/report/safe-html';
+import { linePlot, type Series } from '../audit/report/svg';
+import { PROJECT_ROOT } from '../infra/paths';
+import { parseCampaignConfig, readCampaignFile } from '../loops/config-file';
+import { campaignStatus, startCampaignFromConfig } from './campaign';
+import { followCampaign } from './campaign-progress';
+
+/**
+ * The learning proof (`npm run e2e:learning`, the demo, and CI's reduced form): each loop's
+ * learning campaign (examples/<loop>-learning.yaml) runs with real models made here, beside the
+ * same campaign with its feedback made uninformative, and held-out pass@1 is compared with
+ * iteration 0. A rising curve alone proves nothing: the control is what shows the gain comes
+ * from the feedback.
+ */
+export const LEARNING_LOOPS = ['ilf', 'rlaif', 'rlcf', 'crlhf'] as const;
+export type LearningLoop = (typeof LEARNING_LOOPS)[number];
+export const learningConfigFile = (loop: LearningLoop) => path.join(PROJECT_ROOT, 'examples', `${loop}-learning.yaml`);
+
+type Raw = Record<string, unknown>;
+
+/**
+ * Each loop's no-feedback control, declared as a change to its config: the same campaign, the
+ * same models, data and steps, with the feedback joined to nothing it describes.
+ *   ILF: refinements are kept without the test filter.
+ *   The RL loops: the rewards are shuffled across the iteration's rollouts.
+ */
+export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
+  ilf: { refiner: { filter: 'none' } },
+  rlaif: { policyUpdate: { rewards: 'shuffled' } },
+  rlcf: { policyUpdate: { rewards: 'shuffled' } },
+  crlhf: { policyUpdate: { rewards: 'shuffled' } },
+};
+
+/** The bar each loop must clear, in points of held-out pass@1. */
+export const LEARNING_BAR = { minGainPoints: 15, controlWithinPoints: 5 } as const;
+
+/** Merges `patch` into `base` (objects recursively; anything else replaces). */
+export function mergeConfig(base: Raw, patch: Raw): Raw {
+  const out: Raw = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const b = out[k];
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' && !Array.isArray(b) ? mergeConfig(b as Raw, v as Raw) : v;
+  }
+  return out;
+}
+
+export interface LearningRunOptions {
+  seed: number;
+  control: boolean;
+  /** CI's form: the `reduced:` block of the example file merged in */
+  reduced?: boolean;
+  /** replaces the `{models}` prefix of every path in the file: where the models were made */
+  modelsDir: string;
+  taskQueues?: { workflow: string; cpu: string; gpu: string };
+  /** a change made on top (tests use it to break the machinery on purpose) */
+  patch?: Raw;
+}
+
+/** A learning campaign's config: the example file for this seed, reduced and controlled as asked. */
+export function learningConfig(loop: LearningLoop, opts: LearningRunOptions) {
+  const file = learningConfigFile(loop);
+  const { reduced, ...raw } = readCampaignFile(file) as Raw & { reduced?: Raw };
+  let c: Raw = { ...raw, seed: opts.seed };
+  if (opts.reduced && reduced) c = mergeConfig(c, reduced);
+  if (opts.control) c = mergeConfig(c, NO_FEEDBACK_CONTROL[loop]);
+  if (opts.patch) c = mergeConfig(c, opts.patch);
+  const resolve = (v: unknown): unknown =>
+    typeof v === 'string'
+      ? v.replaceAll('{models}', opts.modelsDir).replace(/^trainers\//, `${PROJECT_ROOT}/trainers/`)
+      : Array.isArray(v)
+        ? v.map(resolve)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]))
+          : v;
+  c = resolve(c) as Raw;
+  if (opts.taskQueues) c.taskQueues = opts.taskQueues;
+  return parseCampaignConfig(c, file);
+}
+
+export interface LearningCurve {
+  campaignId: string;
+  status: string;
+  /** held-out pass@1 of iteration 0 (the starting policy) */
+  start: number | null;
+  /** held-out pass@1 after each iteration */
+  iterations: number[];
+  wallSeconds: number;
+}
+
+/** Runs one learning campaign to its end; workers must serve its queues. */
+export async function runLearningCampaign(client: Client, loop: LearningLoop, campaignId: string, opts: LearningRunOptions, progress?: NodeJS.WriteStream): Promise<LearningCurve> {
+  const config = learningConfig(loop, opts);
+  const started = Date.now();
+  const handle = await startCampaignFromConfig(client, campaignId, config);
+  const result = await followCampaign<{ status: string }>(client, handle, progress);
+  const wallSeconds = Math.round((Date.now() - started) / 1000);
+  const { campaign } = await campaignStatus(client, campaignId);
+  return { campaignId, status: result.status, start: campaign.metric.start ?? null, iterations: campaign.metric.history, wallSeconds };
+}
+
+export interface SeedResult {
+  seed: number;
+  start: number | null;
+  iterations: number[];
+  control: number[];
+  /** the control's own iteration 0 (the same starting policy: equal to start up to evaluation noise) */
+  controlStart: number | null;
+  wallSeconds: number;
+  controlWallSeconds: number;
+  campaignIds: { learning: string; control: string };
+}
+
+/** Why a loop's seeds miss the bar (empty: it clears it). */
+export function learningProblems(loop: string, seeds: readonly SeedResult[]): string[] {
+  const pts = (x: number) => `${(100 * x).toFixed(1)}`;
+  if (seeds.length === 0) return [`${loop}: no seed ran`];
+  return seeds.flatMap((s) => {
+    const problems: string[] = [];
+    if (s.start === null) return [`${loop} seed ${s.seed}: no iteration-0 evaluation`];
+    const best = Math.max(...s.iterations);
+    if (!(best - s.start >= LEARNING_BAR.minGainPoints / 100)) {
+      problems.push(`${loop} seed ${s.seed}: best held-out pass@1 ${s.iterations.length ? pts(best) : '-'}% is not ${LEARNING_BAR.minGainPoints} points over iteration 0 (${pts(s.start)}%)`);
+    }
+    const drift = s.control.filter((c) => Math.abs(c - s.start!) > LEARNING_BAR.controlWithinPoints / 100);
+    if (s.control.length === 0) problems.push(`${loop} seed ${s.seed}: the control ran no iteration`);
+    else if (drift.length) problems.push(`${loop} seed ${s.seed}: the control moved ${drift.map((c) => `${pts(c - s.start!)}`).join(', ')} points from iteration 0 (allowed ±${LEARNING_BAR.controlWithinPoints})`);
+    return problems;
+  });
+}
+
+/** A loop's table: iteration -> held-out pass@1 per seed, learning beside control. */
+export function formatLearningTable(loop: string, seeds: readonly SeedResult[]): string {
+  const pct = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const iterations = Math.max(0, ...seeds.map((s) => Math.max(s.iterations.length, s.control.length)));
+  const header = ['iteration', ...seeds.flatMap((s) => [`seed ${s.seed}`, `control ${s.seed}`])];
+  const rows = [header];
+  rows.push(['0', ...seeds.flatMap((s) => [pct(s.start), pct(s.controlStart)])]);
+  for (let i = 0; i < iterations; i++) rows.push([String(i + 1), ...seeds.flatMap((s) => [pct(s.iterations[i]), pct(s.control[i])])]);
+  const widths = header.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+  const lines = rows.map((r) => r.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join('  '));
+  const walls = seeds.map((s) => `seed ${s.seed} ${s.wallSeconds} s (control ${s.controlWallSeconds} s)`).join(', ');
+  return [`${loop.toUpperCase()}: held-out pass@1`, ...lines.map((l) => `  ${l}`), `  wall: ${walls}`].join('\n');
+}
+
+/** The contract's last line: held-out pass@1 as fractions, per loop and seed. */
+export function learningSummaryJson(results: Partial<Record<string, readonly SeedResult[]>>): string {
+  const round = (x: number) => Math.round(x * 10_000) / 10_000;
+  const out: Record<string, { seeds: unknown[] }> = {};
+  for (const [loop, seeds] of Object.entries(results)) {
+    out[loop] = {
+      seeds: (seeds ?? []).map((s) => ({
+        seed: s.seed,
+        start: s.start === null ? null : round(s.start),
+        iterations: s.iterations.map(round),
+        control: s.control.map(round),
+        wallSeconds: s.wallSeconds + s.controlWallSeconds,
+      })),
+    };
+  }
+  return JSON.stringify(out);
+}
+
+/** A self-contained page: each loop's learning curves beside their controls. */
+export function learningReportPage(results: Partial<Record<string, readonly SeedResult[]>>, opts: { generatedAt?: Date } = {}): string {
+  const colors = ['#1565c0', '#2e7d32', '#6a1b9a', '#ef6c00'];
+  const sections = Object.entries(results).map(([loop, seeds]) => {
+    const list = seeds ?? [];
+    const n = Math.max(0, ...list.map((s) => Math.max(s.iterations.length, s.control.length)));
+    const series: Series[] = list.flatMap((s, i) => [
+      { name: `seed ${s.seed}`, color: colors[i % colors.length]!, values: [s.start, ...Array.from({ length: n }, (_, j) => s.iterations[j] ?? null)] },
+      { name: `control, seed ${s.seed}`, color: '#9e9e9e', values: [s.controlStart, ...Array.from({ length: n }, (_, j) => s.control[j] ?? null)] },
+    ]);
+    const plot = linePlot({ title: `${loop.toUpperCase()}: held-out pass@1`, xLabels: Array.from({ length: n + 1 }, (_, i) => `it ${i}`), series, yMax: 1, yFormat: (v) => `${Math.round(v * 100)}%` });
+    const problems = learningProblems(loop, list);
+    return html`<h2>${loop.toUpperCase()}</h2><div class="plots">${plot}</div><pre>${formatLearningTable(loop, list)}</pre>
+<p>${problems.length ? html`<span class="mismatch">misses the bar: ${problems.join('; ')}</span>` : html`<span class="kept">clears the bar</span>: at least ${LEARNING_BAR.minGainPoints} points over iteration 0 on every seed, the control within ±${LEARNING_BAR.controlWithinPoints}`}</p>`;
+  });
+  return html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>feedloop: does it learn?</title><style>${trusted(CSS)}</style></head>
+<body><header><h1>Does it learn?</h1><div>Held-out pass@1 of each loop's learning campaign beside its no-feedback control (grey).</div></header>
+${sections}
+<footer>generated by <code>npm run e2e:learning</code>${opts.generatedAt ? ` at ${opts.generatedAt.toISOString()}` : ''}; self-contained: no scripts, no external resources.</footer>
+</body></html>
+`.value;
+}
+
+export function writeLearningReport(file: string, results: Partial<Record<string, readonly SeedResult[]>>): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(`${file}.tmp`, learningReportPage(results, { generatedAt: new Date() }));
+  fs.renameSync(`${file}.tmp`, file);
+  return file;
+}
