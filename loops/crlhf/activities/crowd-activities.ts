@@ -4,12 +4,12 @@ import type pg from 'pg';
 import type { SandboxLimits } from '../../../common/sandbox';
 import { codeDataset, selectTasks } from '../../../activities/datasets/registry';
 import { saveRewards, type RolloutReward } from '../../../activities/rewards/reward-table';
-import { SeededRandom } from '../../../activities/simulation/seeded-random';
+import { SeededRandom, shuffled } from '../../../activities/simulation/seeded-random';
 import type { SandboxRunner } from '../../../activities/sandbox/types';
 import type { AggregationMethod } from '../../../activities/crowd/aggregation/index';
 import type { LineVerdict } from '../../../activities/crowd/aggregation/line-consensus';
 import { estimateReliability, linePosteriors, majorityLines, type ItemLabels, type LabelledItem } from './crowd-reliability';
-import { goldHoneypot, mutantHoneypot, programLines, shuffled, type Honeypot } from './honeypots';
+import { goldHoneypot, mutantHoneypot, programLines, type Honeypot } from './honeypots';
 
 /**
  * The store side of cRLHF's annotation (CPU queue): building an iteration's items (its generated

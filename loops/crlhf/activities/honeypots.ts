@@ -106,4 +106,3 @@ export async function mutantHoneypot(runner: Runner, source: HoneypotSource, lim
   };
 }
 
-export { shuffled };
