@@ -6,6 +6,13 @@
 export const CODE_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'mathqa-java'] as const;
 export type CodeDatasetName = (typeof CODE_DATASETS)[number];
 
+/** The language of each code dataset's programs: what a loop's config accepts for its policy's language. */
+export const CODE_DATASET_LANGUAGES: Record<CodeDatasetName, 'python' | 'java'> = { mbpp: 'python', humaneval: 'python', mbjp: 'java', 'mathqa-java': 'java' };
+/** The code datasets of one language, in registry order (a non-empty tuple: zod enums take it as is). */
+export function codeDatasetsIn(language: 'python' | 'java'): [CodeDatasetName, ...CodeDatasetName[]] {
+  return CODE_DATASETS.filter((d) => CODE_DATASET_LANGUAGES[d] === language) as [CodeDatasetName, ...CodeDatasetName[]];
+}
+
 /** Code datasets with a reference solution for every task (or most): `feedloop sandbox check` runs them. */
 export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp'] as const;
 export type CheckDataset = (typeof CHECK_DATASETS)[number];

@@ -27,7 +27,7 @@ import {
   type Queryable,
   type TrainingJobAudit,
 } from '../../audit/core';
-import { CRLHF_EVAL_DATASETS, crlhfIds } from './types';
+import { crlhfEvalDatasets, crlhfIds } from './types';
 
 /**
  * The audit of a cRLHF campaign, recounted from the rows: per iteration the programs, the
@@ -143,7 +143,8 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
   if (campaign.algorithm !== 'crlhf') throw new CampaignNotFoundError(`campaign "${campaignId}" is an ${campaign.algorithm} campaign, not crlhf`);
   const iterationRows = await readIterationRows(db, campaignId, opts.iteration);
   const ks = iterationRows.map((r) => r.iteration);
-  const evalPart = (k: number) => CRLHF_EVAL_DATASETS.map((d) => crlhfIds.datasetEvaluation(campaignId, k, d));
+  const evalDatasets = crlhfEvalDatasets((campaign.config as { dataset?: { eval?: unknown } } | null)?.dataset?.eval);
+  const evalPart = (k: number) => evalDatasets.map((d) => crlhfIds.datasetEvaluation(campaignId, k, d));
   const rolloutIds = ks.map((k) => crlhfIds.rollouts(campaignId, k));
   const runById = await readEvalRuns(db, [...rolloutIds, ...ks.flatMap(evalPart), ...evalPart(0), ...ks.map((k) => crlhfIds.evaluation(campaignId, k))]);
   const generated = await rows<{ eval_run_id: string; n: string; tasks: string; passed: string }>(
@@ -236,7 +237,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     for (const s of programScores) histogram[Math.min(HISTOGRAM_BINS - 1, Math.floor(s * HISTOGRAM_BINS))]!++;
     const rw = rewards.find((r) => r.iteration === k);
     const updateJob = jobs.find((j) => j.id === crlhfIds.policyUpdateJob(campaignId, k));
-    const evaluation = evaluationAudit(CRLHF_EVAL_DATASETS.map((d) => [d, runById.get(crlhfIds.datasetEvaluation(campaignId, k, d))]));
+    const evaluation = evaluationAudit(evalDatasets.map((d) => [d, runById.get(crlhfIds.datasetEvaluation(campaignId, k, d))]));
     const it: CrlhfIterationAudit = {
       ...iterationHead(row),
       rollouts: { generated: Number(gen?.n ?? 0), tasks: Number(gen?.tasks ?? 0), passed: Number(gen?.passed ?? 0) },
@@ -264,7 +265,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
       evaluation,
       history: {
         iteration: { workflowId: row.workflow_id, runId: row.run_id || null },
-        evaluation: executionRef(runById.get(crlhfIds.evaluation(campaignId, k)) ?? runById.get(crlhfIds.datasetEvaluation(campaignId, k, 'humaneval'))),
+        evaluation: executionRef(runById.get(crlhfIds.evaluation(campaignId, k)) ?? runById.get(crlhfIds.datasetEvaluation(campaignId, k, evalDatasets[0]!))),
         rollouts: executionRef(runById.get(crlhfIds.rollouts(campaignId, k))),
       },
       recordedCounts: obj(row.counts),
@@ -286,12 +287,12 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
 
   const simulatedJobs = iterations.some((i) => i.policyUpdate?.weights === 'simulated');
   const simulatedParts = [...(config.policy?.simulated ? ['models.policy'] : []), ...(config.simulatedCrowd ? ['crowd'] : []), ...(simulatedJobs ? ['trainer'] : [])];
-  const start = evaluationAudit(CRLHF_EVAL_DATASETS.map((d) => [d, runById.get(crlhfIds.datasetEvaluation(campaignId, 0, d))]));
+  const start = evaluationAudit(evalDatasets.map((d) => [d, runById.get(crlhfIds.datasetEvaluation(campaignId, 0, d))]));
   return {
     schemaVersion: AUDIT_SCHEMA_VERSION,
     campaign: campaignHead(campaign, config, simulatedParts),
     iterations,
-    start: start ? { evaluation: start, history: executionRef(runById.get(crlhfIds.datasetEvaluation(campaignId, 0, 'humaneval'))) } : null,
+    start: start ? { evaluation: start, history: executionRef(runById.get(crlhfIds.datasetEvaluation(campaignId, 0, evalDatasets[0]!))) } : null,
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AGGREGATION_METHODS } from '../../activities/crowd/aggregation/index';
 import { commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 import { configIssuesError } from '../../common/config-error';
+import { codeDatasetsIn } from '../../common/datasets';
 
 /**
  * The cRLHF campaign config (Wong & Tan 2025, "Aligning Crowd-sourced Human Feedback for
@@ -38,6 +39,8 @@ const simulatedAnnotator = z
   .strict();
 
 const evalDataset = z.object({ maxTasks: z.int().min(1).optional() }).strict().default({});
+/** Python code datasets: the policy writes Python, and the simulated crowd and honeypots read its lines */
+const pythonDataset = z.enum(codeDatasetsIn('python'));
 
 export const CONSENSUS_METHODS = ['consensus', ...AGGREGATION_METHODS] as const;
 export type ConsensusMethod = (typeof CONSENSUS_METHODS)[number];
@@ -49,11 +52,14 @@ export const crlhfCampaignConfigSchema = z
       .object({
         /** where the training programs come from: MBPP's train split by default */
         train: z
-          .object({ dataset: z.enum(['mbpp', 'humaneval']).default('mbpp'), split: z.string().min(1).default('train'), maxTasks: z.int().min(1).optional() })
+          .object({ dataset: pythonDataset.default('mbpp'), split: z.string().min(1).default('train'), maxTasks: z.int().min(1).optional() })
           .strict()
           .default({ dataset: 'mbpp', split: 'train' }),
-        /** pass@k on the test tasks of both (the first maxTasks of each) */
-        eval: z.object({ humaneval: evalDataset, mbpp: evalDataset }).strict().default({ humaneval: {}, mbpp: {} }),
+        /** pass@k on the test split of each dataset named (the first maxTasks of each); the stopping metric is their mean */
+        eval: z
+          .partialRecord(pythonDataset, evalDataset)
+          .refine((e) => Object.keys(e).length > 0, { message: 'name at least one dataset to evaluate on' })
+          .default({ humaneval: {}, mbpp: {} }),
       })
       .strict()
       .default({ train: { dataset: 'mbpp', split: 'train' }, eval: { humaneval: {}, mbpp: {} } }),
@@ -68,7 +74,7 @@ export const crlhfCampaignConfigSchema = z
     honeypots: z
       .object({
         /** gold solutions come from this dataset and split (MBPP's refine split: disjoint from train and test) */
-        dataset: z.enum(['mbpp', 'humaneval']).default('mbpp'),
+        dataset: pythonDataset.default('mbpp'),
         split: z.string().min(1).default('refine'),
         /** gold programs with 1..maxChangedLines mutated lines, each confirmed by the sandbox to break the tests */
         mutants: z.int().min(0).default(6),

@@ -36,11 +36,12 @@ function plots(a: CrlhfCampaignAudit): SafeHtml {
   });
   const xLabels = [...(a.start ? ['start'] : []), ...its.map((it) => `it ${it.iteration}`)];
   const evals = [...(a.start ? [a.start.evaluation] : []), ...its.map((it) => it.evaluation)];
-  const ks = Object.keys(evals.find((e) => e)?.perDataset.humaneval?.passAtK ?? { 1: 0 });
+  const datasets = Object.keys(evals.find((e) => e)?.perDataset ?? {});
+  const ks = Object.keys(evals.find((e) => e)?.perDataset[datasets[0] ?? '']?.passAtK ?? { 1: 0 });
   const passAtK = rateLinePlot({
-    title: 'pass@k per iteration (HumanEval, MBPP test tasks)',
+    title: `pass@k per iteration (${datasets.join(', ')} test tasks)`,
     xLabels,
-    series: ['humaneval', 'mbpp'].flatMap((d, di) => ks.map((k, ki) => ({ name: `${d} pass@${k}`, color: PALETTE[(di * ks.length + ki) % PALETTE.length]!, values: evals.map((e) => e?.perDataset[d]?.passAtK[k] ?? null) }))),
+    series: datasets.flatMap((d, di) => ks.map((k, ki) => ({ name: `${d} pass@${k}`, color: PALETTE[(di * ks.length + ki) % PALETTE.length]!, values: evals.map((e) => e?.perDataset[d]?.passAtK[k] ?? null) }))),
   });
   const honeypots = rateLinePlot({
     title: 'Accuracy on honeypot lines: consensus (held out) vs majority vote',

@@ -10,9 +10,21 @@ import type { EvaluationInput, EvaluationSummary } from '../../common/evaluation
 export const CRLHF_PHASES = ['generate', 'test', 'annotate', 'consensus', 'policy_update', 'evaluate'] as const;
 export type CrlhfPhase = (typeof CRLHF_PHASES)[number];
 
-/** The datasets every iteration is evaluated on (their test tasks). */
+/** The datasets an iteration is evaluated on by default (their test tasks): the paper's HumanEval and MBPP. */
 export const CRLHF_EVAL_DATASETS = ['humaneval', 'mbpp'] as const;
-export type CrlhfEvalDataset = (typeof CRLHF_EVAL_DATASETS)[number];
+/** Any Python code dataset with a test split. */
+export type CrlhfEvalDataset = string;
+
+/**
+ * The datasets a campaign evaluates on, in a fixed order: HumanEval and MBPP first, as every
+ * campaign before the choice did, then the others by name. A config stored before the choice
+ * (or none) evaluates on the default two.
+ */
+export function crlhfEvalDatasets(evalConfig: unknown): string[] {
+  const names = evalConfig && typeof evalConfig === 'object' ? Object.keys(evalConfig) : [...CRLHF_EVAL_DATASETS];
+  const known = CRLHF_EVAL_DATASETS.filter((d) => names.includes(d));
+  return [...known, ...names.filter((d) => !(CRLHF_EVAL_DATASETS as readonly string[]).includes(d)).sort()];
+}
 
 /** Workflow and store ids, derived in one place (the audit relies on them). */
 export const crlhfIds = {

@@ -8,6 +8,7 @@ import { evaluationWorkflow } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
 import { onCheckpointHost } from '../../workflows/routing';
 import { sampleAndTest } from '../../workflows/sample-and-test';
+import type { CodeDatasetName } from '../../common/datasets';
 import type { TaskQueues } from '../../common/task-queues';
 import {
   annotationProgressQuery,
@@ -21,7 +22,7 @@ import {
 } from './annotation-protocol';
 import type { CrlhfCampaignConfig } from './config';
 import {
-  CRLHF_EVAL_DATASETS,
+  crlhfEvalDatasets,
   crlhfIds,
   type AnnotationItemRef,
   type CrlhfCarry,
@@ -81,10 +82,10 @@ function crlhfEvaluationInput(campaignId: string, config: CrlhfCampaignConfig, p
     campaignId,
     iteration: k,
     algorithm: 'crlhf',
-    perDataset: CRLHF_EVAL_DATASETS.map((dataset) => ({
-      dataset,
+    perDataset: crlhfEvalDatasets(config.dataset.eval).map((dataset) => ({
+      dataset: dataset as CodeDatasetName,
       split: 'test',
-      maxTasks: config.dataset.eval[dataset].maxTasks,
+      maxTasks: config.dataset.eval[dataset as CodeDatasetName]?.maxTasks,
       policy,
       samplesPerTask: e.n,
       ks: e.ks,

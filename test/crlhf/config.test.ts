@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../common/config-error';
 import { parseCrlhfCampaignConfig } from '../../loops/crlhf/config';
+import { crlhfEvalDatasets } from '../../loops/crlhf/types';
 import { loopNamed } from '../../loops/registry';
 import { exampleCrlhfRaw } from './helpers';
 
@@ -25,6 +26,21 @@ describe('cRLHF config', () => {
     expect(c).toMatchObject({ algorithm: 'crlhf', iterations: 3, crowd: { k: 3, quorum: 0.8 }, consensus: { method: 'consensus', minLabels: 2, prior: 'estimated' } });
     expect(c.crowd.simulated!.annotators.map((a) => a.behaviour)).toContain('always-correct');
     expect(loopNamed('crlhf').name).toBe('crlhf');
+  });
+
+  it('trains and evaluates on any Python code dataset; evaluation datasets keep a fixed order', () => {
+    const c = parseCrlhfCampaignConfig({ ...exampleCrlhfRaw(), dataset: { train: { dataset: 'humaneval', split: 'test' }, eval: { mbpp: { maxTasks: 3 } } }, honeypots: { dataset: 'humaneval', split: 'test' } });
+    expect(c.dataset.eval).toEqual({ mbpp: { maxTasks: 3 } });
+    expect(crlhfEvalDatasets(c.dataset.eval)).toEqual(['mbpp']);
+    expect(crlhfEvalDatasets({ zeta: {}, mbpp: {}, alpha: {}, humaneval: {} })).toEqual(['humaneval', 'mbpp', 'alpha', 'zeta']);
+    expect(crlhfEvalDatasets(undefined)).toEqual(['humaneval', 'mbpp']);
+    const { dataset: _dataset, ...withoutDataset } = exampleCrlhfRaw();
+    expect(parseCrlhfCampaignConfig(withoutDataset).dataset.eval).toEqual({ humaneval: {}, mbpp: {} });
+    const message = problems({ ...exampleCrlhfRaw(), dataset: { train: { dataset: 'mbjp' }, eval: {} }, honeypots: { dataset: 'mathqa-java' } });
+    expect(message).toMatch(/dataset\.train\.dataset: /);
+    expect(message).toMatch(/dataset\.eval: name at least one dataset to evaluate on/);
+    expect(message).toMatch(/honeypots\.dataset: /);
+    expect(problems({ ...exampleCrlhfRaw(), dataset: { eval: { mbjp: {} } } })).toMatch(/dataset\.eval\.mbjp/);
   });
 
   it('names every bad field', () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
 import type { SandboxLimits } from '../../../common/sandbox';
+import type { CodeDatasetName } from '../../../common/datasets';
 import { codeDataset, selectTasks } from '../../../activities/datasets/registry';
 import { saveRewards, type RolloutReward } from '../../../activities/rewards/reward-table';
 import { SeededRandom, shuffled } from '../../../activities/simulation/seeded-random';
@@ -24,7 +25,7 @@ export interface BuildItemsInput {
   evalRunId: string;
   annotators: string[];
   k: number;
-  honeypots: { dataset: 'mbpp' | 'humaneval'; split: string; mutants: number; gold: number; maxChangedLines: number };
+  honeypots: { dataset: CodeDatasetName; split: string; mutants: number; gold: number; maxChangedLines: number };
   showTestOutput: boolean;
   limits: Partial<SandboxLimits>;
   seed: number;
