@@ -66,6 +66,38 @@ export function judgeMessages(question: FeedbackQuestionId, instruction: string,
   ];
 }
 
+/**
+ * The rubric for code tasks with unit tests (RLAIF on a code dataset: MBPP-style tasks, the
+ * synthetic family, a user's file): the judge sees the task as the policy saw it and the
+ * program, and answers whether the program does what the task asks. The tests are never shown:
+ * the judge's answer is the feedback, the sandbox only evaluates.
+ */
+export const CODE_RUBRIC_VERSION = 'rlaif-code-feedback-v1';
+
+export const CODE_FEEDBACK_QUESTIONS = {
+  correct: 'Does the program do what the task asks, for every input?',
+} as const;
+export type CodeFeedbackQuestionId = keyof typeof CODE_FEEDBACK_QUESTIONS;
+export const CODE_FEEDBACK_QUESTION_IDS = Object.keys(CODE_FEEDBACK_QUESTIONS) as CodeFeedbackQuestionId[];
+
+export const CODE_SYSTEM_PROMPT = 'You review programs written for a programming task. Answer the question about the program with one word: Yes or No.';
+
+export function codeJudgeMessages(question: CodeFeedbackQuestionId, task: string, program: string): ChatMessage[] {
+  const shown = program.length > MAX_RESPONSE_CHARS ? `${program.slice(0, MAX_RESPONSE_CHARS)}\n[... cut at ${MAX_RESPONSE_CHARS} characters]` : program;
+  return [
+    { role: 'system', content: CODE_SYSTEM_PROMPT },
+    {
+      role: 'user',
+      content: ['Task given to the programmer:', task.trim(), '', 'The program:', shown.trim() || '(empty)', '', `Question: ${CODE_FEEDBACK_QUESTIONS[question]}`, 'Answer with Yes or No.'].join('\n'),
+    },
+  ];
+}
+
+/** The code rubric's record, stored with each iteration's feedback as the API rubric's is. */
+export function codeRubricRecord(questions: readonly CodeFeedbackQuestionId[], scoring: ScoringMode) {
+  return { ...rubricRecord([], scoring), version: CODE_RUBRIC_VERSION, system: CODE_SYSTEM_PROMPT, questions: questions.map((id) => ({ id, text: CODE_FEEDBACK_QUESTIONS[id] })) };
+}
+
 /** Everything about the rubric that decides a score: stored with each iteration's feedback. */
 export function rubricRecord(questions: readonly FeedbackQuestionId[], scoring: ScoringMode) {
   return {
