@@ -3,7 +3,8 @@
  * activities. The loaders live in activities/datasets/registry.ts.
  */
 /** Code datasets whose tasks have unit tests: programs are run in the sandbox and pass@k applies. */
-export const CODE_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'mathqa-java'] as const;
+/** `synth` / `synth-java`: the synthetic code family (activities/datasets/synthetic), generated, not shipped */
+export const CODE_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'mathqa-java', 'synth', 'synth-java'] as const;
 export type CodeDatasetName = (typeof CODE_DATASETS)[number];
 
 /** The language of each code dataset's programs: what a loop's config accepts for its policy's language. */

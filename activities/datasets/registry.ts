@@ -8,6 +8,7 @@ import { DATA_DIR } from '../../infra/paths';
 import { KNOWN_BROKEN } from '../sandbox/known-broken';
 import { apiBenchPrompt, apiBenchQuestion } from './apibench';
 import { loadMbpp, MBPP_SPLITS, mbppPrompt, mbppTests } from './mbpp';
+import { familyCodeTask, registeredFamily } from './synthetic';
 
 /**
  * The code datasets, registered by name, each giving the same things: its tasks in a stable
@@ -139,6 +140,24 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
     // The test split only, without reference solutions: evaluation only.
     splits: { test: [0, 1882], all: [0, 1882] },
     tasks: cached(() => mbxpTasks('mathqa-test-java_v1.jsonl', false)),
+  },
+  // The synthetic family (activities/datasets/synthetic): split by combination into pretrain
+  // (the starting policy's corpus), train (the loops' tasks) and test (held-out combinations).
+  synth: {
+    name: 'synth',
+    language: 'python',
+    get splits() {
+      return registeredFamily().splits;
+    },
+    tasks: cached(() => registeredFamily().tasks.map((t) => familyCodeTask(t, 'python'))),
+  },
+  'synth-java': {
+    name: 'synth-java',
+    language: 'java',
+    get splits() {
+      return registeredFamily().splits;
+    },
+    tasks: cached(() => registeredFamily().tasks.map((t) => familyCodeTask(t, 'java'))),
   },
 };
 
