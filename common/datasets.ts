@@ -8,7 +8,7 @@ export const CODE_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'mathqa-java', 'synth
 export type CodeDatasetName = (typeof CODE_DATASETS)[number];
 
 /** The language of each code dataset's programs: what a loop's config accepts for its policy's language. */
-export const CODE_DATASET_LANGUAGES: Record<CodeDatasetName, 'python' | 'java'> = { mbpp: 'python', humaneval: 'python', mbjp: 'java', 'mathqa-java': 'java' };
+export const CODE_DATASET_LANGUAGES: Record<CodeDatasetName, 'python' | 'java'> = { mbpp: 'python', humaneval: 'python', mbjp: 'java', 'mathqa-java': 'java', synth: 'python', 'synth-java': 'java' };
 /** The code datasets of one language, in registry order (a non-empty tuple: zod enums take it as is). */
 export function codeDatasetsIn(language: 'python' | 'java'): [CodeDatasetName, ...CodeDatasetName[]] {
   return CODE_DATASETS.filter((d) => CODE_DATASET_LANGUAGES[d] === language) as [CodeDatasetName, ...CodeDatasetName[]];
