@@ -49,7 +49,8 @@ export interface CampaignConfigBase {
 export interface CampaignLoop<Config extends CampaignConfigBase, Carry, Result extends IterationResultBase, W extends Workflow> {
   algorithm: string;
   /** the name of the metric the stopping rules watch, e.g. "pass@1" */
-  metricName: string;
+  /** what the campaign's metric is (status and stopping rules name it): fixed, or chosen by the config */
+  metricName: string | ((config: Config) => string);
   iterationWorkflow: W;
   initialCarry(config: Config): Carry;
   /** the carry of a state a campaign recorded before the kernel existed (older continue-as-new inputs) */
@@ -137,7 +138,7 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     paused: state.paused,
     stopRequested: state.stopRequested,
     finished,
-    metric: { name: loop.metricName, history: state.metricHistory, ...(state.startMetric !== undefined ? { start: state.startMetric } : {}) },
+    metric: { name: typeof loop.metricName === 'string' ? loop.metricName : loop.metricName(config), history: state.metricHistory, ...(state.startMetric !== undefined ? { start: state.startMetric } : {}) },
     currentIterationWorkflowId: currentChild,
   }), () => finished, () => currentChild);
 

@@ -7,6 +7,7 @@ import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionL
 const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
 export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
+  if (iterations.some((it) => it.evaluation?.passAtK)) return codeSummaryTable(iterations);
   return formatTable(
     ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'RM trained', 'rewards scored/unscorable', 'update rollouts', 'executability', 'CodeBLEU', 'AST acc', 'halluc.'],
     iterations.map((it) => [
@@ -24,6 +25,30 @@ export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): s
     ]),
   );
 }
+
+/** On a code dataset: held-out pass@k instead of the APIBench metrics. */
+function codeSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
+  const ks = Object.keys(iterations.find((it) => it.evaluation?.passAtK)?.evaluation?.passAtK ?? { 1: 0 });
+  return formatTable(
+    ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'mean feedback', 'RM trained', 'rewards scored/unscorable', 'update rollouts', ...ks.map((k) => `pass@${k}`)],
+    iterations.map((it) => [
+      String(it.iteration),
+      it.status,
+      String(it.rollouts.generated),
+      `${it.feedback.scored}/${it.feedback.unscorable}`,
+      num3(it.feedback.meanScore),
+      it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights ?? '-') : 'no (reused)',
+      `${it.rewards.scored}/${it.rewards.unscorable}`,
+      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
+      ...ks.map((k) => pct(it.evaluation?.passAtK?.[k])),
+    ]),
+  );
+}
+
+const passAtKText = (p: Record<string, number>, start?: Record<string, number> | null) =>
+  Object.entries(p)
+    .map(([k, v]) => `pass@${k} ${pct(v)}${againstStart(v, start?.[k])}`)
+    .join(', ');
 
 function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['start']): string {
   const row = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
@@ -45,7 +70,9 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
     row('policy update', formatTrainingJob(it.policyUpdate)),
     row(
       'evaluation',
-      ev
+      ev?.passAtK
+        ? `held-out ${passAtKText(ev.passAtK, start?.evaluation.passAtK)} (${ev.status}; ${ev.samples ?? '-'} programs; policy ${ev.policy.label})`
+        : ev
         ? `executability ${pct(ev.executabilityRate)}${againstStart(ev.executabilityRate, start?.evaluation.executabilityRate)} (compiles ${pct(ev.compileRate)}; runs: ${ev.runs.note}), CodeBLEU ${num3(ev.codebleu)}, ` +
             `AST accuracy ${pct(ev.astAccuracy)}, hallucination ${pct(ev.hallucinationRate)}, wrong API ${pct(ev.wrongApiRate)} (${ev.status}; ${ev.questions ?? '-'} questions, ${ev.samples ?? '-'} answers; policy ${ev.policy.label})`
         : 'not started',
@@ -70,14 +97,19 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
     `workflow     ${c.workflowId}`,
     ...(cfg.description ? [`description  ${cfg.description}`] : []),
     `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,
-    `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
+    cfg.dataset !== 'apibench'
+      ? `config       ${cfg.iterations ?? '?'} iterations; dataset ${cfg.dataset} (rollouts x ${cfg.rolloutSamplesPerQuestion ?? '-'} per task, held-out pass@k); feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
+        `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`
+      : `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
       `${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'}; feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
       `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
   if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
   const s = a.start?.evaluation;
   header.push(
-    s
+    s?.passAtK
+      ? `start        iteration 0, the starting policy ${s.policy.label}: held-out ${passAtKText(s.passAtK)} (${formatRef(a.start!.history)})`
+      : s
       ? `start        iteration 0, the starting policy ${s.policy.label}: executability ${pct(s.executabilityRate)}, CodeBLEU ${s.codebleu === null ? '-' : s.codebleu.toFixed(3)}, ` +
           `AST ${pct(s.astAccuracy)}, hallucination ${pct(s.hallucinationRate)} (${formatRef(a.start!.history)})`
       : 'start        the starting policy was not evaluated (evaluateStart: false, or a campaign from before iteration 0)',
@@ -85,7 +117,7 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
   const parts = [header.join('\n'), ''];
   if (a.iterations.length === 0) parts.push('no iterations recorded yet');
   else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
+  if (cfg.dataset === 'apibench') parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
   parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
   return parts.join('\n');
 }

@@ -9,10 +9,11 @@ import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';
 import { onHostOrFallback } from '../../workflows/host-fallback';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
-import { setPhase } from '../../workflows/evaluation';
+import { evaluationWorkflow, setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
-import type { RlaifCampaignConfig } from './config';
+import type { EvaluationInput, EvaluationSummary } from '../../common/evaluation';
+import type { RlaifCampaignConfig, RlaifCodeDataset } from './config';
 import {
   rlaifIds,
   type ApiBenchEvaluationInput,
@@ -93,10 +94,11 @@ export async function apibenchEvaluationWorkflow(input: ApiBenchEvaluationInput)
 /** The APIBench evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
 function rlaifEvaluationInput(config: RlaifCampaignConfig, policy: RlaifCarry['policy'], k: number, taskQueues: TaskQueues): ApiBenchEvaluationInput {
   const { eval: evalSampling } = config.sampling;
+  const dataset = config.dataset as Extract<RlaifCampaignConfig['dataset'], { name: 'apibench' }>;
   return {
-    hubs: config.dataset.hubs,
-    heldOutFraction: config.dataset.heldOutFraction,
-    maxQuestionsPerHub: config.dataset.maxEvalQuestionsPerHub,
+    hubs: dataset.hubs,
+    heldOutFraction: dataset.heldOutFraction,
+    maxQuestionsPerHub: dataset.maxEvalQuestionsPerHub,
     policy,
     samplesPerQuestion: evalSampling.n,
     sampling: { temperature: evalSampling.temperature, topP: evalSampling.topP, maxTokens: evalSampling.maxTokens, seed: config.seed * 1000 + 500 + k },
@@ -104,6 +106,25 @@ function rlaifEvaluationInput(config: RlaifCampaignConfig, policy: RlaifCarry['p
     timeouts: config.timeouts,
   };
 }
+
+/** On a code dataset: the held-out pass@k evaluation of a policy (the kernel's evaluation workflow). */
+function codeEvaluationInput(config: RlaifCampaignConfig, dataset: RlaifCodeDataset, policy: RlaifCarry['policy'], k: number, taskQueues: TaskQueues): EvaluationInput {
+  const e = config.sampling.eval;
+  return {
+    dataset: dataset.name,
+    split: dataset.test,
+    ...(dataset.maxEvalTasks ? { maxTasks: dataset.maxEvalTasks } : {}),
+    policy,
+    samplesPerTask: e.n,
+    ks: dataset.ks,
+    sampling: { temperature: e.temperature, topP: e.topP, maxTokens: e.maxTokens, seed: config.seed * 1000 + 500 + k },
+    taskQueues,
+    timeouts: config.timeouts,
+  };
+}
+
+/** The dataset when it is a code dataset (the campaign evaluates pass@k), else undefined (APIBench). */
+const codeDatasetOf = (config: RlaifCampaignConfig): RlaifCodeDataset | undefined => (config.dataset.name === 'apibench' ? undefined : (config.dataset as RlaifCodeDataset));
 
 export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promise<RlaifIterationResult> {
   const { campaignId: c, iteration: k, config } = input;
@@ -129,14 +150,25 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
   await it.enter('generate');
   const rollouts = rlaifIds.rollouts(c, k);
   const { rollout } = config.sampling;
-  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'apibench', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
-  const generated = await rlaif.answers(policy).generateApiSamples({
-    evalRunId: rollouts,
-    questions: { part: 'train', hubs: config.dataset.hubs, heldOutFraction: config.dataset.heldOutFraction, seed: config.seed, iteration: k, size: config.dataset.rolloutQuestions },
-    policy,
-    samplesPerQuestion: rollout.n,
-    sampling: { temperature: rollout.temperature, topP: rollout.topP, maxTokens: rollout.maxTokens, seed: config.seed * 1000 + k },
-  });
+  const code = codeDatasetOf(config);
+  const rolloutSampling = { temperature: rollout.temperature, topP: rollout.topP, maxTokens: rollout.maxTokens, seed: config.seed * 1000 + k };
+  let generated: { samples: number };
+  if (code) {
+    // A code dataset: the policy writes programs for the train split's tasks; they are not tested, the judge scores them.
+    await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: code.name, split: code.train, policy, samplesPerTask: rollout.n, ks: [] });
+    const selection = { dataset: code.name, split: code.train, ...(code.rolloutTasks ? { maxTasks: code.rolloutTasks } : {}) };
+    generated = await acts.generation(policy).generateSamples({ evalRunId: rollouts, ...selection, policy, samplesPerTask: rollout.n, sampling: rolloutSampling });
+  } else {
+    const apibench = config.dataset as Extract<RlaifCampaignConfig['dataset'], { name: 'apibench' }>;
+    await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'apibench', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
+    generated = await rlaif.answers(policy).generateApiSamples({
+      evalRunId: rollouts,
+      questions: { part: 'train', hubs: apibench.hubs, heldOutFraction: apibench.heldOutFraction, seed: config.seed, iteration: k, size: apibench.rolloutQuestions },
+      policy,
+      samplesPerQuestion: rollout.n,
+      sampling: rolloutSampling,
+    });
+  }
   if (it.stopRequested) return stopped();
 
   // 2. AI feedback: the judge's yes/no answers about every rollout (unscorable ones recorded as such).
@@ -176,8 +208,16 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
   policyCheckpoint = update.policyCheckpoint;
   if (it.stopRequested) return stopped();
 
-  // 6. Evaluate the updated policy on the APIBench eval questions.
+  // 6. Evaluate the updated policy: held-out pass@k on a code dataset, else the APIBench eval questions.
   await it.enter('evaluate', { policyUpdateRollouts: update.examples });
+  if (code) {
+    const summary = await executeChild(evaluationWorkflow, {
+      ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
+      args: [codeEvaluationInput(config, code, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
+    });
+    await it.completed(summary.passAtK, policy);
+    return { iteration: k, completed: true, lastPhase: 'evaluate', counts, passAtK: summary.passAtK, nextPolicy: policy, policyCheckpoint, rewardModel };
+  }
   const evaluation = await executeChild(apibenchEvaluationWorkflow, {
     ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
     // GPU work of the evaluation goes to the host that holds the updated policy.
@@ -190,19 +230,23 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
 const rlaifCampaign: CampaignLoop<RlaifCampaignConfig, RlaifCarry, RlaifIterationResult, typeof rlaifIterationWorkflow> = {
   algorithm: 'rlaif',
-  metricName: 'executability',
+  metricName: (config) => (codeDatasetOf(config) ? 'pass@1' : 'executability'),
   iterationWorkflow: rlaifIterationWorkflow,
   initialCarry: (config) => ({ policy: config.models.policy }),
   legacyCarry: (s) => ({ policy: s.policy as RlaifCarry['policy'], policyCheckpoint: s.policyCheckpoint as string | undefined, rewardModel: s.rewardModel as RewardModelRef | undefined }),
   iterationArgs: ({ campaignId, iteration, config, carry }) => [{ campaignId, iteration, config, ...carry }],
   afterIteration: (_carry, result) => ({ policy: result.nextPolicy, policyCheckpoint: result.policyCheckpoint, rewardModel: result.rewardModel }),
-  metric: (result) => result.metrics?.executabilityRate,
+  metric: (result) => (result.passAtK ? result.passAtK['1'] : result.metrics?.executabilityRate),
   target: (config) => config.stopping.targetExecutability,
-  startEvaluation: ({ config, carry }) => ({
-    workflow: apibenchEvaluationWorkflow,
-    args: [rlaifEvaluationInput(config, carry.policy, 0, config.taskQueues)],
-    metric: (summary) => (summary as ApiBenchEvaluationSummary).metrics.executabilityRate,
-  }),
+  startEvaluation: ({ config, carry }) => {
+    const code = codeDatasetOf(config);
+    if (code) return { workflow: evaluationWorkflow, args: [codeEvaluationInput(config, code, carry.policy, 0, config.taskQueues)], metric: (summary) => (summary as EvaluationSummary).passAtK['1'] };
+    return {
+      workflow: apibenchEvaluationWorkflow,
+      args: [rlaifEvaluationInput(config, carry.policy, 0, config.taskQueues)],
+      metric: (summary) => (summary as ApiBenchEvaluationSummary).metrics.executabilityRate,
+    };
+  },
 };
 
 export async function rlaifCampaignWorkflow(input: CampaignInput<RlaifCampaignConfig, RlaifCarry>) {
