@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { completionOf } from '../../../activities/models/program-text';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -54,7 +55,10 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
       const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
       const datasetPath = path.join(deps.blobDir, c, `iteration-${k}`, 'sft.jsonl');
       await fs.mkdir(path.dirname(datasetPath), { recursive: true });
-      const pairs = rows.map((r) => ({ task_id: Number(r.task_id), prompt: mbppPrompt(tasks.get(r.task_id)!), completion: r.program }));
+      const pairs = rows.map((r) => {
+        const prompt = mbppPrompt(tasks.get(r.task_id)!);
+        return { task_id: Number(r.task_id), prompt, completion: completionOf(prompt, r.program) };
+      });
       const lines = pairs.map((p) => JSON.stringify(p));
       await fs.writeFile(`${datasetPath}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
       await fs.rename(`${datasetPath}.tmp`, datasetPath);
