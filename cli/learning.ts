@@ -53,8 +53,8 @@ export interface LearningRunOptions {
   control: boolean;
   /** CI's form: the `reduced:` block of the example file merged in */
   reduced?: boolean;
-  /** replaces the `{models}` prefix of every path in the file: where the models were made */
-  modelsDir: string;
+  /** the models made here, by name: each `{name}` in the file's strings becomes its directory (e.g. `{policy}/onnx`) */
+  models: Record<string, string>;
   taskQueues?: { workflow: string; cpu: string; gpu: string };
   /** a change made on top (tests use it to break the machinery on purpose) */
   patch?: Raw;
@@ -70,7 +70,7 @@ export function learningConfig(loop: LearningLoop, opts: LearningRunOptions) {
   if (opts.patch) c = mergeConfig(c, opts.patch);
   const resolve = (v: unknown): unknown =>
     typeof v === 'string'
-      ? v.replaceAll('{models}', opts.modelsDir).replace(/^trainers\//, `${PROJECT_ROOT}/trainers/`)
+      ? v.replace(/\{(\w+)\}/g, (whole, name: string) => opts.models[name] ?? whole).replace(/^trainers\//, `${PROJECT_ROOT}/trainers/`)
       : Array.isArray(v)
         ? v.map(resolve)
         : v && typeof v === 'object'
