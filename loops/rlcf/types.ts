@@ -34,7 +34,7 @@ export const rlcfIds = {
   ...campaignIds,
   /** the eval run holding the iteration's rollouts (generations) */
   rollouts: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/rollouts`,
-  /** the `trained` discriminator's reward_model job (activities/compiler-feedback/trained-discriminator.ts) */
+  /** the `trained` discriminator's reward_model job (loops/rlcf/activities/trained-discriminator.ts) */
   discriminatorJob: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/discriminator`,
   /** the eval run of one dataset within the evaluation of iteration k (0: the starting policy) */
   evalRun: (campaignId: string, k: number, dataset: 'mbjp' | 'mathqa-java') => `${campaignId}/iteration-${k}/evaluation/${dataset}`,

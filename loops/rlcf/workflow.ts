@@ -32,7 +32,7 @@ import {
  *   generate Java for MBJP training tasks -> compile -> static checks -> tests -> discriminator
  *   (programs that compiled) -> reward -> policy update (PPO-style, KL to the reference)
  *   -> evaluate (MBJP eval tasks, MathQA-Java: compile, static-check pass and execution rates, pass@k).
- * Every stage reads and writes stored rows (activities/compiler-feedback/stored-grounding.ts):
+ * Every stage reads and writes stored rows (loops/rlcf/activities/stored-grounding.ts):
  * the history holds eval-run ids and counts only.
  */
 const SANDBOX_BATCH = 50;
