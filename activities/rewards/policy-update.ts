@@ -17,7 +17,7 @@ import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets
  * PPO-style clipped update with a KL penalty to the reference policy, advantages by the
  * configured estimator: batch-normalised, GRPO or RLOO). It trains on the
  * per-rollout reward table (`rollout_rewards`) whatever reward source wrote it (a reward model,
- * compiler feedback, crowd consensus: activities/rewards/sources.ts): rollouts whose reward is
+ * compiler feedback, crowd consensus: common/rewards.ts): rollouts whose reward is
  * UNSCORABLE are left out, never counted as 0, and the job's note says how many.
  */
 export interface PolicyUpdateInput {

@@ -1,48 +1,40 @@
 import { pct } from '../../audit/report/format';
 import { formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
 
 /** The human form of `feedloop audit` for RLAIF campaigns. */
 const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
+const ITERATION_COLUMNS: readonly Column<RlaifIterationAudit>[] = [
+  ['iteration', (it) => String(it.iteration)],
+  ['status', (it) => it.status],
+  ['rollouts', (it) => String(it.rollouts.generated)],
+  ['feedback scored/unscorable', (it) => `${it.feedback.scored}/${it.feedback.unscorable}`],
+  ['RM trained', (it) => (it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)')],
+  ['rewards scored/unscorable', (it) => `${it.rewards.scored}/${it.rewards.unscorable}`],
+  ['update rollouts', (it) => (it.policyUpdate ? String(it.policyUpdate.examples) : '-')],
+  ['executability', (it) => pct(it.evaluation?.executabilityRate)],
+  ['CodeBLEU', (it) => num3(it.evaluation?.codebleu ?? null)],
+  ['AST acc', (it) => pct(it.evaluation?.astAccuracy)],
+  ['halluc.', (it) => pct(it.evaluation?.hallucinationRate)],
+];
+
 export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
   if (iterations.some((it) => it.evaluation?.passAtK)) return codeSummaryTable(iterations);
-  return formatTable(
-    ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'RM trained', 'rewards scored/unscorable', 'update rollouts', 'executability', 'CodeBLEU', 'AST acc', 'halluc.'],
-    iterations.map((it) => [
-      String(it.iteration),
-      it.status,
-      String(it.rollouts.generated),
-      `${it.feedback.scored}/${it.feedback.unscorable}`,
-      it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)',
-      `${it.rewards.scored}/${it.rewards.unscorable}`,
-      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
-      pct(it.evaluation?.executabilityRate),
-      num3(it.evaluation?.codebleu ?? null),
-      pct(it.evaluation?.astAccuracy),
-      pct(it.evaluation?.hallucinationRate),
-    ]),
-  );
+  return columnTable(ITERATION_COLUMNS, iterations);
 }
 
-/** On a code dataset: held-out pass@k instead of the APIBench metrics. */
+/** On a code dataset: the mean AI feedback and held-out pass@k instead of the APIBench metrics. */
 function codeSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
   const ks = Object.keys(iterations.find((it) => it.evaluation?.passAtK)?.evaluation?.passAtK ?? { 1: 0 });
-  return formatTable(
-    ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'mean feedback', 'RM trained', 'rewards scored/unscorable', 'update rollouts', ...ks.map((k) => `pass@${k}`)],
-    iterations.map((it) => [
-      String(it.iteration),
-      it.status,
-      String(it.rollouts.generated),
-      `${it.feedback.scored}/${it.feedback.unscorable}`,
-      num3(it.feedback.meanScore),
-      it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights ?? '-') : 'no (reused)',
-      `${it.rewards.scored}/${it.rewards.unscorable}`,
-      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
-      ...ks.map((k) => pct(it.evaluation?.passAtK?.[k])),
-    ]),
-  );
+  const columns: Column<RlaifIterationAudit>[] = [
+    ...ITERATION_COLUMNS.slice(0, 4),
+    ['mean feedback', (it) => num3(it.feedback.meanScore)],
+    ...ITERATION_COLUMNS.slice(4, 7),
+    ...ks.map((k): Column<RlaifIterationAudit> => [`pass@${k}`, (it) => pct(it.evaluation?.passAtK?.[k])]),
+  ];
+  return columnTable(columns, iterations);
 }
 
 const passAtKText = (p: Record<string, number>, start?: Record<string, number> | null) =>
@@ -93,9 +85,7 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (rlaif), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
-    `workflow     ${c.workflowId}`,
-    ...(cfg.description ? [`description  ${cfg.description}`] : []),
+    ...campaignLines(c),
     `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,
     cfg.dataset !== 'apibench'
       ? `config       ${cfg.iterations ?? '?'} iterations; dataset ${cfg.dataset} (rollouts x ${cfg.rolloutSamplesPerQuestion ?? '-'} per task, held-out pass@k); feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
@@ -104,7 +94,7 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
       `${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'}; feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
       `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
-  if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
+  header.push(...simulatedLines(c, 'parts', 'real LLMs or real training'));
   const s = a.start?.evaluation;
   header.push(
     s?.passAtK
@@ -114,10 +104,7 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
           `AST ${pct(s.astAccuracy)}, hallucination ${pct(s.hallucinationRate)} (${formatRef(a.start!.history)})`
       : 'start        the starting policy was not evaluated (evaluateStart: false, or a campaign from before iteration 0)',
   );
-  const parts = [header.join('\n'), ''];
-  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  if (cfg.dataset === 'apibench') parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
-  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
-  return parts.join('\n');
+  return auditText(header, a.iterations, (its) => [rlaifSummaryTable(its)], (it) => formatIteration(it, a.start), [
+    ...(cfg.dataset === 'apibench' ? ['executability = compiles and resolves against the API database; "runs" is not measured (see the note)'] : []),
+  ]);
 }

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { CODE_FEEDBACK_QUESTION_IDS, FEEDBACK_QUESTION_IDS } from '../../activities/feedback/ai-feedback-rubric';
 import { API_HUBS, codeDatasetsIn } from '../../common/datasets';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
-import { configIssuesError } from '../../common/config-error';
+import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The RLAIF campaign config (Dutta et al. 2024, "Applying RLAIF for Code Generation with
@@ -134,23 +133,13 @@ export const rlaifCampaignConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    const policy = c.models.policy;
-    if (policy.backend === 'simulated' && policy.role !== 'api-code' && c.dataset.name === 'apibench') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated RLAIF policy answers APIBench questions: use role "api-code"' });
-    }
-    if (policy.backend === 'onnx' && policy.task !== 'causal-lm') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
-    }
-    const judge = c.models.feedback;
-    if (judge.backend === 'simulated' && judge.role !== 'judge') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'role'], message: 'a simulated AI-feedback model answers yes/no questions: use role "judge"' });
-    }
-    if (judge.backend === 'onnx') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'backend'], message: 'AI feedback comes from an instruction-following LLM: use "openai" (any OpenAI-compatible server) or "simulated"' });
-    }
-    if (judge.backend === 'openai' && judge.api !== 'chat') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'api'], message: 'the AI-feedback prompts are chat messages: use api "chat"' });
-    }
+    const code = c.dataset.name !== 'apibench';
+    checkGeneratingPolicy(c.models.policy, ctx, code ? { role: 'program', what: 'policy on a code dataset writes programs' } : { role: 'api-code', what: 'RLAIF policy answers APIBench questions' });
+    checkChatJudge(c.models.feedback, ctx, 'feedback', {
+      backend: 'AI feedback comes from an instruction-following LLM',
+      api: 'the AI-feedback prompts are chat messages',
+      role: 'a simulated AI-feedback model answers yes/no questions',
+    });
     const questions = c.feedback.questions ?? [];
     if (new Set(questions).size !== questions.length) {
       ctx.addIssue({ code: 'custom', path: ['feedback', 'questions'], message: 'lists a question twice' });
@@ -162,10 +151,7 @@ export const rlaifCampaignConfigSchema = z
     if (c.dataset.name === 'apibench') {
       if (new Set(c.dataset.hubs).size !== c.dataset.hubs.length) ctx.addIssue({ code: 'custom', path: ['dataset', 'hubs'], message: 'lists a hub twice' });
     } else {
-      if (policy.backend === 'simulated' && policy.role !== 'program') ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated policy on a code dataset writes programs: use role "program"' });
-      for (const [i, k] of c.dataset.ks.entries()) {
-        if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['dataset', 'ks', i], message: `pass@${k} needs at least ${k} samples per task: raise sampling.eval.n (${c.sampling.eval.n})` });
-      }
+      checkPassAtK(c.dataset.ks, c.sampling.eval.n, ctx, ['dataset', 'ks'], true);
     }
   })
   // the questions asked: the configured ones, or every question of the dataset's rubric
@@ -173,8 +159,4 @@ export const rlaifCampaignConfigSchema = z
 
 export type RlaifCampaignConfig = z.output<typeof rlaifCampaignConfigSchema>;
 
-export function parseRlaifCampaignConfig(raw: unknown, where = ''): RlaifCampaignConfig {
-  const parsed = rlaifCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseRlaifCampaignConfig: (raw: unknown, where?: string) => RlaifCampaignConfig = campaignConfigParser(rlaifCampaignConfigSchema);

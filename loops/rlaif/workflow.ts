@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { createAiFeedbackActivities } from './activities/ai-feedback';
 import type { createApiBenchMetricsActivities } from './activities/apibench-evaluation';
 import type { createApiGenerationActivities } from './activities/generate-api-samples';
@@ -8,9 +8,10 @@ import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';
 import { onHostOrFallback } from '../../workflows/host-fallback';
-import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
+import { runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { evaluationWorkflow, setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
+import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import type { EvaluationInput, EvaluationSummary } from '../../common/evaluation';
 import type { RlaifCampaignConfig, RlaifCodeDataset } from './config';
@@ -199,30 +200,38 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
     : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
   if (it.stopRequested) return stopped();
 
-  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward.
-  await it.enter('policy_update', { rewardsScored: rewards.scored, rewardsUnscorable: rewards.unscorable });
-  const updateInput = { campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate };
-  // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
-  const update = patched('kernel-policy-update') ? await acts.policyUpdate.policyUpdate(updateInput) : await rlaif.training.rlaifPolicyUpdate(updateInput);
-  policy = update.nextPolicy;
-  policyCheckpoint = update.policyCheckpoint;
-  if (it.stopRequested) return stopped();
-
-  // 6. Evaluate the updated policy: held-out pass@k on a code dataset, else the APIBench eval questions.
-  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
+  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward, then
+  // 6. evaluate the updated policy on the host that holds it: held-out pass@k on a code dataset,
+  // else the APIBench eval questions.
+  const tail = {
+    campaignId: c,
+    iteration: k,
+    algorithm: 'rlaif',
+    config,
+    policy,
+    policyCheckpoint,
+    rewards,
+    // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
+    runUpdate: (updateInput: Parameters<typeof acts.policyUpdate.policyUpdate>[0]) => (patched('kernel-policy-update') ? acts.policyUpdate.policyUpdate(updateInput) : rlaif.training.rlaifPolicyUpdate(updateInput)),
+  };
   if (code) {
-    const summary = await executeChild(evaluationWorkflow, {
-      ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
-      args: [codeEvaluationInput(config, code, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
+    const { update, evaluation: summary } = await updateAndEvaluate(it, {
+      ...tail,
+      evaluation: { workflow: evaluationWorkflow, workflowId: rlaifIds.evaluation(c, k), input: (updated, queues) => codeEvaluationInput(config, code, updated, k, queues) },
     });
+    policy = update.nextPolicy;
+    policyCheckpoint = update.policyCheckpoint;
+    if (!summary) return stopped();
     await it.completed(summary.passAtK, policy);
     return { iteration: k, completed: true, lastPhase: 'evaluate', counts, passAtK: summary.passAtK, nextPolicy: policy, policyCheckpoint, rewardModel };
   }
-  const evaluation = await executeChild(apibenchEvaluationWorkflow, {
-    ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
-    // GPU work of the evaluation goes to the host that holds the updated policy.
-    args: [rlaifEvaluationInput(config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
+  const { update, evaluation } = await updateAndEvaluate(it, {
+    ...tail,
+    evaluation: { workflow: apibenchEvaluationWorkflow, workflowId: rlaifIds.evaluation(c, k), input: (updated, queues) => rlaifEvaluationInput(config, updated, k, queues) },
   });
+  policy = update.nextPolicy;
+  policyCheckpoint = update.policyCheckpoint;
+  if (!evaluation) return stopped();
   const m = evaluation.metrics;
   await it.completed({ executabilityRate: m.executabilityRate, compileRate: m.compileRate, codebleu: m.codebleu, astAccuracy: m.astAccuracy, hallucinationRate: m.hallucinationRate, wrongApiRate: m.wrongApiRate }, policy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics: m, nextPolicy: policy, policyCheckpoint, rewardModel };
