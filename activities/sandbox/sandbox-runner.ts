@@ -4,6 +4,8 @@ import type { Logger } from '../../infra/logger';
 import { createFaultInjector, type FaultInjection } from './fault-injection';
 import { ForkServer, ForkServerError, JAVA_SUPPORT_SOURCES, type ForkServerLaunch, type ServerInfo, type ServerReply } from './fork-server';
 import { defaultMaskPaths, detectIsolation, resolvePython } from './isolation';
+import { isStdioTests } from '../../common/stdio-tests';
+import { CASES_PER_REQUEST, runStdioCases } from './stdio-cases';
 import { COMPILE_OUTCOMES, OUTCOMES, resolveLimits, type CompileOutcome, type CompileResult, type CompilerDiagnostic, type DeclaredMethod, type JavaAnalyzer, type Outcome, type ProgramSpec, type RunOptions, type RunResult, type SandboxDescription, type SandboxLimits, type SandboxRunner } from './types';
 
 /**
@@ -142,6 +144,19 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
   }
 
   function runOnSlot(slot: Slot, spec: ProgramSpec, limits: SandboxLimits, signal?: AbortSignal): Promise<RunResult> {
+    if (isStdioTests(spec.tests)) {
+      const infra = (detail: string, ms: number) => infraResult(detail, ms, limits);
+      const timeoutMs = (limits.wallMs + 1000) * CASES_PER_REQUEST + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
+      return runStdioCases(spec.tests, limits, (inputs) =>
+        requestOnSlot<Record<string, unknown>>(
+          slot,
+          { op: 'stdio', language: spec.language, program: spec.program, inputs, limits },
+          timeoutMs,
+          signal,
+          (detail) => ({ outcome: 'infra_error', detail }),
+          (reply) => reply,
+        ), infra);
+    }
     const timeoutMs = limits.wallMs + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
     return requestOnSlot(
       slot,

@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, java_judge, java_stub, judge_process, protocol, supervise
+from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, java_judge, java_stub, judge_process, protocol, stdio, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -125,7 +125,7 @@ class Server:
             os.chown(path, uid, uid)
         os.chmod(path, mode)
 
-    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False, judged=None):
+    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False, judged=None, stdin_fd=None):
         """Forks the confined child, which calls body(nonce); supervises it to the end.
 
         judged: a _PythonJudged or _JavaJudged run: fds 3 and 4 of the child are its channel
@@ -146,7 +146,7 @@ class Server:
             else:
                 rep_r, rep_w = fds.pipe()
                 rep_w_child = rep_w
-            in_r, in_w = fds.pipe() if nonce_on_stdin else (self.devnull, None)
+            in_r, in_w = fds.pipe() if nonce_on_stdin else (stdin_fd if stdin_fd is not None else self.devnull, None)
             nonce = os.urandom(16).hex()
             env = dict(confine.BASE_ENV, HOME=workdir, TMPDIR=workdir)
             for stream in (sys.stdout, sys.stderr):
@@ -179,7 +179,8 @@ class Server:
                     fds.close(in_w)
                 pidfd = fds.add(os.pidfd_open(pid))
                 obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started, stop_fd=stop_fd,
-                                               cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None)
+                                               cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None,
+                                               keep_stdout=stdin_fd is not None)
             finally:
                 # The judge's verifier is spared: once the program's processes are gone it sees
                 # the channel close and answers.
@@ -367,6 +368,78 @@ class Server:
         finally:
             self._clean(run_dir)
 
+    def run_stdio(self, request):
+        """A program run once per case with the case's input on stdin (stdio.py): the cases'
+        expected outputs never come here; the driver compares each output outside. Java is
+        compiled once for all the cases. Stops at the first case that does not end cleanly."""
+        limits = request["limits"]
+        inputs = request.get("inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            return _infra("a stdin/stdout run needs its inputs as a list of strings"), False
+        language = request["language"]
+        workdir = self._workdir()
+        try:
+            if language == "python":
+                home, compile_ms = workdir, None
+                self._own(home, self.uid, 0o700)
+                program = request["program"]
+                make_body = lambda: (lambda nonce: stdio.run_python(program, nonce))  # noqa: E731
+            elif language == "java":
+                if self.toolchain is None:
+                    return _infra("no JDK (java and javac) found on the sandbox host"), False
+                src, classes, home = (os.path.join(workdir, d) for d in ("src", "classes", "home"))
+                os.mkdir(src, 0o755)
+                os.mkdir(classes)
+                self._own(classes, self.compile_uid, 0o755)
+                os.mkdir(home)
+                self._own(home, self.uid, 0o700)
+                source = os.path.join(src, "Main.java")
+                with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+                    f.write(request["program"] + "\n")
+                os.chmod(source, 0o644)
+                started = time.monotonic()
+                try:
+                    ok, diagnostics, compile_ms = self._compile(source, classes, limits)
+                except java.CompileTimeout as exc:
+                    return _verdict("timeout", str(exc), started), False
+                except java.CompilerCrashed as exc:
+                    return _infra("the Java compile server died twice: %s" % exc), False
+                if not ok:
+                    result = _verdict("compile_error", "javac failed", started)
+                    result["stderr"] = diagnostics
+                    return result, False
+                argv = self.toolchain.run_argv(limits, home, classes, "Main")
+                env = self.toolchain.run_env(home)
+                make_body = lambda: (lambda _nonce: os.execve(argv[0], argv, env))  # noqa: E731
+            else:
+                return _infra("unknown language %r" % language), False
+            cases = []
+            for index, text in enumerate(inputs):
+                input_file = os.path.join(workdir, ".input-%d" % index)
+                fd = os.open(input_file, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                try:
+                    os.write(fd, text.encode("utf-8", "surrogatepass"))  # a regular file: the read never blocks the server
+                    os.unlink(input_file)
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    obs, nonce = self._run_child(workdir=home, language=language, limits=limits, body=make_body(), stdin_fd=fd)
+                finally:
+                    os.close(fd)
+                if obs.driver_gone:
+                    return {}, True
+                case = stdio.case_result(obs, nonce, limits, language)
+                cases.append(case)
+                if case["outcome"] != "exited":
+                    break
+                if obs.leftovers:
+                    self.broken = "%d processes of a program could not be killed" % obs.leftovers
+                    break
+            result = {"outcome": "cases", "cases": cases}
+            if compile_ms is not None:
+                result["compileMs"] = round(compile_ms, 3)
+            return result, False
+        finally:
+            self._clean(workdir)
+
     def compile_java(self, request):
         """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
         compile server: the grounding stages' evidence (diagnostics, declared methods)."""
@@ -422,6 +495,8 @@ class Server:
         if fault == "fork_failed":
             return _infra("injected fault: fork failed"), False
         try:
+            if op == "stdio":
+                return self.run_stdio(request)
             if op == "compile":
                 if request["language"] != "java":
                     return _infra("compile-only runs are for Java, not %r" % request["language"]), False
