@@ -6,6 +6,9 @@
 export const CODE_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'mathqa-java'] as const;
 export type CodeDatasetName = (typeof CODE_DATASETS)[number];
 
+/** A dataset file's name as it travels (common/dataset-file.ts: `file:` and its path, splits and SHA-256). */
+export type FileDatasetName = `file:${string}`;
+
 /** Code datasets with a reference solution for every task (or most): `feedloop sandbox check` runs them. */
 export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp'] as const;
 export type CheckDataset = (typeof CHECK_DATASETS)[number];
@@ -19,7 +22,8 @@ export type ApiHub = (typeof API_HUBS)[number];
  * range of task numbers (the number in "MBJP/12", "HumanEval/12", MBPP's 12), cut to the first N.
  */
 export interface TaskSelection {
-  dataset: CodeDatasetName;
+  /** a built-in dataset, or a dataset file of the user's tasks (common/dataset-file.ts) */
+  dataset: CodeDatasetName | FileDatasetName;
   split: string;
   /** overrides the split's range, e.g. a campaign's configured splits */
   taskRange?: [number, number];

@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatDatasetFile } from '../../audit/text';
 import type { CrlhfCampaignAudit, CrlhfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for cRLHF campaigns. */
@@ -70,6 +70,7 @@ export function formatCrlhfAudit(a: CrlhfCampaignAudit): string {
     `config       ${cfg.iterations ?? '?'} iterations; policy ${cfg.policy?.label ?? '-'}; programs for ${cfg.train.dataset ?? '-'}/${cfg.train.split ?? '-'}; ` +
       `${cfg.annotators.length} annotators, k = ${cfg.k ?? '-'}; ${cfg.honeypots.mutants ?? '-'} mutant + ${cfg.honeypots.gold ?? '-'} gold honeypots; aggregator ${cfg.method ?? '-'}, min ${cfg.minLabels ?? '-'} labels`,
   ];
+  header.push(...formatDatasetFile(c));
   if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real people, LLMs or training`);
   const s = a.start?.evaluation;
   header.push(s ? `start        iteration 0, ${s.policy.label}: pass@1 ${pct(s.passAtK['1'])} (${Object.entries(s.perDataset).map(([d, e]) => `${d} ${pct(e.passAtK['1'])}`).join(', ')})` : 'start        the starting policy was not evaluated');

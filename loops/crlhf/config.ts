@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AGGREGATION_METHODS } from '../../activities/crowd/aggregation/index';
-import { commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { configIssuesError } from '../../common/config-error';
 
 /**
@@ -54,6 +54,8 @@ export const crlhfCampaignConfigSchema = z
           .default({ dataset: 'mbpp', split: 'train' }),
         /** pass@k on the test tasks of both (the first maxTasks of each) */
         eval: z.object({ humaneval: evalDataset, mbpp: evalDataset }).strict().default({ humaneval: {}, mbpp: {} }),
+        /** your own Python tasks for the training programs instead of train.dataset: its split named train.split (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .default({ train: { dataset: 'mbpp', split: 'train' }, eval: { humaneval: {}, mbpp: {} } }),

@@ -1,6 +1,6 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatVersionSpread } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatVersionSpread, formatDatasetFile } from '../../audit/text';
 import { formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
@@ -71,6 +71,7 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
       `trainer ${cfg.trainer ? `${cfg.trainer.kind}${cfg.trainer.simulated ? ' (SIMULATED)' : ''}` : '-'}; ` +
       `samples/task train ${cfg.trainSamplesPerTask ?? '-'}, eval ${cfg.evalSamplesPerTask ?? '-'}; pass@${cfg.ks.join(',') || '-'}`,
   );
+  lines.push(...formatDatasetFile(c));
   if (c.simulated) lines.push(`SIMULATED    simulated models (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs`);
   if (a.refinerTraining) lines.push(`refiner job  ${formatTrainingJob(a.refinerTraining)}`);
   const versions = formatVersionSpread(a.iterations);

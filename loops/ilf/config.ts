@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { configIssuesError } from '../../common/config-error';
-import { checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { checkTrainerRef, datasetFileSchema, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -27,6 +27,8 @@ export const ilfCampaignConfigSchema = z
         maxTrainTasks: z.int().min(1).optional(),
         /** use only the first N tasks of the test split; all by default */
         maxTestTasks: z.int().min(1).optional(),
+        /** your own tasks instead of MBPP (Python): its splits `train` and `test` (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .default({ name: 'mbpp', splits: { refine: [111, 310], train: [311, 974], test: [11, 110] } }),

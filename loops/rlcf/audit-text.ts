@@ -1,6 +1,6 @@
 import { pct } from '../../audit/report/format';
 import { formatPlacement } from '../../audit/core';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatDatasetFile } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for RLCF campaigns. */
@@ -81,6 +81,7 @@ export function formatRlcfAudit(a: RlcfCampaignAudit): string {
     `config       ${cfg.iterations ?? '?'} iterations; MBJP split "${cfg.split ?? '-'}" (${cfg.rolloutTasks ?? 'all'} training tasks x ${cfg.rolloutSamplesPerTask ?? '-'}; ${cfg.maxEvalTasks ?? 'all'} eval tasks x ${cfg.evalSamplesPerTask ?? '-'}, ks ${cfg.ks.join('/')}); ` +
       `MathQA-Java ${cfg.mathqaEvalTasks ?? 0} tasks; static checks ${cfg.staticChecksVersion ?? '-'}; reward ${JSON.stringify(cfg.reward)}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
+  header.push(...formatDatasetFile(c));
   if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
   header.push(
     a.start
