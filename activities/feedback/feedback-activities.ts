@@ -5,7 +5,7 @@ import type { ModelBackendConfig } from '../../common/model-config';
 import type { OpenFeedbackRequest } from '../../loops/ilf/types';
 import { ilfIds } from '../../loops/ilf/types';
 import { loadIlfAnnotations } from '../datasets/ilf';
-import { loadMbpp } from '../datasets/mbpp';
+import { ilfTasks } from '../datasets/ilf-tasks';
 import type { ModelBackendCache } from '../models/index';
 import { feedbackPrompt, PROMPTS_VERSION } from '../models/prompts';
 import { failingGenerations } from '../store/sample-outcomes';
@@ -77,7 +77,7 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
       } else if (source === 'llm') {
         if (!input.feedbackModel) throw ApplicationFailure.nonRetryable('feedback.source "llm" needs models.feedback', 'InvalidConfig');
         const backend = deps.models.get(input.feedbackModel);
-        const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+        const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
         const programs = new Map(failing.map((f) => [f.generationId, f.program]));
         try {
           let done = 0;

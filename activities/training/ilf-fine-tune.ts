@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { IlfCampaignConfig } from '../../loops/ilf/config';
 import type { PolicyBackend } from '../../common/campaign-schema';
 import { ilfIds } from '../../loops/ilf/types';
-import { loadMbpp, mbppPrompt } from '../datasets/mbpp';
+import { ilfTasks } from '../datasets/ilf-tasks';
 import type { createTrainingActivities } from './index';
 import { commandTrainerOf } from './job-spec';
 import { recordLearningSignal } from './learning-signal';
@@ -80,10 +80,10 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         `select task_id, program from refinements where campaign_id = $1 and iteration = $2 and kept order by request_id`,
         [c, k],
       );
-      const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+      const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
       const datasetPath = path.join(deps.blobDir, c, `iteration-${k}`, 'sft.jsonl');
       await fs.mkdir(path.dirname(datasetPath), { recursive: true });
-      const pairs = rows.map((r) => ({ task_id: Number(r.task_id), prompt: mbppPrompt(tasks.get(r.task_id)!), completion: r.program }));
+      const pairs = rows.map((r) => ({ task_id: /^\d+$/.test(r.task_id) ? Number(r.task_id) : r.task_id, prompt: tasks.get(r.task_id)!.prompt, completion: r.program }));
       const lines = pairs.map((p) => JSON.stringify(p));
       await fs.writeFile(`${datasetPath}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');
       await fs.rename(`${datasetPath}.tmp`, datasetPath);

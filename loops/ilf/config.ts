@@ -129,6 +129,9 @@ export const ilfCampaignConfigSchema = z
     if (c.refiner.kind === 'model' && !c.models.refiner) ctx.addIssue({ code: 'custom', path: ['models', 'refiner'], message: 'required when refiner.kind is "model"' });
     if (c.feedback.source === 'llm' && !c.models.feedback) ctx.addIssue({ code: 'custom', path: ['models', 'feedback'], message: 'required when feedback.source is "llm"' });
     if (c.feedback.source === 'human' && !c.feedback.human) c.feedback.human = { deadline: '72h', quorum: 1, onDeadline: 'proceed' };
+    // The ILF paper's human feedback and refinements are MBPP's: a dataset file needs them from an LLM (or people).
+    if (c.dataset.file && c.feedback.source === 'dataset') ctx.addIssue({ code: 'custom', path: ['feedback', 'source'], message: 'with dataset.file, feedback comes from "llm" or "human" (the dataset feedback is MBPP\'s)' });
+    if (c.dataset.file && c.refiner.kind === 'dataset') ctx.addIssue({ code: 'custom', path: ['refiner', 'kind'], message: 'with dataset.file, the refiner is a "model" (the dataset refinements are MBPP\'s)' });
     if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
     if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
     if (c.models.policy.backend === 'replay' && c.trainer.kind !== 'none') {

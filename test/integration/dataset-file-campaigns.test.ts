@@ -6,6 +6,9 @@ import { PROJECT_ROOT } from '../../infra/paths';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError } from '../../common/config-error';
 import { loadCrlhfAudit } from '../../loops/crlhf/audit';
+import { loadCampaignAudit as loadIlfAudit } from '../../loops/ilf/audit';
+import { parseIlfCampaignConfig } from '../../loops/ilf/config';
+import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
 import { formatCrlhfAudit } from '../../loops/crlhf/audit-text';
 import { crlhfCampaignWorkflow } from '../../loops/crlhf/workflow';
 import { loadCampaignConfig } from '../../loops/config-file';
@@ -144,6 +147,40 @@ describe('campaigns on a dataset file', () => {
       expect(formatCrlhfAudit(audit)).toContain(`dataset file ${file} (sha256 ${config.dataset.file!.sha256})`);
     });
   }
+
+  it('ILF runs on an assert-style Python file: samples, LLM feedback, refinements filtered by its tests, fine-tuning, evaluation on its test split', { timeout: 300_000 }, async () => {
+    const rows = assertTasks(10);
+    const file = writeFile('ilf.jsonl', jsonl(rows));
+    const example = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'), 'utf8')) as Record<string, unknown>;
+    const raw = loadWithFile(
+      deepMerge(example, {
+        iterations: 1,
+        dataset: { maxTrainTasks: 6, maxTestTasks: 4 },
+        models: { feedback: { backend: 'simulated', role: 'feedback', seed: 3 }, refiner: { backend: 'simulated', role: 'program', seed: 3, quality: { initial: 0.8, ceiling: 0.9 } } },
+        sampling: { train: { n: 2 }, eval: { n: 2, ks: [1, 2] } },
+        feedback: { source: 'llm' },
+        refiner: { kind: 'model' },
+      }) as Record<string, unknown>,
+      file,
+      { train: rows.slice(0, 6).map((r) => r.id), test: rows.slice(6).map((r) => r.id) },
+      'ilf.yaml',
+    );
+    const config = parseIlfCampaignConfig({ ...raw, taskQueues: ctx.queues });
+    const id = campaignId('ilf-file');
+    const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    const outcomes = await fileRunOutcomes(id);
+    expect(outcomes.runs).toBeGreaterThanOrEqual(2); // train samples, evaluations
+    expect(outcomes.otherRuns).toBe(0);
+    expect(outcomes.passed).toBeGreaterThan(0);
+    expect(outcomes.infra_error ?? 0).toBe(0);
+    const refinements = await pool.query<{ n: string }>('select count(*) as n from refinements where campaign_id = $1', [id]);
+    expect(Number(refinements.rows[0]!.n)).toBeGreaterThan(0);
+    const audit = await loadIlfAudit(pool, id);
+    expect(audit.campaign.datasetFile?.sha256).toBe(config.dataset.file!.sha256);
+    // MBPP's human feedback and refinements do not apply to a dataset file
+    expect(() => parseIlfCampaignConfig({ ...raw, feedback: { source: 'dataset' }, refiner: { kind: 'dataset' } })).toThrow(/feedback\.source[\s\S]*refiner\.kind|refiner\.kind[\s\S]*feedback\.source/);
+  });
 
   it('RLCF runs on a stdin/stdout Java file: rollouts and evaluation on its splits, compiled and judged by the sandbox', { timeout: 600_000 }, async () => {
     const rows = stdioJavaTasks(8);
