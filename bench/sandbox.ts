@@ -16,13 +16,16 @@
  * samples per task would be: 4,870 for MBPP), so that no single slow program (MBPP 123, 3.6 s
  * of CPU) bounds the figure, and the per-program overhead of each side: its wall time per
  * program minus the program's own CPU time (as the sandbox's cgroup measured it for that
- * program). The last line is the --samples ratio.
+ * program). Python also measures, in the same run, the floor: each program run by a fork from a
+ * warm Python parent with no isolation and no judge (fork-floor-runner.ts); the last line is the
+ * sandbox's per-program overhead as a multiple of the floor's (at --samples K when K > 1).
  */
 import os from 'node:os';
 import { loadMbpp, mbppTests } from '../activities/datasets/mbpp';
 import { sampleTasks } from '../activities/sandbox/dataset-check';
 import { KNOWN_BROKEN } from '../activities/sandbox/known-broken';
 import { referencePrograms } from '../activities/sandbox/reference-programs';
+import { createForkFloorRunner } from './fork-floor-runner';
 import { createPlainJavaRunner } from './plain-java-runner';
 import { resolvePython } from '../activities/sandbox/isolation';
 import { runMany } from '../common/run-many';
@@ -127,6 +130,8 @@ async function main(): Promise<void> {
   const fastPasses: Pass[] = [];
   const basePasses: Pass[] = [];
   let many: { fast: Pass; baseline: Pass } | undefined;
+  const floorRunner = language === 'python' ? createForkFloorRunner(resolvePython(), concurrency) : undefined;
+  let floor: { once: Pass; many?: Pass } | undefined;
   let poolStartMs = 0;
   let compileStage: { seconds: number; compiled: number } | undefined;
   try {
@@ -137,7 +142,9 @@ async function main(): Promise<void> {
       fastPasses.push(await timePass(sandbox, specs, concurrency));
       basePasses.push(await timePass(baselineRunner, specs, concurrency));
     }
+    if (floorRunner) floor = { once: await timePass(floorRunner, specs, concurrency) };
     if (repeated.length > 0) many = { fast: await timePass(sandbox, repeated, concurrency), baseline: await timePass(baselineRunner, repeated, concurrency) };
+    if (floorRunner && floor && repeated.length > 0) floor.many = await timePass(floorRunner, repeated, concurrency);
     if (language === 'java') {
       const started = performance.now();
       let compiled = 0;
@@ -148,6 +155,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await sandbox.close();
+    await floorRunner?.close();
   }
   const best = (passes: Pass[]) => passes.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const fast = best(fastPasses);
@@ -193,6 +201,18 @@ async function main(): Promise<void> {
   }
   console.log(`ratio ${(fastRate / baseRate).toFixed(2)}`);
   if (manyRatio) console.log(manyRatio);
+  if (floor) {
+    // The floor: a fork from a warm parent per program, no isolation, no judge. Overhead: wall
+    // time minus the program's own CPU time as the floor measured it (program and tests run in
+    // one plain process: what the program costs in any harness), the same subtraction for both.
+    const [sandboxPass, floorPass, n] = many && floor.many ? [many.fast, floor.many, repeated.length] : [fast, floor.once, specs.length];
+    const [sandboxOverhead, floorOverhead] = [overhead(sandboxPass, floorPass), overhead(floorPass, floorPass)];
+    console.log(
+      `floor (fork from a warm python3 per program, no isolation, no judge; ${n} programs): ${(n / floorPass.seconds).toFixed(1)} programs/s (${floorPass.seconds.toFixed(2)} s), ` +
+        `sandbox ${(n / sandboxPass.seconds).toFixed(1)} programs/s; median overhead per program: sandbox ${sandboxOverhead.toFixed(2)} ms, floor ${floorOverhead.toFixed(2)} ms`,
+    );
+    console.log(`overhead multiple of the floor${many ? ` --samples ${samples}` : ''} ${(sandboxOverhead / floorOverhead).toFixed(2)}`);
+  }
 }
 
 main().catch((err: unknown) => {
