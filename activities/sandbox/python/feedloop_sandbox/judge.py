@@ -19,6 +19,7 @@ import importlib
 import linecache
 import os
 import sys
+import types
 
 from . import channel, values
 
@@ -359,7 +360,12 @@ class RemoteObject:
     def __ge__(self, other):
         return self._compare("ge", other)
 
-    __hash__ = object.__hash__
+    def __hash__(self):
+        # The program's own hash (a frozen dataclass as a dict key): equal objects find each other.
+        value = self._protocol("hash")
+        if type(value) is not int:
+            raise ProgramGone("the program's hash is not an int")
+        return value
 
     def __bool__(self):
         value = self._protocol("bool")
@@ -546,6 +552,19 @@ def _tests_traceback(exc):
         return ""
 
 
+def _unittest_result(exc):
+    """(tests run, all passed) when the exit came from unittest.main() after running the tests' TestCases."""
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_code.co_filename.endswith(os.path.join("unittest", "main.py")) and frame.f_code.co_name == "runTests":
+            result = getattr(frame.f_locals.get("self"), "result", None)
+            if result is not None and type(getattr(result, "testsRun", None)) is int:
+                return result.testsRun, bool(result.wasSuccessful())
+        tb = tb.tb_next
+    return None
+
+
 def _program_verdict(info, phase):
     text = info.get("text") or info.get("type") or "an exception"
     where = info.get("where") or ("the " + phase)
@@ -620,8 +639,13 @@ def _run_tests(tests, program):
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
         return {"status": "compile_error", "detail": "the tests do not compile: %s" % exc}
     linecache.cache[TESTS_FILE] = (len(tests), None, tests.splitlines(True), TESTS_FILE)
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": TESTS_FILE}
+    # The tests run as the __main__ module, as a script does: unittest.main() finds their TestCases.
+    module = types.ModuleType("__main__")
+    namespace = module.__dict__
+    namespace.update({"__builtins__": builtins, "__file__": TESTS_FILE})
+    sys.modules["__main__"] = module
     program.namespace = namespace
+    sys.argv = [TESTS_FILE]  # what unittest.main() parses
     try:
         names = program_names(tree)
         if names:
@@ -673,6 +697,15 @@ def _run_tests(tests, program):
         line = _last_tests_line(exc.__traceback__)
         text = "%s: %s" % (type(exc).__name__, str(exc)[:500])
         if isinstance(exc, SystemExit):
+            # unittest.main() ends the tests with an exit: its result decides (a program's
+            # SystemExit never gets here: ProgramExited, above). Any other exit of the tests is
+            # before they completed: never passed.
+            ran = _unittest_result(exc)
+            if ran is not None:
+                runs, ok = ran
+                if ok and runs > 0:
+                    return {"status": "passed", "detail": "unittest: %d tests passed (%d calls judged outside the program)" % (runs, program.calls)}
+                return {"status": "failed", "detail": "unittest: %s" % ("no tests ran" if runs == 0 else "%d tests ran, not all passed" % runs), "evidence": _tests_traceback(exc)}
             return {"status": "runtime_error", "detail": "exited (%s) during the tests, before the tests completed" % text}
         return {"status": "runtime_error", "detail": "%s at %s line %s" % (text, TESTS_FILE, line), "evidence": _tests_traceback(exc)}
     return {"status": "passed", "detail": "all tests passed (%d calls judged outside the program)" % program.calls}

@@ -13,6 +13,7 @@ may send any bytes it likes, but the expected values live in the judge, out of i
 __builtins__ = dict(__import__("builtins").__dict__)
 
 import collections
+import datetime
 import decimal
 import fractions
 
@@ -43,6 +44,20 @@ _OrderedDict, _Counter, _defaultdict, _deque = collections.OrderedDict, collecti
 _Fraction, _Decimal = fractions.Fraction, decimal.Decimal
 _Fraction_str, _Decimal_str = fractions.Fraction.__str__, decimal.Decimal.__str__
 _id, _slice = id, slice
+_range = range
+_range_start, _range_stop, _range_step = (range.__dict__[n].__get__ for n in ("start", "stop", "step"))
+_date, _datetime, _time, _timedelta = datetime.date, datetime.datetime, datetime.time, datetime.timedelta
+_iso = {_date: datetime.date.isoformat, _datetime: datetime.datetime.isoformat, _time: datetime.time.isoformat}
+_td_days, _td_seconds, _td_micro = (datetime.timedelta.__dict__[n].__get__ for n in ("days", "seconds", "microseconds"))
+
+
+def _tzinfo_of(obj):
+    return type(obj).__dict__["tzinfo"].__get__(obj) if type(obj) is not _date else None
+
+
+def _unencodable(t):
+    raise Unencodable("a %s is not a plain value" % _type_name(t))
+
 _slice_start, _slice_stop, _slice_step = (slice.__dict__[n].__get__ for n in ("start", "stop", "step"))
 _namedtuples = {}
 
@@ -98,6 +113,14 @@ def encode(obj, depth=0, opaque=None, refs=None):
         return ["Q", _Fraction_str(obj)]
     if t is _Decimal:
         return ["M", _Decimal_str(obj)]
+    if t is _range:
+        return ["r", [_range_start(obj), _range_stop(obj), _range_step(obj)]]
+    if t is _date or t is _datetime or t is _time:
+        if t is not _date and _tzinfo_of(obj) is not None:
+            return opaque(obj) if opaque is not None else _unencodable(t)
+        return ["D", _type_name(t), _iso[t](obj)]
+    if t is _timedelta:
+        return ["e", [_td_days(obj), _td_seconds(obj), _td_micro(obj)]]
     if t is _slice:
         return ["S", [encode(_slice_start(obj), d, opaque), encode(_slice_stop(obj), d, opaque), encode(_slice_step(obj), d, opaque)]]
     # Subclasses of plain types (namedtuples, hostile int subclasses...): the plain value they hold.
@@ -210,6 +233,19 @@ def decode(data, depth=0, budget=None, special=None):
             return fractions.Fraction(data[1])
         if tag == "M":
             return decimal.Decimal(data[1])
+        if tag == "r":
+            if type(data[1]) is not list or len(data[1]) != 3 or not all(type(x) is int for x in data[1]):
+                raise BadValue("malformed range")
+            return range(*data[1])
+        if tag == "D":
+            kind = {"date": datetime.date, "datetime": datetime.datetime, "time": datetime.time}.get(data[1])
+            if kind is None or type(data[2]) is not str:
+                raise BadValue("malformed date")
+            return kind.fromisoformat(data[2])
+        if tag == "e":
+            if type(data[1]) is not list or len(data[1]) != 3 or not all(type(x) is int for x in data[1]):
+                raise BadValue("malformed timedelta")
+            return datetime.timedelta(days=data[1][0], seconds=data[1][1], microseconds=data[1][2])
         if tag == "S":
             if type(data[1]) is not list or len(data[1]) != 3:
                 raise BadValue("malformed slice")
