@@ -144,12 +144,13 @@ describe('stdin/stdout tests, Java', () => {
     '}',
   ].join('\n');
 
-  it('compiles once, runs each case, compares outside; wrong answers, exceptions and compile errors are their outcomes', async () => {
-    const [ok, wrong, thrown, broken] = await Promise.all([
+  it('compiles once, runs each case (its public class), compares outside; wrong answers, exceptions and compile errors are their outcomes', async () => {
+    const [ok, wrong, thrown, broken, solution] = await Promise.all([
       run('java', sum, SUM_CASES, undefined, JAVA_LIMITS),
       run('java', sum.replace('a + b', 'a * b'), SUM_CASES, undefined, JAVA_LIMITS),
       run('java', sum.replace('System.out.println(a + b);', 'if (a == 10) throw new IllegalStateException("boom"); System.out.println(a + b);'), SUM_CASES, undefined, JAVA_LIMITS),
       run('java', 'public class Main { public static void main(String[] a) { int x = } }', SUM_CASES, undefined, JAVA_LIMITS),
+      run('java', sum.replace('public class Main', 'public final class Solution'), SUM_CASES, undefined, JAVA_LIMITS),
     ]);
     expect(ok!.outcome, `${ok!.detail} ${ok!.stderr}`).toBe('passed');
     expect(ok!.cases?.results).toHaveLength(3);
@@ -158,5 +159,6 @@ describe('stdin/stdout tests, Java', () => {
     expect(thrown!.outcome).toBe('runtime_error');
     expect(thrown!.stderr).toContain('IllegalStateException');
     expect(broken!.outcome).toBe('compile_error');
+    expect(solution!.outcome, solution!.detail).toBe('passed'); // its public class, whatever its name
   }, 120_000);
 });

@@ -393,7 +393,8 @@ class Server:
                 self._own(classes, self.compile_uid, 0o755)
                 os.mkdir(home)
                 self._own(home, self.uid, 0o700)
-                source = os.path.join(src, "Main.java")
+                main_class = stdio.java_main_class(request["program"])
+                source = os.path.join(src, main_class + ".java")
                 with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
                     f.write(request["program"] + "\n")
                 os.chmod(source, 0o644)
@@ -408,7 +409,7 @@ class Server:
                     result = _verdict("compile_error", "javac failed", started)
                     result["stderr"] = diagnostics
                     return result, False
-                argv = self.toolchain.run_argv(limits, home, classes, "Main")
+                argv = self.toolchain.run_argv(limits, home, classes, main_class)
                 env = self.toolchain.run_env(home)
                 make_body = lambda: (lambda _nonce: os.execve(argv[0], argv, env))  # noqa: E731
             else:

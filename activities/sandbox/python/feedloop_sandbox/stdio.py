@@ -9,6 +9,7 @@ in the confined child (`run_python`) and reads how a case's process ended (`case
 """
 import builtins
 import os
+import re
 import signal
 import sys
 
@@ -48,6 +49,16 @@ def run_python(program, nonce):
         os._exit(1)
     harness._flush_std_streams()
     os._exit(0)
+
+
+_PUBLIC_CLASS = re.compile(r"^\s*public\s+(?:final\s+|abstract\s+)*class\s+([A-Za-z_$][\w$]*)", re.M)
+
+
+def java_main_class(program):
+    """The class a stdin/stdout Java program runs: its public top-level class (`Main` in the
+    competitive-programming datasets; `Solution` and others too), else `Main`."""
+    found = _PUBLIC_CLASS.search(program)
+    return found.group(1) if found else "Main"
 
 
 def case_result(obs, nonce, limits, language):
