@@ -19,6 +19,7 @@
  * program). Python also measures, in the same run, the floor: each program run by a fork from a
  * warm Python parent with no isolation and no judge (fork-floor-runner.ts); the last line is the
  * sandbox's per-program overhead as a multiple of the floor's (at --samples K when K > 1).
+ * --profile also prints where each program's time goes in the sandbox, stage by stage.
  */
 import os from 'node:os';
 import { loadMbpp, mbppTests } from '../activities/datasets/mbpp';
@@ -40,12 +41,15 @@ interface Pass {
   /** CPU time of each program's run, where the runner measures it (the sandbox) */
   cpuMs: Array<number | undefined>;
   seconds: number;
+  /** --profile: the server's time per stage of each run */
+  profiles: Array<Record<string, number> | undefined>;
 }
 
 async function timePass(runner: SandboxRunner, specs: readonly ProgramSpec[], concurrency: number): Promise<Pass> {
   const outcomes: Outcome[] = new Array<Outcome>(specs.length);
   const runMs: number[] = new Array<number>(specs.length);
   const cpuMs: Array<number | undefined> = new Array<number | undefined>(specs.length);
+  const profiles: Array<Record<string, number> | undefined> = new Array<Record<string, number> | undefined>(specs.length);
   const started = performance.now();
   await runMany(specs, concurrency, async (spec, i) => {
     const t0 = performance.now();
@@ -53,8 +57,9 @@ async function timePass(runner: SandboxRunner, specs: readonly ProgramSpec[], co
     runMs[i] = performance.now() - t0;
     outcomes[i] = result.outcome;
     cpuMs[i] = result.cpuMs;
+    profiles[i] = result.profile;
   });
-  return { outcomes, runMs, cpuMs, seconds: (performance.now() - started) / 1000 };
+  return { outcomes, runMs, cpuMs, profiles, seconds: (performance.now() - started) / 1000 };
 }
 
 function tally(outcomes: readonly Outcome[]): string {
@@ -126,7 +131,8 @@ async function main(): Promise<void> {
 
   const samples = language === 'python' ? Math.max(1, Number(flag('--samples') ?? 5) || 1) : 1;
   const repeated = samples > 1 ? specs.flatMap((spec) => Array.from({ length: samples }, () => spec)) : [];
-  const sandbox = createSandboxRunner({ size: concurrency });
+  const profile = process.argv.includes('--profile');
+  const sandbox = createSandboxRunner({ size: concurrency, profile });
   const fastPasses: Pass[] = [];
   const basePasses: Pass[] = [];
   let many: { fast: Pass; baseline: Pass } | undefined;
@@ -191,6 +197,15 @@ async function main(): Promise<void> {
     console.log(`--samples ${samples} median overhead per program: sandbox ${overhead(many.fast, many.fast).toFixed(1)} ms, baseline ${overhead(many.baseline, many.fast).toFixed(1)} ms`);
     if (differ > 0) process.exitCode = 1;
     manyRatio = `ratio --samples ${samples} (${n} programs, sandbox vs a fresh python3 -I -S per program) ${(fr / br).toFixed(2)}`;
+  }
+  if (profile) {
+    // Where the sandbox's time goes, per program (medians of the server's stages; "driver" is
+    // the rest of the wall time the caller saw: the Node driver, its pipes, the queue).
+    const pass = many?.fast ?? fast;
+    const stages = [...new Set(pass.profiles.flatMap((p) => Object.keys(p ?? {})))];
+    const parts = stages.map((stage) => `${stage} ${median(pass.profiles.map((p) => p?.[stage] ?? 0)).toFixed(2)}`);
+    const driver = median(pass.runMs.map((ms, i) => ms - Object.values(pass.profiles[i] ?? {}).reduce((a, b) => a + b, 0)));
+    console.log(`where a program's time goes in the sandbox (median ms): ${parts.join(', ')}, driver ${driver.toFixed(2)}`);
   }
   console.log(`load after: ${load()}`);
   if (disagreements.length > 0) {

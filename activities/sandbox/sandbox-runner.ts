@@ -27,6 +27,8 @@ export interface SandboxRunnerOptions {
   maskPaths?: string[];
   /** test hook: fail a seeded share of spawns */
   faults?: FaultInjection;
+  /** benchmarks: each result says where the server's time went, per stage (RunResult.profile) */
+  profile?: boolean;
   log?: Logger;
 }
 
@@ -160,7 +162,7 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
     const timeoutMs = limits.wallMs + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
     return requestOnSlot(
       slot,
-      { op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits },
+      { op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits, ...(options.profile ? { profile: true } : {}) },
       timeoutMs,
       signal,
       (detail, ms) => infraResult(detail, ms, limits),
@@ -242,6 +244,7 @@ function toRunResult(reply: ServerReply, limits: SandboxLimits): RunResult {
     detail: str(reply.detail) || (outcome === 'infra_error' ? `unexpected reply: ${JSON.stringify(reply).slice(0, 200)}` : ''),
   };
   if (reply.verdict === 'judge' || reply.verdict === 'in-process') result.verdict = reply.verdict;
+  if (reply.profile && typeof reply.profile === 'object') result.profile = reply.profile as Record<string, number>;
   for (const key of ['cpuMs', 'maxRssKb', 'stdoutBytes', 'stderrBytes', 'compileMs'] as const) {
     const value = num(reply[key]);
     if (value !== undefined) result[key] = value;

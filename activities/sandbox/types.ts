@@ -68,6 +68,8 @@ export interface RunResult {
    * the cases run (in order, up to the first that did not pass) and how each ended.
    */
   cases?: { total: number; results: CaseResult[] };
+  /** benchmarks (SandboxRunnerOptions.profile): the server's time per stage of the run, ms */
+  profile?: Record<string, number>;
   /** stdin/stdout tests, outcome `failed`: the first case whose output differs (bounded excerpts) */
   failedCase?: { index: number; input: string; expected: string; got: string; token: number };
 }

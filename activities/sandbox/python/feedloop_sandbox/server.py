@@ -32,6 +32,7 @@ WORK_ROOT = "/tmp"
 class Server:
     def __init__(self, config, ctrl_in, ctrl_out, tests_fd=None):
         self.config = config
+        self.marks = []
         self.tests_fd = tests_fd
         self.judge_pid = self.judge_sock = None
         self.ctrl_in = ctrl_in
@@ -108,6 +109,10 @@ class Server:
 
     # -- one program ------------------------------------------------------------------------
 
+    def _mark(self, stage):
+        """Where a run's time goes (`profile: true` in a request: the reply says, per stage, in ms)."""
+        self.marks.append((stage, time.monotonic()))
+
     def _workdir(self):
         self.runs += 1
         path = os.path.join(WORK_ROOT, "run-%d" % self.runs)
@@ -146,6 +151,7 @@ class Server:
             else:
                 rep_r, rep_w = fds.pipe()
                 rep_w_child = rep_w
+            self._mark("channels")
             in_r, in_w = fds.pipe() if nonce_on_stdin else (stdin_fd if stdin_fd is not None else self.devnull, None)
             nonce = os.urandom(16).hex()
             env = dict(confine.BASE_ENV, HOME=workdir, TMPDIR=workdir)
@@ -154,6 +160,7 @@ class Server:
             if self.cgroup:
                 rl = confine.rlimits_for(limits, language)
                 self.cgroup.prepare(rl[confine.resource.RLIMIT_AS][0], rl[confine.resource.RLIMIT_NPROC][0])
+            self._mark("cgroup")
             started = time.monotonic()
             pid = os.fork()
             if pid == 0:
@@ -169,6 +176,7 @@ class Server:
                     finally:
                         os._exit(121)
                 os._exit(121)
+            self._mark("fork")
             fds.close(out_w, err_w, rep_w, in_r if in_w is not None else None)
             if judged is not None:
                 fds.close(ans_w, *child_extra)
@@ -181,19 +189,23 @@ class Server:
                 obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started, stop_fd=stop_fd,
                                                cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None,
                                                keep_stdout=stdin_fd is not None)
+                self._mark("run")
             finally:
                 # The judge's verifier is spared: once the program's processes are gone it sees
                 # the channel close and answers.
                 leftovers = supervise.kill_leftovers(self.keep_pids, spare_children_of=judged.spare_children_of if judged is not None else None)
                 ipc.remove_all()
+                self._mark("kill")
             if judged is not None and not obs.driver_gone:
                 obs.verdict = judged.await_verdict(limits)
+                self._mark("verdict")
             supervise.finish_reading(streams, rep_r, obs, int(limits["outputBytes"]))
             obs.leftovers = leftovers
             if self.cgroup:
                 obs.run_cpu_ms = self.cgroup.run_cpu_ms()
                 obs.oom_kills = self.cgroup.run_oom_kills()
             obs.pid = pid
+            self._mark("read")
             return obs, nonce
         finally:
             fds.close_all()
@@ -255,6 +267,7 @@ class Server:
         workdir = self._workdir()
         try:
             self._own(workdir, self.uid, 0o700)
+            self._mark("workdir")
             program = request["program"]
             if self.judge_sock is not None and request.get("judged"):
                 obs, nonce = self._run_child(
@@ -267,9 +280,12 @@ class Server:
                     workdir=workdir, language="python", limits=limits,
                     body=lambda nonce: harness.run(program, tests, nonce),
                 )
-            return self._result(obs, nonce, limits)
+            result = self._result(obs, nonce, limits)
+            self._mark("result")
+            return result
         finally:
             self._clean(workdir)
+            self._mark("clean")
 
     def run_java(self, request):
         limits = request["limits"]
@@ -516,10 +532,16 @@ class Server:
             request = protocol.read_frame(self.ctrl_in)
             if request is None:
                 return
+            self.marks = [("start", time.monotonic())]
             response, driver_gone = self.handle(request)
             if driver_gone:
                 return
             response["id"] = request.get("id")
+            if request.get("profile"):
+                profile = {}
+                for (_, before), (stage, t) in zip(self.marks, self.marks[1:]):
+                    profile[stage] = profile.get(stage, 0.0) + (t - before) * 1000.0
+                response["profile"] = {stage: round(ms, 3) for stage, ms in profile.items()}
             if self.cleanup_problems:
                 response["cleanupProblems"], self.cleanup_problems = self.cleanup_problems[:5], []
             protocol.write_frame(self.ctrl_out, response)
