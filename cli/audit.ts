@@ -1,7 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { readEnv } from '../infra/env';
 import { databaseUrlOf } from '../infra/postgres';
-import { withPool } from '../activities/store/pool';
+import { withPool } from '../infra/pool';
 import { campaignAlgorithm, CampaignNotFoundError } from '../audit/core';
 import { loopNamed } from '../loops/registry';
 import { registerHistoryCommands } from './history';

@@ -8,7 +8,7 @@ import { resolveWorkerOptions } from '../workers/options';
 import { startWorkers } from '../workers/run-workers';
 import { startCampaign } from './campaign';
 import { followCampaign } from './campaign-progress';
-import { withPool } from '../activities/store/pool';
+import { withPool } from '../infra/pool';
 import { ilfLoop } from '../loops/ilf/index';
 import type { CampaignResult } from '../workflows/campaign';
 import type { IlfIterationResult } from '../loops/ilf/types';

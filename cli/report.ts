@@ -5,7 +5,7 @@ import { campaignAlgorithm, CampaignNotFoundError } from '../audit/core';
 import { loopNamed } from '../loops/registry';
 import { databaseUrlOf } from '../infra/postgres';
 import { readEnv } from '../infra/env';
-import { withPool } from '../activities/store/pool';
+import { withPool } from '../infra/pool';
 
 /** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
 

@@ -5,8 +5,8 @@ import { embeddedPostgresPid, startEmbeddedPostgres, stopEmbeddedPostgres } from
 import { freePort, readPidFile } from './processes';
 import { findTemporalCli, startTemporalServer, stopTemporalServer } from './temporal';
 import { clusterDatabaseOf, clusterStatus, findTemporalServer, readClusterState, startTemporalCluster, stopTemporalCluster, type ClusterTls } from './temporal-cluster';
-import { createPool } from '../activities/store/pool';
-import { migrate } from '../activities/store/migrate';
+import { createPool } from './pool';
+import { migrate } from './migrate';
 
 /**
  * The embedded defaults on loopback: a Temporal dev server (SQLite under the state directory)

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { withPool } from '../activities/store/pool';
+import { withPool } from '../infra/pool';
 import { connectClient } from '../cli/evaluate';
 import { writeCampaignReport } from '../cli/report';
 import { TINY_REAL_LOOPS, ensureTinyModel, runTinyRealCampaign, type TinyRealLoop, type TinyRealRun } from '../cli/tiny-real';

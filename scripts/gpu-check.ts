@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { withPool } from '../activities/store/pool';
+import { withPool } from '../infra/pool';
 import { loadMbpp, MBPP_SPLITS, mbppPrompt } from '../activities/datasets/mbpp';
 import { OnnxBackend } from '../activities/models/onnx/backend';
 import { connectClient } from '../cli/evaluate';

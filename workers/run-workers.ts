@@ -1,14 +1,14 @@
 import { NativeConnection, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 import type pg from 'pg';
-import { createCpuActivities } from '../activities/cpu';
-import { createGpuActivities } from '../activities/gpu';
+import { createCpuActivities } from './cpu-activities';
+import { createGpuActivities } from './gpu-activities';
 import { loadTrainerRegistry } from '../activities/training/trainer-registry';
 import { CheckpointStore } from '../activities/training/checkpoint-store';
 import { ModelBackendCache } from '../activities/models/index';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import type { SandboxRunner } from '../activities/sandbox/types';
-import { createPool } from '../activities/store/pool';
-import { migrate } from '../activities/store/migrate';
+import { createPool } from '../infra/pool';
+import { migrate } from '../infra/migrate';
 import { createLogger, type Logger } from '../infra/logger';
 import { WORKFLOWS_PATH } from '../infra/paths';
 import { temporalConnectionOptions, tlsSettingsFromEnv } from '../infra/temporal-connection';

@@ -72,11 +72,33 @@ interface HumanEvalRecord {
   entry_point: string;
 }
 
-interface MbxpRecord {
+/** A record of an MBXP file (MBJP, MathQA-Java), as the release spells it. */
+export interface MbxpRecord {
   task_id: string;
   prompt: string;
+  entry_point: string;
   canonical_solution?: string | null;
   test: string;
+  description?: string;
+}
+
+/** The MBXP files feedloop ships (data/mbxp/). */
+export const MBXP_FILES = {
+  mbjp: path.join(DATA_DIR, 'mbxp', 'mbjp_release_v1.2.jsonl'),
+  'mathqa-java': path.join(DATA_DIR, 'mbxp', 'mathqa-test-java_v1.jsonl'),
+} as const;
+
+/** Every record of an MBXP file: the one reader of MBJP and MathQA-Java (the registry and mbjp-split.ts). */
+export function readMbxpRecords(file: string): MbxpRecord[] {
+  return readJsonl<MbxpRecord>(file);
+}
+
+/**
+ * Why an MBJP record's reference is never served (no canonical solution, or one known to fail its
+ * own tests: activities/sandbox/known-broken.ts says why), or undefined where it serves.
+ */
+export function mbjpReferenceWithheld(r: Pick<MbxpRecord, 'task_id' | 'canonical_solution'>): string | undefined {
+  return !r.canonical_solution ? 'MBJP has no canonical solution for this task' : KNOWN_BROKEN.mbjp[r.task_id];
 }
 
 /**
@@ -98,14 +120,14 @@ export function promptHelpers(prompt: string, entryPoint: string): string {
 
 
 function mbxpTasks(file: string, withReferences: boolean): CodeTask[] {
-  return readJsonl<MbxpRecord>(path.join(DATA_DIR, 'mbxp', file)).map((r) => ({
+  return readMbxpRecords(file).map((r) => ({
     taskId: r.task_id,
     number: numberOf(r.task_id),
     prompt: r.prompt,
     tests: r.test,
-    // A reference known to fail its own tests (activities/sandbox/known-broken.ts says why) is
-    // never served: no policy is trained or judged against it.
-    ...(withReferences && r.canonical_solution && !(r.task_id in KNOWN_BROKEN.mbjp) ? { reference: r.prompt + r.canonical_solution } : {}),
+    // A missing reference, or one known to fail its own tests, is never served: no policy is
+    // trained or judged against it.
+    ...(withReferences && !mbjpReferenceWithheld(r) ? { reference: r.prompt + r.canonical_solution } : {}),
     ...(r.canonical_solution ? { canonical: r.prompt + r.canonical_solution } : {}),
   }));
 }
@@ -140,14 +162,14 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
     language: 'java',
     // MBJP translates MBPP task by task (same numbers), so MBPP's splits carry over.
     splits: MBPP_SPLITS,
-    tasks: cached(() => mbxpTasks('mbjp_release_v1.2.jsonl', true)),
+    tasks: cached(() => mbxpTasks(MBXP_FILES.mbjp, true)),
   },
   'mathqa-java': {
     name: 'mathqa-java',
     language: 'java',
     // The test split only, without reference solutions: evaluation only.
     splits: { test: [0, 1882], all: [0, 1882] },
-    tasks: cached(() => mbxpTasks('mathqa-test-java_v1.jsonl', false)),
+    tasks: cached(() => mbxpTasks(MBXP_FILES['mathqa-java'], false)),
   },
 };
 

@@ -4,7 +4,7 @@ import { campaignIds } from '../../common/campaign';
 import type { CommandTrainerConfig, PolicyBackend, PolicyUpdateConfig } from '../../common/campaign-schema';
 import { promptOfTask } from '../datasets/registry';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
-import { policyAfterTraining } from '../training/ilf-fine-tune';
+import { policyAfterTraining } from '../training/policy-after-training';
 import type { createTrainingActivities } from '../training/index';
 import { commandTrainerOf } from '../training/job-spec';
 import { recordLearningSignal } from '../training/learning-signal';
@@ -14,7 +14,7 @@ import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets
  * The one policy-update step of the RL loops (GPU queue, trainer protocol `policy_update`:
  * PPO-style clipped update with a KL penalty to the reference policy). It trains on the
  * per-rollout reward table (`rollout_rewards`) whatever reward source wrote it (a reward model,
- * compiler feedback, crowd consensus: activities/rewards/sources.ts): rollouts whose reward is
+ * compiler feedback, crowd consensus: common/rewards.ts): rollouts whose reward is
  * UNSCORABLE are left out, never counted as 0, and the job's note says how many.
  */
 export interface PolicyUpdateInput {

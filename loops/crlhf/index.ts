@@ -1,5 +1,5 @@
-import { createCrowdActivities } from '../../activities/crowd/crowd-activities';
-import { createSimulatedCrowdActivities } from '../../activities/crowd/simulated-crowd';
+import { createCrowdActivities } from './activities/crowd-activities';
+import { createSimulatedCrowdActivities } from './activities/simulated-crowd';
 import type { LoopDefinition } from '../definition';
 import { crlhfAuditNumbers, listCrowdExamples, loadCrlhfAudit, type CrlhfCampaignAudit, type CrowdExample } from './audit';
 import { formatCrlhfAudit } from './audit-text';

@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { configIssuesError } from '../../common/config-error';
-import { checkTrainerRef, datasetFileSchema, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { campaignConfigParser, checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -123,6 +122,7 @@ export const ilfCampaignConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.trainer.kind === 'command') checkTrainerRef(c.trainer, ctx, ['trainer']);
+    // ILF names the field to raise (its users' configs and tests read this wording).
     for (const k of c.sampling.eval.ks) {
       if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'eval', 'ks'], message: `pass@${k} needs sampling.eval.n >= ${k}` });
     }
@@ -147,10 +147,6 @@ export const ilfCampaignConfigSchema = z
 
 export type IlfCampaignConfig = z.output<typeof ilfCampaignConfigSchema>;
 
-export function parseIlfCampaignConfig(raw: unknown, where = ''): IlfCampaignConfig {
-  const parsed = ilfCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseIlfCampaignConfig: (raw: unknown, where?: string) => IlfCampaignConfig = campaignConfigParser(ilfCampaignConfigSchema);
 
 

@@ -1,7 +1,7 @@
-import { createFeedbackActivities } from '../../activities/feedback/feedback-activities';
-import { createRefineActivities } from '../../activities/models/refine';
-import { createIlfFineTuneActivities } from '../../activities/training/ilf-fine-tune';
-import { createIlfRefinerActivities } from '../../activities/training/ilf-refiner';
+import { createFeedbackActivities } from './activities/feedback-activities';
+import { createRefineActivities } from './activities/refine';
+import { createIlfFineTuneActivities } from './activities/fine-tune';
+import { createIlfRefinerActivities } from './activities/refiner';
 import type { LoopDefinition } from '../definition';
 import { auditNumbers, listFeedbackExamples, loadCampaignAudit, type CampaignAudit, type FeedbackExample } from './audit';
 import { formatAudit } from './audit-text';

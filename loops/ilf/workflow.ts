@@ -1,10 +1,10 @@
 import { ApplicationFailure, allHandlersFinished, condition, defineUpdate, executeChild, patched, setHandler } from '@temporalio/workflow';
 import { durationMs } from '../../common/duration';
 import { datasetSelection } from '../../common/dataset-file';
-import type { createFeedbackActivities } from '../../activities/feedback/feedback-activities';
-import type { createRefineActivities } from '../../activities/models/refine';
-import type { createIlfFineTuneActivities } from '../../activities/training/ilf-fine-tune';
-import type { createIlfRefinerActivities } from '../../activities/training/ilf-refiner';
+import type { createFeedbackActivities } from './activities/feedback-activities';
+import type { createRefineActivities } from './activities/refine';
+import type { createIlfFineTuneActivities } from './activities/fine-tune';
+import type { createIlfRefinerActivities } from './activities/refiner';
 import { capability, modelCapability } from '../../workflows/activities';
 import { runCampaign, campaignChildOptions, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { evaluationWorkflow, setPhase } from '../../workflows/evaluation';

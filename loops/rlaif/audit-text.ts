@@ -1,28 +1,27 @@
 import { pct } from '../../audit/report/format';
 import { formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
 
 /** The human form of `feedloop audit` for RLAIF campaigns. */
 const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
+const ITERATION_COLUMNS: readonly Column<RlaifIterationAudit>[] = [
+  ['iteration', (it) => String(it.iteration)],
+  ['status', (it) => it.status],
+  ['rollouts', (it) => String(it.rollouts.generated)],
+  ['feedback scored/unscorable', (it) => `${it.feedback.scored}/${it.feedback.unscorable}`],
+  ['RM trained', (it) => (it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)')],
+  ['rewards scored/unscorable', (it) => `${it.rewards.scored}/${it.rewards.unscorable}`],
+  ['update rollouts', (it) => (it.policyUpdate ? String(it.policyUpdate.examples) : '-')],
+  ['executability', (it) => pct(it.evaluation?.executabilityRate)],
+  ['CodeBLEU', (it) => num3(it.evaluation?.codebleu ?? null)],
+  ['AST acc', (it) => pct(it.evaluation?.astAccuracy)],
+  ['halluc.', (it) => pct(it.evaluation?.hallucinationRate)],
+];
+
 export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
-  return formatTable(
-    ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'RM trained', 'rewards scored/unscorable', 'update rollouts', 'executability', 'CodeBLEU', 'AST acc', 'halluc.'],
-    iterations.map((it) => [
-      String(it.iteration),
-      it.status,
-      String(it.rollouts.generated),
-      `${it.feedback.scored}/${it.feedback.unscorable}`,
-      it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)',
-      `${it.rewards.scored}/${it.rewards.unscorable}`,
-      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
-      pct(it.evaluation?.executabilityRate),
-      num3(it.evaluation?.codebleu ?? null),
-      pct(it.evaluation?.astAccuracy),
-      pct(it.evaluation?.hallucinationRate),
-    ]),
-  );
+  return columnTable(ITERATION_COLUMNS, iterations);
 }
 
 function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['start']): string {
@@ -66,15 +65,13 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (rlaif), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
-    `workflow     ${c.workflowId}`,
-    ...(cfg.description ? [`description  ${cfg.description}`] : []),
+    ...campaignLines(c),
     `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,
     `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
       `${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'}; feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
       `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
-  if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
+  header.push(...simulatedLines(c, 'parts', 'real LLMs or real training'));
   const s = a.start?.evaluation;
   header.push(
     s
@@ -82,10 +79,7 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
           `AST ${pct(s.astAccuracy)}, hallucination ${pct(s.hallucinationRate)} (${formatRef(a.start!.history)})`
       : 'start        the starting policy was not evaluated (evaluateStart: false, or a campaign from before iteration 0)',
   );
-  const parts = [header.join('\n'), ''];
-  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
-  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
-  return parts.join('\n');
+  return auditText(header, a.iterations, (its) => [rlaifSummaryTable(its)], (it) => formatIteration(it, a.start), [
+    'executability = compiles and resolves against the API database; "runs" is not measured (see the note)',
+  ]);
 }

@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { FEEDBACK_QUESTION_IDS, type FeedbackQuestionId } from '../../activities/feedback/ai-feedback-rubric';
 import { API_HUBS } from '../../common/datasets';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
-import { configIssuesError } from '../../common/config-error';
+import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The RLAIF campaign config (Dutta et al. 2024, "Applying RLAIF for Code Generation with
@@ -104,23 +103,12 @@ export const rlaifCampaignConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    const policy = c.models.policy;
-    if (policy.backend === 'simulated' && policy.role !== 'api-code') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated RLAIF policy answers APIBench questions: use role "api-code"' });
-    }
-    if (policy.backend === 'onnx' && policy.task !== 'causal-lm') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
-    }
-    const judge = c.models.feedback;
-    if (judge.backend === 'simulated' && judge.role !== 'judge') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'role'], message: 'a simulated AI-feedback model answers yes/no questions: use role "judge"' });
-    }
-    if (judge.backend === 'onnx') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'backend'], message: 'AI feedback comes from an instruction-following LLM: use "openai" (any OpenAI-compatible server) or "simulated"' });
-    }
-    if (judge.backend === 'openai' && judge.api !== 'chat') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'api'], message: 'the AI-feedback prompts are chat messages: use api "chat"' });
-    }
+    checkGeneratingPolicy(c.models.policy, ctx, { role: 'api-code', what: 'RLAIF policy answers APIBench questions' });
+    checkChatJudge(c.models.feedback, ctx, 'feedback', {
+      backend: 'AI feedback comes from an instruction-following LLM',
+      api: 'the AI-feedback prompts are chat messages',
+      role: 'a simulated AI-feedback model answers yes/no questions',
+    });
     if (new Set(c.feedback.questions).size !== c.feedback.questions.length) {
       ctx.addIssue({ code: 'custom', path: ['feedback', 'questions'], message: 'lists a question twice' });
     }
@@ -129,8 +117,4 @@ export const rlaifCampaignConfigSchema = z
 
 export type RlaifCampaignConfig = z.output<typeof rlaifCampaignConfigSchema>;
 
-export function parseRlaifCampaignConfig(raw: unknown, where = ''): RlaifCampaignConfig {
-  const parsed = rlaifCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseRlaifCampaignConfig: (raw: unknown, where?: string) => RlaifCampaignConfig = campaignConfigParser(rlaifCampaignConfigSchema);

@@ -1,8 +1,8 @@
-import { createAiFeedbackActivities } from '../../activities/feedback/ai-feedback';
-import { createApiBenchMetricsActivities } from '../../activities/metrics/apibench-evaluation';
-import { createApiGenerationActivities } from '../../activities/models/generate-api-samples';
-import { createRolloutScoringActivities } from '../../activities/models/score-rollouts';
-import { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
+import { createAiFeedbackActivities } from './activities/ai-feedback';
+import { createApiBenchMetricsActivities } from './activities/apibench-evaluation';
+import { createApiGenerationActivities } from './activities/generate-api-samples';
+import { createRolloutScoringActivities } from './activities/score-rollouts';
+import { createRlaifTrainingActivities } from './activities/training';
 import type { LoopDefinition } from '../definition';
 import { listAiFeedbackExamples, loadRlaifAudit, rlaifAuditNumbers, type RlaifCampaignAudit, type AiFeedbackExample } from './audit';
 import { formatRlaifAudit } from './audit-text';

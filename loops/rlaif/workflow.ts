@@ -1,16 +1,17 @@
-import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
-import type { createAiFeedbackActivities } from '../../activities/feedback/ai-feedback';
-import type { createApiBenchMetricsActivities } from '../../activities/metrics/apibench-evaluation';
-import type { createApiGenerationActivities } from '../../activities/models/generate-api-samples';
-import type { createRolloutScoringActivities } from '../../activities/models/score-rollouts';
-import type { createRlaifTrainingActivities } from '../../activities/training/rlaif-training';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import type { createAiFeedbackActivities } from './activities/ai-feedback';
+import type { createApiBenchMetricsActivities } from './activities/apibench-evaluation';
+import type { createApiGenerationActivities } from './activities/generate-api-samples';
+import type { createRolloutScoringActivities } from './activities/score-rollouts';
+import type { createRlaifTrainingActivities } from './activities/training';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';
 import { onHostOrFallback } from '../../workflows/host-fallback';
-import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
+import { runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
+import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import type { RlaifCampaignConfig } from './config';
 import {
@@ -167,22 +168,23 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
     : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
   if (it.stopRequested) return stopped();
 
-  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward.
-  await it.enter('policy_update', { rewardsScored: rewards.scored, rewardsUnscorable: rewards.unscorable });
-  const updateInput = { campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate };
-  // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
-  const update = patched('kernel-policy-update') ? await acts.policyUpdate.policyUpdate(updateInput) : await rlaif.training.rlaifPolicyUpdate(updateInput);
+  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward, then
+  // 6. evaluate the updated policy on the APIBench eval questions, on the host that holds it.
+  const { update, evaluation } = await updateAndEvaluate(it, {
+    campaignId: c,
+    iteration: k,
+    algorithm: 'rlaif',
+    config,
+    policy,
+    policyCheckpoint,
+    rewards,
+    // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
+    runUpdate: (updateInput) => (patched('kernel-policy-update') ? acts.policyUpdate.policyUpdate(updateInput) : rlaif.training.rlaifPolicyUpdate(updateInput)),
+    evaluation: { workflow: apibenchEvaluationWorkflow, workflowId: rlaifIds.evaluation(c, k), input: (updated, queues) => rlaifEvaluationInput(config, updated, k, queues) },
+  });
   policy = update.nextPolicy;
   policyCheckpoint = update.policyCheckpoint;
-  if (it.stopRequested) return stopped();
-
-  // 6. Evaluate the updated policy on the APIBench eval questions.
-  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
-  const evaluation = await executeChild(apibenchEvaluationWorkflow, {
-    ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
-    // GPU work of the evaluation goes to the host that holds the updated policy.
-    args: [rlaifEvaluationInput(config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
-  });
+  if (!evaluation) return stopped();
   const m = evaluation.metrics;
   await it.completed({ executabilityRate: m.executabilityRate, compileRate: m.compileRate, codebleu: m.codebleu, astAccuracy: m.astAccuracy, hallucinationRate: m.hallucinationRate, wrongApiRate: m.wrongApiRate }, policy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics: m, nextPolicy: policy, policyCheckpoint, rewardModel };

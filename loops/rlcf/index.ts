@@ -1,5 +1,5 @@
-import { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
-import { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
+import { createStoredGroundingActivities } from './activities/stored-grounding';
+import { createTrainedDiscriminatorActivities } from './activities/trained-discriminator';
 import type { LoopDefinition } from '../definition';
 import { listGroundingExamples, loadRlcfAudit, rlcfAuditNumbers, type GroundingExample, type RlcfCampaignAudit } from './audit';
 import { formatRlcfAudit } from './audit-text';

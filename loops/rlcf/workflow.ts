@@ -1,14 +1,15 @@
-import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
-import type { createStoredGroundingActivities } from '../../activities/compiler-feedback/stored-grounding';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
+import type { createStoredGroundingActivities } from './activities/stored-grounding';
 import { datasetSelection, fileDatasetName } from '../../common/dataset-file';
-import type { createTrainedDiscriminatorActivities } from '../../activities/compiler-feedback/trained-discriminator';
+import type { createTrainedDiscriminatorActivities } from './activities/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';
 import { onHostOrFallback } from '../../workflows/host-fallback';
-import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
+import { runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
+import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import { runBatches, sampleAndTest } from '../../workflows/sample-and-test';
 import { runBatchesInChild } from '../../workflows/sandbox-batches';
@@ -32,7 +33,7 @@ import {
  *   generate Java for MBJP training tasks -> compile -> static checks -> tests -> discriminator
  *   (programs that compiled) -> reward -> policy update (PPO-style, KL to the reference)
  *   -> evaluate (MBJP eval tasks, MathQA-Java: compile, static-check pass and execution rates, pass@k).
- * Every stage reads and writes stored rows (activities/compiler-feedback/stored-grounding.ts):
+ * Every stage reads and writes stored rows (loops/rlcf/activities/stored-grounding.ts):
  * the history holds eval-run ids and counts only.
  */
 const SANDBOX_BATCH = 50;
@@ -228,19 +229,21 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   const rewards = await rlcf.store.rewardRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, reward: grounding.reward, scoredBy: scoredBy(spec) });
   if (it.stopRequested) return stopped();
 
-  // 3. Policy update (the kernel's shared step) on the rollouts with a scored reward.
-  await it.enter('policy_update', { rewardsScored: rewards.scored, rewardsUnscorable: rewards.unscorable });
-  const update = await acts.policyUpdate.policyUpdate({ campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate });
+  // 3. Policy update (the kernel's shared step) on the rollouts with a scored reward, then
+  // 4. evaluate the updated policy, on the host that holds it.
+  const { update, evaluation: metrics } = await updateAndEvaluate(it, {
+    campaignId: c,
+    iteration: k,
+    algorithm: 'rlcf',
+    config,
+    policy,
+    policyCheckpoint,
+    rewards,
+    evaluation: { workflow: rlcfEvaluationWorkflow, workflowId: rlcfIds.evaluation(c, k), input: (updated, queues) => rlcfEvaluationInput(config, updated, k, queues) },
+  });
   policy = update.nextPolicy;
   policyCheckpoint = update.policyCheckpoint;
-  if (it.stopRequested) return stopped();
-
-  // 4. Evaluate the updated policy, on the host that holds it.
-  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
-  const metrics = await executeChild(rlcfEvaluationWorkflow, {
-    ...campaignChildOptions({ campaignId: c, algorithm: 'rlcf', iteration: k, workflowId: rlcfIds.evaluation(c, k) }),
-    args: [rlcfEvaluationInput(config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
-  });
+  if (!metrics) return stopped();
   const m = metrics.mbjp;
   await it.completed({ compileRate: m.compileRate, staticCheckPassRate: m.staticCheckPassRate, executionRate: m.executionRate, ...Object.fromEntries(Object.entries(m.passAtK).map(([key, v]) => [`pass@${key}`, v])) }, policy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics, nextPolicy: policy, policyCheckpoint, discriminator };

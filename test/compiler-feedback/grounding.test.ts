@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCompilerFeedbackActivities, type GroundingRecord, type GroundProgramInput } from '../../activities/compiler-feedback/grounding';
-import { DISCRIMINATOR_QUESTION, DISCRIMINATOR_VERSION, discriminatorRecord } from '../../activities/compiler-feedback/discriminator-rubric';
+import { createCompilerFeedbackActivities, type GroundingRecord, type GroundProgramInput } from '../../loops/rlcf/activities/grounding';
+import { DISCRIMINATOR_QUESTION, DISCRIMINATOR_VERSION, discriminatorRecord } from '../../loops/rlcf/activities/discriminator-rubric';
 import { mbjpSplit, type JavaTask } from '../../activities/datasets/mbjp-split';
 import { sampleTasks } from '../../activities/sandbox/dataset-check';
 import { ModelBackendCache, parseModelBackendConfig } from '../../activities/models/index';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
-import type { RlcfGroundingConfigInput } from '../../activities/compiler-feedback/config';
+import type { RlcfGroundingConfigInput } from '../../loops/rlcf/activities/config';
 import { FakeOpenAIServer, type ScriptedAnswer } from '../models/fake-openai-server';
 import { activityEnv } from '../training/helpers';
 

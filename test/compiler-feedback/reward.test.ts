@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseRlcfGroundingConfig, rlcfRewardConfigSchema } from '../../activities/compiler-feedback/config';
-import { groundingReward, type GroundingVerdicts } from '../../activities/compiler-feedback/reward';
+import { parseRlcfGroundingConfig, rlcfRewardConfigSchema } from '../../loops/rlcf/activities/config';
+import { groundingReward, type GroundingVerdicts } from '../../loops/rlcf/activities/reward';
 import { ConfigError } from '../../common/config-error';
 
 /** The reward is a pure function of the stages' verdicts: each rule, with the default weights and with others. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkSignature, LINT_CHECKS, lintFindings, normalizeJavaType, promptSignature, runStaticChecks, STATIC_CHECKS_VERSION } from '../../activities/compiler-feedback/static-checks';
+import { checkSignature, LINT_CHECKS, lintFindings, normalizeJavaType, promptSignature, runStaticChecks, STATIC_CHECKS_VERSION } from '../../loops/rlcf/activities/static-checks';
 import { loadMbjp, mathQaJavaEval } from '../../activities/datasets/mbjp-split';
 import type { CompilerDiagnostic, DeclaredMethod } from '../../activities/sandbox/types';
 

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { parse } from 'yaml';
 import type { Browser, Page } from 'puppeteer-core' with { 'resolution-mode': 'import' };
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
-import { newInviteToken, tokenStore } from '../../activities/crowd/web/tokens';
+import { newInviteToken, tokenStore } from '../../cli/web/tokens';
 import { inviteLink } from '../../cli/annotate-web';
 import { startCampaignFromConfig } from '../../cli/campaign';
 import { campaignIds } from '../../common/campaign';

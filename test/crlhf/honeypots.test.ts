@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { goldHoneypot, mutantHoneypot, programLines } from '../../activities/crowd/honeypots';
+import { goldHoneypot, mutantHoneypot, programLines } from '../../loops/crlhf/activities/honeypots';
 import { selectTasks } from '../../activities/datasets/registry';
 import { createSandboxRunner } from '../../activities/sandbox/sandbox-runner';
 import { resolveLimits } from '../../activities/sandbox/types';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { estimateReliability, linePosteriors, majorityLines, weightOf, type ItemLabels, type LabelledItem } from '../../activities/crowd/crowd-reliability';
+import { estimateReliability, linePosteriors, majorityLines, weightOf, type ItemLabels, type LabelledItem } from '../../loops/crlhf/activities/crowd-reliability';
 import { SeededRandom } from '../../activities/simulation/seeded-random';
 
 /**

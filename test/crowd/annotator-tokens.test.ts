@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { annotatorNames, csrfTokenOf, isWellFormedSecret, newInviteToken, newSessionSecret, sameSecret, secretHash, tokenStore } from '../../activities/crowd/web/tokens';
-import { splitHighlightedLines, highlightLines } from '../../activities/crowd/web/highlight';
+import { annotatorNames, csrfTokenOf, isWellFormedSecret, newInviteToken, newSessionSecret, sameSecret, secretHash, tokenStore } from '../../cli/web/tokens';
+import { splitHighlightedLines, highlightLines } from '../../cli/web/highlight';
 import { ConfigError } from '../../common/config-error';
 
 /** The annotator web app's credentials, on the suite's real PostgreSQL (migration 007). */

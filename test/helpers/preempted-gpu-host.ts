@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { createGpuActivities } from '../../activities/gpu';
+import { createGpuActivities } from '../../workers/gpu-activities';
 import { ModelBackendCache } from '../../activities/models/index';
 import type { WorkerRef } from '../../activities/worker-deps';
 import { tempDir } from './temp-dir';

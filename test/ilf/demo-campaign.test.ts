@@ -5,7 +5,7 @@ import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';
 import { campaignId, exampleConfig, query } from './helpers';
 import { inject } from 'vitest';
-import { createPool } from '../../activities/store/pool';
+import { createPool } from '../../infra/pool';
 import { auditNumbers, loadCampaignAudit } from '../../loops/ilf/audit';
 
 /**

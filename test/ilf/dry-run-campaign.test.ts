@@ -4,7 +4,7 @@ import { campaignStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCam
 import { ILF_PHASES, ilfIds } from '../../loops/ilf/types';
 import { loadCampaignAudit } from '../../loops/ilf/audit';
 import { formatAudit } from '../../loops/ilf/audit-text';
-import { withPool } from '../../activities/store/pool';
+import { withPool } from '../../infra/pool';
 import { inject } from 'vitest';
 import { withWorkers } from '../helpers/temporal';
 import { maybeRecordHistory } from '../helpers/history';

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { withPool } from '../../activities/store/pool';
+import { withPool } from '../../infra/pool';
 import { deploymentStatus, formatDeploymentStatus, setCurrentVersion } from '../../cli/deploy';
 import { ConfigError } from '../../common/config-error';
 import { PROJECT_ROOT } from '../../infra/paths';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import { createApiGenerationActivities } from '../../activities/models/generate-api-samples';
+import { createApiGenerationActivities } from '../../loops/rlaif/activities/generate-api-samples';
 import { ModelBackendCache } from '../../activities/models/index';
 import { rlaifIds } from '../../loops/rlaif/types';
 import { activityEnv } from '../training/helpers';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { differingLines, simulatedDiscriminate } from '../../activities/compiler-feedback/simulated-discriminator';
+import { differingLines, simulatedDiscriminate } from '../../loops/rlcf/activities/simulated-discriminator';
 import { MBJP_SPLIT_SCHEMES, mbjpSplit } from '../../activities/datasets/mbjp-split';
 import { selectTasks } from '../../activities/datasets/registry';
 import { failedJavaProgram, simulatedJavaReference } from '../../activities/models/simulated/java-programs';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { rlcfRewardConfigSchema } from '../../activities/compiler-feedback/config';
-import { createStoredGroundingActivities, type DiscriminatorSpec } from '../../activities/compiler-feedback/stored-grounding';
+import { rlcfRewardConfigSchema } from '../../loops/rlcf/activities/config';
+import { createStoredGroundingActivities, type DiscriminatorSpec } from '../../loops/rlcf/activities/stored-grounding';
 import { findTask } from '../../activities/datasets/registry';
 import { ModelBackendCache, parseModelBackendConfig } from '../../activities/models/index';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';

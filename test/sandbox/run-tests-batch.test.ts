@@ -9,8 +9,8 @@ import { loadMbpp, mbppTests } from '../../activities/datasets/mbpp';
 import { createSandboxActivities, SANDBOX_INFRA_ERROR, type BatchProgress, type RunTestsBatchOutput } from '../../activities/sandbox/run-tests-batch';
 import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
 import { DEFAULT_LIMITS, type BatchItem, type ProgramSpec, type RunOptions, type RunResult, type SandboxLimits, type SandboxRunner } from '../../activities/sandbox/types';
-import { migrate } from '../../activities/store/migrate';
-import { createPool } from '../../activities/store/pool';
+import { migrate } from '../../infra/migrate';
+import { createPool } from '../../infra/pool';
 import { createBatch, type NewBatchItem } from '../../activities/store/sandbox-batches';
 import { saveRunResults } from '../../activities/store/sandbox-results';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkpointOfExport, policyAfterTraining } from '../../activities/training/ilf-fine-tune';
+import { checkpointOfExport, policyAfterTraining } from '../../activities/training/policy-after-training';
 import { tempDir } from '../helpers/temp-dir';
 
 /**
