@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { OUTCOMES, type Outcome } from '../activities/sandbox/types';
+import { datasetFileOf } from '../common/dataset-file';
 import type { StepPlacement } from '../common/task-queues';
 import type { WorkerVersion } from '../common/worker-version';
 
@@ -403,6 +404,8 @@ export interface CampaignHead<C> {
   simulated: boolean;
   /** which parts are simulated, e.g. ["models.policy", "trainer"] */
   simulatedParts: string[];
+  /** the dataset file of the user's tasks the campaign trained on, by path and SHA-256 (pinned when it started); null: built-in datasets */
+  datasetFile: { path: string; sha256: string | null } | null;
   config: C;
 }
 
@@ -416,6 +419,7 @@ export function campaignHead<C>(campaign: CampaignRow, config: C, simulatedParts
     finishedAt: iso(campaign.finished_at),
     simulated: simulatedParts.length > 0,
     simulatedParts,
+    datasetFile: datasetFileOf(campaign.config),
     config,
   };
 }

@@ -107,3 +107,8 @@ export function formatVersionSpread(iterations: readonly Pick<IterationHead, 'it
   }
   return groups.map((g) => `${g.version}: iteration${g.ks.length > 1 ? `s ${g.ks[0]}-${g.ks.at(-1)}` : ` ${g.ks[0]}`}`).join('; ');
 }
+
+/** The audit line naming a campaign's dataset file by path and SHA-256; none for built-in datasets. */
+export function formatDatasetFile(head: { datasetFile: { path: string; sha256: string | null } | null }): string[] {
+  return head.datasetFile ? [`dataset file ${head.datasetFile.path} (sha256 ${head.datasetFile.sha256 ?? 'not pinned'})`] : [];
+}

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkDataset, type CheckSummary } from '../activities/sandbox/dataset-check';
 import { CHECK_DATASETS, type CheckDataset } from '../activities/sandbox/reference-programs';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
+import { encodeStdioTests, type StdioCase } from '../common/stdio-tests';
 import { DEFAULT_LIMITS, LANGUAGES, type Language, type RunResult, type SandboxLimits } from '../activities/sandbox/types';
 
 /**
@@ -21,7 +22,9 @@ export function positiveInt(value: string): number {
 interface ExecOptions {
   language: Language;
   program: string;
-  tests: string;
+  tests?: string;
+  cases?: string;
+  floatTolerance?: number;
   timeoutMs?: number;
   wallMs?: number;
   memoryMb?: number;
@@ -71,13 +74,19 @@ export function registerSandboxCommands(program: Command): void {
     .description('run a program against its tests (Python: asserts run after the program; Java: program + test joined MBXP-style into Main.java)')
     .addOption(new Option('--language <language>', 'program language').choices(LANGUAGES).makeOptionMandatory())
     .requiredOption('--program <file>', 'the program')
-    .requiredOption('--tests <file>', 'the tests')
+    .option('--tests <file>', 'the tests (asserts, or MBXP-style Java tests)')
+    .option('--cases <file>', 'stdin/stdout cases instead of tests: a JSON list of {input, output}')
+    .addOption(new Option('--float-tolerance <x>', 'with --cases: numbers within this absolute or relative distance compare equal').argParser(Number))
     .addOption(new Option('--timeout-ms <n>', `CPU-time limit (default ${DEFAULT_LIMITS.cpuMs}); the wall-clock limit is twice this`).argParser(positiveInt))
     .addOption(new Option('--wall-ms <n>', 'wall-clock limit (overrides the default of twice --timeout-ms)').argParser(positiveInt))
     .addOption(new Option('--memory-mb <n>', `memory limit (default ${DEFAULT_LIMITS.memoryMb})`).argParser(positiveInt))
     .option('--json', 'print the result as one JSON object')
     .action(async (opts: ExecOptions) => {
-      const spec = { language: opts.language, program: fs.readFileSync(opts.program, 'utf8'), tests: fs.readFileSync(opts.tests, 'utf8') };
+      if (!opts.tests === !opts.cases) program.error('sandbox exec: give either --tests or --cases');
+      const tests = opts.tests
+        ? fs.readFileSync(opts.tests, 'utf8')
+        : encodeStdioTests({ cases: JSON.parse(fs.readFileSync(opts.cases!, 'utf8')) as StdioCase[], ...(opts.floatTolerance !== undefined ? { checker: { floatTolerance: opts.floatTolerance } } : {}) });
+      const spec = { language: opts.language, program: fs.readFileSync(opts.program, 'utf8'), tests };
       const runner = createSandboxRunner({ size: 1 });
       try {
         const result = await runner.run(spec, execLimits(opts));

@@ -194,3 +194,18 @@ export type ActivityTimeouts = z.output<typeof timeoutsSchema>;
 /** What workflows accept: a campaign's timeouts, or those of a history recorded before maxAttempts existed. */
 export type ActivityTimeoutsInput = Omit<ActivityTimeouts, 'maxAttempts'> & { maxAttempts?: number };
 export const DEFAULT_TIMEOUTS: ActivityTimeouts = { store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m', maxAttempts: DEFAULT_MAX_ATTEMPTS };
+
+/** A dataset file of the user's own tasks, as every loop's `dataset.file` takes it (common/dataset-file.ts). */
+export const fileSplitsSchema = z.record(z.string().min(1), z.union([z.array(z.string().min(1)).min(1), z.number().gt(0).max(1)]));
+
+export const datasetFileSchema = z
+  .object({
+    path: z.string().min(1),
+    splits: fileSplitsSchema,
+    /** set when the campaign starts: the file's SHA-256 */
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+  })
+  .strict();

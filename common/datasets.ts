@@ -13,6 +13,8 @@ export const CODE_DATASET_LANGUAGES: Record<CodeDatasetName, 'python' | 'java'> 
 export function codeDatasetsIn(language: 'python' | 'java'): [CodeDatasetName, ...CodeDatasetName[]] {
   return CODE_DATASETS.filter((d) => CODE_DATASET_LANGUAGES[d] === language) as [CodeDatasetName, ...CodeDatasetName[]];
 }
+/** A dataset file's name as it travels (common/dataset-file.ts: `file:` and its path, splits and SHA-256). */
+export type FileDatasetName = `file:${string}`;
 
 /** Code datasets with a reference solution for every task (or most): `feedloop sandbox check` runs them. */
 export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp'] as const;
@@ -27,7 +29,8 @@ export type ApiHub = (typeof API_HUBS)[number];
  * range of task numbers (the number in "MBJP/12", "HumanEval/12", MBPP's 12), cut to the first N.
  */
 export interface TaskSelection {
-  dataset: CodeDatasetName;
+  /** a built-in dataset, or a dataset file of the user's tasks (common/dataset-file.ts) */
+  dataset: CodeDatasetName | FileDatasetName;
   split: string;
   /** overrides the split's range, e.g. a campaign's configured splits */
   taskRange?: [number, number];

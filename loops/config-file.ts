@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../common/config-error';
+import { checkSplits, validateTaskFile, type FileSplits } from '../activities/datasets/task-file';
 import { loopNamed } from './registry';
 
 /** The raw content of a campaign file (YAML, or JSON by extension); a missing file or a syntax error names the file. */
@@ -26,7 +27,31 @@ export function parseCampaignConfig(raw: unknown, where = ''): { algorithm: stri
   return loopNamed(algorithm, where).parseConfig(raw, where);
 }
 
+/**
+ * A dataset file the config names (`dataset.file`, common/dataset-file.ts), checked before
+ * anything starts: the file must be valid (every bad row named by line and field) and its
+ * splits consistent; its path becomes absolute (relative to the campaign file) and its SHA-256
+ * is pinned in the config, which the campaign carries and the audit shows.
+ */
+export function pinDatasetFile(raw: unknown, campaignFile: string): unknown {
+  const dataset = raw && typeof raw === 'object' ? (raw as { dataset?: unknown }).dataset : undefined;
+  const ref = dataset && typeof dataset === 'object' ? (dataset as { file?: unknown }).file : undefined;
+  if (!ref || typeof ref !== 'object' || typeof (ref as { path?: unknown }).path !== 'string') return raw;
+  const { path: given, splits, sha256 } = ref as { path: string; splits?: unknown; sha256?: unknown };
+  const where = path.resolve(path.dirname(campaignFile), given);
+  const { rows, errors, sha256: actual } = validateTaskFile(where);
+  if (errors.length) {
+    throw new ConfigError(`${campaignFile}: dataset.file ${given} is invalid:\n${errors.map((e) => `  line ${e.line}: ${e.field}: ${e.message}`).join('\n')}`);
+  }
+  if (typeof sha256 === 'string' && sha256 !== actual) throw new ConfigError(`${campaignFile}: dataset.file ${given} has sha256 ${actual}, not the ${sha256} the config pins`);
+  if (splits && typeof splits === 'object' && !Array.isArray(splits)) {
+    const problems = checkSplits(splits as FileSplits, rows.map((r) => r.id));
+    if (problems.length) throw new ConfigError(`${campaignFile}: dataset.file.splits: ${problems.join('; ')}`);
+  }
+  return { ...(raw as object), dataset: { ...(dataset as object), file: { ...(ref as object), path: where, sha256: actual } } };
+}
+
 /** Reads and validates a campaign file of any loop. */
 export function loadCampaignConfig(file: string) {
-  return parseCampaignConfig(readCampaignFile(file), file);
+  return parseCampaignConfig(pinDatasetFile(readCampaignFile(file), file), file);
 }

@@ -3,7 +3,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
 import { CODE_DATASETS, type CodeDatasetName, type TaskSelection } from '../../common/datasets';
-import type { Language, ProgramSpec } from '../sandbox/types';
+import type { Language, ProgramSpec, SandboxLimits } from '../sandbox/types';
+import { isFileDatasetName, parseFileDatasetName } from '../../common/dataset-file';
+import { checkSplits, loadTaskFile, splitIds, TaskFileInvalid } from './task-file';
 import { DATA_DIR } from '../../infra/paths';
 import { KNOWN_BROKEN } from '../sandbox/known-broken';
 import { apiBenchPrompt, apiBenchQuestion } from './apibench';
@@ -28,15 +30,22 @@ export interface CodeTask {
   reference?: string;
   /** the dataset's own reference program, even one known to fail its tests (what `sandbox check` runs) */
   canonical?: string;
+  /** a dataset file's per-task limits, over the run's */
+  limits?: Partial<SandboxLimits>;
 }
 
 export interface CodeDataset {
-  name: CodeDatasetName;
+  /** a built-in dataset, or a dataset file's name (common/dataset-file.ts) */
+  name: CodeDatasetName | (string & {});
   language: Language;
   /** named splits, as inclusive ranges of task numbers */
   splits: Readonly<Record<string, readonly [number, number]>>;
   /** all tasks, ordered by number */
   tasks(): readonly CodeTask[];
+  /** a dataset file: the tasks of a split by id (lists, or shares of a hash of the id) */
+  splitTasks?(split: string): readonly CodeTask[];
+  /** a dataset file: its SHA-256 */
+  sha256?: string;
 }
 
 function readJsonl<T>(file: string): T[] {
@@ -187,7 +196,60 @@ export function isCodeDataset(name: string): name is CodeDatasetName {
   return (CODE_DATASETS as readonly string[]).includes(name);
 }
 
+const fileDatasets = new Map<string, CodeDataset>();
+
+/**
+ * A dataset file named by a campaign (common/dataset-file.ts): its tasks, one language, its
+ * splits. Its bytes must be those pinned when the campaign started (sha256): a changed file
+ * fails the activity for good rather than serve other tasks.
+ */
+function fileDataset(name: string): CodeDataset {
+  const cached = fileDatasets.get(name);
+  if (cached) return cached;
+  const ref = parseFileDatasetName(name);
+  let file;
+  try {
+    file = loadTaskFile(ref.path);
+  } catch (err) {
+    const detail = err instanceof TaskFileInvalid ? err.message : `${ref.path}: ${(err as Error).message}`;
+    throw ApplicationFailure.nonRetryable(`dataset file invalid: ${detail}`, 'InvalidConfig');
+  }
+  if (ref.sha256 && file.sha256 !== ref.sha256) {
+    throw ApplicationFailure.nonRetryable(`dataset file ${ref.path} changed since the campaign started (sha256 ${file.sha256}, pinned ${ref.sha256})`, 'InvalidConfig');
+  }
+  const languages = new Set(file.tasks.map((t) => t.language));
+  if (languages.size !== 1) throw ApplicationFailure.nonRetryable(`dataset file ${ref.path} mixes languages (${[...languages].join(', ')}): a campaign's dataset has one`, 'InvalidConfig');
+  const ids = file.tasks.map((t) => t.taskId);
+  const problems = checkSplits(ref.splits, ids);
+  if (problems.length) throw ApplicationFailure.nonRetryable(`dataset file ${ref.path}: ${problems.join('; ')}`, 'InvalidConfig');
+  const byId = new Map(file.tasks.map((t) => [t.taskId, t]));
+  const tasks: CodeTask[] = file.tasks.map((t) => ({
+    taskId: t.taskId,
+    number: t.number,
+    prompt: t.prompt,
+    tests: t.tests,
+    ...(t.reference !== undefined ? { reference: t.reference, canonical: t.reference } : {}),
+    ...(t.limits ? { limits: t.limits } : {}),
+  }));
+  const dataset: CodeDataset = {
+    name,
+    language: file.tasks[0]!.language,
+    splits: { all: [1, tasks.length] },
+    tasks: () => tasks,
+    splitTasks: (split) => {
+      if (split === 'all') return tasks;
+      if (!(split in ref.splits)) throw ApplicationFailure.nonRetryable(`dataset file ${ref.path} has no split ${JSON.stringify(split)}: use one of ${Object.keys(ref.splits).join(', ')}`, 'InvalidConfig');
+      const chosen = new Set(splitIds(ref.splits, split, ids));
+      return tasks.filter((t) => chosen.has(t.taskId) && byId.has(t.taskId));
+    },
+    sha256: file.sha256,
+  };
+  fileDatasets.set(name, dataset);
+  return dataset;
+}
+
 export function codeDataset(name: string): CodeDataset {
+  if (isFileDatasetName(name)) return fileDataset(name);
   if (!isCodeDataset(name)) {
     throw ApplicationFailure.nonRetryable(`dataset must be one of ${CODE_DATASETS.join(', ')}, got ${JSON.stringify(name)}`, 'InvalidConfig');
   }
@@ -197,6 +259,10 @@ export function codeDataset(name: string): CodeDataset {
 /** The tasks a selection names: a split or an explicit number range, cut to the first maxTasks. */
 export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'taskRange' | 'maxTasks' | 'requireReference'>): readonly CodeTask[] {
   const ds = codeDataset(sel.dataset);
+  if (ds.splitTasks) {
+    const tasks = ds.splitTasks(sel.split).filter((t) => !sel.requireReference || t.reference !== undefined);
+    return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
+  }
   const range = sel.taskRange ?? ds.splits[sel.split];
   if (!range) {
     throw ApplicationFailure.nonRetryable(`${ds.name} has no split ${JSON.stringify(sel.split)}: use one of ${Object.keys(ds.splits).join(', ')} or a task range`, 'InvalidConfig');
@@ -206,7 +272,7 @@ export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'task
   return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
 }
 
-const taskIndexes = new Map<CodeDatasetName, Map<string, CodeTask>>();
+const taskIndexes = new Map<string, Map<string, CodeTask>>();
 
 /** One task of a dataset by id, or undefined (an index per dataset: scoring looks up every rollout). */
 export function findTask(dataset: string, taskId: string): CodeTask | undefined {

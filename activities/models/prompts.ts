@@ -7,7 +7,7 @@ import type { MbppTask } from '../datasets/mbpp';
  */
 export const PROMPTS_VERSION = 'ilf-prompts-v1';
 
-export function refinementPrompt(task: MbppTask, failingProgram: string, feedback: string): string {
+export function refinementPrompt(task: Pick<MbppTask, 'text' | 'testList'>, failingProgram: string, feedback: string): string {
   return [
     `# Task: ${task.text}`,
     `# Example test: ${task.testList[0] ?? ''}`,
@@ -20,7 +20,7 @@ export function refinementPrompt(task: MbppTask, failingProgram: string, feedbac
   ].join('\n');
 }
 
-export function feedbackPrompt(task: MbppTask, failingProgram: string, evidence: string): string {
+export function feedbackPrompt(task: Pick<MbppTask, 'text' | 'testList'>, failingProgram: string, evidence: string): string {
   return [
     'A program was written for the task below and fails its unit tests.',
     `Task: ${task.text}`,

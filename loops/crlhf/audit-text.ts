@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTable, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTable, formatTrainingJob, simulatedLines, workerVersionLines, formatDatasetFile, type Column } from '../../audit/text';
 import type { CrlhfCampaignAudit, CrlhfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for cRLHF campaigns. */
@@ -67,6 +67,7 @@ export function formatCrlhfAudit(a: CrlhfCampaignAudit): string {
     `config       ${cfg.iterations ?? '?'} iterations; policy ${cfg.policy?.label ?? '-'}; programs for ${cfg.train.dataset ?? '-'}/${cfg.train.split ?? '-'}; ` +
       `${cfg.annotators.length} annotators, k = ${cfg.k ?? '-'}; ${cfg.honeypots.mutants ?? '-'} mutant + ${cfg.honeypots.gold ?? '-'} gold honeypots; aggregator ${cfg.method ?? '-'}, min ${cfg.minLabels ?? '-'} labels`,
   ];
+  header.push(...formatDatasetFile(c));
   header.push(...simulatedLines(c, 'parts', 'real people, LLMs or training'));
   const s = a.start?.evaluation;
   header.push(s ? `start        iteration 0, ${s.policy.label}: pass@1 ${pct(s.passAtK['1'])} (${Object.entries(s.perDataset).map(([d, e]) => `${d} ${pct(e.passAtK['1'])}`).join(', ')})` : 'start        the starting policy was not evaluated');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AGGREGATION_METHODS } from '../../activities/crowd/aggregation/index';
-import { campaignConfigParser, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { campaignConfigParser, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { codeDatasetsIn } from '../../common/datasets';
 
 /**
@@ -59,6 +59,8 @@ export const crlhfCampaignConfigSchema = z
           .partialRecord(pythonDataset, evalDataset)
           .refine((e) => Object.keys(e).length > 0, { message: 'name at least one dataset to evaluate on' })
           .default({ humaneval: {}, mbpp: {} }),
+        /** your own Python tasks for the training programs instead of train.dataset: its split named train.split (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .default({ train: { dataset: 'mbpp', split: 'train' }, eval: { humaneval: {}, mbpp: {} } }),

@@ -1,5 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, executeChild, setHandler } from '@temporalio/workflow';
 import type { createCrowdActivities } from './activities/crowd-activities';
+import { datasetSelection } from '../../common/dataset-file';
 import type { createSimulatedCrowdActivities } from './activities/simulated-crowd';
 import { durationMs } from '../../common/duration';
 import { capability } from '../../workflows/activities';
@@ -228,7 +229,8 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
     acts,
     {
       runId: rollouts,
-      dataset: config.dataset.train.dataset,
+      // a dataset file's split of the train.split's name, or the built-in dataset
+      ...datasetSelection(config.dataset.file, config.dataset.train.dataset),
       split: config.dataset.train.split,
       maxTasks: config.dataset.train.maxTasks,
       policy,

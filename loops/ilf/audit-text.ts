@@ -1,6 +1,6 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
-import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatVersionSpread, type Column } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatVersionSpread, formatDatasetFile, type Column } from '../../audit/text';
 import { formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
@@ -66,6 +66,7 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
       `trainer ${cfg.trainer ? `${cfg.trainer.kind}${cfg.trainer.simulated ? ' (SIMULATED)' : ''}` : '-'}; ` +
       `samples/task train ${cfg.trainSamplesPerTask ?? '-'}, eval ${cfg.evalSamplesPerTask ?? '-'}; pass@${cfg.ks.join(',') || '-'}`,
   );
+  lines.push(...formatDatasetFile(c));
   lines.push(...simulatedLines(c, 'models', 'real LLMs'));
   if (a.refinerTraining) lines.push(`refiner job  ${formatTrainingJob(a.refinerTraining)}`);
   const versions = formatVersionSpread(a.iterations);

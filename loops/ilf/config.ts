@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { campaignConfigParser, checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { campaignConfigParser, checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -26,6 +26,8 @@ export const ilfCampaignConfigSchema = z
         maxTrainTasks: z.int().min(1).optional(),
         /** use only the first N tasks of the test split; all by default */
         maxTestTasks: z.int().min(1).optional(),
+        /** your own tasks instead of MBPP (Python): its splits `train` and `test` (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .default({ name: 'mbpp', splits: { refine: [111, 310], train: [311, 974], test: [11, 110] } }),
@@ -133,6 +135,9 @@ export const ilfCampaignConfigSchema = z
     if (c.refiner.kind === 'model' && !c.models.refiner) ctx.addIssue({ code: 'custom', path: ['models', 'refiner'], message: 'required when refiner.kind is "model"' });
     if (c.feedback.source === 'llm' && !c.models.feedback) ctx.addIssue({ code: 'custom', path: ['models', 'feedback'], message: 'required when feedback.source is "llm"' });
     if (c.feedback.source === 'human' && !c.feedback.human) c.feedback.human = { deadline: '72h', quorum: 1, onDeadline: 'proceed' };
+    // The ILF paper's human feedback and refinements are MBPP's: a dataset file needs them from an LLM (or people).
+    if (c.dataset.file && c.feedback.source === 'dataset') ctx.addIssue({ code: 'custom', path: ['feedback', 'source'], message: 'with dataset.file, feedback comes from "llm" or "human" (the dataset feedback is MBPP\'s)' });
+    if (c.dataset.file && c.refiner.kind === 'dataset') ctx.addIssue({ code: 'custom', path: ['refiner', 'kind'], message: 'with dataset.file, the refiner is a "model" (the dataset refinements are MBPP\'s)' });
     if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
     if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
     if (c.models.policy.backend === 'replay' && c.trainer.kind !== 'none') {

@@ -1,5 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, defineUpdate, executeChild, patched, setHandler } from '@temporalio/workflow';
 import { durationMs } from '../../common/duration';
+import { datasetSelection } from '../../common/dataset-file';
 import type { createFeedbackActivities } from './activities/feedback-activities';
 import type { createRefineActivities } from './activities/refine';
 import type { createIlfFineTuneActivities } from './activities/fine-tune';
@@ -42,9 +43,8 @@ const sandboxLimits = (config: IlfCampaignConfig) => ({ cpuMs: config.sandbox.cp
 /** The MBPP_Test evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
 function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput['policy'], k: number, taskQueues: IlfCampaignConfig['taskQueues']): EvaluationInput {
   return {
-    dataset: 'mbpp',
+    ...datasetSelection(config.dataset.file, 'mbpp', config.dataset.splits.test),
     split: 'test',
-    taskRange: config.dataset.splits.test,
     maxTasks: config.dataset.maxTestTasks,
     policy,
     samplesPerTask: config.sampling.eval.n,
@@ -129,9 +129,8 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     acts,
     {
       runId: trainRun,
-      dataset: 'mbpp',
+      ...datasetSelection(config.dataset.file, 'mbpp', config.dataset.splits.train),
       split: 'train',
-      taskRange: config.dataset.splits.train,
       maxTasks: config.dataset.maxTrainTasks,
       policy: input.policy,
       samplesPerTask: config.sampling.train.n,

@@ -1,6 +1,6 @@
 import { pct } from '../../audit/report/format';
 import { formatPlacement } from '../../audit/core';
-import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatDatasetFile, type Column } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for RLCF campaigns. */
@@ -87,6 +87,7 @@ export function formatRlcfAudit(a: RlcfCampaignAudit): string {
     `config       ${cfg.iterations ?? '?'} iterations; MBJP split "${cfg.split ?? '-'}" (${cfg.rolloutTasks ?? 'all'} training tasks x ${cfg.rolloutSamplesPerTask ?? '-'}; ${cfg.maxEvalTasks ?? 'all'} eval tasks x ${cfg.evalSamplesPerTask ?? '-'}, ks ${cfg.ks.join('/')}); ` +
       `MathQA-Java ${cfg.mathqaEvalTasks ?? 0} tasks; static checks ${cfg.staticChecksVersion ?? '-'}; reward ${JSON.stringify(cfg.reward)}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
+  header.push(...formatDatasetFile(c));
   header.push(...simulatedLines(c, 'parts', 'real LLMs or real training'));
   header.push(
     a.start

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from './activities/config';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { RLCF_SPLITS } from './types';
 
 /**
@@ -80,6 +80,8 @@ export const rlcfCampaignConfigSchema = z
         maxEvalTasks: z.int().min(1).optional(),
         /** MathQA-Java tasks evaluated too (its first N; 0: none). Evaluation only: no references */
         mathqaEvalTasks: z.int().min(0).max(1883).default(100),
+        /** your own Java tasks instead of MBJP: its splits `train` and `test` (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,6 @@
 import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { createStoredGroundingActivities } from './activities/stored-grounding';
+import { datasetSelection, fileDatasetName } from '../../common/dataset-file';
 import type { createTrainedDiscriminatorActivities } from './activities/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
@@ -94,7 +95,9 @@ async function evaluateDataset(acts: KernelActivities, rlcf: ReturnType<typeof r
   const runId = `${workflowInfo().workflowId}/${dataset}`;
   const selection =
     dataset === 'mbjp'
-      ? { dataset, split: 'test', taskRange: input.mbjp.taskRange, maxTasks: input.mbjp.maxTasks, requireReference: true }
+      ? input.mbjp.dataset
+        ? { dataset: input.mbjp.dataset, split: 'test', maxTasks: input.mbjp.maxTasks, requireReference: true }
+        : { dataset, split: 'test', taskRange: input.mbjp.taskRange, maxTasks: input.mbjp.maxTasks, requireReference: true }
       : { dataset, split: 'test', maxTasks: input.mathqaTasks };
   const { generated } = await sampleAndTest(acts, { ...selection, runId, policy: input.policy, samplesPerTask: input.samplesPerTask, ks: input.ks, sampling: input.sampling, batchSize: SANDBOX_BATCH }, (p) =>
     setPhase(`${dataset}:${p}`),
@@ -125,7 +128,11 @@ function rlcfEvaluationInput(config: RlcfCampaignConfig, policy: RlcfCarry['poli
   const { eval: evalSampling } = config.sampling;
   return {
     policy,
-    mbjp: { taskRange: [...RLCF_SPLITS[config.dataset.split].eval], ...(config.dataset.maxEvalTasks ? { maxTasks: config.dataset.maxEvalTasks } : {}) },
+    mbjp: {
+      taskRange: [...RLCF_SPLITS[config.dataset.split].eval],
+      ...(config.dataset.maxEvalTasks ? { maxTasks: config.dataset.maxEvalTasks } : {}),
+      ...(config.dataset.file ? { dataset: fileDatasetName(config.dataset.file) } : {}),
+    },
     mathqaTasks: config.dataset.mathqaEvalTasks,
     samplesPerTask: evalSampling.n,
     ks: config.sampling.ks,
@@ -162,12 +169,12 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   await it.enter('generate');
   const rollouts = rlcfIds.rollouts(c, k);
   const { rollout } = config.sampling;
-  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'mbjp', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
+  const selection = datasetSelection(config.dataset.file, 'mbjp', [...RLCF_SPLITS[config.dataset.split].train]);
+  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: selection.dataset, split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
   const generated = await acts.generation(policy).generateSamples({
     evalRunId: rollouts,
-    dataset: 'mbjp',
+    ...selection,
     split: 'train',
-    taskRange: [...RLCF_SPLITS[config.dataset.split].train],
     requireReference: true,
     ...(config.dataset.rolloutTasks ? { maxTasks: config.dataset.rolloutTasks } : {}),
     policy,

@@ -76,7 +76,7 @@ describe('loadCampaignAudit', () => {
     // Schema 2 added `start`, iteration 0's evaluation of the starting policy; 3, each iteration's `workerVersion`.
     expect(Object.keys(a)).toEqual(['schemaVersion', 'campaign', 'refinerTraining', 'iterations', 'start']);
     expect(a.schemaVersion).toBe(3);
-    expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'config']);
+    expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'datasetFile', 'config']);
     expect(Object.keys(a.iterations[0]!)).toEqual([
       'iteration', 'status', 'phase', 'policy', 'startedAt', 'finishedAt', 'workerVersion', 'samples', 'feedback', 'refinements', 'training',
       'evaluation', 'passAt1', 'passAt10', 'history', 'sandboxHosts', 'recordedCounts', 'mismatches',

@@ -5,7 +5,7 @@ import type { ModelBackendConfig } from '../../../common/model-config';
 import type { OpenFeedbackRequest } from '../types';
 import { ilfIds } from '../types';
 import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
-import { loadMbpp } from '../../../activities/datasets/mbpp';
+import { ilfTasks } from './tasks';
 import type { ModelBackendCache } from '../../../activities/models/index';
 import { feedbackPrompt, PROMPTS_VERSION } from '../../../activities/models/prompts';
 import { failingGenerations } from '../../../activities/store/sample-outcomes';
@@ -77,7 +77,7 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
       } else if (source === 'llm') {
         if (!input.feedbackModel) throw ApplicationFailure.nonRetryable('feedback.source "llm" needs models.feedback', 'InvalidConfig');
         const backend = deps.models.get(input.feedbackModel);
-        const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+        const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
         const programs = new Map(failing.map((f) => [f.generationId, f.program]));
         try {
           let done = 0;

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import type { IlfCampaignConfig } from '../config';
 import type { PolicyBackend } from '../../../common/campaign-schema';
 import { ilfIds } from '../types';
-import { loadMbpp, mbppPrompt } from '../../../activities/datasets/mbpp';
+import { ilfTasks } from './tasks';
 import type { createTrainingActivities } from '../../../activities/training/index';
 import { commandTrainerOf } from '../../../activities/training/job-spec';
 import { recordLearningSignal } from '../../../activities/training/learning-signal';
@@ -52,12 +52,12 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         `select task_id, program from refinements where campaign_id = $1 and iteration = $2 and kept order by request_id`,
         [c, k],
       );
-      const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+      const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
       const datasetPath = path.join(deps.blobDir, c, `iteration-${k}`, 'sft.jsonl');
       await fs.mkdir(path.dirname(datasetPath), { recursive: true });
       const pairs = rows.map((r) => {
-        const prompt = mbppPrompt(tasks.get(r.task_id)!);
-        return { task_id: Number(r.task_id), prompt, completion: completionOf(prompt, r.program) };
+        const prompt = tasks.get(r.task_id)!.prompt;
+        return { task_id: /^\d+$/.test(r.task_id) ? Number(r.task_id) : r.task_id, prompt, completion: completionOf(prompt, r.program) };
       });
       const lines = pairs.map((p) => JSON.stringify(p));
       await fs.writeFile(`${datasetPath}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { PolicyBackend } from '../../../common/campaign-schema';
 import { ilfIds } from '../types';
 import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
-import { loadMbpp, mbppTests } from '../../../activities/datasets/mbpp';
+import { ilfTasks } from './tasks';
 import type { SandboxLimits } from '../../../activities/sandbox/types';
 import { createBatch } from '../../../activities/store/sandbox-batches';
 import { batchId as batchIdOf, type BatchRef } from '../../../common/sandbox-batches';
@@ -40,7 +40,7 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
          order by q.request_id`,
         [c, k],
       );
-      const tasks = new Map(loadMbpp().map((t) => [String(t.taskId), t]));
+      const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
       const save = (requestId: string, taskId: string, refiner: string, program: string) =>
         deps.pool.query(
           `insert into refinements (campaign_id, iteration, request_id, task_id, refiner, program) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
@@ -95,7 +95,7 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
           deps.pool,
           batchId,
           owner,
-          part.map((r) => ({ taskId: r.task_id, language: 'python' as const, program: r.program, tests: mbppTests(tasks.get(r.task_id)!), limits: input.limits })),
+          part.map((r) => ({ taskId: r.task_id, language: 'python' as const, program: r.program, tests: tasks.get(r.task_id)!.tests, limits: input.limits })),
         );
         await deps.pool.query(
           `update refinements r set batch_id = $3, idx = t.idx
