@@ -6,6 +6,7 @@ import { loopNamed } from '../loops/registry';
 import { databaseUrlOf } from '../infra/postgres';
 import { readEnv } from '../infra/env';
 import { withPool } from '../activities/store/pool';
+import { reconcileIfReachable } from './campaign-end';
 
 /** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
 
@@ -17,6 +18,7 @@ export function defaultReportFile(campaignId: string): string {
 export async function writeCampaignReport(databaseUrl: string, campaignId: string, opts: { out?: string; examples?: number; now?: Date } = {}): Promise<string> {
   const page = await withPool(databaseUrl, async (pool) => {
     const loop = loopNamed(await campaignAlgorithm(pool, campaignId));
+    await reconcileIfReachable(pool, campaignId);
     const audit = await loop.audit.load(pool, campaignId, {});
     const examples = await loop.report.examples(pool, campaignId, { perIteration: opts.examples ?? 5 });
     return loop.report.render(audit, examples, { generatedAt: opts.now ?? new Date() });

@@ -1,3 +1,4 @@
+import { endText } from '../../audit/core';
 import { pct } from '../../audit/report/format';
 import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 import type { CrlhfCampaignAudit, CrlhfIterationAudit } from './audit';
@@ -35,7 +36,7 @@ function formatIteration(it: CrlhfIterationAudit, start: CrlhfCampaignAudit['sta
   const ev = it.evaluation;
   const a = it.annotation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('programs', `${it.rollouts.generated} for ${it.rollouts.tasks} tasks; ${it.rollouts.passed} pass their tests (evidence, not the reward)`),
@@ -64,7 +65,7 @@ export function formatCrlhfAudit(a: CrlhfCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (crlhf), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `campaign     ${c.id} (crlhf), ${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
     `workflow     ${c.workflowId}`,
     ...(cfg.description ? [`description  ${cfg.description}`] : []),
     `config       ${cfg.iterations ?? '?'} iterations; policy ${cfg.policy?.label ?? '-'}; programs for ${cfg.train.dataset ?? '-'}/${cfg.train.split ?? '-'}; ` +

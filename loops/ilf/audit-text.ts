@@ -1,7 +1,7 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
 import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatVersionSpread } from '../../audit/text';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
 export function summaryTable(iterations: readonly IterationAudit[]): string {
@@ -28,7 +28,7 @@ function formatIteration(it: IterationAudit, start: CampaignAudit['start']): str
   const fbStatus = Object.entries(it.feedback.byStatus).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`);
   const ev = it.evaluation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('samples', `${it.samples.generated} generated on MBPP_Train, ${it.samples.tested} tested` + (it.samples.retriedResults ? ` (${it.samples.retriedResults} after a retry)` : '')),
@@ -61,7 +61,7 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
   const cfg = c.config;
   const models = (['policy', 'refiner', 'feedback'] as const).filter((r) => cfg.models[r]).map((r) => `${r} ${cfg.models[r]!.label}`);
   const lines = [
-    `campaign     ${c.id} (${c.algorithm}), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `campaign     ${c.id} (${c.algorithm}), ${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
     `workflow     ${c.workflowId}`,
   ];
   if (cfg.description) lines.push(`description  ${cfg.description}`);

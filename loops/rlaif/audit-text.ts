@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
 import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 
@@ -30,7 +30,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
   const fb = it.feedback;
   const ev = it.evaluation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} answers to ${it.rollouts.questions} training questions`),
@@ -66,7 +66,7 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (rlaif), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `campaign     ${c.id} (rlaif), ${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
     `workflow     ${c.workflowId}`,
     ...(cfg.description ? [`description  ${cfg.description}`] : []),
     `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,

@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
@@ -48,7 +48,7 @@ function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start
   const d = s.discriminator;
   const r = it.rewards;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} Java programs for ${it.rollouts.tasks} MBJP training tasks`),
@@ -74,7 +74,7 @@ export function formatRlcfAudit(a: RlcfCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (rlcf), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `campaign     ${c.id} (rlcf), ${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
     `workflow     ${c.workflowId}`,
     ...(cfg.description ? [`description  ${cfg.description}`] : []),
     `models       policy ${cfg.models.policy?.label ?? '-'}; discriminator ${cfg.discriminatorKind ?? '-'}${cfg.models.discriminator ? ` ${cfg.models.discriminator.label}` : ''}`,
