@@ -62,6 +62,8 @@ async function expectSameEnd(id: string, statusWord: string): Promise<string> {
   const report = await run(['report', id]);
   expect(report.code, report.stderr).toBe(0);
   const file = report.stdout.trim().replace(/^wrote /, '');
+  // Under FEEDLOOP_HOME's reports/ by default, not the working directory.
+  expect(file).toBe(path.join(dir, 'reports', `${id}.report.html`));
   expect(fs.readFileSync(file, 'utf8')).toContain(`<dd>${htmlEscape(end.text)}; started`);
   return status.stdout.trim();
 }
@@ -151,5 +153,24 @@ describe('how a campaign ended: status, audit and report agree', () => {
     expect(line).toMatch(/failed: iteration 1 of campaign .* failed in activity \w+: /);
     const audit = await run(['audit', id]);
     expect(audit.stdout).not.toContain('training in progress');
+  });
+
+  it('every workflow the campaign starts, sandbox batches included, carries its search attributes', async () => {
+    const id = campaignId('found');
+    await (await start(id, { iterations: 1 })).result();
+    const listed = async () => {
+      const ids: string[] = [];
+      for await (const w of ctx.client.workflow.list({ query: `FeedloopCampaignId = '${id}'` })) ids.push(w.workflowId);
+      return ids;
+    };
+    // Visibility trails the workflows a little.
+    let ids: string[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
+      ids = await listed();
+      if (ids.some((w) => w.endsWith('batches')) && ids.includes(`${id}/iteration-1/evaluation`)) break;
+    }
+    expect(ids).toContain(id);
+    expect(ids).toContain(`${id}/iteration-1`);
+    expect(ids.filter((w) => w.endsWith('batches')).length, ids.join(', ')).toBeGreaterThanOrEqual(2);
   });
 });
