@@ -1,5 +1,5 @@
 import { formatDuration } from './report/format';
-import { isSimulatedName, type CampaignHead, type ExecutionRef, type IterationHead, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
+import { endText, isSimulatedName, type CampaignHead, type ExecutionRef, type IterationHead, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
 import { formatWorkerVersion } from '../common/worker-version';
 
 /** Text pieces every loop's `feedloop audit` prints with. */
@@ -25,7 +25,7 @@ export function columnTable<R>(columns: readonly Column<R>[], rows: readonly R[]
 /** The first lines of every loop's audit: the campaign, its workflow and its description. */
 export function campaignLines(c: CampaignHead<{ description?: string | null }>): string[] {
   return [
-    `campaign     ${c.id} (${c.algorithm}), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `campaign     ${c.id} (${c.algorithm}), ${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
     `workflow     ${c.workflowId}`,
     ...(c.config.description ? [`description  ${c.config.description}`] : []),
   ];

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../common/config-error';
 import { checkDataset, type CheckSummary } from '../activities/sandbox/dataset-check';
 import { CHECK_DATASETS, type CheckDataset } from '../activities/sandbox/reference-programs';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
@@ -9,10 +10,33 @@ import { DEFAULT_LIMITS, LANGUAGES, type Language, type RunResult, type SandboxL
 /**
  * `feedloop sandbox exec`: runs one program against its tests in the sandbox.
  * `feedloop sandbox check`: runs every reference solution of a dataset against its tests.
- * Both print one JSON object with --json. Exit status: 0 when a verdict was reached (whatever
- * it is) or every non-passing reference is a known-broken one; 1 for unexpected check
- * failures; 3 when the sandbox itself failed (infra_error).
+ * Both print one JSON object with --json. Exit status of `exec`, one per class of outcome
+ * (EXEC_EXIT_CODES): 0 passed; 1 failed (a test failed); 2 a user error (a missing file, a bad
+ * flag); 3 infra_error (the sandbox itself failed); 4 the program did not run to its tests
+ * (compile_error, runtime_error); 5 it hit a limit (timeout, memory_limit, output_limit).
+ * `check`: 0 when every non-passing reference is a known-broken one; 1 for unexpected check
+ * failures; 3 when the sandbox itself failed.
  */
+export const EXEC_EXIT_CODES: Record<RunResult['outcome'], number> = {
+  passed: 0,
+  failed: 1,
+  infra_error: 3,
+  compile_error: 4,
+  runtime_error: 4,
+  timeout: 5,
+  memory_limit: 5,
+  output_limit: 5,
+};
+
+/** A file the user named, or a one-line error naming the flag and the file (exit 2). */
+function readUserFile(flag: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? (err as Error).message})`}`);
+  }
+}
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
@@ -84,14 +108,14 @@ export function registerSandboxCommands(program: Command): void {
     .action(async (opts: ExecOptions) => {
       if (!opts.tests === !opts.cases) program.error('sandbox exec: give either --tests or --cases');
       const tests = opts.tests
-        ? fs.readFileSync(opts.tests, 'utf8')
-        : encodeStdioTests({ cases: JSON.parse(fs.readFileSync(opts.cases!, 'utf8')) as StdioCase[], ...(opts.floatTolerance !== undefined ? { checker: { floatTolerance: opts.floatTolerance } } : {}) });
-      const spec = { language: opts.language, program: fs.readFileSync(opts.program, 'utf8'), tests };
+        ? readUserFile('--tests', opts.tests)
+        : encodeStdioTests({ cases: JSON.parse(readUserFile('--cases', opts.cases!)) as StdioCase[], ...(opts.floatTolerance !== undefined ? { checker: { floatTolerance: opts.floatTolerance } } : {}) });
+      const spec = { language: opts.language, program: readUserFile('--program', opts.program), tests };
       const runner = createSandboxRunner({ size: 1 });
       try {
         const result = await runner.run(spec, execLimits(opts));
         process.stdout.write(opts.json ? `${JSON.stringify({ language: opts.language, ...result })}\n` : `${formatResult(result)}\n`);
-        if (result.outcome === 'infra_error') process.exitCode = 3;
+        process.exitCode = EXEC_EXIT_CODES[result.outcome];
       } finally {
         await runner.close();
       }

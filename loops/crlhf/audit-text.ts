@@ -1,3 +1,4 @@
+import { endText } from '../../audit/core';
 import { pct } from '../../audit/report/format';
 import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTable, formatTrainingJob, simulatedLines, workerVersionLines, formatDatasetFile, type Column } from '../../audit/text';
 import type { CrlhfCampaignAudit, CrlhfIterationAudit } from './audit';
@@ -34,7 +35,7 @@ function formatIteration(it: CrlhfIterationAudit, start: CrlhfCampaignAudit['sta
   const ev = it.evaluation;
   const a = it.annotation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('programs', `${it.rollouts.generated} for ${it.rollouts.tasks} tasks; ${it.rollouts.passed} pass their tests (evidence, not the reward)`),

@@ -1,7 +1,7 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
 import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatVersionSpread, formatDatasetFile, type Column } from '../../audit/text';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
 const ITERATION_COLUMNS: readonly Column<IterationAudit>[] = [
@@ -27,7 +27,7 @@ function formatIteration(it: IterationAudit, start: CampaignAudit['start']): str
   const fbStatus = Object.entries(it.feedback.byStatus).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`);
   const ev = it.evaluation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('samples', `${it.samples.generated} generated on MBPP_Train, ${it.samples.tested} tested` + (it.samples.retriedResults ? ` (${it.samples.retriedResults} after a retry)` : '')),

@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
 import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
 
@@ -47,7 +47,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
   const fb = it.feedback;
   const ev = it.evaluation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} answers to ${it.rollouts.questions} training questions`),

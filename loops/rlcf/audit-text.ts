@@ -1,5 +1,5 @@
 import { pct } from '../../audit/report/format';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatDatasetFile, type Column } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
@@ -56,7 +56,7 @@ function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start
   const d = s.discriminator;
   const r = it.rewards;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} Java programs for ${it.rollouts.tasks} MBJP training tasks`),
