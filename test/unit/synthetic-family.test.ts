@@ -16,6 +16,7 @@ import {
   programTruth,
   refinementTriples,
   registeredFamily,
+  renderedPrograms,
   renderProgram,
   sameValue,
   testsOf,
@@ -130,6 +131,18 @@ describe('synthetic family: bugs, line truth, feedback', () => {
     const buggy = rows.filter((r) => r.bugs.length > 0).length / rows.length;
     expect(buggy).toBeGreaterThan(0.3);
     expect(buggy).toBeLessThan(0.95);
+  });
+
+  it('renders a teacher corpus with its truth: verdict, wrong lines, feedback and fix per program', () => {
+    const programs = renderedPrograms({ seed: 3, split: 'train', repeats: 2, languages: ['python', 'java'] });
+    expect(programs).toHaveLength(familySplit(family, 'train').length * 4);
+    for (const p of programs) {
+      expect(p.passes).toBe(p.bugs.length === 0);
+      expect(p.lines.filter((l) => !l.correct)).toHaveLength(p.bugs.length);
+      expect(p.feedback === 'The program is correct.').toBe(p.passes);
+      expect(p.program === p.fix).toBe(p.passes);
+    }
+    expect(programs.some((p) => p.passes) && programs.some((p) => !p.passes)).toBe(true);
   });
 });
 
