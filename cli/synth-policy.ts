@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pretrainCorpus, REGISTERED_FAMILY_SEED } from '../activities/datasets/synthetic';
+import type { Language } from '../activities/sandbox/types';
 import { ConfigError } from '../common/config-error';
 import { PROJECT_ROOT } from '../infra/paths';
 import { TOOLS_DIR } from '../infra/temporal';
@@ -36,6 +37,14 @@ export interface SynthPolicyRecipe {
   vocab: number;
   /** torch threads: part of the recipe (float sums depend on it) */
   threads: number;
+  /** the corpus's language (default python; java renders the same tasks in MBXP's layout, for synth-java) */
+  language?: Language;
+  /**
+   * tokenize prompt and completion apart, as generation meets them (default for java: MBXP's
+   * prompts end in '{\n', which a joint tokenization merges with the next line's indent, so a
+   * jointly trained model never starts a body after the prompt's last token)
+   */
+  encodeSeparately?: boolean;
 }
 
 export const SYNTH_POLICY_DEFAULTS: SynthPolicyRecipe = { seed: 1, repeats: 24, steps: 1200, batchSize: 16, learningRate: 3e-3, layers: 2, hidden: 128, heads: 4, vocab: 512, threads: 1 };
@@ -55,12 +64,18 @@ export function synthPolicyKey(recipe: SynthPolicyRecipe, corpusSha: string): st
   return createHash('sha256').update(JSON.stringify({ recipe: SYNTH_POLICY_RECIPE, familySeed: REGISTERED_FAMILY_SEED, corpusSha, ...recipe })).digest('hex').slice(0, 12);
 }
 
+/** A recipe's corpus (JSONL) and cache key, without training: what `ensureSynthPolicy` would make. */
+export function synthPolicyPlan(options: Partial<SynthPolicyRecipe> = {}): { recipe: SynthPolicyRecipe; corpus: string; rows: number; key: string } {
+  const recipe = { ...SYNTH_POLICY_DEFAULTS, ...options };
+  if (recipe.language === 'java') recipe.encodeSeparately ??= true;
+  const rows = pretrainCorpus({ seed: recipe.seed, repeats: recipe.repeats, languages: [recipe.language ?? 'python'] });
+  const corpus = rows.map((r) => JSON.stringify({ taskId: r.taskId, prompt: r.prompt, completion: r.completion, bugs: r.bugs })).join('\n') + '\n';
+  return { recipe, corpus, rows: rows.length, key: synthPolicyKey(recipe, createHash('sha256').update(corpus).digest('hex')) };
+}
+
 /** Makes the starting policy for `recipe` unless it is cached; a few minutes on one thread. */
 export function ensureSynthPolicy(options: Partial<SynthPolicyRecipe> = {}, log: (line: string) => void = () => undefined, modelsDir = path.join(TOOLS_DIR, 'models')): SynthPolicy {
-  const recipe = { ...SYNTH_POLICY_DEFAULTS, ...options };
-  const rows = pretrainCorpus({ seed: recipe.seed, repeats: recipe.repeats });
-  const corpus = rows.map((r) => JSON.stringify({ taskId: r.taskId, prompt: r.prompt, completion: r.completion, bugs: r.bugs })).join('\n') + '\n';
-  const key = synthPolicyKey(recipe, createHash('sha256').update(corpus).digest('hex'));
+  const { recipe, corpus, rows, key } = synthPolicyPlan(options);
   const modelDir = path.join(modelsDir, `synth-policy-${key}`);
   const onnxDir = path.join(modelDir, 'onnx');
   if (fs.existsSync(path.join(onnxDir, 'model.onnx')) && fs.existsSync(path.join(modelDir, 'feedloop-model.json'))) return { modelDir, onnxDir, recipeKey: key, made: false, seconds: 0 };
@@ -70,11 +85,14 @@ export function ensureSynthPolicy(options: Partial<SynthPolicyRecipe> = {}, log:
   fs.mkdirSync(work, { recursive: true });
   const corpusPath = path.join(work, 'corpus.jsonl');
   fs.writeFileSync(corpusPath, corpus);
-  log(`making the synthetic family's starting policy (${rows.length} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`);
+  log(`making the synthetic family's starting policy (${rows} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`);
   const args = [
     path.join(PROJECT_ROOT, 'scripts', 'init-tiny-model.py'), '--out', path.join(work, 'model'), '--corpus', corpusPath, '--recipe', `${SYNTH_POLICY_RECIPE}:${key}`,
     '--arch', 'llama', '--seed', String(recipe.seed), '--steps', String(recipe.steps), '--batch-size', String(recipe.batchSize), '--learning-rate', String(recipe.learningRate),
     '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
+    // MBXP's prompts (imports, Javadoc with examples) are longer than MBPP's
+    ...(recipe.language === 'java' ? ['--max-length', '512'] : []),
+    ...(recipe.encodeSeparately ? ['--encode-separately'] : []),
   ];
   const run = spawnSync(ensureTrainerPython(), args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
   if (run.status !== 0) throw new ConfigError(`making the synthetic policy failed (exit ${run.status ?? run.signal}); see the lines above`);

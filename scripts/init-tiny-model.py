@@ -111,6 +111,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of the recipe: float sums depend on it)")
     ap.add_argument("--print-recipe", action="store_true", help="print the training task ids and exit (no torch needed)")
     ap.add_argument("--corpus", help="train on this JSONL of {prompt, completion} rows instead of MBPP's gold programs")
+    ap.add_argument("--encode-separately", action="store_true",
+                    help="with --corpus: tokenize each row's prompt and completion apart, as a policy meets them (its prompt's "
+                         "last token ends where generation starts; a prompt ending in '{\\n' otherwise never does in training)")
     ap.add_argument("--recipe", default=RECIPE, help="the recipe name recorded in feedloop-model.json")
     args = ap.parse_args()
 
@@ -142,7 +145,11 @@ def main() -> int:
 
     texts = [r["prompt"] + r["completion"] for r in rows] if args.corpus else training_texts(rows)
     tok = train_tokenizer(texts, args.vocab)
-    encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
+    if args.corpus and args.encode_separately:
+        ids = lambda text: tok(text, add_special_tokens=False)["input_ids"]
+        encoded = [(ids(r["prompt"]) + ids(r["completion"]))[: args.max_length - 1] + [tok.eos_token_id] for r in rows]
+    else:
+        encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
     model = build_model(args.arch, tok, args.layers, args.hidden, args.heads, max_positions=max(512, args.max_length))
     params = sum(p.numel() for p in model.parameters())
     what = f"{len(rows)} programs of {args.corpus}" if args.corpus else f"{len(rows)} MBPP programs (task ids {TRAIN_TASK_RANGE[0]}-{TRAIN_TASK_RANGE[1]})"
@@ -194,7 +201,7 @@ def main() -> int:
         "layers": args.layers, "hidden": args.hidden, "heads": args.heads, "vocab": len(tok), "parameters": params,
         "seed": args.seed, "threads": args.threads, "steps": args.steps, "batchSize": args.batch_size,
         "learningRate": args.learning_rate, "maxLength": args.max_length,
-        **({"corpus": args.corpus, "corpusRows": len(rows)} if args.corpus else {
+        **({"corpus": args.corpus, "corpusRows": len(rows), "encodeSeparately": args.encode_separately} if args.corpus else {
             "trainTaskRange": list(TRAIN_TASK_RANGE), "trainTaskIds": [int(r["task_id"]) for r in rows]}),
         "trainTokens": sum(map(len, encoded)),
         "loss": {"first": losses[0], "last": losses[-1], "meanLast50": sum(losses[-50:]) / len(losses[-50:]),

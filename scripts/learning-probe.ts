@@ -3,6 +3,7 @@
  *
  *   npx tsx scripts/learning-probe.ts [--seeds 1,2] [--n 8] [--temperature 0.8] [--epochs 4] [--lr 1e-3]
  *     [--recipe '{"steps": 1500}'] [--models-dir DIR] [--eval-only]
+ *     [--dataset synth|synth-java]
  *
  * For each seed: make (or reuse) the synthetic family's starting policy (cli/synth-policy.ts),
  * measure held-out pass@1 / pass@8 on the family's `test` split through the real onnx backend
@@ -13,7 +14,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { selectTasks, type CodeTask } from '../activities/datasets/registry';
+import { codeDataset, selectTasks, type CodeTask } from '../activities/datasets/registry';
 import { OnnxBackend } from '../activities/models/onnx/backend';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
 import { DEFAULT_LIMITS, type SandboxRunner } from '../activities/sandbox/types';
@@ -38,6 +39,9 @@ const MAX_TOKENS = 160;
 const RECIPE = JSON.parse(arg('recipe', '{}')) as Partial<SynthPolicyRecipe>;
 /** where policies are cached (default: <tools>/models) */
 const MODELS_DIR = process.argv.includes('--models-dir') ? arg('models-dir', '') : undefined;
+/** synth (Python) or synth-java */
+const DATASET = arg('dataset', 'synth') as 'synth' | 'synth-java';
+const LANGUAGE = codeDataset(DATASET).language;
 const EVAL_ONLY = process.argv.includes('--eval-only');
 const log = (line: string) => process.stderr.write(`probe: ${line}\n`);
 
@@ -59,7 +63,7 @@ async function sampleAndTest(onnxDir: string, tasks: readonly CodeTask[], seed: 
     await backend.close();
   }
   await runMany(out, 2, async (s) => {
-    const r = await sandbox.run({ language: 'python', program: s.task.prompt + s.completion, tests: s.task.tests }, DEFAULT_LIMITS);
+    const r = await sandbox.run({ language: LANGUAGE, program: s.task.prompt + s.completion, tests: s.task.tests }, DEFAULT_LIMITS);
     s.passed = r.outcome === 'passed';
   });
   return out;
@@ -82,21 +86,21 @@ function score(samples: readonly Sampled[]): { pass1: number; pass8: number; se1
 
 async function evaluate(onnxDir: string, seed: number, sandbox: SandboxRunner, label: string, samplingSeed = seed * 1000 + 7) {
   const started = Date.now();
-  const r = score(await sampleAndTest(onnxDir, selectTasks({ dataset: 'synth', split: 'test' }), samplingSeed, sandbox));
+  const r = score(await sampleAndTest(onnxDir, selectTasks({ dataset: DATASET, split: 'test' }), samplingSeed, sandbox));
   log(`${label}: held-out pass@1 ${(100 * r.pass1).toFixed(1)}% (s.e. over tasks ${(100 * r.se1).toFixed(1)}), pass@${N} ${(100 * r.pass8).toFixed(1)}% (${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return r;
 }
 
 async function probe(seed: number, sandbox: SandboxRunner) {
   const t0 = Date.now();
-  const policy = ensureSynthPolicy({ ...RECIPE, seed }, log, MODELS_DIR);
+  const policy = ensureSynthPolicy({ ...RECIPE, ...(LANGUAGE === 'java' ? { language: LANGUAGE } : {}), seed }, log, MODELS_DIR);
   log(`seed ${seed}: policy ${policy.modelDir}${policy.made ? ` (made in ${policy.seconds.toFixed(0)} s)` : ' (cached)'}`);
   const start = await evaluate(policy.onnxDir, seed, sandbox, `seed ${seed} iteration 0`);
   // the sampling noise: iteration 0 again, with another sampling seed
   const resampled = await evaluate(policy.onnxDir, seed, sandbox, `seed ${seed} iteration 0, resampled`, seed * 1000 + 8);
   const noise = { startSe: start.se1, startResampled: resampled.pass1 };
   if (EVAL_ONLY) return { seed, start: start.pass1, startPass8: start.pass8, ...noise, wallSeconds: (Date.now() - t0) / 1000 };
-  const sampled = await sampleAndTest(policy.onnxDir, selectTasks({ dataset: 'synth', split: 'train' }), seed * 1000 + 1, sandbox);
+  const sampled = await sampleAndTest(policy.onnxDir, selectTasks({ dataset: DATASET, split: 'train' }), seed * 1000 + 1, sandbox);
   const kept = sampled.filter((s) => s.passed);
   const steps = Math.max(1, Math.ceil((kept.length * EPOCHS) / BATCH));
   log(`seed ${seed}: ${kept.length}/${sampled.length} train samples pass their tests; sft ${steps} steps on them, and ${steps} steps on the unfiltered samples (control)`);

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ensureSynthPolicy, synthPolicyKey, synthPolicyPlan, SYNTH_POLICY_DEFAULTS } from '../../cli/synth-policy';
 import { codeDataset, selectTasks } from '../../activities/datasets/registry';
 import {
   buildFamily,
@@ -12,6 +16,7 @@ import {
   programTruth,
   refinementTriples,
   registeredFamily,
+  renderedPrograms,
   renderProgram,
   sameValue,
   testsOf,
@@ -127,6 +132,18 @@ describe('synthetic family: bugs, line truth, feedback', () => {
     expect(buggy).toBeGreaterThan(0.3);
     expect(buggy).toBeLessThan(0.95);
   });
+
+  it('renders a teacher corpus with its truth: verdict, wrong lines, feedback and fix per program', () => {
+    const programs = renderedPrograms({ seed: 3, split: 'train', repeats: 2, languages: ['python', 'java'] });
+    expect(programs).toHaveLength(familySplit(family, 'train').length * 4);
+    for (const p of programs) {
+      expect(p.passes).toBe(p.bugs.length === 0);
+      expect(p.lines.filter((l) => !l.correct)).toHaveLength(p.bugs.length);
+      expect(p.feedback === 'The program is correct.').toBe(p.passes);
+      expect(p.program === p.fix).toBe(p.passes);
+    }
+    expect(programs.some((p) => p.passes) && programs.some((p) => !p.passes)).toBe(true);
+  });
 });
 
 describe('synthetic family: in the real sandbox', () => {
@@ -151,5 +168,31 @@ describe('synthetic family: in the real sandbox', () => {
     const { runs, wrong } = await check('java', sample);
     expect(runs).toBeGreaterThan(30);
     expect(wrong).toEqual([]);
+  });
+});
+
+describe('synthetic family: the starting policy recipe', () => {
+  it('is cached by a key over the recipe and the corpus: same recipe, same key; another seed or language, another', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-policy-'));
+    try {
+      const key = synthPolicyKey(SYNTH_POLICY_DEFAULTS, 'corpus-sha');
+      expect(synthPolicyKey({ ...SYNTH_POLICY_DEFAULTS }, 'corpus-sha')).toBe(key);
+      expect(synthPolicyKey({ ...SYNTH_POLICY_DEFAULTS, seed: 2 }, 'corpus-sha')).not.toBe(key);
+      expect(synthPolicyKey({ ...SYNTH_POLICY_DEFAULTS, language: 'java' }, 'corpus-sha')).not.toBe(key);
+      expect(synthPolicyKey(SYNTH_POLICY_DEFAULTS, 'another-corpus')).not.toBe(key);
+      // a model already there under its key is returned as it is, without training
+      const recipe = { repeats: 1, steps: 1 };
+      const fake = (onnxDir: string) => {
+        fs.mkdirSync(onnxDir, { recursive: true });
+        fs.writeFileSync(path.join(onnxDir, 'model.onnx'), '');
+        fs.writeFileSync(path.join(onnxDir, '..', 'feedloop-model.json'), '{}');
+      };
+      const probeKey = synthPolicyPlan(recipe).key;
+      fake(path.join(dir, `synth-policy-${probeKey}`, 'onnx'));
+      const got = ensureSynthPolicy(recipe, undefined, dir);
+      expect(got).toMatchObject({ made: false, recipeKey: probeKey, modelDir: path.join(dir, `synth-policy-${probeKey}`) });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
