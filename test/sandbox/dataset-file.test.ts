@@ -153,7 +153,8 @@ describe('feedloop sandbox exec --cases', () => {
     const program = file('sum.py', 'a, b = map(int, input().split())\nprint(a + b)\n');
     const cases = file('cases.json', JSON.stringify([{ input: '1 2', output: '3' }, { input: '2 2', output: '5' }]));
     const { json, code } = await feedloop(['sandbox', 'exec', '--language', 'python', '--program', program, '--cases', cases, '--json']);
-    expect(code).toBe(0);
+    // sandbox exec exits with its outcome's class: 1 for failed
+    expect(code).toBe(1);
     expect(json).toMatchObject({ language: 'python', outcome: 'failed', failedCase: { index: 1, expected: '5', got: '4\n' } });
   }, 60_000);
 });
