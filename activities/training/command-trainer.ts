@@ -15,6 +15,7 @@ import { formatConfigIssues } from '../../common/model-config';
 import type { Logger } from '../../infra/logger';
 import { resolveJobTrainer, type TrainerRegistry } from './trainer-registry';
 import { publishedProblem, type CheckpointStore } from './checkpoint-store';
+import { modelDirProblem, trainerScriptProblem, unreadableProblem } from './preflight';
 
 /** A job whose argv is the one that runs (trainer-registry.ts). */
 type ResolvedJob = ReturnType<typeof resolveJobTrainer>;
@@ -201,6 +202,7 @@ export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrai
     return { ...base, modelPath: finished.modelPath, steps: finished.steps, metrics: finished.metrics, ...exported, durationMs: Date.now() - started, resumedFrom: null };
   }
 
+  preflight(job, deps.registry);
   const state: TrainingHeartbeat = { jobId: job.jobId, step: previous?.step ?? 0, checkpoint: previous?.checkpoint ?? null, host: deps.host };
   const heartbeat = () => ctx.heartbeat({ ...state });
   const lock = new JobLock(outputDir, deps.host, job.trainer.lockStaleAfterMs);
@@ -248,6 +250,23 @@ export async function runCommandTrainingJob(rawInput: unknown, deps: CommandTrai
   } finally {
     lock.release(holder);
   }
+}
+
+/**
+ * What no retry can fix fails the step at once, in one line naming the field: a trainer script
+ * that is not there, a dataset that cannot be read, a base model directory with no model.
+ */
+function preflight(job: ResolvedJob, registry: TrainerRegistry | undefined): void {
+  const cwd = job.trainer.cwd ?? process.cwd();
+  const trainerField = job.trainer.name !== undefined && registry ? `trainers.${job.trainer.name}.argv in ${registry.file}` : 'trainer.command';
+  const problems = [
+    [trainerField, trainerScriptProblem(job.trainer.argv, cwd)],
+    ['datasetPath', unreadableProblem(path.resolve(job.datasetPath))],
+    ['evalDatasetPath', job.evalDatasetPath ? unreadableProblem(path.resolve(job.evalDatasetPath)) : undefined],
+    ['baseModel', modelDirProblem(job.baseModel, cwd)],
+  ] as const;
+  const [field, problem] = problems.find(([, p]) => p !== undefined) ?? [];
+  if (problem) throw ApplicationFailure.nonRetryable(`training job ${job.jobId}: ${field}: ${problem}`, TRAINING_FAILURE.missingFile);
 }
 
 interface Finished {

@@ -4,6 +4,8 @@ export const TRAINING_FAILURE = {
   invalidJob: 'InvalidTrainingJob',
   /** the trainer command cannot be started, e.g. not found (non-retryable) */
   spawnFailed: 'TrainerSpawnFailed',
+  /** a file the job needs is not there: the trainer's script, the dataset, a model in the base model directory (non-retryable) */
+  missingFile: 'TrainingFileMissing',
   /** another live copy of the job holds its lock (retryable) */
   locked: 'TrainingJobLocked',
   /** the lock was taken over while this attempt ran (retryable) */

@@ -104,6 +104,25 @@ describe('command trainer: failures that must not retry', () => {
     );
     expect(noCommand).toMatchObject({ type: TRAINING_FAILURE.spawnFailed, nonRetryable: true });
   });
+
+  it('a missing trainer script, an unreadable dataset, a base model directory with no model: non-retryable, one line naming the field, the trainer never started', async () => {
+    const root = tempDir('train-missing');
+    const job = simulatedJob(root);
+    const emptyModel = path.join(root, 'empty-model');
+    fs.mkdirSync(emptyModel);
+    const cases: Array<[unknown, RegExp]> = [
+      [{ ...job, trainer: { ...job.trainer, argv: [process.execPath, path.join(root, 'no-such-trainer.mjs')] } }, /^training job \S+: trainer\.command: the trainer script \S+no-such-trainer\.mjs does not exist \(/],
+      [{ ...job, datasetPath: path.join(root, 'gone.jsonl') }, /^training job \S+: datasetPath: cannot read \S+gone\.jsonl \(ENOENT\)$/],
+      [{ ...job, baseModel: emptyModel }, /^training job \S+: baseModel: the model directory \S+empty-model holds no model /],
+    ];
+    for (const [input, message] of cases) {
+      const err = await rejectionOf(activityEnv().run(activities.runTrainingJob, input as never));
+      expect(err).toMatchObject({ type: TRAINING_FAILURE.missingFile, nonRetryable: true });
+      expect((err as Error).message.split('\n'), (err as Error).message).toHaveLength(1);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect(readLedger(job.outputDir)).toEqual([]);
+  });
 });
 
 describe('command trainer: stopping', () => {
