@@ -9,6 +9,7 @@ import { loopNamed } from '../loops/registry';
 import { campaignStatusQuery, iterationStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../workflows/control';
 import { connectClient } from './evaluate';
 import { checkCampaignTrainers, loadTrainerRegistry } from '../activities/training/trainer-registry';
+import { campaignFileProblems } from '../activities/training/preflight';
 import { withPool } from '../infra/pool';
 import { databaseUrlOf } from '../infra/postgres';
 import { endText } from '../audit/core';
@@ -162,9 +163,15 @@ async function refuseReusedId(client: Client, campaignId: string): Promise<void>
   }
 }
 
-/** Where the workers' trainers file is visible (--trainers, FEEDLOOP_TRAINERS), a campaign naming another trainer is refused here. */
-function checkTrainersIfKnown(config: unknown, file = process.env.FEEDLOOP_TRAINERS): void {
-  if (file) checkCampaignTrainers(config, loadTrainerRegistry(file));
+/**
+ * The offline checks beyond the schema: where the workers' trainers file is visible (--trainers,
+ * FEEDLOOP_TRAINERS), a campaign naming another trainer is refused; the files the config names
+ * that are here (a trainer's script, a model directory) must hold what a worker will look for.
+ */
+function checkOffline(config: unknown, configFile: string, trainers = process.env.FEEDLOOP_TRAINERS): void {
+  if (trainers) checkCampaignTrainers(config, loadTrainerRegistry(trainers));
+  const problems = campaignFileProblems(config);
+  if (problems.length) throw new ConfigError(`${configFile}: ${problems.join('; ')}`);
 }
 
 export function registerCampaignCommands(program: Command): void {
@@ -178,7 +185,7 @@ export function registerCampaignCommands(program: Command): void {
     .option('--trainers <file>', "the workers' trainers file: every trainer the campaign names must be in it (env FEEDLOOP_TRAINERS)")
     .action((opts: { config: string; json?: boolean; trainers?: string }) => {
       const config = loadCampaignConfig(opts.config);
-      checkTrainersIfKnown(config, opts.trainers);
+      checkOffline(config, opts.config, opts.trainers);
       if (opts.json) console.log(JSON.stringify(config, null, 2));
       else console.log(`${opts.config}: valid ${loopNamed(config.algorithm).title} campaign, ${config.iterations} iteration(s)`);
     });
@@ -193,7 +200,7 @@ export function registerCampaignCommands(program: Command): void {
     .action(async (opts: { config: string; id: string; wait?: boolean; trainers?: string }) => {
       // Validated before anything is contacted: a bad config never needs a server to be told so.
       const config = loadCampaignConfig(opts.config);
-      checkTrainersIfKnown(config, opts.trainers);
+      checkOffline(config, opts.config, opts.trainers);
       await withClient(async (client) => {
         await refuseReusedId(client, opts.id);
         let handle;

@@ -60,6 +60,9 @@ export function pinDatasetFile(raw: unknown, campaignFile: string): unknown {
   const { path: given, splits, sha256 } = ref as { path: string; splits?: unknown; sha256?: unknown };
   const where = path.resolve(path.dirname(campaignFile), given);
   const { rows, errors, sha256: actual } = validateTaskFile(where);
+  const fileError = errors.find((e) => e.line === 0);
+  // The file itself (not there, unreadable, empty): one line naming the field and the file.
+  if (fileError) throw new ConfigError(`${campaignFile}: dataset.file: cannot use ${where}: ${fileErrorText(fileError.message)}`);
   if (errors.length) {
     throw new ConfigError(`${campaignFile}: dataset.file ${given} is invalid:\n${errors.map((e) => `  line ${e.line}: ${e.field}: ${e.message}`).join('\n')}`);
   }
@@ -70,6 +73,10 @@ export function pinDatasetFile(raw: unknown, campaignFile: string): unknown {
   }
   return { ...(raw as object), dataset: { ...(dataset as object), file: { ...(ref as object), path: where, sha256: actual } } };
 }
+
+const FILE_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'a directory, not a file' };
+/** "ENOENT: no such file or directory, open '/x'" -> "no such file"; other messages as they are. */
+const fileErrorText = (message: string) => FILE_ERRORS[/^(E[A-Z]+):/.exec(message)?.[1] ?? ''] ?? message;
 
 /** Reads and validates a campaign file of any loop. */
 export function loadCampaignConfig(file: string) {

@@ -74,3 +74,26 @@ function safeList(dir: string): fs.Dirent[] {
     return [];
   }
 }
+
+/**
+ * What `campaign validate` can check offline of the files a campaign config names, read from
+ * `cwd` as a worker started there reads them: each trainer command's script, each onnx backend's
+ * model file, each baseModel/referenceModel directory that is here. Returns "field: problem" lines.
+ * A path that is not here at all may be on the workers' hosts and is left to them.
+ */
+export function campaignFileProblems(config: unknown, cwd: string = process.cwd(), at = ''): string[] {
+  if (!config || typeof config !== 'object') return [];
+  const node = config as Record<string, unknown>;
+  const field = (key: string) => (at ? `${at}.${key}` : key);
+  const problems: string[] = [];
+  const problem = (key: string, p: string | undefined) => p && problems.push(`${field(key)}: ${p}`);
+  if (Array.isArray(node.command) && node.command.every((a) => typeof a === 'string')) problem('command', trainerScriptProblem(node.command, cwd));
+  if (node.backend === 'onnx' && typeof node.modelDir === 'string') {
+    const dir = path.resolve(cwd, node.modelDir);
+    const file = path.join(dir, typeof node.modelFile === 'string' ? node.modelFile : 'model.onnx');
+    if (fs.existsSync(dir) && !fs.existsSync(file)) problem('modelDir', `the model directory ${dir} holds no ${path.basename(file)}`);
+  }
+  for (const key of ['baseModel', 'referenceModel']) if (typeof node[key] === 'string') problem(key, modelDirProblem(node[key], cwd));
+  for (const [key, value] of Object.entries(node)) if (value && typeof value === 'object') problems.push(...campaignFileProblems(value, cwd, field(key)));
+  return problems;
+}

@@ -37,6 +37,26 @@ describe('feedloop campaign: user errors', () => {
     expectOneLineError(await feedloop(['campaign', 'start', '--config', file, '--id', 'x'], { TEMPORAL_ADDRESS: '127.0.0.1:1' }), /sampling\.eval\.ks/);
   });
 
+  it('files that no retry would bring are caught offline, one line naming the field and the file, exit 2: a trainer script, a model directory with no model, a dataset file', async () => {
+    const d = tempDir('cli-files');
+    const rlaif = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'rlaif-dry-run.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
+    const emptyModel = path.join(d, 'empty-model');
+    fs.mkdirSync(emptyModel);
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['script', { ...rlaif, trainer: { ...rlaif.trainer, command: ['node', path.join(d, 'no-such-trainer.mjs')] } }, /script\.yaml: trainer\.command: the trainer script \S+no-such-trainer\.mjs does not exist \(node /],
+      ['model', { ...rlaif, policyUpdate: { ...rlaif.policyUpdate, baseModel: emptyModel } }, /model\.yaml: policyUpdate\.baseModel: the model directory \S+empty-model holds no model /],
+      ['onnx', { ...dryRun, trainer: { kind: 'none' }, models: { ...(dryRun.models as object), policy: { backend: 'onnx', task: 'causal-lm', modelDir: emptyModel } } }, /onnx\.yaml: models\.policy\.modelDir: the model directory \S+empty-model holds no model\.onnx$/],
+      ['dataset', { ...dryRun, dataset: { file: { path: 'gone.jsonl', splits: { train: 0.5, test: 0.5 } } } }, /dataset\.yaml: dataset\.file: cannot use \S+gone\.jsonl: no such file$/],
+    ];
+    for (const [name, config, message] of cases) {
+      const file = path.join(d, `${name}.yaml`);
+      fs.writeFileSync(file, stringify(config));
+      const r = await feedloop(['campaign', 'validate', '--config', file]);
+      expect(r.code, r.stderr).toBe(2);
+      expectOneLineError(r, message);
+    }
+  });
+
   it('an unknown algorithm names the loops there are', async () => {
     const file = path.join(tempDir('cli-config'), 'algo.yaml');
     fs.writeFileSync(file, stringify({ ...dryRun, algorithm: 'dpo' }));
