@@ -3,6 +3,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import net from 'node:net';
 import type pg from 'pg';
 import { endText } from '../audit/core';
+import { failedStepOf } from '../common/failure-step';
 import { readEnv } from '../infra/env';
 import { connectClient } from './evaluate';
 
@@ -26,20 +27,16 @@ export interface WorkflowEnd {
   searchAttributes: Record<string, unknown>;
 }
 
-type FailureLike = Error & { cause?: FailureLike; activityType?: string; failure?: unknown };
+type FailureLike = Error & { cause?: FailureLike };
 
-/** "in activity trainPolicy: Cannot find module ..." from a failure chain: the step it names and the innermost message. */
+/** "in activity trainPolicy (retries exhausted): trainer exited with code 1" from a failure chain: the step it names and the innermost message. */
 export function failureText(err: unknown): string {
-  let step: string | undefined;
-  let e = err as FailureLike | undefined;
-  let last = e;
-  for (; e; e = e.cause) {
-    if (!step && e.activityType) step = `activity ${e.activityType}`;
-    last = e;
-  }
+  const step = failedStepOf(err);
+  let last = err as FailureLike | undefined;
+  while (last?.cause) last = last.cause;
   const message = last?.message || String(err);
   // A campaign's own failure already names its iteration and step.
-  return step && !message.includes(step) ? `in ${step}: ${message}` : message;
+  return step && !message.includes(step.replace(/ \(.*\)$/, '')) ? `in ${step}: ${message}` : message;
 }
 
 /** How one workflow execution ended (or that it runs); undefined when Temporal knows no such workflow. */

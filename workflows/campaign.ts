@@ -17,6 +17,7 @@ import { campaignIds, type CampaignState, type CampaignStatus, type IterationRes
 import type { ActivityTimeoutsInput } from '../common/campaign-schema';
 import { ALGORITHM, CAMPAIGN_ID, ITERATION, PHASE } from '../common/search-attributes';
 import type { TaskQueues } from '../common/task-queues';
+import { failedStepOf } from '../common/failure-step';
 import { kernelActivities, type KernelActivities } from './activities';
 import {
   campaignStatusQuery,
@@ -97,13 +98,6 @@ export function rootCause(err: unknown): string {
   return e?.message ?? String(err);
 }
 
-/** The step an activity failure came from, e.g. "activity runTestsBatch", when the failure names one. */
-function failedStep(err: unknown): string | undefined {
-  for (let e = err as (Error & { cause?: Error; activityType?: string }) | undefined; e; e = e.cause as typeof e) {
-    if (e.activityType) return `activity ${e.activityType}`;
-  }
-  return undefined;
-}
 
 function restoreState<Carry>(loop: { legacyCarry(s: Record<string, unknown>): Carry }, state: CampaignState<Carry> | undefined): CampaignState<Carry> | undefined {
   if (!state || 'carry' in state) return state;
@@ -218,7 +212,8 @@ async function evaluateStart(
 
 /** A campaign's failure from its child's: the iteration, the step and the innermost reason. */
 function childFailure(iteration: number, campaignId: string, err: unknown): ApplicationFailure {
-  const step = failedStep(err);
+  // Histories from before it replay without the retry state ("(retries exhausted)") in the step.
+  const step = failedStepOf(err, patched('failure-says-retry-state'));
   return ApplicationFailure.nonRetryable(`iteration ${iteration} of campaign ${campaignId} failed${step ? ` in ${step}` : ''}: ${rootCause(err)}`, 'IterationFailed');
 }
 

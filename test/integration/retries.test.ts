@@ -32,7 +32,7 @@ describe('retry caps', () => {
     expect(err).toBeInstanceOf(WorkflowFailedError);
     const message = rootCause(err);
     // Iteration 0, the starting policy's evaluation, is the first step that samples the policy.
-    expect(message).toMatch(/^iteration 0 of campaign retries-\w+ failed in activity generateSamples: /);
+    expect(message).toMatch(/^iteration 0 of campaign retries-\w+ failed in activity generateSamples \(retries exhausted\): /);
     expect(message).toMatch(/\(on \d+@[^/]+\/cpu\)$/);
     const [campaign] = await query<{ status: string }>('select status from campaigns where id = $1', [id]);
     expect(campaign!.status).toBe('failed');
