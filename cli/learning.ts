@@ -6,8 +6,12 @@ import { html, trusted } from '../audit/report/safe-html';
 import { linePlot, type Series } from '../audit/report/svg';
 import { PROJECT_ROOT } from '../infra/paths';
 import { parseCampaignConfig, readCampaignFile } from '../loops/config-file';
+import { withPool } from '../infra/pool';
+import { loopNamed } from '../loops/registry';
 import { campaignStatus, startCampaignFromConfig } from './campaign';
 import { followCampaign } from './campaign-progress';
+import { writeCampaignReport } from './report';
+import { ensureSynthPolicy } from './synth-policy';
 
 /**
  * The learning proof (`npm run e2e:learning`, the demo, and CI's reduced form): each loop's
@@ -53,6 +57,8 @@ export const REDUCED: Record<LearningLoop, Raw> = {
 export const LEARNING_MODEL_PATHS = {
   /** the synthetic family's starting policy (Hugging Face checkpoint, its ONNX export in onnx/) */
   policy: '.feedloop/models/synth-policy',
+  /** the synthetic family's Java starting policy (RLCF on synth-java) */
+  javaPolicy: '.feedloop/models/synth-policy-java',
   /** the teacher (feedback, refiner, judge, discriminator) */
   teacher: '.feedloop/models/synth-teacher',
   /** the teacher served over the OpenAI protocol */
@@ -132,6 +138,69 @@ export async function runLearningCampaign(client: Client, loop: LearningLoop, ca
   const wallSeconds = Math.round((Date.now() - started) / 1000);
   const { campaign } = await campaignStatus(client, campaignId);
   return { campaignId, status: result.status, start: campaign.metric.start ?? null, iterations: campaign.metric.history, wallSeconds };
+}
+
+/**
+ * The models a set of loops' learning campaigns need for one seed, made here (cached by recipe):
+ * the Python starting policy, and the Java one for RLCF.
+ */
+export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void): LearningModels {
+  const made = (what: string, p: ReturnType<typeof ensureSynthPolicy>) => {
+    log(`${what} for seed ${seed}: ${p.modelDir} (${p.made ? `made in ${p.seconds.toFixed(0)} s` : 'cached'})`);
+    return p.modelDir;
+  };
+  return {
+    ...(loops.some((l) => l !== 'rlcf') ? { policy: made('policy', ensureSynthPolicy({ seed }, log)) } : {}),
+    // RLCF writes Java: the same recipe on synth-java's layout
+    ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ seed, language: 'java' }, log)) } : {}),
+  };
+}
+
+/** One line per state change: two campaigns followed at once would fight over a terminal's one line. */
+function linesTo(out: NodeJS.WriteStream): NodeJS.WriteStream {
+  return Object.assign(Object.create(out) as NodeJS.WriteStream, { isTTY: false, write: (chunk: string) => out.write(chunk) });
+}
+
+export interface LearningPairOptions {
+  seed: number;
+  models: LearningModels;
+  reduced?: boolean;
+  /** run the control beside the learning campaign instead of after it */
+  together?: boolean;
+  /** where each campaign's audit (JSON) and report (HTML) go */
+  outDir: string;
+  /** makes campaign ids unique per run */
+  stamp: string;
+  log: (line: string) => void;
+  progress?: NodeJS.WriteStream;
+}
+
+/** A loop's learning campaign and its no-feedback control for one seed, with their audits and reports written. */
+export async function runLearningPair(client: Client, databaseUrl: string, loop: LearningLoop, o: LearningPairOptions): Promise<SeedResult> {
+  const pct = (p: number | null) => (p === null ? '-' : `${(100 * p).toFixed(1)}%`);
+  const one = async (control: boolean): Promise<LearningCurve> => {
+    const campaignId = `${loop}-learning-s${o.seed}${control ? '-control' : ''}-${o.stamp}`;
+    o.log(`${loop.toUpperCase()} seed ${o.seed}${control ? ', CONTROL (rewards made uninformative)' : ''}: campaign ${campaignId}${o.reduced ? ' (reduced)' : ''}`);
+    const curve = await runLearningCampaign(client, loop, campaignId, { seed: o.seed, control, reduced: o.reduced, models: o.models }, linesTo(o.progress ?? process.stderr));
+    if (curve.status !== 'completed') throw new Error(`${campaignId} ended ${curve.status}`);
+    const audit = await withPool(databaseUrl, (pool) => loopNamed(loop).audit.load(pool, campaignId, {}));
+    fs.mkdirSync(o.outDir, { recursive: true });
+    fs.writeFileSync(path.join(o.outDir, `${campaignId}.json`), `${JSON.stringify(audit, null, 2)}\n`);
+    await writeCampaignReport(databaseUrl, campaignId, { out: path.join(o.outDir, `${campaignId}.html`) });
+    o.log(`  ${campaignId}: held-out pass@1 ${[curve.start, ...curve.iterations].map(pct).join(' -> ')} (${curve.wallSeconds} s)`);
+    return curve;
+  };
+  const [learning, control] = o.together ? await Promise.all([one(false), one(true)]) : [await one(false), await one(true)];
+  return {
+    seed: o.seed,
+    start: learning.start,
+    iterations: learning.iterations,
+    control: control.iterations,
+    controlStart: control.start,
+    wallSeconds: learning.wallSeconds,
+    controlWallSeconds: control.wallSeconds,
+    campaignIds: { learning: learning.campaignId, control: control.campaignId },
+  };
 }
 
 export interface SeedResult {

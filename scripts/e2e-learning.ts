@@ -13,14 +13,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectClient } from '../cli/evaluate';
-import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningProblems, learningSummaryJson, runLearningCampaign, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
-import { writeCampaignReport } from '../cli/report';
-import { ensureSynthPolicy } from '../cli/synth-policy';
-import { withPool } from '../infra/pool';
+import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningModels, learningProblems, learningSummaryJson, runLearningPair, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
 import { readEnv, statePaths } from '../infra/env';
 import { upLocalServers } from '../infra/local-servers';
 import { createLogger } from '../infra/logger';
-import { loopNamed } from '../loops/registry';
 import { resolveWorkerOptions } from '../workers/options';
 import { startWorkers } from '../workers/run-workers';
 
@@ -35,8 +31,8 @@ async function main(): Promise<number> {
   const env = readEnv();
 
   // The models first (cached by recipe: minutes the first time, nothing after).
-  const policies = new Map(seeds.map((seed) => [seed, ensureSynthPolicy({ seed }, log)]));
-  for (const [seed, p] of policies) log(`policy for seed ${seed}: ${p.modelDir} (${p.made ? `made in ${p.seconds.toFixed(0)} s` : 'cached'})`);
+  const wanted = loops.filter((l) => fs.existsSync(learningConfigFile(l)));
+  const models = new Map(seeds.map((seed) => [seed, learningModels(wanted, seed, log)]));
 
   const servers = await upLocalServers(env, (line) => log(`  ${line}`));
   const out = path.join(statePaths(env.FEEDLOOP_HOME).home, 'e2e-learning');
@@ -47,38 +43,13 @@ async function main(): Promise<number> {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   const results: Partial<Record<LearningLoop, SeedResult[]>> = {};
   // a loop without a learning campaign yet (examples/<loop>-learning.yaml) misses the bar, and says so
-  const unwired = loops.filter((l) => !fs.existsSync(learningConfigFile(l)));
+  const unwired = loops.filter((l) => !wanted.includes(l));
   try {
     for (const loop of loops.filter((l) => !unwired.includes(l))) {
       const list: SeedResult[] = (results[loop] = []);
       for (const seed of seeds) {
-        const models = { policy: policies.get(seed)!.modelDir };
-        const runs = [];
-        for (const control of [false, true]) {
-          const campaignId = `${loop}-learning-s${seed}${control ? '-control' : ''}-${stamp}`;
-          log(`\n${loop.toUpperCase()} seed ${seed}${control ? ', CONTROL (no feedback)' : ''}: campaign ${campaignId}${values.reduced ? ' (reduced)' : ''}`);
-          const curve = await runLearningCampaign(client, loop, campaignId, { seed, control, reduced: values.reduced, models });
-          if (curve.status !== 'completed') throw new Error(`${campaignId} ended ${curve.status}`);
-          await withPool(servers.databaseUrl, async (pool) => {
-            const l = loopNamed(loop);
-            const audit = await l.audit.load(pool, campaignId, {});
-            fs.writeFileSync(path.join(out, `${campaignId}.json`), `${JSON.stringify(audit, null, 2)}\n`);
-          });
-          await writeCampaignReport(servers.databaseUrl, campaignId, { out: path.join(out, `${campaignId}.html`) });
-          log(`  held-out pass@1: ${[curve.start, ...curve.iterations].map((p) => (p === null ? '-' : `${(100 * p).toFixed(1)}%`)).join(' -> ')} (${curve.wallSeconds} s)`);
-          runs.push(curve);
-        }
-        const [learning, control] = runs as [(typeof runs)[number], (typeof runs)[number]];
-        list.push({
-          seed,
-          start: learning.start,
-          iterations: learning.iterations,
-          control: control.iterations,
-          controlStart: control.start,
-          wallSeconds: learning.wallSeconds,
-          controlWallSeconds: control.wallSeconds,
-          campaignIds: { learning: learning.campaignId, control: control.campaignId },
-        });
+        log('');
+        list.push(await runLearningPair(client, servers.databaseUrl, loop, { seed, models: models.get(seed)!, reduced: values.reduced, outDir: out, stamp, log }));
       }
       log(`\n${formatLearningTable(loop, list)}`);
     }

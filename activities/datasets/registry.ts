@@ -24,6 +24,8 @@ export interface CodeTask {
   /** the number in the id: what split ranges and task ranges select by */
   number: number;
   prompt: string;
+  /** the task in words, where the dataset has them apart from the prompt (MBXP, the synthetic family): what a discriminator is told */
+  description?: string;
   /** Python: statements run after the program; Java: the MBXP test harness */
   tests: string;
   /** a complete reference program, where the dataset has a usable one */
@@ -125,6 +127,7 @@ function mbxpTasks(file: string, withReferences: boolean): CodeTask[] {
     taskId: r.task_id,
     number: numberOf(r.task_id),
     prompt: r.prompt,
+    ...(r.description ? { description: r.description.trim() } : {}),
     tests: r.test,
     // A missing reference, or one known to fail its own tests, is never served: no policy is
     // trained or judged against it.

@@ -3,6 +3,10 @@ import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from './activities/con
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { RLCF_SPLITS } from './types';
+import { codeDatasetsIn, type CodeDatasetName } from '../../common/datasets';
+
+/** The Java datasets RLCF trains on: those with references (MathQA-Java has none: evaluation only, mathqaEvalTasks). */
+const RLCF_DATASETS = codeDatasetsIn('java').filter((d) => d !== 'mathqa-java') as [CodeDatasetName, ...CodeDatasetName[]];
 
 /**
  * The RLCF campaign config (Jain et al. 2023, "Coarse-Tuning Models of Code with Reinforcement
@@ -71,9 +75,13 @@ export const rlcfCampaignConfigSchema = z
     ...campaignHeadFields('rlcf'),
     dataset: z
       .object({
-        name: z.literal('mbjp').default('mbjp'),
-        /** how MBJP's tasks split into training and evaluation tasks, by MBPP task number (README: "RLCF") */
+        /** a registered Java dataset: MBJP (the default), or the synthetic family `synth-java` */
+        name: z.enum(RLCF_DATASETS).default('mbjp'),
+        /** MBJP: how its tasks split into training and evaluation tasks, by MBPP task number (README: "RLCF") */
         split: z.enum(Object.keys(RLCF_SPLITS) as [keyof typeof RLCF_SPLITS]).default('mbpp'),
+        /** other datasets: the split the rollouts' tasks come from, and the held-out split evaluated */
+        train: z.string().min(1).default('train'),
+        test: z.string().min(1).default('test'),
         /** training tasks (with a usable reference) sampled each iteration, the first N of the split; all by default */
         rolloutTasks: z.int().min(1).optional(),
         /** evaluate on the first N MBJP eval tasks only (quick runs); all by default */
@@ -124,7 +132,9 @@ export const rlcfCampaignConfigSchema = z
     checkGeneratingPolicy(c.models.policy, ctx, { role: 'program', what: 'RLCF policy writes Java programs' });
     const kind = c.grounding.discriminator.kind;
     const judge = c.models.discriminator;
-    if (kind === 'llm' && !judge) {
+    // With the tests replacing the discriminator's score, it is never asked (workflow.ts).
+    const asked = c.grounding.reward.tests !== 'replace';
+    if (kind === 'llm' && !judge && asked) {
       ctx.addIssue({ code: 'custom', path: ['models', 'discriminator'], message: 'the "llm" discriminator needs a model: any OpenAI-compatible server (backend "openai", api "chat")' });
     }
     if (kind === 'llm' && judge) {
@@ -134,7 +144,7 @@ export const rlcfCampaignConfigSchema = z
         role: 'a simulated discriminator LLM answers yes/no',
       });
     }
-    if (kind !== 'llm' && judge) {
+    if (kind !== 'llm' && judge && asked) {
       ctx.addIssue({ code: 'custom', path: ['models', 'discriminator'], message: `is only used by the "llm" discriminator (grounding.discriminator.kind is "${kind}")` });
     }
     const ks = c.sampling.ks;

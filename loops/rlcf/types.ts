@@ -4,7 +4,7 @@
  * PostgreSQL (generations, rlcf_grounding, sandbox results, rollout_rewards).
  */
 import { campaignIds } from '../../common/campaign';
-import { MBJP_SPLIT_SCHEMES, type FileDatasetName, type MbjpSplitScheme } from '../../common/datasets';
+import { MBJP_SPLIT_SCHEMES, type CodeDatasetName, type FileDatasetName, type MbjpSplitScheme } from '../../common/datasets';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import type { SamplingParams } from '../../common/evaluation';
 import type { TaskQueues } from '../../common/task-queues';
@@ -67,8 +67,8 @@ export interface RlcfIterationCounts {
 /** The evaluation of one policy: MBJP's eval tasks and (optionally) a MathQA-Java subset. */
 export interface RlcfEvaluationInput {
   policy: PolicyBackend;
-  /** `dataset`: a dataset file of the campaign's own Java tasks (its split `test`) instead of MBJP */
-  mbjp: { taskRange: [number, number]; maxTasks?: number; dataset?: FileDatasetName };
+  /** `dataset`: a dataset file of the campaign's own Java tasks (its split `test`), or another registered Java dataset (its split `split`), instead of MBJP */
+  mbjp: { taskRange: [number, number]; maxTasks?: number; dataset?: FileDatasetName | CodeDatasetName; split?: string };
   mathqaTasks: number;
   samplesPerTask: number;
   ks: number[];

@@ -26,6 +26,7 @@ import {
   type RlcfIterationCounts,
   type RlcfIterationResult,
   type RlcfPhase,
+  type RewardStageOutput,
 } from './types';
 
 /**
@@ -51,6 +52,8 @@ export interface RlcfIterationInput {
 
 /** The trained discriminator's scoring falls back from its host's queue like evaluation generation does. */
 export const RLCF_HOST_FALLBACK_PATCH = 'rlcf-host-fallback';
+/** The tests replace the discriminator's score (reward.tests: replace): it is not asked. */
+export const RLCF_REPLACE_SKIPS_DISCRIMINATOR_PATCH = 'rlcf-replace-skips-discriminator';
 
 function rlcfActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | undefined) {
   return {
@@ -96,7 +99,7 @@ async function evaluateDataset(acts: KernelActivities, rlcf: ReturnType<typeof r
   const selection =
     dataset === 'mbjp'
       ? input.mbjp.dataset
-        ? { dataset: input.mbjp.dataset, split: 'test', maxTasks: input.mbjp.maxTasks, requireReference: true }
+        ? { dataset: input.mbjp.dataset, split: input.mbjp.split ?? 'test', maxTasks: input.mbjp.maxTasks, requireReference: true }
         : { dataset, split: 'test', taskRange: input.mbjp.taskRange, maxTasks: input.mbjp.maxTasks, requireReference: true }
       : { dataset, split: 'test', maxTasks: input.mathqaTasks };
   const { generated } = await sampleAndTest(acts, { ...selection, runId, policy: input.policy, samplesPerTask: input.samplesPerTask, ks: input.ks, sampling: input.sampling, batchSize: SANDBOX_BATCH }, (p) =>
@@ -131,7 +134,7 @@ function rlcfEvaluationInput(config: RlcfCampaignConfig, policy: RlcfCarry['poli
     mbjp: {
       taskRange: [...RLCF_SPLITS[config.dataset.split].eval],
       ...(config.dataset.maxEvalTasks ? { maxTasks: config.dataset.maxEvalTasks } : {}),
-      ...(config.dataset.file ? { dataset: fileDatasetName(config.dataset.file) } : {}),
+      ...(config.dataset.file ? { dataset: fileDatasetName(config.dataset.file) } : config.dataset.name !== 'mbjp' ? { dataset: config.dataset.name, split: config.dataset.test } : {}),
     },
     mathqaTasks: config.dataset.mathqaEvalTasks,
     samplesPerTask: evalSampling.n,
@@ -169,12 +172,14 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   await it.enter('generate');
   const rollouts = rlcfIds.rollouts(c, k);
   const { rollout } = config.sampling;
-  const selection = datasetSelection(config.dataset.file, 'mbjp', [...RLCF_SPLITS[config.dataset.split].train]);
-  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: selection.dataset, split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
+  const selection =
+    config.dataset.name === 'mbjp' || config.dataset.file
+      ? { ...datasetSelection(config.dataset.file, 'mbjp', [...RLCF_SPLITS[config.dataset.split].train]), split: 'train' }
+      : { dataset: config.dataset.name, split: config.dataset.train };
+  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: selection.dataset, split: selection.split, policy, samplesPerTask: rollout.n, ks: [] });
   const generated = await acts.generation(policy).generateSamples({
     evalRunId: rollouts,
     ...selection,
-    split: 'train',
     requireReference: true,
     ...(config.dataset.rolloutTasks ? { maxTasks: config.dataset.rolloutTasks } : {}),
     policy,
@@ -204,7 +209,14 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   }
   if (it.stopRequested) return stopped();
 
-  // 2d. The discriminator compares each program that compiled with the task's reference.
+  // 2d. The discriminator compares each program that compiled with the task's reference, unless
+  // the tests replace its score: then it is never asked (histories from before asked it anyway).
+  if (grounding.reward.tests === 'replace' && patched(RLCF_REPLACE_SKIPS_DISCRIMINATOR_PATCH)) {
+    await it.enter('reward', { tested: generated.samples });
+    const rewards = await rlcf.store.rewardRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, reward: grounding.reward, scoredBy: 'compiler-feedback+tests' });
+    if (it.stopRequested) return stopped();
+    return updateEvaluateAndComplete(rewards);
+  }
   await it.enter('discriminator', { tested: generated.samples });
   let judgeQueues: TaskQueues = config.taskQueues;
   const d = grounding.discriminator;
@@ -229,24 +241,28 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   const rewards = await rlcf.store.rewardRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, reward: grounding.reward, scoredBy: scoredBy(spec) });
   if (it.stopRequested) return stopped();
 
+  return updateEvaluateAndComplete(rewards);
+
   // 3. Policy update (the kernel's shared step) on the rollouts with a scored reward, then
   // 4. evaluate the updated policy, on the host that holds it.
-  const { update, evaluation: metrics } = await updateAndEvaluate(it, {
-    campaignId: c,
-    iteration: k,
-    algorithm: 'rlcf',
-    config,
-    policy,
-    policyCheckpoint,
-    rewards,
-    evaluation: { workflow: rlcfEvaluationWorkflow, workflowId: rlcfIds.evaluation(c, k), input: (updated, queues) => rlcfEvaluationInput(config, updated, k, queues) },
-  });
-  policy = update.nextPolicy;
-  policyCheckpoint = update.policyCheckpoint;
-  if (!metrics) return stopped();
-  const m = metrics.mbjp;
-  await it.completed({ compileRate: m.compileRate, staticCheckPassRate: m.staticCheckPassRate, executionRate: m.executionRate, ...Object.fromEntries(Object.entries(m.passAtK).map(([key, v]) => [`pass@${key}`, v])) }, policy);
-  return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics, nextPolicy: policy, policyCheckpoint, discriminator };
+  async function updateEvaluateAndComplete(rewards: RewardStageOutput): Promise<RlcfIterationResult> {
+    const { update, evaluation: metrics } = await updateAndEvaluate(it, {
+      campaignId: c,
+      iteration: k,
+      algorithm: 'rlcf',
+      config,
+      policy,
+      policyCheckpoint,
+      rewards,
+      evaluation: { workflow: rlcfEvaluationWorkflow, workflowId: rlcfIds.evaluation(c, k), input: (updated, queues) => rlcfEvaluationInput(config, updated, k, queues) },
+    });
+    policy = update.nextPolicy;
+    policyCheckpoint = update.policyCheckpoint;
+    if (!metrics) return stopped();
+    const m = metrics.mbjp;
+    await it.completed({ compileRate: m.compileRate, staticCheckPassRate: m.staticCheckPassRate, executionRate: m.executionRate, ...Object.fromEntries(Object.entries(m.passAtK).map(([key, v]) => [`pass@${key}`, v])) }, policy);
+    return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics, nextPolicy: policy, policyCheckpoint, discriminator };
+  }
 }
 
 const rlcfCampaign: CampaignLoop<RlcfCampaignConfig, RlcfCarry, RlcfIterationResult, typeof rlcfIterationWorkflow> = {

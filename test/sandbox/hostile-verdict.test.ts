@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { describe, expect, it } from 'vitest';
+import { useSandboxRunner } from '../helpers/sandbox';
 import { DEFAULT_LIMITS, type RunResult } from '../../activities/sandbox/types';
 import { codeDataset } from '../../activities/datasets/registry';
 import { SHORT_LIMITS, python } from './helpers/programs';
@@ -10,16 +10,7 @@ import { SHORT_LIMITS, python } from './helpers/programs';
  * program's process only answers calls with plain values, so none of these may pass. Each
  * program below answers wrong (or not at all) and tries to make the verdict say otherwise.
  */
-let runner: SandboxPoolRunner;
-
-beforeAll(async () => {
-  runner = createSandboxRunner({ size: 2 });
-  await runner.warmUp();
-});
-
-afterAll(async () => {
-  await runner.close();
-});
+const runner = useSandboxRunner();
 
 async function runAll(cases: Array<[program: string, tests: string]>): Promise<RunResult[]> {
   return Promise.all(cases.map(([program, tests]) => runner.run(python(program, tests), SHORT_LIMITS)));

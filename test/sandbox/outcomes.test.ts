@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { describe, expect, it } from 'vitest';
+import { useSandboxRunner } from '../helpers/sandbox';
 import { DEFAULT_LIMITS, resolveLimits } from '../../activities/sandbox/types';
 import { python } from './helpers/programs';
 
 /** Every run yields exactly one typed outcome, with evidence; runs do not leak into each other. */
-let runner: SandboxPoolRunner;
-
-beforeAll(async () => {
-  runner = createSandboxRunner({ size: 2 });
-  await runner.warmUp();
-});
-
-afterAll(async () => {
-  await runner.close();
-});
+const runner = useSandboxRunner();
 
 describe('Python outcomes and evidence', () => {
   it('passes a correct program, recording CPU and wall time and the limits', async () => {

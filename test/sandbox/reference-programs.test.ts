@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadMbpp, mbppTests } from '../../activities/datasets/mbpp';
 import { checkDataset, sampleTasks } from '../../activities/sandbox/dataset-check';
 import { resolvePython } from '../../activities/sandbox/isolation';
 import { KNOWN_BROKEN } from '../../activities/sandbox/known-broken';
 import { referencePrograms } from '../../activities/sandbox/reference-programs';
 import { runMany } from '../../common/run-many';
-import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { useSandboxRunner } from '../helpers/sandbox';
 import { createSubprocessRunner } from '../../activities/sandbox/subprocess-runner';
 import { DEFAULT_LIMITS, type Outcome } from '../../activities/sandbox/types';
 import { firstMutants } from './helpers/mutants';
@@ -14,16 +14,7 @@ import { firstMutants } from './helpers/mutants';
  * Gold programs pass (except references known to be broken, listed with the reason in
  * activities/sandbox/known-broken.ts); mutated gold programs do not.
  */
-let runner: SandboxPoolRunner;
-
-beforeAll(async () => {
-  runner = createSandboxRunner({ size: 2 });
-  await runner.warmUp();
-});
-
-afterAll(async () => {
-  await runner.close();
-});
+const runner = useSandboxRunner();
 
 describe('reference solutions', () => {
   it('passes all 974 MBPP gold programs', async () => {

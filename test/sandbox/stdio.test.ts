@@ -1,20 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandboxRunner, type SandboxPoolRunner } from '../../activities/sandbox/sandbox-runner';
+import { describe, expect, it } from 'vitest';
+import { useSandboxRunner } from '../helpers/sandbox';
 import { DEFAULT_LIMITS, type RunResult, type SandboxLimits } from '../../activities/sandbox/types';
 import { compareOutput, encodeStdioTests, type StdioCase, type StdioChecker } from '../../common/stdio-tests';
 import { SHORT_LIMITS } from './helpers/programs';
 
-let runner: SandboxPoolRunner;
-
-beforeAll(async () => {
-  runner = createSandboxRunner({ size: 2 });
-  await runner.warmUp();
-});
-
-afterAll(async () => {
-  await runner.close();
-});
+const runner = useSandboxRunner();
 
 function run(language: 'python' | 'java', program: string, cases: StdioCase[], checker?: StdioChecker, limits: SandboxLimits = SHORT_LIMITS): Promise<RunResult> {
   return runner.run({ language, program, tests: encodeStdioTests({ cases, ...(checker ? { checker } : {}) }) }, limits);

@@ -28,7 +28,7 @@ export function familyTaskOf(taskId: string, family = registeredFamily()): Famil
 /** The registry's view of one task (a CodeTask of activities/datasets/registry.ts). */
 export function familyCodeTask(t: FamilyTask, language: Language) {
   const reference = renderProgram(t, language);
-  return { taskId: synthTaskId(language, t), number: t.number, prompt: promptOf(t, language), tests: testsOf(t, language), reference, canonical: reference };
+  return { taskId: synthTaskId(language, t), number: t.number, prompt: promptOf(t, language), description: t.description, tests: testsOf(t, language), reference, canonical: reference };
 }
 
 // ---------------------------------------------------------------- near-miss bug rates

@@ -6,7 +6,6 @@ import { runMany } from '../../../common/run-many';
 import type { ModelBackendConfig, OnnxBackendConfig } from '../../../common/model-config';
 import { passAtK, type TaskSampleCounts } from '../../../common/pass-at-k';
 import { findTask } from '../../../activities/datasets/registry';
-import { loadMbjp } from '../../../activities/datasets/mbjp-split';
 import type { ScoringMode } from '../../../activities/feedback/ai-feedback-rubric';
 import type { ModelBackendCache } from '../../../activities/models/index';
 import { recordRanBy } from '../../../activities/store/evaluation-activities';
@@ -92,12 +91,6 @@ export interface StoredGroundingDeps {
 function analyzer(runner: SandboxRunner | undefined): JavaAnalyzer {
   if (!runner || !('compileJava' in runner)) throw ApplicationFailure.nonRetryable('this worker\'s sandbox cannot compile Java alone (no compile server): RLCF needs the fork-server sandbox', 'SandboxUnsupported');
   return runner as SandboxRunner & JavaAnalyzer;
-}
-
-let descriptions: Map<string, string> | undefined;
-function mbjpDescription(taskId: string): string {
-  descriptions ??= new Map(loadMbjp().tasks.map((t) => [t.taskId, t.description]));
-  return descriptions.get(taskId) ?? '';
 }
 
 async function runDataset(pool: pg.Pool, evalRunId: string): Promise<string> {
@@ -225,12 +218,13 @@ export function createStoredGroundingActivities(deps: StoredGroundingDeps) {
       }
       const backend = d.kind === 'llm' ? deps.models.get(d.model) : undefined;
       await eachPending(rows, d.kind === 'llm' ? d.model.backend === 'openai' ? d.model.maxConcurrency : 4 : 16, async (r, signal) => {
-        const reference = findTask(dataset, r.task_id)?.reference;
+        const task = findTask(dataset, r.task_id);
+        const reference = task?.reference;
         let verdict: Verdict;
         if (reference === undefined) verdict = noReference(r.task_id);
         else if (d.kind === 'simulated') verdict = simulatedDiscriminate(d, r.task_id, r.program, reference);
         else {
-          const { question: _q, ...answer } = await askDiscriminator(backend!, { description: mbjpDescription(r.task_id), reference }, r.program, r.task_id, d, signal);
+          const { question: _q, ...answer } = await askDiscriminator(backend!, { description: task?.description ?? '', reference }, r.program, r.task_id, d, signal);
           verdict = answer;
         }
         await save(r.generation_id, verdict);
