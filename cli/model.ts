@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from '../infra/paths';
 import { ensureTrainerPython } from '../infra/trainer-env';
 import { startOnnxOpenAiServer } from '../activities/models/onnx/openai-server';
 import { positiveInt } from './sandbox';
+import { ensureSynthPolicy } from './synth-policy';
 
 /**
  * `feedloop model init-tiny`: makes the tiny code model offline (scripts/init-tiny-model.py):
@@ -50,6 +51,18 @@ export function registerModelCommands(program: Command): void {
         `tiny model: ${result.modelDir} (Hugging Face checkpoint: a trainer's baseModel)\n` +
           `onnx export: ${result.onnxDir} (an onnx policy's modelDir)\n` +
           `final training loss ${result.loss.toFixed(3)}, ${result.seconds.toFixed(0)} s\n`,
+      );
+    });
+  model
+    .command('init-synth')
+    .description("make the synthetic code family's starting policy (cli/synth-policy.ts): cached by recipe under the tools directory; a few minutes on one thread")
+    .option('--seed <n>', 'corpus and training seed (default 1)', seedValue)
+    .option('--steps <n>', 'optimizer steps (default 1200)', positiveInt)
+    .action((opts: { seed?: number; steps?: number }) => {
+      const r = ensureSynthPolicy({ ...(opts.seed !== undefined ? { seed: opts.seed } : {}), ...(opts.steps ? { steps: opts.steps } : {}) }, (l) => process.stderr.write(`${l}\n`));
+      process.stdout.write(
+        `synthetic policy ${r.recipeKey}: ${r.modelDir} (Hugging Face checkpoint: a trainer's baseModel)\n` +
+          `onnx export: ${r.onnxDir} (an onnx policy's modelDir)\n${r.made ? `made in ${r.seconds.toFixed(0)} s` : 'cached'}\n`,
       );
     });
   model

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { judgeMessages, FEEDBACK_QUESTION_IDS } from '../activities/feedback/ai-feedback-rubric';
@@ -7,10 +6,8 @@ import { findCalledApi } from '../activities/metrics/executability';
 import { codeOfAnswer } from '../activities/datasets/apibench';
 import { loadModelConfig, loadTokenizer } from '../activities/models/onnx/model-files';
 import { chatPrompt, fitPrompt, startOnnxOpenAiServer, type OnnxOpenAiServer } from '../activities/models/onnx/openai-server';
-import { writeJsonl } from '../activities/training/training-sets';
-import { ConfigError } from '../common/config-error';
 import { API_HUBS } from '../common/datasets';
-import { PROJECT_ROOT } from '../infra/paths';
+import { runReferenceSft } from './reference-sft';
 
 /**
  * RLAIF's judge on a machine with no larger model: the tiny code model, fine-tuned by the
@@ -59,38 +56,12 @@ export async function ensureTinyJudge(modelDir: string, log: (line: string) => v
   const judgeDir = judgeDirOf(modelDir);
   if (fs.existsSync(path.join(judgeDir, 'onnx', 'model.onnx'))) return judgeDir;
   const work = `${judgeDir}.work`;
-  fs.rmSync(work, { recursive: true, force: true });
   const rows = await judgeTrainingSet(modelDir);
-  const datasetPath = path.join(work, 'judge-sft.jsonl');
-  await writeJsonl(datasetPath, rows);
   log(`making the tiny judge in ${judgeDir}: sft of the tiny model on ${rows.length} rubric answers (reference trainer)`);
-  const spec = {
-    protocol: 1, jobId: 'tiny-judge', kind: 'sft', baseModel: path.resolve(modelDir), datasetPath, evalDatasetPath: null, outputDir: path.join(work, 'out'),
-    resumeFromCheckpoint: null, resumeFromStep: 0, attempt: 1,
+  const final = await runReferenceSft({
+    jobId: 'tiny-judge', baseModel: modelDir, rows, workDir: work, what: 'making the tiny judge',
     hyperparameters: { max_steps: 120, batch_size: 8, learning_rate: 3e-3, checkpoint_every: 120, max_length: 512, seed: 0 },
-  };
-  const specPath = path.join(work, 'job-spec.json');
-  fs.writeFileSync(specPath, JSON.stringify(spec));
-  // stdin stays open: the trainer takes its end as its supervisor's death
-  const child = spawn('bash', [path.join(PROJECT_ROOT, 'trainers', 'reference', 'run.sh'), specPath], { stdio: ['pipe', 'pipe', 'inherit'] });
-  let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  const status = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
   });
-  child.stdin.destroy();
-  const events = stdout.split('\n').map((l) => {
-    try {
-      return JSON.parse(l) as { event?: string; modelPath?: string; message?: string };
-    } catch {
-      return {};
-    }
-  });
-  const final = events.find((e) => e.event === 'done')?.modelPath;
-  if (status !== 0 || !final) {
-    throw new ConfigError(`making the tiny judge failed (exit ${status}): ${events.find((e) => e.event === 'error')?.message ?? 'see the lines above'}`);
-  }
   fs.rmSync(judgeDir, { recursive: true, force: true });
   fs.renameSync(final, judgeDir);
   fs.rmSync(work, { recursive: true, force: true });

@@ -15,7 +15,7 @@ export function codeDatasetsIn(language: 'python' | 'java'): [CodeDatasetName, .
 }
 
 /** Code datasets with a reference solution for every task (or most): `feedloop sandbox check` runs them. */
-export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp'] as const;
+export const CHECK_DATASETS = ['mbpp', 'humaneval', 'mbjp', 'synth', 'synth-java'] as const;
 export type CheckDataset = (typeof CHECK_DATASETS)[number];
 
 /** Gorilla APIBench's hubs (their API databases and eval sets). */

@@ -4,6 +4,9 @@ trained from scratch on CPU in minutes, deterministically, then exported for the
 
   python scripts/init-tiny-model.py --out DIR [--steps N] [--arch gpt2|llama] [--seed S]
   (what `npx feedloop model init-tiny` runs, with the reference trainer's venv)
+  python scripts/init-tiny-model.py --out DIR --corpus FILE.jsonl --recipe NAME ...
+  (another corpus: rows {"prompt", "completion"}; what `npx feedloop model init-synth` runs with
+  the synthetic family's pretraining corpus, cli/synth-policy.ts)
 
 Training set: the gold programs of MBPP's Refine and Train splits of the ILF paper (task ids
 111-974), each after the prompt feedloop gives a policy (activities/datasets/mbpp.ts
@@ -107,11 +110,16 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of the recipe: float sums depend on it)")
     ap.add_argument("--print-recipe", action="store_true", help="print the training task ids and exit (no torch needed)")
+    ap.add_argument("--corpus", help="train on this JSONL of {prompt, completion} rows instead of MBPP's gold programs")
+    ap.add_argument("--recipe", default=RECIPE, help="the recipe name recorded in feedloop-model.json")
     args = ap.parse_args()
 
-    rows = training_rows()
+    if args.corpus:
+        rows = [json.loads(line) for line in Path(args.corpus).read_text(encoding="utf-8").splitlines() if line.strip()]
+    else:
+        rows = training_rows()
     if args.print_recipe:
-        print(json.dumps({"recipe": RECIPE, "trainTaskIds": [int(r["task_id"]) for r in rows]}))
+        print(json.dumps({"recipe": args.recipe, "trainTaskIds": [r.get("task_id") for r in rows]}))
         return 0
 
     # torch.onnx and transformers print progress on stdout: keep it for the one result line
@@ -132,12 +140,13 @@ def main() -> int:
     torch.use_deterministic_algorithms(True)
     torch.set_num_threads(args.threads)
 
-    texts = training_texts(rows)
+    texts = [r["prompt"] + r["completion"] for r in rows] if args.corpus else training_texts(rows)
     tok = train_tokenizer(texts, args.vocab)
     encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
     model = build_model(args.arch, tok, args.layers, args.hidden, args.heads, max_positions=max(512, args.max_length))
     params = sum(p.numel() for p in model.parameters())
-    log(f"{len(rows)} MBPP programs (task ids {TRAIN_TASK_RANGE[0]}-{TRAIN_TASK_RANGE[1]}), {sum(map(len, encoded))} tokens, "
+    what = f"{len(rows)} programs of {args.corpus}" if args.corpus else f"{len(rows)} MBPP programs (task ids {TRAIN_TASK_RANGE[0]}-{TRAIN_TASK_RANGE[1]})"
+    log(f"{what}, {sum(map(len, encoded))} tokens, "
         f"vocab {len(tok)}, {args.arch} {args.layers}x{args.hidden}, {params} parameters")
 
     opt = torch.optim.AdamW(model.parameters(), lr=args.learning_rate, weight_decay=0.01)
@@ -177,16 +186,16 @@ def main() -> int:
         stale.unlink()
     model.save_pretrained(out)
     tok.save_pretrained(out)
-    source = {"recipe": RECIPE, "source": str(out), "jobId": None, "kind": "init-tiny", "step": args.steps}
+    source = {"recipe": args.recipe, "source": str(out), "jobId": None, "kind": "init-tiny", "step": args.steps}
     export_causal_lm(model, tok, out / "onnx", marker=source)
     recipe = {
-        "recipe": RECIPE,
+        "recipe": args.recipe,
         "arch": args.arch,
         "layers": args.layers, "hidden": args.hidden, "heads": args.heads, "vocab": len(tok), "parameters": params,
         "seed": args.seed, "threads": args.threads, "steps": args.steps, "batchSize": args.batch_size,
         "learningRate": args.learning_rate, "maxLength": args.max_length,
-        "trainTaskRange": list(TRAIN_TASK_RANGE),
-        "trainTaskIds": [int(r["task_id"]) for r in rows],
+        **({"corpus": args.corpus, "corpusRows": len(rows)} if args.corpus else {
+            "trainTaskRange": list(TRAIN_TASK_RANGE), "trainTaskIds": [int(r["task_id"]) for r in rows]}),
         "trainTokens": sum(map(len, encoded)),
         "loss": {"first": losses[0], "last": losses[-1], "meanLast50": sum(losses[-50:]) / len(losses[-50:]),
                  "every10": [round(v, 5) for v in losses[::10]]},

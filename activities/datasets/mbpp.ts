@@ -67,5 +67,10 @@ export function mbppTests(task: MbppTask): string {
  * as a docstring, in the style of the ILF paper's prompts.
  */
 export function mbppPrompt(task: MbppTask): string {
-  return `"""\n${task.text}\n\n>>> Example: ${task.testList[0] ?? ''}\n"""\n\n`;
+  return docstringPrompt(task.text, task.testList[0] ?? '');
+}
+
+/** MBPP's prompt layout for any description and example test (the synthetic family uses it too). */
+export function docstringPrompt(description: string, exampleTest: string): string {
+  return `"""\n${description}\n\n>>> Example: ${exampleTest}\n"""\n\n`;
 }

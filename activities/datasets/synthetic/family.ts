@@ -59,7 +59,6 @@ export const FAMILY_DEFAULTS: Required<FamilyOptions> = { seed: 1, pretrainShare
 
 // ---------------------------------------------------------------- evaluation
 export type Variant = 'correct' | 'python-bug' | 'java-bug';
-const ERROR = 'error';
 
 function applyPart(p: Primitive, v: Value, variant: Variant, buggy: boolean): Value {
   const f = buggy && p.bug ? (variant === 'java-bug' ? (p.bug.applyJava ?? p.bug.apply) : p.bug.apply) : p.apply;

@@ -2,7 +2,7 @@ import type { Language } from '../../sandbox/types';
 import { SeededRandom } from '../../simulation/seeded-random';
 import { buildFamily, familySplit, FAMILY_DEFAULTS, type Family, type FamilySplit, type FamilyTask } from './family';
 import { DOMAIN_SLOTS, primitiveKey, PRIMITIVES, type Primitive, type Slot } from './primitives';
-import { feedbackFor, promptOf, refinementTriple, renderCompletion, renderProgram, taskLineTruth, testsOf, type LineTruth, type RefinementTriple } from './render';
+import { feedbackFor, promptOf, refinementTriple, renderProgram, taskLineTruth, testsOf, type LineTruth, type RefinementTriple } from './render';
 
 /**
  * The synthetic code family as the dataset registry serves it (`synth`: Python, `synth-java`:
@@ -74,25 +74,31 @@ export interface CorpusRow {
 }
 
 /**
- * The starting policy's pretraining corpus: every task of a split (pretrain by default)
- * rendered `repeats` times, each time with each primitive's near-miss bug planted
- * independently at its seeded rate (20-65%). The model then writes correct code often, but not
- * mostly, as code LLMs do: pass@k well above pass@1, and feedback has something to fix.
+ * Programs of a split's tasks, each rendered `repeats` times with each primitive's near-miss bug
+ * planted independently at its seeded rate (20-65%), with their truth (verdict, wrong lines,
+ * feedback, fix). A teacher's corpus (judge yes/no, feedback, refinements) is made from these,
+ * over the splits it may see (never `test`).
  */
-export function pretrainCorpus(o: CorpusOptions): CorpusRow[] {
+export function renderedPrograms(o: CorpusOptions): ProgramTruth[] {
   const family = o.family ?? registeredFamily();
   const rates = bugRates(o.seed);
-  const rows: CorpusRow[] = [];
+  const out: ProgramTruth[] = [];
   for (const language of o.languages ?? ['python']) {
     for (const t of familySplit(family, o.split ?? 'pretrain')) {
       const rng = new SeededRandom('synthetic-corpus', o.seed, language, t.number);
-      for (let r = 0; r < o.repeats; r++) {
-        const bugs = drawBugs(t, rates, rng);
-        rows.push({ taskId: synthTaskId(language, t), language, prompt: promptOf(t, language), completion: renderCompletion(t, language, bugs), bugs });
-      }
+      for (let r = 0; r < o.repeats; r++) out.push(programTruth(t, language, drawBugs(t, rates, rng)));
     }
   }
-  return rows;
+  return out;
+}
+
+/**
+ * The starting policy's pretraining corpus: `renderedPrograms` of the pretrain split, as
+ * prompt + completion rows. The bugs make the model write correct code often, but not mostly,
+ * as code LLMs do: pass@k well above pass@1, and feedback has something to fix.
+ */
+export function pretrainCorpus(o: CorpusOptions): CorpusRow[] {
+  return renderedPrograms(o).map((p) => ({ taskId: p.taskId, language: p.language, prompt: p.prompt, completion: p.program.slice(p.prompt.length), bugs: p.bugs }));
 }
 
 /** Everything a teacher corpus needs about one program of a task with the given bugs. */

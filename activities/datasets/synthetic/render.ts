@@ -1,4 +1,5 @@
 import type { Language } from '../../sandbox/types';
+import { docstringPrompt } from '../mbpp';
 import { DOMAIN_SLOTS, type Primitive, type Slot, type Value } from './primitives';
 import type { FamilyTask } from './family';
 
@@ -52,7 +53,7 @@ export function pythonExample(t: FamilyTask, i = 0): string {
 
 /** MBPP's prompt (mbppPrompt in ../mbpp.ts): the description and the first test, as a docstring. */
 export function pythonPrompt(t: FamilyTask): string {
-  return `"""\n${t.description}\n\n>>> Example: ${pythonExample(t)}\n"""\n\n`;
+  return docstringPrompt(t.description, pythonExample(t));
 }
 
 export function pythonTests(t: FamilyTask): string {
