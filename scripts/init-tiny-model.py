@@ -111,6 +111,9 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of the recipe: float sums depend on it)")
     ap.add_argument("--print-recipe", action="store_true", help="print the training task ids and exit (no torch needed)")
     ap.add_argument("--corpus", help="train on this JSONL of {prompt, completion} rows instead of MBPP's gold programs")
+    ap.add_argument("--completion-loss", action="store_true",
+                    help="with --corpus: the loss covers each row's completion only (prompt and completion tokenized apart, as a server "
+                         "tokenizes the prompt alone); the tokenizer still learns from both")
     ap.add_argument("--recipe", default=RECIPE, help="the recipe name recorded in feedloop-model.json")
     args = ap.parse_args()
 
@@ -142,7 +145,18 @@ def main() -> int:
 
     texts = [r["prompt"] + r["completion"] for r in rows] if args.corpus else training_texts(rows)
     tok = train_tokenizer(texts, args.vocab)
-    encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
+    if args.corpus and args.completion_loss:
+        # (ids, index of the first completion token): the loss is taken from there on
+        encoded, starts = [], []
+        for r in rows:
+            p_ids = tok(r["prompt"], add_special_tokens=False)["input_ids"]
+            c_ids = tok(r["completion"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+            ids = (p_ids + c_ids)[-args.max_length:]  # an over-long prompt loses its start, as fitPrompt cuts it
+            encoded.append(ids)
+            starts.append(max(0, len(ids) - len(c_ids)))
+    else:
+        encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
+        starts = [0] * len(encoded)
     model = build_model(args.arch, tok, args.layers, args.hidden, args.heads, max_positions=max(512, args.max_length))
     params = sum(p.numel() for p in model.parameters())
     what = f"{len(rows)} programs of {args.corpus}" if args.corpus else f"{len(rows)} MBPP programs (task ids {TRAIN_TASK_RANGE[0]}-{TRAIN_TASK_RANGE[1]})"
@@ -165,11 +179,13 @@ def main() -> int:
     for step in range(args.steps):
         if len(order) < args.batch_size:
             order += torch.randperm(len(encoded), generator=g).tolist()
-        batch, order = [encoded[i] for i in order[: args.batch_size]], order[args.batch_size :]
+        picked, order = order[: args.batch_size], order[args.batch_size :]
+        batch = [encoded[i] for i in picked]
         width = max(map(len, batch))
         input_ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in batch])
         mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in batch])
-        labels = torch.where(mask == 1, input_ids, torch.full_like(input_ids, -100))
+        scored = torch.tensor([[0] * starts[i] + [1] * (len(encoded[i]) - starts[i]) + [0] * (width - len(encoded[i])) for i in picked])
+        labels = torch.where(scored == 1, input_ids, torch.full_like(input_ids, -100))
         loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -193,7 +209,7 @@ def main() -> int:
         "arch": args.arch,
         "layers": args.layers, "hidden": args.hidden, "heads": args.heads, "vocab": len(tok), "parameters": params,
         "seed": args.seed, "threads": args.threads, "steps": args.steps, "batchSize": args.batch_size,
-        "learningRate": args.learning_rate, "maxLength": args.max_length,
+        "learningRate": args.learning_rate, "maxLength": args.max_length, "completionLoss": bool(args.completion_loss),
         **({"corpus": args.corpus, "corpusRows": len(rows)} if args.corpus else {
             "trainTaskRange": list(TRAIN_TASK_RANGE), "trainTaskIds": [int(r["task_id"]) for r in rows]}),
         "trainTokens": sum(map(len, encoded)),
