@@ -1,3 +1,4 @@
+import type { PromptTask } from '../models/prompts';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -28,6 +29,9 @@ export interface CodeTask {
   reference?: string;
   /** the dataset's own reference program, even one known to fail its tests (what `sandbox check` runs) */
   canonical?: string;
+  /** the task in words and its tests one by one, where the dataset has them (MBPP's `text` and `testList`): what ILF's feedback and refinement prompts show */
+  text?: string;
+  testList?: readonly string[];
 }
 
 export interface CodeDataset {
@@ -109,7 +113,7 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
     // The ILF paper's splits (Chen, Scheurer et al. 2023).
     splits: MBPP_SPLITS,
     tasks: cached(() =>
-      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code, canonical: t.code })),
+      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code, canonical: t.code, text: t.text, testList: t.testList })),
     ),
   },
   humaneval: {
@@ -192,6 +196,11 @@ export function findTask(dataset: string, taskId: string): CodeTask | undefined 
   let index = taskIndexes.get(ds.name);
   if (!index) taskIndexes.set(ds.name, (index = new Map(ds.tasks().map((t) => [t.taskId, t]))));
   return index.get(taskId);
+}
+
+/** What ILF's feedback and refinement prompts show of a task: its words and tests (empty where the dataset has none). */
+export function promptTaskOf(task: CodeTask): PromptTask {
+  return { text: task.text ?? '', testList: task.testList ?? [] };
 }
 
 /** The sandbox program of a generated program for a task. */

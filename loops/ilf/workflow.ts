@@ -39,10 +39,10 @@ function ilfActivities(config: IlfCampaignConfig, queues = config.taskQueues) {
 /** The sandbox limits the campaign sets (the rest keep the sandbox's defaults). */
 const sandboxLimits = (config: IlfCampaignConfig) => ({ cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb });
 
-/** The MBPP_Test evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
+/** The test-split evaluation (MBPP_Test for MBPP) of a policy: iteration k's, or the starting policy's (k = 0). */
 function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput['policy'], k: number, taskQueues: IlfCampaignConfig['taskQueues']): EvaluationInput {
   return {
-    dataset: 'mbpp',
+    dataset: config.dataset.name,
     split: 'test',
     taskRange: config.dataset.splits.test,
     maxTasks: config.dataset.maxTestTasks,
@@ -129,7 +129,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     acts,
     {
       runId: trainRun,
-      dataset: 'mbpp',
+      dataset: config.dataset.name,
       split: 'train',
       taskRange: config.dataset.splits.train,
       maxTasks: config.dataset.maxTrainTasks,
@@ -146,7 +146,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
 
   // 3. Feedback on the failing programs.
   await it.enter('feedback');
-  const fb = await ilf.feedback.openFeedbackRequests({ campaignId: c, iteration: k, source: config.feedback.source, feedbackModel: config.models.feedback });
+  const fb = await ilf.feedback.openFeedbackRequests({ campaignId: c, iteration: k, dataset: config.dataset.name, source: config.feedback.source, feedbackModel: config.models.feedback });
   for (const r of fb.open) openRequests.set(r.requestId, r.taskId);
   requestsRegistered = true;
   if (config.feedback.source === 'human' && fb.open.length > 0) {
@@ -182,6 +182,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
   const refined = await ilf.refine.refinePrograms({
     campaignId: c,
     iteration: k,
+    dataset: config.dataset.name,
     kind: config.refiner.kind,
     refiner: input.refiner ?? config.models.refiner,
     limits,
@@ -199,7 +200,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
 
   // 6. Fine-tune the policy on the kept refinements.
   await it.enter('train', { refinementsKept: kept });
-  const tuned = await ilf.fineTune.ilfFineTune({ campaignId: c, iteration: k, trainer: config.trainer, policy: input.policy });
+  const tuned = await ilf.fineTune.ilfFineTune({ campaignId: c, iteration: k, dataset: config.dataset.name, trainer: config.trainer, policy: input.policy });
   if (it.stopRequested) {
     // Recorded before the kernel too: a stop after training keeps the trained policy.
     if (!patched('ilf-records-stopped-iteration')) {
