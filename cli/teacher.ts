@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { codeJudgeMessages } from '../activities/feedback/ai-feedback-rubric';
-import { chatPrompt } from '../activities/models/onnx/openai-server';
+import { chatPrompt, startOnnxOpenAiServer, type OnnxOpenAiServer } from '../activities/models/onnx/openai-server';
 import { feedbackPrompt, refinementPrompt, type PromptTask } from '../activities/models/prompts';
 import { evaluate, familyTaskOf, pythonExample, renderedPrograms, REGISTERED_FAMILY_SEED, registeredFamily, renderProgram, sameValue, type FamilyTask, type ProgramTruth } from '../activities/datasets/synthetic';
 import { discriminatorMessages } from '../loops/rlcf/activities/discriminator-rubric';
@@ -108,4 +108,18 @@ export function ensureTeacher(log: (line: string) => void = () => undefined, opt
         `${recipe.layers}x${recipe.hidden}, ${recipe.steps} steps on ${recipe.threads} thread(s); about ten minutes) in ${modelDir}`,
     ),
   );
+}
+
+/** The model name the teacher answers to over the OpenAI protocol (a campaign's `models.feedback.model`). */
+export const TEACHER_NAME = 'teacher';
+
+/**
+ * Makes the teacher if missing and serves it on a free local port over the OpenAI protocol
+ * (chat completions with logprobs: RLAIF's judge and RLCF's discriminator read P(Yes) there).
+ */
+export async function startTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}): Promise<OnnxOpenAiServer & { teacher: Teacher }> {
+  const teacher = ensureTeacher(log, options);
+  const server = await startOnnxOpenAiServer({ modelDir: teacher.onnxDir, name: TEACHER_NAME, intraOpThreads: 1 });
+  log(`teacher: ${teacher.onnxDir} served over the OpenAI protocol at ${server.baseUrl} (model ${TEACHER_NAME})`);
+  return Object.assign(server, { teacher });
 }
