@@ -25,7 +25,7 @@ import type { SynthPolicyRecipe } from './synth-policy';
  *
  * Cached by recipe under the tools directory (`<tools>/models/teacher-<key>`), as the policy is.
  */
-export const TEACHER_RECIPE = 'feedloop-synth-teacher-v1';
+export const TEACHER_RECIPE = 'feedloop-synth-teacher-v2';
 
 /** The policy's recipe fields (seed: corpus draws and training; repeats: renderings of each pretrain/train task per language), and the sequence length. */
 export interface TeacherRecipe extends Omit<SynthPolicyRecipe, 'language'> {

@@ -144,7 +144,9 @@ def main() -> int:
     torch.set_num_threads(args.threads)
 
     texts = [r["prompt"] + r["completion"] for r in rows] if args.corpus else training_texts(rows)
-    tok = train_tokenizer(texts, args.vocab)
+    # with the loss on completions, they are tokenized apart from their prompts: the tokenizer
+    # learns them apart too (a one-word answer, "Yes", is then one token, as a judge's logprobs need)
+    tok = train_tokenizer([t for r in rows for t in (r["prompt"], r["completion"])] if args.corpus and args.completion_loss else texts, args.vocab)
     if args.corpus and args.completion_loss:
         # (ids, index of the first completion token): the loss is taken from there on
         encoded, starts = [], []
