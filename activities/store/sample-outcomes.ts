@@ -17,7 +17,7 @@ export async function failingGenerations(pool: pg.Pool, owner: string): Promise<
      from sandbox_items i join sandbox_results r on r.batch_id = i.batch_id and r.idx = i.idx
      join sandbox_batches b on b.id = i.batch_id
      where b.owner = $1 and r.outcome not in ('passed', 'infra_error')
-     order by substring(i.task_id from '(\d+)$')::int, i.task_id, i.generation_id`,
+     order by substring(i.task_id from '([0-9]+)$')::int, i.task_id, i.generation_id`,
     [owner],
   );
   return rows.map((r) => ({ generationId: r.generation_id, taskId: r.task_id, program: r.program }));
