@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { OUTCOMES, type Outcome } from '../activities/sandbox/types';
+import { datasetFileOf } from '../common/dataset-file';
 import type { StepPlacement } from '../common/task-queues';
 import type { WorkerVersion } from '../common/worker-version';
 
@@ -10,8 +11,8 @@ import type { WorkerVersion } from '../common/worker-version';
  * (null when not known yet), record keys come in a fixed order.
  */
 
-/** 2: `start`, iteration 0's evaluation of the starting policy, was added. 3: each iteration's `workerVersion`. */
-export const AUDIT_SCHEMA_VERSION = 3;
+/** 2: `start`, iteration 0's evaluation of the starting policy, was added. 3: each iteration's `workerVersion`. 4: `endReason` of the campaign and each iteration. */
+export const AUDIT_SCHEMA_VERSION = 4;
 
 /** Every outcome class, zero when absent. */
 export type OutcomeCounts = Record<Outcome, number>;
@@ -272,6 +273,8 @@ export interface CampaignRow {
   config: unknown;
   workflow_id: string;
   status: string;
+  /** why it ended so (migration 011; null before it, or while it runs) */
+  end_reason: string | null;
   created_at: Date;
   finished_at: Date | null;
 }
@@ -280,7 +283,8 @@ export interface CampaignRow {
 export async function readCampaignRow(db: Queryable, campaignId: string): Promise<CampaignRow> {
   const [campaign] = await rows<CampaignRow>(
     db,
-    'select id, algorithm, config, workflow_id, status, created_at, finished_at from campaigns where id = $1',
+    // end_reason through to_jsonb: a store an older worker migrated (before 011) reads as well
+    `select id, algorithm, config, workflow_id, status, to_jsonb(c)->>'end_reason' as end_reason, created_at, finished_at from campaigns c where id = $1`,
     [campaignId],
   ).catch((err: unknown) => {
     if ((err as { code?: string }).code !== UNDEFINED_TABLE) throw err;
@@ -296,6 +300,7 @@ export interface IterationRow {
   run_id: string;
   policy: unknown;
   status: string;
+  end_reason: string | null;
   phase: string;
   counts: unknown;
   started_at: Date;
@@ -307,8 +312,8 @@ export interface IterationRow {
 export async function readIterationRows(db: Queryable, campaignId: string, iteration: number | undefined): Promise<IterationRow[]> {
   const found = await rows<IterationRow>(
     db,
-    `select iteration, workflow_id, run_id, policy, status, phase, counts, started_at, finished_at, worker_version
-     from campaign_iterations where campaign_id = $1 and ($2::int is null or iteration = $2) order by iteration`,
+    `select iteration, workflow_id, run_id, policy, status, to_jsonb(i)->>'end_reason' as end_reason, phase, counts, started_at, finished_at, worker_version
+     from campaign_iterations i where campaign_id = $1 and ($2::int is null or iteration = $2) order by iteration`,
     [campaignId, iteration ?? null],
   );
   if (iteration !== undefined && found.length === 0) {
@@ -322,6 +327,8 @@ export async function readIterationRows(db: Queryable, campaignId: string, itera
 export interface IterationHead {
   iteration: number;
   status: string;
+  /** why it ended so: the failure (step and message), the terminate reason; null when it completed or runs */
+  endReason: string | null;
   phase: string;
   policy: BackendLabel;
   startedAt: string;
@@ -335,6 +342,7 @@ export function iterationHead(row: IterationRow): IterationHead {
   return {
     iteration: row.iteration,
     status: row.status,
+    endReason: row.end_reason,
     phase: row.phase,
     policy: backendLabel(row.policy),
     startedAt: iso(row.started_at)!,
@@ -396,6 +404,8 @@ export interface CampaignHead<C> {
   id: string;
   algorithm: string;
   status: string;
+  /** why it ended so: the failure (step and message), the terminate reason; null when it completed or runs */
+  endReason: string | null;
   workflowId: string;
   createdAt: string;
   finishedAt: string | null;
@@ -403,6 +413,8 @@ export interface CampaignHead<C> {
   simulated: boolean;
   /** which parts are simulated, e.g. ["models.policy", "trainer"] */
   simulatedParts: string[];
+  /** the dataset file of the user's tasks the campaign trained on, by path and SHA-256 (pinned when it started); null: built-in datasets */
+  datasetFile: { path: string; sha256: string | null } | null;
   config: C;
 }
 
@@ -411,11 +423,13 @@ export function campaignHead<C>(campaign: CampaignRow, config: C, simulatedParts
     id: campaign.id,
     algorithm: campaign.algorithm,
     status: campaign.status,
+    endReason: campaign.end_reason,
     workflowId: campaign.workflow_id,
     createdAt: iso(campaign.created_at)!,
     finishedAt: iso(campaign.finished_at),
     simulated: simulatedParts.length > 0,
     simulatedParts,
+    datasetFile: datasetFileOf(campaign.config),
     config,
   };
 }
@@ -426,4 +440,13 @@ export const jobNumbers = (j: TrainingJobAudit | null) => (j ? { examples: j.exa
 /** The algorithm of a stored campaign, or a CampaignNotFoundError. */
 export async function campaignAlgorithm(pool: Queryable, campaignId: string): Promise<string> {
   return (await readCampaignRow(pool, campaignId)).algorithm;
+}
+
+/**
+ * A campaign's or an iteration's state in the words `campaign status`, the audit and the report
+ * all use: "completed", "stopped", "failed: iteration 1 of campaign c failed: Terminated".
+ */
+export function endText(r: { status: string; endReason: string | null }): string {
+  // A reason's first line: a crashed trainer's message can go on with its require stack.
+  return r.endReason ? `${r.status}: ${r.endReason.split('\n')[0]}` : r.status;
 }

@@ -1,5 +1,5 @@
 import { formatDuration } from './report/format';
-import { isSimulatedName, type ExecutionRef, type IterationHead, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
+import { endText, isSimulatedName, type CampaignHead, type ExecutionRef, type IterationHead, type LearningSignalAudit, type ScoredSetAudit, type TrainingJobAudit } from './core';
 import { formatWorkerVersion } from '../common/worker-version';
 
 /** Text pieces every loop's `feedloop audit` prints with. */
@@ -9,6 +9,44 @@ export function formatTable(header: string[], body: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** A column of a loop's iteration table: its header and its cell for one row. */
+export type Column<R> = readonly [header: string, cell: (row: R) => string];
+
+/** A table from the columns a loop declares, one line per row. */
+export function columnTable<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+  return formatTable(
+    columns.map(([header]) => header),
+    rows.map((r) => columns.map(([, cell]) => cell(r))),
+  );
+}
+
+/** The first lines of every loop's audit: the campaign, its workflow and its description. */
+export function campaignLines(c: CampaignHead<{ description?: string | null }>): string[] {
+  return [
+    `campaign     ${c.id} (${c.algorithm}), ${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
+    `workflow     ${c.workflowId}`,
+    ...(c.config.description ? [`description  ${c.config.description}`] : []),
+  ];
+}
+
+/** The SIMULATED line of a campaign with simulated parts (`parts`: what they are; `notFrom`: what the numbers do not come from). */
+export function simulatedLines(c: Pick<CampaignHead<unknown>, 'simulated' | 'simulatedParts'>, parts: string, notFrom: string): string[] {
+  return c.simulated ? [`SIMULATED    simulated ${parts} (${c.simulatedParts.join(', ')}): these numbers do not come from ${notFrom}`] : [];
+}
+
+/**
+ * The human form of `feedloop audit`, framed the same for every loop: the loop's header lines,
+ * its iteration table and one section per iteration (or that there are none yet), its notes,
+ * and how to export a history.
+ */
+export function auditText<I>(header: readonly string[], iterations: readonly I[], table: (iterations: readonly I[]) => string[], section: (it: I) => string, notes: readonly string[] = []): string {
+  const parts = [header.join('\n'), ''];
+  if (iterations.length === 0) parts.push('no iterations recorded yet');
+  else parts.push(...table(iterations), '', ...iterations.map((it) => `${section(it)}\n`));
+  parts.push(...notes, 'export a history: npx feedloop history export <workflowId> --run-id <runId>');
+  return parts.join('\n');
 }
 
 /** One training job, as `feedloop audit` prints it. */
@@ -68,4 +106,9 @@ export function formatVersionSpread(iterations: readonly Pick<IterationHead, 'it
     else groups.push({ version, ks: [it.iteration] });
   }
   return groups.map((g) => `${g.version}: iteration${g.ks.length > 1 ? `s ${g.ks[0]}-${g.ks.at(-1)}` : ` ${g.ks[0]}`}`).join('; ');
+}
+
+/** The audit line naming a campaign's dataset file by path and SHA-256; none for built-in datasets. */
+export function formatDatasetFile(head: { datasetFile: { path: string; sha256: string | null } | null }): string[] {
+  return head.datasetFile ? [`dataset file ${head.datasetFile.path} (sha256 ${head.datasetFile.sha256 ?? 'not pinned'})`] : [];
 }

@@ -16,13 +16,17 @@
  * samples per task would be: 4,870 for MBPP), so that no single slow program (MBPP 123, 3.6 s
  * of CPU) bounds the figure, and the per-program overhead of each side: its wall time per
  * program minus the program's own CPU time (as the sandbox's cgroup measured it for that
- * program). The last line is the --samples ratio.
+ * program). Python also measures, in the same run, the floor: each program run by a fork from a
+ * warm Python parent with no isolation and no judge (fork-floor-runner.ts); the last line is the
+ * sandbox's per-program overhead as a multiple of the floor's (at --samples K when K > 1).
+ * --profile also prints where each program's time goes in the sandbox, stage by stage.
  */
 import os from 'node:os';
 import { loadMbpp, mbppTests } from '../activities/datasets/mbpp';
 import { sampleTasks } from '../activities/sandbox/dataset-check';
 import { KNOWN_BROKEN } from '../activities/sandbox/known-broken';
 import { referencePrograms } from '../activities/sandbox/reference-programs';
+import { createForkFloorRunner } from './fork-floor-runner';
 import { createPlainJavaRunner } from './plain-java-runner';
 import { resolvePython } from '../activities/sandbox/isolation';
 import { runMany } from '../common/run-many';
@@ -37,12 +41,15 @@ interface Pass {
   /** CPU time of each program's run, where the runner measures it (the sandbox) */
   cpuMs: Array<number | undefined>;
   seconds: number;
+  /** --profile: the server's time per stage of each run */
+  profiles: Array<Record<string, number> | undefined>;
 }
 
 async function timePass(runner: SandboxRunner, specs: readonly ProgramSpec[], concurrency: number): Promise<Pass> {
   const outcomes: Outcome[] = new Array<Outcome>(specs.length);
   const runMs: number[] = new Array<number>(specs.length);
   const cpuMs: Array<number | undefined> = new Array<number | undefined>(specs.length);
+  const profiles: Array<Record<string, number> | undefined> = new Array<Record<string, number> | undefined>(specs.length);
   const started = performance.now();
   await runMany(specs, concurrency, async (spec, i) => {
     const t0 = performance.now();
@@ -50,8 +57,9 @@ async function timePass(runner: SandboxRunner, specs: readonly ProgramSpec[], co
     runMs[i] = performance.now() - t0;
     outcomes[i] = result.outcome;
     cpuMs[i] = result.cpuMs;
+    profiles[i] = result.profile;
   });
-  return { outcomes, runMs, cpuMs, seconds: (performance.now() - started) / 1000 };
+  return { outcomes, runMs, cpuMs, profiles, seconds: (performance.now() - started) / 1000 };
 }
 
 function tally(outcomes: readonly Outcome[]): string {
@@ -123,10 +131,13 @@ async function main(): Promise<void> {
 
   const samples = language === 'python' ? Math.max(1, Number(flag('--samples') ?? 5) || 1) : 1;
   const repeated = samples > 1 ? specs.flatMap((spec) => Array.from({ length: samples }, () => spec)) : [];
-  const sandbox = createSandboxRunner({ size: concurrency });
+  const profile = process.argv.includes('--profile');
+  const sandbox = createSandboxRunner({ size: concurrency, profile });
   const fastPasses: Pass[] = [];
   const basePasses: Pass[] = [];
   let many: { fast: Pass; baseline: Pass } | undefined;
+  const floorRunner = language === 'python' ? createForkFloorRunner(resolvePython(), concurrency) : undefined;
+  let floor: { once: Pass; many?: Pass } | undefined;
   let poolStartMs = 0;
   let compileStage: { seconds: number; compiled: number } | undefined;
   try {
@@ -137,7 +148,9 @@ async function main(): Promise<void> {
       fastPasses.push(await timePass(sandbox, specs, concurrency));
       basePasses.push(await timePass(baselineRunner, specs, concurrency));
     }
+    if (floorRunner) floor = { once: await timePass(floorRunner, specs, concurrency) };
     if (repeated.length > 0) many = { fast: await timePass(sandbox, repeated, concurrency), baseline: await timePass(baselineRunner, repeated, concurrency) };
+    if (floorRunner && floor && repeated.length > 0) floor.many = await timePass(floorRunner, repeated, concurrency);
     if (language === 'java') {
       const started = performance.now();
       let compiled = 0;
@@ -148,6 +161,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await sandbox.close();
+    await floorRunner?.close();
   }
   const best = (passes: Pass[]) => passes.reduce((a, b) => (b.seconds < a.seconds ? b : a));
   const fast = best(fastPasses);
@@ -184,6 +198,15 @@ async function main(): Promise<void> {
     if (differ > 0) process.exitCode = 1;
     manyRatio = `ratio --samples ${samples} (${n} programs, sandbox vs a fresh python3 -I -S per program) ${(fr / br).toFixed(2)}`;
   }
+  if (profile) {
+    // Where the sandbox's time goes, per program (medians of the server's stages; "driver" is
+    // the rest of the wall time the caller saw: the Node driver, its pipes, the queue).
+    const pass = many?.fast ?? fast;
+    const stages = [...new Set(pass.profiles.flatMap((p) => Object.keys(p ?? {})))];
+    const parts = stages.map((stage) => `${stage} ${median(pass.profiles.map((p) => p?.[stage] ?? 0)).toFixed(2)}`);
+    const driver = median(pass.runMs.map((ms, i) => ms - Object.values(pass.profiles[i] ?? {}).reduce((a, b) => a + b, 0)));
+    console.log(`where a program's time goes in the sandbox (median ms): ${parts.join(', ')}, driver ${driver.toFixed(2)}`);
+  }
   console.log(`load after: ${load()}`);
   if (disagreements.length > 0) {
     console.log(`outcomes disagree on ${disagreements.length} runs: ${disagreements.slice(0, 20).join(', ')}`);
@@ -193,6 +216,18 @@ async function main(): Promise<void> {
   }
   console.log(`ratio ${(fastRate / baseRate).toFixed(2)}`);
   if (manyRatio) console.log(manyRatio);
+  if (floor) {
+    // The floor: a fork from a warm parent per program, no isolation, no judge. Overhead: wall
+    // time minus the program's own CPU time as the floor measured it (program and tests run in
+    // one plain process: what the program costs in any harness), the same subtraction for both.
+    const [sandboxPass, floorPass, n] = many && floor.many ? [many.fast, floor.many, repeated.length] : [fast, floor.once, specs.length];
+    const [sandboxOverhead, floorOverhead] = [overhead(sandboxPass, floorPass), overhead(floorPass, floorPass)];
+    console.log(
+      `floor (fork from a warm python3 per program, no isolation, no judge; ${n} programs): ${(n / floorPass.seconds).toFixed(1)} programs/s (${floorPass.seconds.toFixed(2)} s), ` +
+        `sandbox ${(n / sandboxPass.seconds).toFixed(1)} programs/s; median overhead per program: sandbox ${sandboxOverhead.toFixed(2)} ms, floor ${floorOverhead.toFixed(2)} ms`,
+    );
+    console.log(`overhead multiple of the floor${many ? ` --samples ${samples}` : ''} ${(sandboxOverhead / floorOverhead).toFixed(2)}`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { databaseUrlOf } from '../infra/postgres';
 import { withPool } from '../infra/pool';
 import { campaignAlgorithm, CampaignNotFoundError } from '../audit/core';
 import { loopNamed } from '../loops/registry';
+import { reconcileIfReachable } from './campaign-end';
 import { registerHistoryCommands } from './history';
 import { registerReportCommand } from './report';
 
@@ -34,6 +35,8 @@ export async function runAuditCommand(
     await withPool(databaseUrl, async (pool) => {
       // The stored campaign's algorithm picks the loop whose audit reads and prints it.
       const loop = loopNamed(await campaignAlgorithm(pool, campaignId));
+      // How its workflows ended, where they could not record it themselves (terminated, cancelled).
+      await reconcileIfReachable(pool, campaignId);
       const audit = await loop.audit.load(pool, campaignId, { iteration: opts.iteration });
       if (opts.numbers) io.out(JSON.stringify(loop.audit.numbers(audit), null, 2));
       else io.out(opts.json ? JSON.stringify(audit, null, 2) : loop.audit.format(audit));

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { CampaignStatus, IterationStatus } from '../common/campaign';
@@ -9,6 +9,11 @@ import { loopNamed } from '../loops/registry';
 import { campaignStatusQuery, iterationStatusQuery, pauseCampaignUpdate, resumeCampaignUpdate, stopCampaignUpdate } from '../workflows/control';
 import { connectClient } from './evaluate';
 import { checkCampaignTrainers, loadTrainerRegistry } from '../activities/training/trainer-registry';
+import { withPool } from '../infra/pool';
+import { databaseUrlOf } from '../infra/postgres';
+import { endText } from '../audit/core';
+import { ALGORITHM, ITERATION } from '../common/search-attributes';
+import { formatRetryingStep, reconcileCampaign, retryingSteps, workflowEnd, type RetryingStep, type WorkflowEnd } from './campaign-end';
 
 /**
  * `feedloop campaign validate|start|status|pause|resume|stop`: drive campaigns of any loop through
@@ -65,17 +70,96 @@ export async function campaignStatus(client: Client, campaignId: string): Promis
   return { campaign, iteration };
 }
 
-export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: IterationStatus }): string {
+/** What `campaign status` says of an ended campaign: how it ended (the store's words once reconciled), its last iteration. */
+export interface EndedCampaignStatus {
+  campaignId: string;
+  algorithm: string | null;
+  status: string;
+  endReason: string | null;
+  /** the last iteration it reached, and how many its config asked for (when the store has it) */
+  iteration: number | null;
+  iterations: number | null;
+  closedAt: string | null;
+}
+
+/**
+ * The status of a campaign whose workflow has closed. A closed workflow answers no query without
+ * a worker to replay it, and a terminated or cancelled one never recorded its end: Temporal's
+ * close event says how it ended, and the store is reconciled with it (when DATABASE_URL answers),
+ * so that status, audit and report say the same.
+ */
+async function endedCampaignStatus(client: Client, campaignId: string, end: WorkflowEnd): Promise<EndedCampaignStatus> {
+  const attr = (key: string) => (end.searchAttributes[key] as unknown[] | undefined)?.[0];
+  const status: EndedCampaignStatus = {
+    campaignId,
+    algorithm: (attr(ALGORITHM.name) as string | undefined) ?? null,
+    status: end.status,
+    endReason: end.endReason,
+    iteration: (attr(ITERATION.name) as number | undefined) ?? null,
+    iterations: null,
+    closedAt: end.closedAt?.toISOString() ?? null,
+  };
+  try {
+    await withPool(databaseUrlOf(readEnv()), async (pool) => {
+      await reconcileCampaign(pool, client, campaignId);
+      const { rows } = await pool.query<{ algorithm: string; status: string; end_reason: string | null; iterations: number | null; reached: number | null }>(
+        `select algorithm, status, to_jsonb(c)->>'end_reason' as end_reason, (config->>'iterations')::int as iterations,
+           (select max(iteration) from campaign_iterations i where i.campaign_id = c.id) as reached
+         from campaigns c where id = $1`,
+        [campaignId],
+      );
+      const row = rows[0];
+      if (!row) return;
+      Object.assign(status, { algorithm: row.algorithm, status: row.status, endReason: row.end_reason, iterations: row.iterations, iteration: row.reached ?? status.iteration });
+    });
+  } catch {
+    /* no store to reconcile: Temporal's word alone */
+  }
+  return status;
+}
+
+export function formatEndedCampaignStatus(s: EndedCampaignStatus): string {
+  const reached = s.iteration !== null ? `; reached iteration ${s.iteration}${s.iterations !== null ? `/${s.iterations}` : ''}` : '';
+  return `${s.campaignId} (${s.algorithm ?? '?'}): ${endText(s)}${reached}${s.closedAt ? `; ended ${s.closedAt}` : ''}`;
+}
+
+export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: IterationStatus; retrying?: RetryingStep[] }): string {
   const c = s.campaign;
-  const state = c.finished ? 'finished' : c.stopRequested ? 'stopping' : c.paused ? 'paused' : 'running';
+  const state = c.finished ? (c.outcome ?? 'finished') : c.stopRequested ? 'stopping' : c.paused ? 'paused' : 'running';
   const lines = [`${c.campaignId} (${c.algorithm}): ${state}, iteration ${c.iteration}/${c.iterations}` + (c.currentIterationWorkflowId ? ` (${c.currentIterationWorkflowId})` : '')];
   if (s.iteration) {
     lines.push(`phase ${s.iteration.phase}${s.iteration.paused ? ' (paused)' : ''}` + (s.iteration.waitingFor ? `; waiting for ${s.iteration.waitingFor}` : ''));
   }
+  for (const r of s.retrying ?? []) lines.push(formatRetryingStep(r));
   const rate = (p: number) => `${(100 * p).toFixed(1)}%`;
   if (c.metric.start !== undefined) lines.push(`${c.metric.name} of the starting policy (iteration 0): ${rate(c.metric.start)}`);
   if (c.metric.history.length) lines.push(`${c.metric.name} per iteration: ${c.metric.history.map(rate).join(', ')}`);
   return lines.join('\n');
+}
+
+/**
+ * `campaign start` with an id that is taken refuses in one line: a running campaign is steered,
+ * not started again, and an ended one keeps its audit (a second run under the same id would mix
+ * the two): a fresh campaign takes a new id.
+ */
+async function refuseReusedId(client: Client, campaignId: string): Promise<void> {
+  const end = await workflowEnd(client, campaignId);
+  if (end?.status === 'running') {
+    throw new ConfigError(`campaign "${campaignId}" is already running: follow it with \`npx feedloop campaign status ${campaignId}\`, or start another with a new --id`);
+  }
+  let stored: string | undefined;
+  try {
+    stored = await withPool(databaseUrlOf(readEnv()), async (pool) => {
+      const { rows } = await pool.query<{ status: string; end_reason: string | null }>(`select status, to_jsonb(c)->>'end_reason' as end_reason from campaigns c where id = $1`, [campaignId]);
+      return rows[0] ? endText({ status: rows[0].status, endReason: rows[0].end_reason }) : undefined;
+    });
+  } catch {
+    /* no store to ask: Temporal's word alone */
+  }
+  if (end || stored !== undefined) {
+    const how = end ? endText(end) : stored!;
+    throw new ConfigError(`campaign "${campaignId}" already ran (${how.split('\n')[0]}) and its audit keeps that run: start a fresh campaign with a new --id, e.g. --id ${campaignId}-2`);
+  }
 }
 
 /** Where the workers' trainers file is visible (--trainers, FEEDLOOP_TRAINERS), a campaign naming another trainer is refused here. */
@@ -111,7 +195,15 @@ export function registerCampaignCommands(program: Command): void {
       const config = loadCampaignConfig(opts.config);
       checkTrainersIfKnown(config, opts.trainers);
       await withClient(async (client) => {
-        const handle = await startCampaignFromConfig(client, opts.id, config);
+        await refuseReusedId(client, opts.id);
+        let handle;
+        try {
+          handle = await startCampaignFromConfig(client, opts.id, config);
+        } catch (err) {
+          // Started by someone else between the check and the start.
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConfigError(`campaign "${opts.id}" is already running: follow it with \`npx feedloop campaign status ${opts.id}\`, or start another with a new --id`);
+          throw err;
+        }
         console.log(`started ${config.algorithm} campaign ${opts.id} (run ${handle.firstExecutionRunId})`);
         console.log(`follow it: npx feedloop campaign status ${opts.id}; audit: npx feedloop audit ${opts.id}`);
         if (opts.wait) console.log(JSON.stringify(await handle.result(), null, 2));
@@ -124,8 +216,17 @@ export function registerCampaignCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       await withClient(async (client) => {
+        const end = await workflowEnd(client, id);
+        if (!end) throw new WorkflowNotFoundError('not found', id, undefined);
+        if (end.status !== 'running') {
+          const ended = await endedCampaignStatus(client, id, end);
+          console.log(opts.json ? JSON.stringify({ ended }, null, 2) : formatEndedCampaignStatus(ended));
+          return;
+        }
         const s = await campaignStatus(client, id);
-        console.log(opts.json ? JSON.stringify(s, null, 2) : formatCampaignStatus(s));
+        // A step Temporal keeps retrying (a crashing trainer): its attempt and last error.
+        const retrying = s.campaign.currentIterationWorkflowId ? await retryingSteps(client, s.campaign.currentIterationWorkflowId) : [];
+        console.log(opts.json ? JSON.stringify({ ...s, retrying }, null, 2) : formatCampaignStatus({ ...s, retrying }));
       });
     });
 
@@ -140,6 +241,13 @@ export function registerCampaignCommands(program: Command): void {
       .description(description)
       .action(async (id: string) => {
         await withClient(async (client) => {
+          // An ended campaign answers no update: say how it ended, not "no campaign".
+          const end = await workflowEnd(client, id);
+          if (end && end.status !== 'running') {
+            console.error(`${id}: ${name} rejected: the campaign has ended: ${formatEndedCampaignStatus(await endedCampaignStatus(client, id, end))}`);
+            process.exitCode = 1;
+            return;
+          }
           try {
             const s = await client.workflow.getHandle(id).executeUpdate(update);
             console.log(`${id}: ${name} accepted (paused=${s.paused}, stopping=${s.stopRequested}, iteration ${s.iteration})`);

@@ -54,7 +54,7 @@ export function registerDemoCommand(program: Command): void {
       console.log(`${it.counts.feedbackReceived} got human feedback; ${it.counts.refinementsKept} of ${it.counts.refinementsGenerated} human refinements pass the unit tests.`);
       console.log('No trainer is configured in the demo: the fine-tuning set was written, no weights were trained.\n');
       console.log(ilfLoop.audit.format(await withPool(servers.databaseUrl, (pool) => ilfLoop.audit.load(pool, campaignId, {}))));
-      const report = await writeCampaignReport(servers.databaseUrl, campaignId, { out: path.join(statePaths(env.FEEDLOOP_HOME).home, 'reports', `${campaignId}.html`) });
+      const report = await writeCampaignReport(servers.databaseUrl, campaignId, { out: path.join(statePaths(env.FEEDLOOP_HOME).reports, `${campaignId}.html`) });
       console.log(`\nReport: ${report}`);
       if (servers.temporalUiUrl) console.log(`\nTemporal UI: ${servers.temporalUiUrl}/namespaces/${env.TEMPORAL_NAMESPACE}/workflows?query=${encodeURIComponent(`FeedloopCampaignId="${campaignId}"`)}`);
       console.log('The servers keep running; `npm run dev:down` stops them, `npm run demo` runs again.');

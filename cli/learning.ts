@@ -35,6 +35,31 @@ export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
   crlhf: { policyUpdate: { rewards: 'shuffled' } },
 };
 
+/**
+ * CI's reduced form of each learning campaign, merged over its example file: fewer tasks, samples
+ * and iterations, the same parts.
+ */
+export const REDUCED: Record<LearningLoop, Raw> = {
+  ilf: { dataset: { maxTrainTasks: 40, maxTestTasks: 40 }, sampling: { eval: { n: 4, ks: [1, 4] } }, iterations: 2 },
+  rlaif: { dataset: { rolloutTasks: 40, maxEvalTasks: 40, ks: [1, 4] }, sampling: { eval: { n: 4 } }, iterations: 2 },
+  rlcf: { dataset: { rolloutTasks: 40, maxEvalTasks: 40 }, sampling: { eval: { n: 4 }, ks: [1, 4] }, iterations: 2 },
+  crlhf: { dataset: { train: { maxTasks: 40 }, eval: { synth: { maxTasks: 40 } } }, sampling: { eval: { n: 4, ks: [1, 4] } }, iterations: 2 },
+};
+
+/**
+ * Where the learning examples name the models made here, so that each file is a campaign config
+ * as it stands (`campaign validate` takes it); e2e:learning points these at the models it made.
+ */
+export const LEARNING_MODEL_PATHS = {
+  /** the synthetic family's starting policy (Hugging Face checkpoint, its ONNX export in onnx/) */
+  policy: '.feedloop/models/synth-policy',
+  /** the teacher (feedback, refiner, judge, discriminator) */
+  teacher: '.feedloop/models/synth-teacher',
+  /** the teacher served over the OpenAI protocol */
+  judgeUrl: 'http://127.0.0.1:8766/v1',
+} as const;
+export type LearningModels = Partial<Record<keyof typeof LEARNING_MODEL_PATHS, string>>;
+
 /** The bar each loop must clear, in points of held-out pass@1. */
 export const LEARNING_BAR = { minGainPoints: 15, controlWithinPoints: 5 } as const;
 
@@ -51,10 +76,10 @@ export function mergeConfig(base: Raw, patch: Raw): Raw {
 export interface LearningRunOptions {
   seed: number;
   control: boolean;
-  /** CI's form: the `reduced:` block of the example file merged in */
+  /** CI's form: REDUCED merged in */
   reduced?: boolean;
-  /** replaces the `{models}` prefix of every path in the file: where the models were made */
-  modelsDir: string;
+  /** the models made here: each path of LEARNING_MODEL_PATHS in the file is pointed at its model */
+  models: LearningModels;
   taskQueues?: { workflow: string; cpu: string; gpu: string };
   /** a change made on top (tests use it to break the machinery on purpose) */
   patch?: Raw;
@@ -63,14 +88,21 @@ export interface LearningRunOptions {
 /** A learning campaign's config: the example file for this seed, reduced and controlled as asked. */
 export function learningConfig(loop: LearningLoop, opts: LearningRunOptions) {
   const file = learningConfigFile(loop);
-  const { reduced, ...raw } = readCampaignFile(file) as Raw & { reduced?: Raw };
-  let c: Raw = { ...raw, seed: opts.seed };
-  if (opts.reduced && reduced) c = mergeConfig(c, reduced);
+  let c: Raw = { ...(readCampaignFile(file) as Raw), seed: opts.seed };
+  if (opts.reduced) c = mergeConfig(c, REDUCED[loop]);
   if (opts.control) c = mergeConfig(c, NO_FEEDBACK_CONTROL[loop]);
   if (opts.patch) c = mergeConfig(c, opts.patch);
+  const repoint = (v: string): string => {
+    for (const [name, conventional] of Object.entries(LEARNING_MODEL_PATHS)) {
+      const made = opts.models[name as keyof typeof LEARNING_MODEL_PATHS];
+      if (made && (v === conventional || v.startsWith(`${conventional}/`))) return made + v.slice(conventional.length);
+    }
+    // the trainer command runs from the workers' directory: name it absolutely
+    return v.replace(/^trainers\//, `${PROJECT_ROOT}/trainers/`);
+  };
   const resolve = (v: unknown): unknown =>
     typeof v === 'string'
-      ? v.replaceAll('{models}', opts.modelsDir).replace(/^trainers\//, `${PROJECT_ROOT}/trainers/`)
+      ? repoint(v)
       : Array.isArray(v)
         ? v.map(resolve)
         : v && typeof v === 'object'

@@ -5,6 +5,7 @@ import { registerAnnotateWebCommands } from './annotate-web';
 import { registerAuditCommands } from './audit';
 import { registerCampaignCommands } from './campaign';
 import { registerCrowdCommands } from './crowd';
+import { registerDatasetCommands } from './dataset';
 import { registerDemoCommand } from './demo';
 import { registerDeployCommands } from './deploy';
 import { registerDevCommands } from './dev';
@@ -30,6 +31,7 @@ registerCrowdCommands(program);
 registerAnnotateSubmitCommands(annotateCommand(program));
 registerAnnotateWebCommands(annotateCommand(program));
 registerSandboxCommands(program);
+registerDatasetCommands(program);
 registerModelCommands(program);
 registerDeployCommands(program);
 

@@ -4,19 +4,22 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { campaignAlgorithm, CampaignNotFoundError } from '../audit/core';
 import { loopNamed } from '../loops/registry';
 import { databaseUrlOf } from '../infra/postgres';
-import { readEnv } from '../infra/env';
+import { readEnv, statePaths } from '../infra/env';
 import { withPool } from '../infra/pool';
+import { reconcileIfReachable } from './campaign-end';
 
 /** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
 
-export function defaultReportFile(campaignId: string): string {
-  return `${campaignId.replaceAll('/', '__')}.report.html`;
+/** `<FEEDLOOP_HOME>/reports/<campaignId>.report.html`: under the state directory, never the working directory (it may be the repository). */
+export function defaultReportFile(campaignId: string, home = readEnv().FEEDLOOP_HOME): string {
+  return path.join(statePaths(home).reports, `${campaignId.replaceAll('/', '__')}.report.html`);
 }
 
 /** Renders the report from the store and writes it atomically; returns the absolute path. */
 export async function writeCampaignReport(databaseUrl: string, campaignId: string, opts: { out?: string; examples?: number; now?: Date } = {}): Promise<string> {
   const page = await withPool(databaseUrl, async (pool) => {
     const loop = loopNamed(await campaignAlgorithm(pool, campaignId));
+    await reconcileIfReachable(pool, campaignId);
     const audit = await loop.audit.load(pool, campaignId, {});
     const examples = await loop.report.examples(pool, campaignId, { perIteration: opts.examples ?? 5 });
     return loop.report.render(audit, examples, { generatedAt: opts.now ?? new Date() });
@@ -55,7 +58,7 @@ export function registerReportCommand(program: Command): void {
   program
     .command('report <campaignId>')
     .description('write a self-contained HTML report of a campaign: its loop\'s metrics and plots per iteration, the audit table, the workflow ids')
-    .option('--out <file>', 'output file (default: <campaignId>.report.html)')
+    .option('--out <file>', 'output file (default: $FEEDLOOP_HOME/reports/<campaignId>.report.html)')
     .option('--examples <n>', 'feedback examples shown per iteration', parseCount, 5)
     .action(async (campaignId: string, opts: { out?: string; examples: number }) => {
       process.exitCode = await runReportCommand(campaignId, opts);

@@ -1,17 +1,42 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from '../common/config-error';
 import { checkDataset, type CheckSummary } from '../activities/sandbox/dataset-check';
 import { CHECK_DATASETS, type CheckDataset } from '../activities/sandbox/reference-programs';
 import { createSandboxRunner } from '../activities/sandbox/sandbox-runner';
+import { encodeStdioTests, type StdioCase } from '../common/stdio-tests';
 import { DEFAULT_LIMITS, LANGUAGES, type Language, type RunResult, type SandboxLimits } from '../activities/sandbox/types';
 
 /**
  * `feedloop sandbox exec`: runs one program against its tests in the sandbox.
  * `feedloop sandbox check`: runs every reference solution of a dataset against its tests.
- * Both print one JSON object with --json. Exit status: 0 when a verdict was reached (whatever
- * it is) or every non-passing reference is a known-broken one; 1 for unexpected check
- * failures; 3 when the sandbox itself failed (infra_error).
+ * Both print one JSON object with --json. Exit status of `exec`, one per class of outcome
+ * (EXEC_EXIT_CODES): 0 passed; 1 failed (a test failed); 2 a user error (a missing file, a bad
+ * flag); 3 infra_error (the sandbox itself failed); 4 the program did not run to its tests
+ * (compile_error, runtime_error); 5 it hit a limit (timeout, memory_limit, output_limit).
+ * `check`: 0 when every non-passing reference is a known-broken one; 1 for unexpected check
+ * failures; 3 when the sandbox itself failed.
  */
+export const EXEC_EXIT_CODES: Record<RunResult['outcome'], number> = {
+  passed: 0,
+  failed: 1,
+  infra_error: 3,
+  compile_error: 4,
+  runtime_error: 4,
+  timeout: 5,
+  memory_limit: 5,
+  output_limit: 5,
+};
+
+/** A file the user named, or a one-line error naming the flag and the file (exit 2). */
+function readUserFile(flag: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${flag} ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? (err as Error).message})`}`);
+  }
+}
 export function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
@@ -21,7 +46,9 @@ export function positiveInt(value: string): number {
 interface ExecOptions {
   language: Language;
   program: string;
-  tests: string;
+  tests?: string;
+  cases?: string;
+  floatTolerance?: number;
   timeoutMs?: number;
   wallMs?: number;
   memoryMb?: number;
@@ -71,18 +98,24 @@ export function registerSandboxCommands(program: Command): void {
     .description('run a program against its tests (Python: asserts run after the program; Java: program + test joined MBXP-style into Main.java)')
     .addOption(new Option('--language <language>', 'program language').choices(LANGUAGES).makeOptionMandatory())
     .requiredOption('--program <file>', 'the program')
-    .requiredOption('--tests <file>', 'the tests')
+    .option('--tests <file>', 'the tests (asserts, or MBXP-style Java tests)')
+    .option('--cases <file>', 'stdin/stdout cases instead of tests: a JSON list of {input, output}')
+    .addOption(new Option('--float-tolerance <x>', 'with --cases: numbers within this absolute or relative distance compare equal').argParser(Number))
     .addOption(new Option('--timeout-ms <n>', `CPU-time limit (default ${DEFAULT_LIMITS.cpuMs}); the wall-clock limit is twice this`).argParser(positiveInt))
     .addOption(new Option('--wall-ms <n>', 'wall-clock limit (overrides the default of twice --timeout-ms)').argParser(positiveInt))
     .addOption(new Option('--memory-mb <n>', `memory limit (default ${DEFAULT_LIMITS.memoryMb})`).argParser(positiveInt))
     .option('--json', 'print the result as one JSON object')
     .action(async (opts: ExecOptions) => {
-      const spec = { language: opts.language, program: fs.readFileSync(opts.program, 'utf8'), tests: fs.readFileSync(opts.tests, 'utf8') };
+      if (!opts.tests === !opts.cases) program.error('sandbox exec: give either --tests or --cases');
+      const tests = opts.tests
+        ? readUserFile('--tests', opts.tests)
+        : encodeStdioTests({ cases: JSON.parse(readUserFile('--cases', opts.cases!)) as StdioCase[], ...(opts.floatTolerance !== undefined ? { checker: { floatTolerance: opts.floatTolerance } } : {}) });
+      const spec = { language: opts.language, program: readUserFile('--program', opts.program), tests };
       const runner = createSandboxRunner({ size: 1 });
       try {
         const result = await runner.run(spec, execLimits(opts));
         process.stdout.write(opts.json ? `${JSON.stringify({ language: opts.language, ...result })}\n` : `${formatResult(result)}\n`);
-        if (result.outcome === 'infra_error') process.exitCode = 3;
+        process.exitCode = EXEC_EXIT_CODES[result.outcome];
       } finally {
         await runner.close();
       }

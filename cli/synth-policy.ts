@@ -35,6 +35,12 @@ export interface SynthPolicyRecipe {
   threads: number;
   /** the corpus's language (default python; java renders the same tasks in MBXP's layout, for synth-java) */
   language?: Language;
+  /**
+   * tokenize prompt and completion apart, as generation meets them (default for java: MBXP's
+   * prompts end in '{\n', which a joint tokenization merges with the next line's indent, so a
+   * jointly trained model never starts a body after the prompt's last token)
+   */
+  encodeSeparately?: boolean;
 }
 
 export const SYNTH_POLICY_DEFAULTS: SynthPolicyRecipe = { seed: 1, repeats: 24, steps: 1200, batchSize: 16, learningRate: 3e-3, layers: 2, hidden: 128, heads: 4, vocab: 512, threads: 1 };
@@ -48,6 +54,7 @@ export function synthPolicyKey(recipe: SynthPolicyRecipe, corpusSha: string): st
 /** A recipe's corpus (JSONL) and cache key, without training: what `ensureSynthPolicy` would make. */
 export function synthPolicyPlan(options: Partial<SynthPolicyRecipe> = {}): { recipe: SynthPolicyRecipe; corpus: string; rows: number; key: string } {
   const recipe = { ...SYNTH_POLICY_DEFAULTS, ...options };
+  if (recipe.language === 'java') recipe.encodeSeparately ??= true;
   const rows = pretrainCorpus({ seed: recipe.seed, repeats: recipe.repeats, languages: [recipe.language ?? 'python'] });
   const corpus = rows.map((r) => JSON.stringify({ taskId: r.taskId, prompt: r.prompt, completion: r.completion, bugs: r.bugs })).join('\n') + '\n';
   return { recipe, corpus, rows: rows.length, key: synthPolicyKey(recipe, createHash('sha256').update(corpus).digest('hex')) };
@@ -63,5 +70,6 @@ export function ensureSynthPolicy(options: Partial<SynthPolicyRecipe> = {}, log:
     '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
     // MBXP's prompts (imports, Javadoc with examples) are longer than MBPP's
     ...(recipe.language === 'java' ? ['--max-length', '512'] : []),
+    ...(recipe.encodeSeparately ? ['--encode-separately'] : []),
   ], 'the synthetic policy', () => log(`making the synthetic family's starting policy (${rows} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`));
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { modelBackendConfigSchema } from './model-config';
+import { configIssuesError } from './config-error';
+import { modelBackendConfigSchema, type ModelBackendConfig } from './model-config';
 import { DEFAULT_TASK_QUEUES } from './task-queues';
 
 /**
@@ -69,6 +70,53 @@ export function checkTrainerRef(t: { command?: unknown; name?: unknown }, ctx: z
   if ((t.command === undefined) === (t.name === undefined)) {
     ctx.addIssue({ code: 'custom', path: [...path, t.command === undefined ? 'name' : 'command'], message: 'give exactly one of command (argv) or name (a trainer registered on the workers)' });
   }
+}
+
+/**
+ * The policy of a loop that generates code: a simulated one plays `role` (`what` it does, for
+ * the message), an onnx one is a causal LM.
+ */
+export function checkGeneratingPolicy(policy: PolicyBackend, ctx: z.RefinementCtx, simulated: { role: string; what: string }): void {
+  if (policy.backend === 'simulated' && policy.role !== simulated.role) {
+    ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: `a simulated ${simulated.what}: use role "${simulated.role}"` });
+  }
+  if (policy.backend === 'onnx' && policy.task !== 'causal-lm') {
+    ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
+  }
+}
+
+/**
+ * A yes/no judge asked in chat messages (RLAIF's AI feedback, RLCF's discriminator LLM), the
+ * config's `models.<role>`: any OpenAI-compatible chat model, or a simulated judge; not onnx.
+ * `why` is the loop's wording of each rule, ahead of what to use.
+ */
+export function checkChatJudge(judge: ModelBackendConfig, ctx: z.RefinementCtx, role: string, why: { backend: string; api: string; role: string }): void {
+  const path = ['models', role];
+  if (judge.backend === 'onnx') {
+    ctx.addIssue({ code: 'custom', path: [...path, 'backend'], message: `${why.backend}: use "openai" (any OpenAI-compatible server) or "simulated"` });
+  }
+  if (judge.backend === 'openai' && judge.api !== 'chat') {
+    ctx.addIssue({ code: 'custom', path: [...path, 'api'], message: `${why.api}: use api "chat"` });
+  }
+  if (judge.backend === 'simulated' && judge.role !== 'judge') {
+    ctx.addIssue({ code: 'custom', path: [...path, 'role'], message: `${why.role}: use role "judge"` });
+  }
+}
+
+/** Each pass@k needs at least k samples per task; `indexed`: the issue names the k's index in `path`. */
+export function checkPassAtK(ks: readonly number[], n: number, ctx: z.RefinementCtx, path: PropertyKey[], indexed = false): void {
+  ks.forEach((k, i) => {
+    if (k > n) ctx.addIssue({ code: 'custom', path: indexed ? [...path, i] : path, message: `pass@${k} needs at least ${k} samples per task (n is ${n})` });
+  });
+}
+
+/** A loop's `parseConfig`: the schema's output, or one ConfigError naming every bad field. */
+export function campaignConfigParser<S extends z.ZodType>(schema: S): (raw: unknown, where?: string) => z.output<S> {
+  return (raw, where = '') => {
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
+    return parsed.data;
+  };
 }
 
 /** A command trainer of the trainer protocol (trainers/PROTOCOL.md). */
@@ -146,3 +194,18 @@ export type ActivityTimeouts = z.output<typeof timeoutsSchema>;
 /** What workflows accept: a campaign's timeouts, or those of a history recorded before maxAttempts existed. */
 export type ActivityTimeoutsInput = Omit<ActivityTimeouts, 'maxAttempts'> & { maxAttempts?: number };
 export const DEFAULT_TIMEOUTS: ActivityTimeouts = { store: '1m', cpuHeartbeat: '1m', gpuHeartbeat: '10m', maxAttempts: DEFAULT_MAX_ATTEMPTS };
+
+/** A dataset file of the user's own tasks, as every loop's `dataset.file` takes it (common/dataset-file.ts). */
+export const fileSplitsSchema = z.record(z.string().min(1), z.union([z.array(z.string().min(1)).min(1), z.number().gt(0).max(1)]));
+
+export const datasetFileSchema = z
+  .object({
+    path: z.string().min(1),
+    splits: fileSplitsSchema,
+    /** set when the campaign starts: the file's SHA-256 */
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+  })
+  .strict();

@@ -21,6 +21,8 @@ export interface CampaignStatus {
   paused: boolean;
   stopRequested: boolean;
   finished: boolean;
+  /** how a finished campaign ended (absent while it runs, and from workers before it was answered) */
+  outcome?: 'completed' | 'stopped';
   /** the metric the stopping rules watch, e.g. pass@1 (ILF) or the executability rate (RLAIF) */
   metric: { name: string; history: number[]; /** iteration 0: the starting policy's value */ start?: number };
   currentIterationWorkflowId?: string;

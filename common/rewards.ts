@@ -5,7 +5,16 @@
  */
 export type Reward = { status: 'scored'; value: number } | { status: 'unscorable'; reason: string };
 
-/** The reward sources an RL loop can name (activities/rewards/sources.ts describes each). */
+/**
+ * The reward sources an RL loop can name. Each writes the per-rollout reward table
+ * (activities/rewards/reward-table.ts), which the one policy update trains on:
+ * - reward-model: a reward model trained on AI or human feedback scores each (prompt, program)
+ *   (RLAIF's scoreRollouts); a non-finite score is unscorable;
+ * - compiler-feedback: RLCF's grounding function (compiles, static checks, tests, and a
+ *   discriminator against the reference);
+ * - crowd-consensus: cRLHF's consensus of crowd line labels weighted by annotator reliability;
+ *   too few labels is unscorable.
+ */
 export const REWARD_SOURCES = ['reward-model', 'compiler-feedback', 'crowd-consensus'] as const;
 export type RewardSourceName = (typeof REWARD_SOURCES)[number];
 

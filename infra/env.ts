@@ -52,6 +52,8 @@ export function statePaths(home: string) {
     temporalDb: path.join(home, 'temporal', 'temporal.db'),
     postgresData: path.join(home, 'postgres', 'data'),
     blobs: path.join(home, 'blobs'),
+    /** `feedloop report` and the demo write their HTML reports here */
+    reports: path.join(home, 'reports'),
   };
 }
 export type StatePaths = ReturnType<typeof statePaths>;

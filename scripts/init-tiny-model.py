@@ -114,6 +114,9 @@ def main() -> int:
     ap.add_argument("--completion-loss", action="store_true",
                     help="with --corpus: the loss covers each row's completion only (prompt and completion tokenized apart, as a server "
                          "tokenizes the prompt alone); the tokenizer still learns from both")
+    ap.add_argument("--encode-separately", action="store_true",
+                    help="with --corpus: tokenize each row's prompt and completion apart, as a policy meets them (its prompt's "
+                         "last token ends where generation starts; a prompt ending in '{\\n' otherwise never does in training)")
     ap.add_argument("--recipe", default=RECIPE, help="the recipe name recorded in feedloop-model.json")
     args = ap.parse_args()
 
@@ -147,17 +150,20 @@ def main() -> int:
     # with the loss on completions, they are tokenized apart from their prompts: the tokenizer
     # learns them apart too (a one-word answer, "Yes", is then one token, as a judge's logprobs need)
     tok = train_tokenizer([t for r in rows for t in (r["prompt"], r["completion"])] if args.corpus and args.completion_loss else texts, args.vocab)
+    ids = lambda text: tok(text, add_special_tokens=False)["input_ids"]
     if args.corpus and args.completion_loss:
         # (ids, index of the first completion token): the loss is taken from there on
         encoded, starts = [], []
         for r in rows:
-            p_ids = tok(r["prompt"], add_special_tokens=False)["input_ids"]
-            c_ids = tok(r["completion"], add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
-            ids = (p_ids + c_ids)[-args.max_length:]  # an over-long prompt loses its start, as fitPrompt cuts it
-            encoded.append(ids)
-            starts.append(max(0, len(ids) - len(c_ids)))
+            c_ids = ids(r["completion"]) + [tok.eos_token_id]
+            full = (ids(r["prompt"]) + c_ids)[-args.max_length:]  # an over-long prompt loses its start, as fitPrompt cuts it
+            encoded.append(full)
+            starts.append(max(0, len(full) - len(c_ids)))
+    elif args.corpus and args.encode_separately:
+        encoded = [(ids(r["prompt"]) + ids(r["completion"]))[: args.max_length - 1] + [tok.eos_token_id] for r in rows]
+        starts = [0] * len(encoded)
     else:
-        encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
+        encoded = [ids(t)[: args.max_length - 1] + [tok.eos_token_id] for t in texts]
         starts = [0] * len(encoded)
     model = build_model(args.arch, tok, args.layers, args.hidden, args.heads, max_positions=max(512, args.max_length))
     params = sum(p.numel() for p in model.parameters())
@@ -212,7 +218,7 @@ def main() -> int:
         "layers": args.layers, "hidden": args.hidden, "heads": args.heads, "vocab": len(tok), "parameters": params,
         "seed": args.seed, "threads": args.threads, "steps": args.steps, "batchSize": args.batch_size,
         "learningRate": args.learning_rate, "maxLength": args.max_length, "completionLoss": bool(args.completion_loss),
-        **({"corpus": args.corpus, "corpusRows": len(rows)} if args.corpus else {
+        **({"corpus": args.corpus, "corpusRows": len(rows), "encodeSeparately": args.encode_separately} if args.corpus else {
             "trainTaskRange": list(TRAIN_TASK_RANGE), "trainTaskIds": [int(r["task_id"]) for r in rows]}),
         "trainTokens": sum(map(len, encoded)),
         "loss": {"first": losses[0], "last": losses[-1], "meanLast50": sum(losses[-50:]) / len(losses[-50:]),

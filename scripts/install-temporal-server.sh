@@ -12,7 +12,7 @@
 # fetches itself through GOTOOLCHAIN from the module proxy.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-TOOLS="${FEEDLOOP_TOOLS_DIR:-$ROOT/.feedloop/tools}"
+TOOLS="${FEEDLOOP_TOOLS_DIR:-${FEEDLOOP_HOME:-$ROOT/.feedloop}/tools}"
 VERSION="${FEEDLOOP_TEMPORAL_SERVER_VERSION:-v1.32.2}"
 GO_TOOLCHAIN="${FEEDLOOP_TEMPORAL_SERVER_GOTOOLCHAIN:-go1.27.3}"
 DEST="$TOOLS/temporal-server-$VERSION"

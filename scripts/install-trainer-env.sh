@@ -19,6 +19,10 @@ PYTHON="${FEEDLOOP_TRAINER_PYTHON:-python3}"
 
 key="$(sha256sum "$REQS" | cut -c1-16)"
 stamp="$VENV/.feedloop-requirements-sha256"
+# One install at a time: test files that need the venv run in parallel, and a second one must
+# wait for the first install rather than remove the venv under it.
+exec 9> "$TOOLS/.trainer-venv.lock"
+flock 9
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$key" ]; then
   echo "$VENV"
   exit 0

@@ -49,7 +49,8 @@ export interface CampaignConfigBase {
 export interface CampaignLoop<Config extends CampaignConfigBase, Carry, Result extends IterationResultBase, W extends Workflow> {
   algorithm: string;
   /** the name of the metric the stopping rules watch, e.g. "pass@1" */
-  metricName: string;
+  /** what the campaign's metric is (status and stopping rules name it): fixed, or chosen by the config */
+  metricName: string | ((config: Config) => string);
   iterationWorkflow: W;
   initialCarry(config: Config): Carry;
   /** the carry of a state a campaign recorded before the kernel existed (older continue-as-new inputs) */
@@ -125,9 +126,11 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     metricHistory: [],
     carry: loop.initialCarry(config),
   };
-  const markFailed = () => acts.campaignStore.finishCampaign({ campaignId, status: 'failed' });
+  // The reason travels as the activity's input (not part of what replay compares).
+  const markFailed = (reason: string) => acts.campaignStore.finishCampaign({ campaignId, status: 'failed', reason });
   const results: Result[] = [];
   let finished = false;
+  let outcome: 'completed' | 'stopped' | undefined = undefined;
   let currentChild: string | undefined;
   installCampaignControl(campaignId, state, (): CampaignStatus => ({
     campaignId,
@@ -137,7 +140,8 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     paused: state.paused,
     stopRequested: state.stopRequested,
     finished,
-    metric: { name: loop.metricName, history: state.metricHistory, ...(state.startMetric !== undefined ? { start: state.startMetric } : {}) },
+    ...(outcome ? { outcome } : {}),
+    metric: { name: typeof loop.metricName === 'string' ? loop.metricName : loop.metricName(config), history: state.metricHistory, ...(state.startMetric !== undefined ? { start: state.startMetric } : {}) },
     currentIterationWorkflowId: currentChild,
   }), () => finished, () => currentChild);
 
@@ -191,8 +195,8 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
     }
   }
 
+  outcome = state.stopRequested ? 'stopped' : 'completed';
   finished = true;
-  const outcome = state.stopRequested ? 'stopped' : 'completed';
   upsertSearchAttributes([{ key: PHASE, value: outcome }]);
   await acts.campaignStore.finishCampaign({ campaignId, status: outcome });
   await condition(allHandlersFinished);
@@ -202,7 +206,7 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
 /** Runs iteration 0, the starting policy's evaluation, as `<campaign>/iteration-0/evaluation`. */
 async function evaluateStart(
   start: { workflow: Workflow; args: unknown[]; metric(summary: unknown): number | undefined },
-  opts: { campaignId: string; algorithm: string; markFailed: () => Promise<void> },
+  opts: { campaignId: string; algorithm: string; markFailed: (reason: string) => Promise<void> },
 ): Promise<number | undefined> {
   upsertSearchAttributes([
     { key: ITERATION, value: 0 },
@@ -304,7 +308,7 @@ export function campaignChildOptions(opts: { campaignId: string; algorithm: stri
  */
 async function runCampaignChild<W extends Workflow, R>(
   workflow: W,
-  opts: { campaignId: string; algorithm: string; iteration: number; workflowId: string; args: Parameters<W>; paused?: () => boolean; markFailed: () => Promise<void> },
+  opts: { campaignId: string; algorithm: string; iteration: number; workflowId: string; args: Parameters<W>; paused?: () => boolean; markFailed: (reason: string) => Promise<void> },
 ): Promise<R> {
   const options = {
     ...campaignChildOptions(opts),
@@ -318,7 +322,8 @@ async function runCampaignChild<W extends Workflow, R>(
   try {
     return (await child.result()) as R;
   } catch (err) {
-    await opts.markFailed();
-    throw childFailure(opts.iteration, opts.campaignId, err);
+    const failure = childFailure(opts.iteration, opts.campaignId, err);
+    await opts.markFailed(failure.message);
+    throw failure;
   }
 }

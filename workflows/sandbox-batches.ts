@@ -1,8 +1,10 @@
-import { continueAsNew, executeChild, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, executeChild, patched, workflowInfo } from '@temporalio/workflow';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { ActivityTimeoutsInput } from '../common/campaign-schema';
 import type { SandboxLimits } from '../common/sandbox';
 import { batchId, testBatchPrefix, type BatchRef, type GenerationKey } from '../common/sandbox-batches';
 import type { TaskQueues } from '../common/task-queues';
+import { ALGORITHM, CAMPAIGN_ID, ITERATION } from '../common/search-attributes';
 import { kernelActivities } from './activities';
 
 /**
@@ -112,8 +114,17 @@ export function sandboxBatchesWorkflowId(prefix: string): string {
 /** Runs the batches in the child workflow and returns them by reference. */
 export async function runBatchesInChild(source: BatchSource, opts: Pick<SandboxBatchesInput, 'taskQueues' | 'timeouts' | 'batchesPerRun'>): Promise<SandboxBatchesResult> {
   const prefix = source.kind === 'stored' ? source.batches.prefix : testBatchPrefix(source.evalRunId);
+  // Histories recorded before the batches child carried the campaign's attributes replay without them.
+  const attributes = patched('sandbox-batches-carry-search-attributes') ? campaignAttributes() : [];
   return executeChild(sandboxBatchesWorkflow, {
     workflowId: sandboxBatchesWorkflowId(prefix),
     args: [{ source, ...opts }],
+    ...(attributes.length ? { typedSearchAttributes: attributes } : {}),
   });
+}
+
+/** The campaign's search attributes of the running workflow (an iteration, an evaluation), for its children: the UI's campaign filter lists them too. */
+function campaignAttributes(): SearchAttributePair[] {
+  const keys = new Set([CAMPAIGN_ID.name, ALGORITHM.name, ITERATION.name]);
+  return workflowInfo().typedSearchAttributes.getAll().filter((p) => keys.has(p.key.name));
 }

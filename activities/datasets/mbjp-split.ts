@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { DATA_DIR } from '../../infra/paths';
-import { KNOWN_BROKEN } from '../sandbox/known-broken';
+import { MBJP_SPLIT_SCHEMES, type MbjpSet, type MbjpSplitScheme } from '../../common/datasets';
+import { MBXP_FILES, mbjpReferenceWithheld, readMbxpRecords, type MbxpRecord } from './registry';
 
 /**
  * MBJP (MBPP in Java, from MBXP) and MathQA-Java for the RLCF loop, split deterministically by
@@ -20,13 +18,11 @@ import { KNOWN_BROKEN } from '../sandbox/known-broken';
  * can be passed. So tasks without a canonical solution (92) and the 17 known-broken references
  * (known-broken.ts) never serve as references; `excluded` names each with its reason.
  * MathQA-Java has no reference solutions and is evaluation-only.
+ *
+ * The records come from the dataset registry's MBXP reader, and the ranges from the one split
+ * table (common/datasets.ts), which RLCF's workflow reads too.
  */
-export const MBJP_SPLIT_SCHEMES = {
-  mbpp: { prompt: [1, 10], eval: [11, 510], validation: [511, 600], train: [601, 974] },
-  ilf: { eval: [11, 110], train: [311, 974] },
-} as const satisfies Record<string, Partial<Record<MbjpSet, readonly [number, number]>>>;
-export type MbjpSplitScheme = keyof typeof MBJP_SPLIT_SCHEMES;
-export type MbjpSet = 'prompt' | 'train' | 'validation' | 'eval';
+export { MBJP_SPLIT_SCHEMES, type MbjpSet, type MbjpSplitScheme } from '../../common/datasets';
 
 export interface JavaTask {
   taskId: string;
@@ -54,25 +50,6 @@ export interface MbjpSplit {
   excluded: ExcludedTask[];
 }
 
-interface MbxpRecord {
-  task_id: string;
-  prompt: string;
-  entry_point: string;
-  canonical_solution?: string | null;
-  test: string;
-  description?: string;
-}
-
-function readRecords(file: string): MbxpRecord[] {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MbxpRecord);
-}
-
-const NO_REFERENCE = 'MBJP has no canonical solution for this task';
-
 function toTask(r: MbxpRecord, reference: string | null): JavaTask {
   return {
     taskId: r.task_id,
@@ -85,15 +62,14 @@ function toTask(r: MbxpRecord, reference: string | null): JavaTask {
   };
 }
 
-export const MBJP_FILE = path.join(DATA_DIR, 'mbxp', 'mbjp_release_v1.2.jsonl');
-export const MATHQA_JAVA_FILE = path.join(DATA_DIR, 'mbxp', 'mathqa-test-java_v1.jsonl');
+export const MBJP_FILE = MBXP_FILES.mbjp;
+export const MATHQA_JAVA_FILE = MBXP_FILES['mathqa-java'];
 
 /** Every MBJP task; `reference` is set only where the canonical solution is known to pass. */
 export function loadMbjp(file = MBJP_FILE): { tasks: JavaTask[]; noReference: Map<string, string> } {
-  const known = KNOWN_BROKEN.mbjp;
   const noReference = new Map<string, string>();
-  const tasks = readRecords(file).map((r) => {
-    const reason = !r.canonical_solution ? NO_REFERENCE : known[r.task_id];
+  const tasks = readMbxpRecords(file).map((r) => {
+    const reason = mbjpReferenceWithheld(r);
     if (reason) noReference.set(r.task_id, reason);
     return toTask(r, reason ? null : r.prompt + r.canonical_solution!);
   });
@@ -115,5 +91,5 @@ export function mbjpSplit(scheme: MbjpSplitScheme = 'mbpp', file = MBJP_FILE): M
 
 /** MathQA-Java (test split only, no reference solutions): evaluation only. */
 export function mathQaJavaEval(file = MATHQA_JAVA_FILE): JavaTask[] {
-  return readRecords(file).map((r) => toTask(r, null));
+  return readMbxpRecords(file).map((r) => toTask(r, null));
 }

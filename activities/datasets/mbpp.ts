@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { MBPP_SPLITS, type MbppSplit } from '../../common/datasets';
 import { DATA_DIR } from '../../infra/paths';
 
 /** MBPP (Austin et al. 2021) and the ILF paper's splits of it. */
@@ -12,15 +13,8 @@ export interface MbppTask {
   challengeTestList: string[];
 }
 
-/** ILF splits (Chen, Scheurer et al. 2023): inclusive task-id ranges. */
-export const MBPP_SPLITS = {
-  prompt: [1, 10],
-  test: [11, 110],
-  refine: [111, 310],
-  train: [311, 974],
-  all: [1, 974],
-} as const;
-export type MbppSplit = keyof typeof MBPP_SPLITS;
+/** ILF splits (Chen, Scheurer et al. 2023): inclusive task-id ranges, from the one split table (common/datasets.ts). */
+export { MBPP_SPLITS, type MbppSplit } from '../../common/datasets';
 
 let cache: MbppTask[] | undefined;
 

@@ -1,10 +1,11 @@
-import type { PromptTask } from '../models/prompts';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
 import { CODE_DATASETS, type CodeDatasetName, type TaskSelection } from '../../common/datasets';
-import type { Language, ProgramSpec } from '../sandbox/types';
+import type { Language, ProgramSpec, SandboxLimits } from '../sandbox/types';
+import { isFileDatasetName, parseFileDatasetName } from '../../common/dataset-file';
+import { checkSplits, loadTaskFile, splitIds, TaskFileInvalid } from './task-file';
 import { DATA_DIR } from '../../infra/paths';
 import { KNOWN_BROKEN } from '../sandbox/known-broken';
 import { apiBenchPrompt, apiBenchQuestion } from './apibench';
@@ -32,15 +33,22 @@ export interface CodeTask {
   /** the task in words and its tests one by one, where the dataset has them (MBPP's `text` and `testList`): what ILF's feedback and refinement prompts show */
   text?: string;
   testList?: readonly string[];
+  /** a dataset file's per-task limits, over the run's */
+  limits?: Partial<SandboxLimits>;
 }
 
 export interface CodeDataset {
-  name: CodeDatasetName;
+  /** a built-in dataset, or a dataset file's name (common/dataset-file.ts) */
+  name: CodeDatasetName | (string & {});
   language: Language;
   /** named splits, as inclusive ranges of task numbers */
   splits: Readonly<Record<string, readonly [number, number]>>;
   /** all tasks, ordered by number */
   tasks(): readonly CodeTask[];
+  /** a dataset file: the tasks of a split by id (lists, or shares of a hash of the id) */
+  splitTasks?(split: string): readonly CodeTask[];
+  /** a dataset file: its SHA-256 */
+  sha256?: string;
 }
 
 function readJsonl<T>(file: string): T[] {
@@ -68,11 +76,33 @@ interface HumanEvalRecord {
   entry_point: string;
 }
 
-interface MbxpRecord {
+/** A record of an MBXP file (MBJP, MathQA-Java), as the release spells it. */
+export interface MbxpRecord {
   task_id: string;
   prompt: string;
+  entry_point: string;
   canonical_solution?: string | null;
   test: string;
+  description?: string;
+}
+
+/** The MBXP files feedloop ships (data/mbxp/). */
+export const MBXP_FILES = {
+  mbjp: path.join(DATA_DIR, 'mbxp', 'mbjp_release_v1.2.jsonl'),
+  'mathqa-java': path.join(DATA_DIR, 'mbxp', 'mathqa-test-java_v1.jsonl'),
+} as const;
+
+/** Every record of an MBXP file: the one reader of MBJP and MathQA-Java (the registry and mbjp-split.ts). */
+export function readMbxpRecords(file: string): MbxpRecord[] {
+  return readJsonl<MbxpRecord>(file);
+}
+
+/**
+ * Why an MBJP record's reference is never served (no canonical solution, or one known to fail its
+ * own tests: activities/sandbox/known-broken.ts says why), or undefined where it serves.
+ */
+export function mbjpReferenceWithheld(r: Pick<MbxpRecord, 'task_id' | 'canonical_solution'>): string | undefined {
+  return !r.canonical_solution ? 'MBJP has no canonical solution for this task' : KNOWN_BROKEN.mbjp[r.task_id];
 }
 
 /**
@@ -94,14 +124,14 @@ export function promptHelpers(prompt: string, entryPoint: string): string {
 
 
 function mbxpTasks(file: string, withReferences: boolean): CodeTask[] {
-  return readJsonl<MbxpRecord>(path.join(DATA_DIR, 'mbxp', file)).map((r) => ({
+  return readMbxpRecords(file).map((r) => ({
     taskId: r.task_id,
     number: numberOf(r.task_id),
     prompt: r.prompt,
     tests: r.test,
-    // A reference known to fail its own tests (activities/sandbox/known-broken.ts says why) is
-    // never served: no policy is trained or judged against it.
-    ...(withReferences && r.canonical_solution && !(r.task_id in KNOWN_BROKEN.mbjp) ? { reference: r.prompt + r.canonical_solution } : {}),
+    // A missing reference, or one known to fail its own tests, is never served: no policy is
+    // trained or judged against it.
+    ...(withReferences && !mbjpReferenceWithheld(r) ? { reference: r.prompt + r.canonical_solution } : {}),
     ...(r.canonical_solution ? { canonical: r.prompt + r.canonical_solution } : {}),
   }));
 }
@@ -136,14 +166,14 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
     language: 'java',
     // MBJP translates MBPP task by task (same numbers), so MBPP's splits carry over.
     splits: MBPP_SPLITS,
-    tasks: cached(() => mbxpTasks('mbjp_release_v1.2.jsonl', true)),
+    tasks: cached(() => mbxpTasks(MBXP_FILES.mbjp, true)),
   },
   'mathqa-java': {
     name: 'mathqa-java',
     language: 'java',
     // The test split only, without reference solutions: evaluation only.
     splits: { test: [0, 1882], all: [0, 1882] },
-    tasks: cached(() => mbxpTasks('mathqa-test-java_v1.jsonl', false)),
+    tasks: cached(() => mbxpTasks(MBXP_FILES['mathqa-java'], false)),
   },
   // The synthetic family (activities/datasets/synthetic): split by combination into pretrain
   // (the starting policy's corpus), train (the loops' tasks) and test (held-out combinations).
@@ -169,7 +199,60 @@ export function isCodeDataset(name: string): name is CodeDatasetName {
   return (CODE_DATASETS as readonly string[]).includes(name);
 }
 
+const fileDatasets = new Map<string, CodeDataset>();
+
+/**
+ * A dataset file named by a campaign (common/dataset-file.ts): its tasks, one language, its
+ * splits. Its bytes must be those pinned when the campaign started (sha256): a changed file
+ * fails the activity for good rather than serve other tasks.
+ */
+function fileDataset(name: string): CodeDataset {
+  const cached = fileDatasets.get(name);
+  if (cached) return cached;
+  const ref = parseFileDatasetName(name);
+  let file;
+  try {
+    file = loadTaskFile(ref.path);
+  } catch (err) {
+    const detail = err instanceof TaskFileInvalid ? err.message : `${ref.path}: ${(err as Error).message}`;
+    throw ApplicationFailure.nonRetryable(`dataset file invalid: ${detail}`, 'InvalidConfig');
+  }
+  if (ref.sha256 && file.sha256 !== ref.sha256) {
+    throw ApplicationFailure.nonRetryable(`dataset file ${ref.path} changed since the campaign started (sha256 ${file.sha256}, pinned ${ref.sha256})`, 'InvalidConfig');
+  }
+  const languages = new Set(file.tasks.map((t) => t.language));
+  if (languages.size !== 1) throw ApplicationFailure.nonRetryable(`dataset file ${ref.path} mixes languages (${[...languages].join(', ')}): a campaign's dataset has one`, 'InvalidConfig');
+  const ids = file.tasks.map((t) => t.taskId);
+  const problems = checkSplits(ref.splits, ids);
+  if (problems.length) throw ApplicationFailure.nonRetryable(`dataset file ${ref.path}: ${problems.join('; ')}`, 'InvalidConfig');
+  const byId = new Map(file.tasks.map((t) => [t.taskId, t]));
+  const tasks: CodeTask[] = file.tasks.map((t) => ({
+    taskId: t.taskId,
+    number: t.number,
+    prompt: t.prompt,
+    tests: t.tests,
+    ...(t.reference !== undefined ? { reference: t.reference, canonical: t.reference } : {}),
+    ...(t.limits ? { limits: t.limits } : {}),
+  }));
+  const dataset: CodeDataset = {
+    name,
+    language: file.tasks[0]!.language,
+    splits: { all: [1, tasks.length] },
+    tasks: () => tasks,
+    splitTasks: (split) => {
+      if (split === 'all') return tasks;
+      if (!(split in ref.splits)) throw ApplicationFailure.nonRetryable(`dataset file ${ref.path} has no split ${JSON.stringify(split)}: use one of ${Object.keys(ref.splits).join(', ')}`, 'InvalidConfig');
+      const chosen = new Set(splitIds(ref.splits, split, ids));
+      return tasks.filter((t) => chosen.has(t.taskId) && byId.has(t.taskId));
+    },
+    sha256: file.sha256,
+  };
+  fileDatasets.set(name, dataset);
+  return dataset;
+}
+
 export function codeDataset(name: string): CodeDataset {
+  if (isFileDatasetName(name)) return fileDataset(name);
   if (!isCodeDataset(name)) {
     throw ApplicationFailure.nonRetryable(`dataset must be one of ${CODE_DATASETS.join(', ')}, got ${JSON.stringify(name)}`, 'InvalidConfig');
   }
@@ -179,6 +262,10 @@ export function codeDataset(name: string): CodeDataset {
 /** The tasks a selection names: a split or an explicit number range, cut to the first maxTasks. */
 export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'taskRange' | 'maxTasks' | 'requireReference'>): readonly CodeTask[] {
   const ds = codeDataset(sel.dataset);
+  if (ds.splitTasks) {
+    const tasks = ds.splitTasks(sel.split).filter((t) => !sel.requireReference || t.reference !== undefined);
+    return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
+  }
   const range = sel.taskRange ?? ds.splits[sel.split];
   if (!range) {
     throw ApplicationFailure.nonRetryable(`${ds.name} has no split ${JSON.stringify(sel.split)}: use one of ${Object.keys(ds.splits).join(', ')} or a task range`, 'InvalidConfig');
@@ -188,7 +275,7 @@ export function selectTasks(sel: Pick<TaskSelection, 'dataset' | 'split' | 'task
   return sel.maxTasks === undefined ? tasks : tasks.slice(0, sel.maxTasks);
 }
 
-const taskIndexes = new Map<CodeDatasetName, Map<string, CodeTask>>();
+const taskIndexes = new Map<string, Map<string, CodeTask>>();
 
 /** One task of a dataset by id, or undefined (an index per dataset: scoring looks up every rollout). */
 export function findTask(dataset: string, taskId: string): CodeTask | undefined {
@@ -196,11 +283,6 @@ export function findTask(dataset: string, taskId: string): CodeTask | undefined 
   let index = taskIndexes.get(ds.name);
   if (!index) taskIndexes.set(ds.name, (index = new Map(ds.tasks().map((t) => [t.taskId, t]))));
   return index.get(taskId);
-}
-
-/** What ILF's feedback and refinement prompts show of a task: its words and tests (empty where the dataset has none). */
-export function promptTaskOf(task: CodeTask): PromptTask {
-  return { text: task.text ?? '', testList: task.testList ?? [] };
 }
 
 /** The sandbox program of a generated program for a task. */

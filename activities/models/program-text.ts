@@ -17,3 +17,13 @@ export function programFromOutput(policy: PolicySpec, prompt: string, text: stri
   const continuesPrompt = policy.backend === 'onnx' || (policy.backend === 'openai' && policy.api === 'completions');
   return continuesPrompt ? prompt + text : text;
 }
+
+/**
+ * What a policy is trained to write after `prompt` for a stored `program`: the program without
+ * the prompt it continues (a completion policy's program is prompt + completion), else the
+ * program as it is. Training on prompt -> prompt + program would teach the policy to repeat
+ * its prompt.
+ */
+export function completionOf(prompt: string, program: string): string {
+  return program.startsWith(prompt) ? program.slice(prompt.length) : program;
+}

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { campaignIds } from '../../common/campaign';
 import type { CommandTrainerConfig, PolicyBackend, PolicyUpdateConfig } from '../../common/campaign-schema';
 import { promptOfTask } from '../datasets/registry';
+import { completionOf } from '../models/program-text';
 import { SeededRandom, shuffled as permuted } from '../simulation/seeded-random';
 import { finishTrainingJob, startTrainingJob } from '../store/training-jobs';
 import { policyAfterTraining } from '../training/policy-after-training';
@@ -16,7 +17,7 @@ import { jobMetrics, protocolJobId, writeJsonl } from '../training/training-sets
  * PPO-style clipped update with a KL penalty to the reference policy, advantages by the
  * configured estimator: batch-normalised, GRPO or RLOO). It trains on the
  * per-rollout reward table (`rollout_rewards`) whatever reward source wrote it (a reward model,
- * compiler feedback, crowd consensus: activities/rewards/sources.ts): rollouts whose reward is
+ * compiler feedback, crowd consensus: common/rewards.ts): rollouts whose reward is
  * UNSCORABLE are left out, never counted as 0, and the job's note says how many.
  */
 export interface PolicyUpdateInput {
@@ -61,7 +62,11 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
       const datasetPath = path.join(dir, 'policy-update.jsonl');
       const shuffled = input.policyUpdate.rewards === 'shuffled';
       const rewards = shuffled ? permuted(rows.map((r) => r.reward), new SeededRandom('control-shuffled-rewards', jobId)) : rows.map((r) => r.reward);
-      await writeJsonl(datasetPath, rows.map((r, i) => ({ prompt: promptOfTask(r.dataset, r.task_id), completion: r.program, reward: rewards[i] })));
+      const examples = rows.map((r) => {
+        const prompt = promptOfTask(r.dataset, r.task_id);
+        return { prompt, completion: completionOf(prompt, r.program) };
+      });
+      await writeJsonl(datasetPath, examples.map((e, i) => ({ ...e, reward: rewards[i] })));
       await startTrainingJob(deps.pool, { id: jobId, campaignId: c, iteration: k, kind: 'policy_update', trainer: 'command', datasetPath, examples: rows.length, workerTaskQueue: deps.hostTaskQueue });
       const notes = [
         ...(shuffled ? ['CONTROL: rewards shuffled across the rollouts (no feedback)'] : []),
@@ -90,7 +95,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         trainer: commandTrainerOf(input.trainer),
       });
       const nextPolicy = policyAfterTraining(input.policy, jobId, result.modelPath, result.steps, rows.length, result.exportPath);
-      const trainingSet = rows.map((r) => ({ prompt: promptOfTask(r.dataset, r.task_id), program: r.program }));
+      const trainingSet = examples.map((e) => ({ prompt: e.prompt, program: e.completion }));
       await recordLearningSignal(deps.pool, { jobId, campaignId: c, iteration: k, kind: 'policy_update', outputDir, before: input.policy, after: nextPolicy, trainingSet });
       await finishTrainingJob(deps.pool, jobId, 'completed', { checkpoint: result.modelPath, steps: result.steps, note: excludedNote, metrics: jobMetrics(result.metrics, result.modelPath) });
       return {

@@ -4,6 +4,8 @@ import type { Logger } from '../../infra/logger';
 import { createFaultInjector, type FaultInjection } from './fault-injection';
 import { ForkServer, ForkServerError, JAVA_SUPPORT_SOURCES, type ForkServerLaunch, type ServerInfo, type ServerReply } from './fork-server';
 import { defaultMaskPaths, detectIsolation, resolvePython } from './isolation';
+import { isStdioTests } from '../../common/stdio-tests';
+import { CASES_PER_REQUEST, runStdioCases } from './stdio-cases';
 import { COMPILE_OUTCOMES, OUTCOMES, resolveLimits, type CompileOutcome, type CompileResult, type CompilerDiagnostic, type DeclaredMethod, type JavaAnalyzer, type Outcome, type ProgramSpec, type RunOptions, type RunResult, type SandboxDescription, type SandboxLimits, type SandboxRunner } from './types';
 
 /**
@@ -25,6 +27,8 @@ export interface SandboxRunnerOptions {
   maskPaths?: string[];
   /** test hook: fail a seeded share of spawns */
   faults?: FaultInjection;
+  /** benchmarks: each result says where the server's time went, per stage (RunResult.profile) */
+  profile?: boolean;
   log?: Logger;
 }
 
@@ -142,10 +146,23 @@ export function createSandboxRunner(options: SandboxRunnerOptions = {}): Sandbox
   }
 
   function runOnSlot(slot: Slot, spec: ProgramSpec, limits: SandboxLimits, signal?: AbortSignal): Promise<RunResult> {
+    if (isStdioTests(spec.tests)) {
+      const infra = (detail: string, ms: number) => infraResult(detail, ms, limits);
+      const timeoutMs = (limits.wallMs + 1000) * CASES_PER_REQUEST + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
+      return runStdioCases(spec.tests, limits, (inputs) =>
+        requestOnSlot<Record<string, unknown>>(
+          slot,
+          { op: 'stdio', language: spec.language, program: spec.program, inputs, limits },
+          timeoutMs,
+          signal,
+          (detail) => ({ outcome: 'infra_error', detail }),
+          (reply) => reply,
+        ), infra);
+    }
     const timeoutMs = limits.wallMs + (spec.language === 'java' ? JAVA_EXTRA_MS : 0) + REPLY_GRACE_MS;
     return requestOnSlot(
       slot,
-      { op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits },
+      { op: 'run', language: spec.language, program: spec.program, tests: spec.tests, limits, ...(options.profile ? { profile: true } : {}) },
       timeoutMs,
       signal,
       (detail, ms) => infraResult(detail, ms, limits),
@@ -227,6 +244,7 @@ function toRunResult(reply: ServerReply, limits: SandboxLimits): RunResult {
     detail: str(reply.detail) || (outcome === 'infra_error' ? `unexpected reply: ${JSON.stringify(reply).slice(0, 200)}` : ''),
   };
   if (reply.verdict === 'judge' || reply.verdict === 'in-process') result.verdict = reply.verdict;
+  if (reply.profile && typeof reply.profile === 'object') result.profile = reply.profile as Record<string, number>;
   for (const key of ['cpuMs', 'maxRssKb', 'stdoutBytes', 'stderrBytes', 'compileMs'] as const) {
     const value = num(reply[key]);
     if (value !== undefined) result[key] = value;

@@ -63,6 +63,24 @@ export interface RunResult {
    * decided before any test (compile_error, limits).
    */
   verdict?: 'judge' | 'in-process';
+  /**
+   * Stdin/stdout tests: each case ran in its own process under `limits` (every limit per case);
+   * the cases run (in order, up to the first that did not pass) and how each ended.
+   */
+  cases?: { total: number; results: CaseResult[] };
+  /** benchmarks (SandboxRunnerOptions.profile): the server's time per stage of the run, ms */
+  profile?: Record<string, number>;
+  /** stdin/stdout tests, outcome `failed`: the first case whose output differs (bounded excerpts) */
+  failedCase?: { index: number; input: string; expected: string; got: string; token: number };
+}
+
+/** One stdin/stdout case's run. */
+export interface CaseResult {
+  outcome: Outcome;
+  durationMs: number;
+  cpuMs?: number;
+  maxRssKb?: number;
+  exitCode?: number | null;
 }
 
 /** One item of a stored batch, as the sandbox activity reads it back. */

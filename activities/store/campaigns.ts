@@ -54,8 +54,9 @@ export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
       );
     },
 
-    async finishCampaign(input: { campaignId: string; status: 'completed' | 'stopped' | 'failed' }): Promise<void> {
-      await deps.pool.query(`update campaigns set status = $2, finished_at = now() where id = $1`, [input.campaignId, input.status]);
+    /** `reason`: why a failed campaign failed (the step and the innermost message) */
+    async finishCampaign(input: { campaignId: string; status: 'completed' | 'stopped' | 'failed'; reason?: string }): Promise<void> {
+      await deps.pool.query(`update campaigns set status = $2, end_reason = $3, finished_at = now() where id = $1`, [input.campaignId, input.status, input.reason ?? null]);
     },
   };
 }

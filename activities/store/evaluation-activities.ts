@@ -93,7 +93,8 @@ async function prepareTestBatchPage(pool: pg.Pool, input: PrepareTestBatchPageIn
     const items = gens.map((g) => {
       const task = tasks.get(g.taskId);
       if (!task) throw new Error(`generation ${g.id} names unknown ${dataset.name} task ${g.taskId}`);
-      return { taskId: g.taskId, generationId: g.id, ...programSpec(dataset, task, g.program), limits: input.limits };
+      // a dataset file's per-task limits (cpuMs, memoryMb, wallMs) over the run's
+      return { taskId: g.taskId, generationId: g.id, ...programSpec(dataset, task, g.program), limits: task.limits ? { ...input.limits, ...task.limits } : input.limits };
     });
     await createBatch(pool, batchId(prefix, input.first + batches), input.evalRunId, items);
     batches += 1;

@@ -1,8 +1,7 @@
 import os from 'node:os';
 import type { Logger } from '../../infra/logger';
 import { runCommandTrainingJob } from './command-trainer';
-import type { CommandTrainingJobInput, OpenAIFineTuningJobInput, TrainingJobResult } from './job-spec';
-import { runOpenAIFineTuningJob } from './openai-trainer';
+import type { CommandTrainingJobInput, TrainingJobResult } from './job-spec';
 import type { TrainerRegistry } from './trainer-registry';
 import type { CheckpointStore } from './checkpoint-store';
 
@@ -13,7 +12,6 @@ export { LOCK_FILE } from './lock';
 export { loadTrainerRegistry, type TrainerRegistry } from './trainer-registry';
 export { CheckpointStore, PUBLISHED_MARKER } from './checkpoint-store';
 export type { TrainingHeartbeat } from './command-trainer';
-export type { FineTuningHeartbeat } from './openai-trainer';
 
 export interface TrainingActivityDeps {
   /** this worker's own task queue, returned with results so follow-up work can be pinned to the host holding the model */
@@ -23,8 +21,6 @@ export interface TrainingActivityDeps {
   logger?: Logger;
   /** minimum heartbeat (and lock refresh) rate while a trainer runs; default 5 s. Keep it under the activity's heartbeatTimeout. */
   heartbeatIntervalMs?: number;
-  /** where the openai trainer reads API keys and base URLs; default process.env */
-  env?: NodeJS.ProcessEnv;
   /** the trainers this worker runs (its trainers file); unset: a job's own argv runs */
   registry?: TrainerRegistry;
   /** this host's cache in front of the shared store: trainers write there and publish (checkpoint-store.ts) */
@@ -32,9 +28,8 @@ export interface TrainingActivityDeps {
 }
 
 /**
- * Training activities. `runTrainingJob` runs a command trainer (register it on GPU workers);
- * `runOpenAIFineTuningJob` drives a provider's fine-tuning API (any worker; it only polls).
- * Both must be called with a heartbeatTimeout: heartbeats carry the resume point.
+ * Training activities. `runTrainingJob` runs a command trainer (register it on GPU workers); call
+ * it with a heartbeatTimeout: heartbeats carry the resume point.
  */
 export function createTrainingActivities(deps: TrainingActivityDeps = {}) {
   const host = deps.host ?? os.hostname();
@@ -48,9 +43,6 @@ export function createTrainingActivities(deps: TrainingActivityDeps = {}) {
         registry: deps.registry,
         store: deps.store,
       });
-    },
-    runOpenAIFineTuningJob(input: OpenAIFineTuningJobInput): Promise<TrainingJobResult> {
-      return runOpenAIFineTuningJob(input, { host, workerTaskQueue: deps.workerTaskQueue, env: deps.env });
     },
   };
 }

@@ -60,30 +60,6 @@ export function commandTrainerOf(t: { command?: readonly string[]; name?: string
 }
 export type CommandTrainingJob = z.output<typeof commandTrainingJobSchema>;
 
-export const openaiFineTuningJobSchema = z
-  .object({
-    ...jobFields,
-    kind: z.literal('sft'),
-    trainer: z
-      .object({
-        type: z.literal('openai'),
-        baseUrl: z.url().optional(),
-        baseUrlEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
-        apiKeyEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
-        /** the provider's job name suffix (our job id is used when unset) */
-        suffix: z.string().min(1).max(64).optional(),
-        pollIntervalMs: z.int().min(10).default(30_000),
-        timeoutMs: z.int().min(100).default(120_000),
-        /** recent provider jobs searched for ours before creating one */
-        lookback: z.int().min(1).max(1000).default(100),
-      })
-      .strict(),
-  })
-  .strict();
-
-export type OpenAIFineTuningJobInput = z.input<typeof openaiFineTuningJobSchema>;
-export type OpenAIFineTuningJob = z.output<typeof openaiFineTuningJobSchema>;
-
 /** The file the activity writes for the trainer (outputDir/job-spec.json). */
 export interface TrainerJobSpec {
   protocol: 1;
@@ -102,7 +78,7 @@ export interface TrainerJobSpec {
 
 export interface TrainingJobResult {
   jobId: string;
-  /** the final model: a directory for command trainers, a model name for provider fine-tuning */
+  /** the final model: the trainer's output directory */
   modelPath: string;
   steps: number;
   metrics: Record<string, number>;
@@ -113,8 +89,6 @@ export interface TrainingJobResult {
   /** the checkpoint this attempt resumed from, if any */
   resumedFrom: string | null;
   attempt: number;
-  /** provider job id (openai trainer) */
-  providerJobId?: string;
   /** the trainer's ONNX export of the model (the `export` of its done event): an `onnx` policy's modelDir */
   exportPath?: string;
 }

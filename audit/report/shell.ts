@@ -1,4 +1,4 @@
-import { isSimulatedName, type ExecutionRef, type TrainingJobAudit } from '../core';
+import { endText, isSimulatedName, type ExecutionRef, type TrainingJobAudit } from '../core';
 import { formatDuration } from './format';
 import { html, trusted, type SafeHtml } from './safe-html';
 
@@ -31,7 +31,7 @@ export interface ReportOptions {
 
 /** What the shell reads of any loop's audit. */
 interface AuditForReport {
-  campaign: { id: string; algorithm: string; status: string; simulated: boolean; simulatedParts: string[] };
+  campaign: { id: string; algorithm: string; status: string; endReason: string | null; simulated: boolean; simulatedParts: string[] };
   iterations: ReadonlyArray<{ mismatches: readonly string[] }>;
 }
 
@@ -57,7 +57,7 @@ export function reportPage(audit: AuditForReport, sections: ReadonlyArray<[strin
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>feedloop report: ${c.id}</title><style>${trusted(CSS)}</style></head>
 <body>
-<header><h1>Campaign <code>${c.id}</code></h1><div>${c.algorithm} · ${c.status} · ${audit.iterations.length} iteration(s) recorded</div></header>
+<header><h1>Campaign <code>${c.id}</code></h1><div>${c.algorithm} · ${endText(c)} · ${audit.iterations.length} iteration(s) recorded</div></header>
 ${banner}
 ${mismatches ? html`<p class="mismatch">${mismatches} recorded count(s) disagree with the stored rows: see the audit table.</p>` : ''}
 ${sections.map(([title, body]) => html`<h2>${title}</h2>${body}

@@ -1,26 +1,26 @@
+import { endText } from '../../audit/core';
 import { pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTable, formatTrainingJob, simulatedLines, workerVersionLines, formatDatasetFile, type Column } from '../../audit/text';
 import type { CrlhfCampaignAudit, CrlhfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for cRLHF campaigns. */
 const num3 = (v: number | null | undefined) => (v === null || v === undefined ? '-' : v.toFixed(3));
 
+const ITERATION_COLUMNS: readonly Column<CrlhfIterationAudit>[] = [
+  ['iteration', (it) => String(it.iteration)],
+  ['status', (it) => it.status],
+  ['programs', (it) => String(it.rollouts.generated)],
+  ['items (honeypots)', (it) => `${it.annotation.items} (${it.annotation.honeypots.mutant + it.annotation.honeypots.gold})`],
+  ['labels', (it) => `${it.annotation.labels}/${it.annotation.assignments}`],
+  ['alpha', (it) => num3(it.agreement.krippendorffAlpha)],
+  ['honeypot acc consensus/MV', (it) => `${pct(it.honeypotAccuracy.consensus)}/${pct(it.honeypotAccuracy.majorityVote)}`],
+  ['rewards scored/unscorable', (it) => `${it.rewards.scored}/${it.rewards.unscorable}`],
+  ['update', (it) => (it.policyUpdate ? String(it.policyUpdate.examples) : '-')],
+  ['pass@1', (it) => pct(it.evaluation?.passAtK['1'])],
+];
+
 export function crlhfSummaryTable(iterations: readonly CrlhfIterationAudit[]): string {
-  return formatTable(
-    ['iteration', 'status', 'programs', 'items (honeypots)', 'labels', 'alpha', 'honeypot acc consensus/MV', 'rewards scored/unscorable', 'update', 'pass@1'],
-    iterations.map((it) => [
-      String(it.iteration),
-      it.status,
-      String(it.rollouts.generated),
-      `${it.annotation.items} (${it.annotation.honeypots.mutant + it.annotation.honeypots.gold})`,
-      `${it.annotation.labels}/${it.annotation.assignments}`,
-      num3(it.agreement.krippendorffAlpha),
-      `${pct(it.honeypotAccuracy.consensus)}/${pct(it.honeypotAccuracy.majorityVote)}`,
-      `${it.rewards.scored}/${it.rewards.unscorable}`,
-      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
-      pct(it.evaluation?.passAtK['1']),
-    ]),
-  );
+  return columnTable(ITERATION_COLUMNS, iterations);
 }
 
 export function annotatorTable(it: CrlhfIterationAudit): string {
@@ -35,7 +35,7 @@ function formatIteration(it: CrlhfIterationAudit, start: CrlhfCampaignAudit['sta
   const ev = it.evaluation;
   const a = it.annotation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('programs', `${it.rollouts.generated} for ${it.rollouts.tasks} tasks; ${it.rollouts.passed} pass their tests (evidence, not the reward)`),
@@ -64,18 +64,13 @@ export function formatCrlhfAudit(a: CrlhfCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (crlhf), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
-    `workflow     ${c.workflowId}`,
-    ...(cfg.description ? [`description  ${cfg.description}`] : []),
+    ...campaignLines(c),
     `config       ${cfg.iterations ?? '?'} iterations; policy ${cfg.policy?.label ?? '-'}; programs for ${cfg.train.dataset ?? '-'}/${cfg.train.split ?? '-'}; ` +
       `${cfg.annotators.length} annotators, k = ${cfg.k ?? '-'}; ${cfg.honeypots.mutants ?? '-'} mutant + ${cfg.honeypots.gold ?? '-'} gold honeypots; aggregator ${cfg.method ?? '-'}, min ${cfg.minLabels ?? '-'} labels`,
   ];
-  if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real people, LLMs or training`);
+  header.push(...formatDatasetFile(c));
+  header.push(...simulatedLines(c, 'parts', 'real people, LLMs or training'));
   const s = a.start?.evaluation;
   header.push(s ? `start        iteration 0, ${s.policy.label}: pass@1 ${pct(s.passAtK['1'])} (${Object.entries(s.perDataset).map(([d, e]) => `${d} ${pct(e.passAtK['1'])}`).join(', ')})` : 'start        the starting policy was not evaluated');
-  const parts = [header.join('\n'), ''];
-  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(crlhfSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
-  return parts.join('\n');
+  return auditText(header, a.iterations, (its) => [crlhfSummaryTable(its)], (it) => formatIteration(it, a.start));
 }

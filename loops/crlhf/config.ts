@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { AGGREGATION_METHODS } from '../../activities/crowd/aggregation/index';
-import { commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
-import { configIssuesError } from '../../common/config-error';
+import { campaignConfigParser, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, duration, policyBackendSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { codeDatasetsIn } from '../../common/datasets';
 
 /**
@@ -60,6 +59,8 @@ export const crlhfCampaignConfigSchema = z
           .partialRecord(pythonDataset, evalDataset)
           .refine((e) => Object.keys(e).length > 0, { message: 'name at least one dataset to evaluate on' })
           .default({ humaneval: {}, mbpp: {} }),
+        /** your own Python tasks for the training programs instead of train.dataset: its split named train.split (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .default({ train: { dataset: 'mbpp', split: 'train' }, eval: { humaneval: {}, mbpp: {} } }),
@@ -140,12 +141,8 @@ export const crlhfCampaignConfigSchema = z
     });
     if (c.crowd.k > names.length) ctx.addIssue({ code: 'custom', path: ['crowd', 'k'], message: `${c.crowd.k} annotators per item but only ${names.length} annotator(s) listed` });
     if (c.consensus.minLabels > c.crowd.k) ctx.addIssue({ code: 'custom', path: ['consensus', 'minLabels'], message: `needs ${c.consensus.minLabels} labels per item but each item goes to k = ${c.crowd.k}` });
-    const policy = c.models.policy;
-    if (policy.backend === 'simulated' && policy.role !== 'program') ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated cRLHF policy writes programs: use role "program"' });
-    if (policy.backend === 'onnx' && policy.task !== 'causal-lm') ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
-    for (const k of c.sampling.eval.ks) {
-      if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'eval', 'ks'], message: `pass@${k} needs at least ${k} samples per task (n is ${c.sampling.eval.n})` });
-    }
+    checkGeneratingPolicy(c.models.policy, ctx, { role: 'program', what: 'cRLHF policy writes programs' });
+    checkPassAtK(c.sampling.eval.ks, c.sampling.eval.n, ctx, ['sampling', 'eval', 'ks']);
     if (c.honeypots.mutants + c.honeypots.gold === 0) ctx.addIssue({ code: 'custom', path: ['honeypots'], message: 'needs at least one honeypot (mutants or gold): reliability is estimated from them' });
     const sim = c.crowd.simulated;
     if (sim) {
@@ -164,8 +161,4 @@ export const crlhfCampaignConfigSchema = z
 export type CrlhfCampaignConfig = z.output<typeof crlhfCampaignConfigSchema>;
 export type SimulatedAnnotator = z.output<typeof simulatedAnnotator>;
 
-export function parseCrlhfCampaignConfig(raw: unknown, where = ''): CrlhfCampaignConfig {
-  const parsed = crlhfCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseCrlhfCampaignConfig: (raw: unknown, where?: string) => CrlhfCampaignConfig = campaignConfigParser(crlhfCampaignConfigSchema);

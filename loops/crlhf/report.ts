@@ -1,3 +1,4 @@
+import { endText } from '../../audit/core';
 import { pct } from '../../audit/report/format';
 import { html, type SafeHtml } from '../../audit/report/safe-html';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
@@ -59,7 +60,7 @@ function summary(a: CrlhfCampaignAudit): SafeHtml {
   const cfg = c.config;
   return html`<dl class="summary">
 <dt>campaign</dt><dd><code>${c.id}</code> (crlhf)</dd>
-<dt>status</dt><dd>${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
+<dt>status</dt><dd>${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
 <dt>policy</dt><dd><code>${cfg.policy?.label ?? '-'}</code>; programs for ${cfg.train.dataset ?? '-'}/${cfg.train.split ?? '-'}</dd>
 <dt>crowd</dt><dd>${cfg.annotators.join(', ')}; k = ${cfg.k ?? '-'} per item${cfg.simulatedCrowd ? html`; <strong>SIMULATED crowd</strong>` : ''}</dd>
 <dt>consensus</dt><dd>${cfg.method ?? '-'}; reward = P(every line correct) (crlhf-consensus-v1); items with fewer than ${cfg.minLabels ?? '-'} labels are unscorable (left out, never 0)</dd>

@@ -1,12 +1,13 @@
 import { ApplicationFailure, allHandlersFinished, condition, executeChild, setHandler } from '@temporalio/workflow';
 import type { createCrowdActivities } from './activities/crowd-activities';
+import { datasetSelection } from '../../common/dataset-file';
 import type { createSimulatedCrowdActivities } from './activities/simulated-crowd';
 import { durationMs } from '../../common/duration';
 import { capability } from '../../workflows/activities';
 import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { evaluationWorkflow } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
-import { onCheckpointHost } from '../../workflows/routing';
+import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { sampleAndTest } from '../../workflows/sample-and-test';
 import type { CodeDatasetName } from '../../common/datasets';
 import type { TaskQueues } from '../../common/task-queues';
@@ -228,7 +229,8 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
     acts,
     {
       runId: rollouts,
-      dataset: config.dataset.train.dataset,
+      // a dataset file's split of the train.split's name, or the built-in dataset
+      ...datasetSelection(config.dataset.file, config.dataset.train.dataset),
       split: config.dataset.train.split,
       maxTasks: config.dataset.train.maxTasks,
       policy,
@@ -301,19 +303,21 @@ export async function crlhfIterationWorkflow(input: CrlhfIterationInput): Promis
   const scored = await crowd.crowd.scoreCrowdLabels({ campaignId: c, iteration: k, consensus: config.consensus, simulated: config.crowd.simulated?.annotators });
   if (it.stopRequested) return stopped();
 
-  // 5. The shared policy update on the programs with a consensus reward.
-  await it.enter('policy_update', { rewardsScored: scored.scored, rewardsUnscorable: scored.unscorable });
-  const update = await acts.policyUpdate.policyUpdate({ campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate });
+  // 5. The shared policy update on the programs with a consensus reward, then
+  // 6. pass@k on HumanEval and MBPP test tasks.
+  const { update, evaluation } = await updateAndEvaluate(it, {
+    campaignId: c,
+    iteration: k,
+    algorithm: 'crlhf',
+    config,
+    policy,
+    policyCheckpoint,
+    rewards: scored,
+    evaluation: { workflow: crlhfEvaluationWorkflow, workflowId: crlhfIds.evaluation(c, k), input: (updated, queues) => crlhfEvaluationInput(c, config, updated, k, queues) },
+  });
   policy = update.nextPolicy;
   policyCheckpoint = update.policyCheckpoint;
-  if (it.stopRequested) return stopped();
-
-  // 6. pass@k on HumanEval and MBPP test tasks.
-  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
-  const evaluation = await executeChild(crlhfEvaluationWorkflow, {
-    ...campaignChildOptions({ campaignId: c, algorithm: 'crlhf', iteration: k, workflowId: crlhfIds.evaluation(c, k) }),
-    args: [crlhfEvaluationInput(c, config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
-  });
+  if (!evaluation) return stopped();
   await it.completed(evaluation.passAtK, policy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, passAtK: evaluation.passAtK, nextPolicy: policy, policyCheckpoint };
 }

@@ -1,24 +1,23 @@
 import { FEEDBACK_SOURCES, type CampaignAudit, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines, formatVersionSpread } from '../../audit/text';
-import { formatPlacement } from '../../audit/core';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatVersionSpread, formatDatasetFile, type Column } from '../../audit/text';
+import { endText, formatPlacement } from '../../audit/core';
 
 /** The human form of `feedloop audit` for ILF campaigns. */
+const ITERATION_COLUMNS: readonly Column<IterationAudit>[] = [
+  ['iteration', (it) => String(it.iteration)],
+  ['status', (it) => it.status],
+  ['samples', (it) => String(it.samples.generated)],
+  ['passed', (it) => String(it.samples.outcomes.passed)],
+  ['feedback req/recv', (it) => `${it.feedback.requested}/${it.feedback.received}`],
+  ['refinements gen/kept', (it) => `${it.refinements.generated}/${it.refinements.kept}`],
+  ['trained', (it) => (it.training ? (it.training.weights === 'simulated' ? 'SIMULATED' : it.training.weights === 'trained' ? 'yes' : it.training.weights === 'none' ? 'no weights' : it.training.weights) : '-')],
+  ['pass@1', (it) => pct(it.passAt1)],
+  ['pass@10', (it) => pct(it.passAt10)],
+];
+
 export function summaryTable(iterations: readonly IterationAudit[]): string {
-  return formatTable(
-    ['iteration', 'status', 'samples', 'passed', 'feedback req/recv', 'refinements gen/kept', 'trained', 'pass@1', 'pass@10'],
-    iterations.map((it) => [
-      String(it.iteration),
-      it.status,
-      String(it.samples.generated),
-      String(it.samples.outcomes.passed),
-      `${it.feedback.requested}/${it.feedback.received}`,
-      `${it.refinements.generated}/${it.refinements.kept}`,
-      it.training ? (it.training.weights === 'simulated' ? 'SIMULATED' : it.training.weights === 'trained' ? 'yes' : it.training.weights === 'none' ? 'no weights' : it.training.weights) : '-',
-      pct(it.passAt1),
-      pct(it.passAt10),
-    ]),
-  );
+  return columnTable(ITERATION_COLUMNS, iterations);
 }
 
 function formatIteration(it: IterationAudit, start: CampaignAudit['start']): string {
@@ -28,7 +27,7 @@ function formatIteration(it: IterationAudit, start: CampaignAudit['start']): str
   const fbStatus = Object.entries(it.feedback.byStatus).filter(([, n]) => n > 0).map(([s, n]) => `${s}=${n}`);
   const ev = it.evaluation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('samples', `${it.samples.generated} generated on MBPP_Train, ${it.samples.tested} tested` + (it.samples.retriedResults ? ` (${it.samples.retriedResults} after a retry)` : '')),
@@ -60,18 +59,15 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
   const c = a.campaign;
   const cfg = c.config;
   const models = (['policy', 'refiner', 'feedback'] as const).filter((r) => cfg.models[r]).map((r) => `${r} ${cfg.models[r]!.label}`);
-  const lines = [
-    `campaign     ${c.id} (${c.algorithm}), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
-    `workflow     ${c.workflowId}`,
-  ];
-  if (cfg.description) lines.push(`description  ${cfg.description}`);
+  const lines = campaignLines(c);
   lines.push(
     `models       ${models.join('; ') || '-'}`,
     `config       ${cfg.iterations ?? '?'} iterations; feedback ${cfg.feedbackSource ?? '-'}; refiner ${cfg.refinerKind ?? '-'}${cfg.refinerTrained ? ' (trained first)' : ''}; ` +
       `trainer ${cfg.trainer ? `${cfg.trainer.kind}${cfg.trainer.simulated ? ' (SIMULATED)' : ''}` : '-'}; ` +
       `samples/task train ${cfg.trainSamplesPerTask ?? '-'}, eval ${cfg.evalSamplesPerTask ?? '-'}; pass@${cfg.ks.join(',') || '-'}`,
   );
-  if (c.simulated) lines.push(`SIMULATED    simulated models (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs`);
+  lines.push(...formatDatasetFile(c));
+  lines.push(...simulatedLines(c, 'models', 'real LLMs'));
   if (a.refinerTraining) lines.push(`refiner job  ${formatTrainingJob(a.refinerTraining)}`);
   const versions = formatVersionSpread(a.iterations);
   if (versions) lines.push(`versions     ${versions}`);
@@ -86,10 +82,6 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
 
 /** The human form of `feedloop audit`. */
 export function formatAudit(a: CampaignAudit): string {
-  const parts = [formatCampaignHeader(a).join('\n'), ''];
-  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(summaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
-  return parts.join('\n');
+  return auditText(formatCampaignHeader(a), a.iterations, (its) => [summaryTable(its)], (it) => formatIteration(it, a.start));
 }
 

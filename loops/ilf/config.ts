@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { configIssuesError } from '../../common/config-error';
 import { codeDatasetsIn } from '../../common/datasets';
 import { codeDataset } from '../../activities/datasets/registry';
-import { checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
+import { campaignConfigParser, checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The ILF campaign config: one YAML or JSON file. Validated with zod before anything starts;
@@ -57,6 +56,8 @@ export const ilfCampaignConfigSchema = z
         maxTrainTasks: z.int().min(1).optional(),
         /** use only the first N tasks of the test split; all by default */
         maxTestTasks: z.int().min(1).optional(),
+        /** your own tasks instead of MBPP (Python): its splits `train` and `test` (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .default({ name: 'mbpp' })
@@ -159,17 +160,20 @@ export const ilfCampaignConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.trainer.kind === 'command') checkTrainerRef(c.trainer, ctx, ['trainer']);
+    // ILF names the field to raise (its users' configs and tests read this wording).
     for (const k of c.sampling.eval.ks) {
       if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'eval', 'ks'], message: `pass@${k} needs sampling.eval.n >= ${k}` });
     }
     if (c.refiner.kind === 'model' && !c.models.refiner) ctx.addIssue({ code: 'custom', path: ['models', 'refiner'], message: 'required when refiner.kind is "model"' });
     if (c.feedback.source === 'llm' && !c.models.feedback) ctx.addIssue({ code: 'custom', path: ['models', 'feedback'], message: 'required when feedback.source is "llm"' });
     if (c.feedback.source === 'human' && !c.feedback.human) c.feedback.human = { deadline: '72h', quorum: 1, onDeadline: 'proceed' };
-    if (c.dataset.name !== 'mbpp') {
-      const only = (path: (string | number)[], what: string) => ctx.addIssue({ code: 'custom', path, message: `${what} exists for MBPP only (the ILF paper's released human data); dataset.name is ${c.dataset.name}` });
-      if (c.feedback.source === 'dataset') only(['feedback', 'source'], 'dataset feedback');
-      if (c.refiner.kind === 'dataset') only(['refiner', 'kind'], 'dataset refinement');
-      if (c.refiner.train) only(['refiner', 'train'], 'training pi_Refine on the released triples');
+    // The ILF paper's human feedback and refinements are MBPP's: another dataset, or a dataset file, needs them from an LLM (or people).
+    if (c.dataset.file && c.dataset.name !== 'mbpp') ctx.addIssue({ code: 'custom', path: ['dataset', 'file'], message: `a dataset file replaces dataset.name: drop one (dataset.name is ${c.dataset.name})` });
+    const tasks = c.dataset.file ? 'with dataset.file' : c.dataset.name !== 'mbpp' ? `with dataset.name ${c.dataset.name}` : undefined;
+    if (tasks) {
+      if (c.feedback.source === 'dataset') ctx.addIssue({ code: 'custom', path: ['feedback', 'source'], message: `${tasks}, feedback comes from "llm" or "human" (the dataset feedback is MBPP's)` });
+      if (c.refiner.kind === 'dataset') ctx.addIssue({ code: 'custom', path: ['refiner', 'kind'], message: `${tasks}, the refiner is a "model" (the dataset refinements are MBPP's)` });
+      if (c.refiner.train) ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: `${tasks}, pi_Refine cannot be trained on the released triples (they are MBPP's)` });
     }
     if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
     if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
@@ -186,10 +190,6 @@ export const ilfCampaignConfigSchema = z
 
 export type IlfCampaignConfig = z.output<typeof ilfCampaignConfigSchema>;
 
-export function parseIlfCampaignConfig(raw: unknown, where = ''): IlfCampaignConfig {
-  const parsed = ilfCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseIlfCampaignConfig: (raw: unknown, where?: string) => IlfCampaignConfig = campaignConfigParser(ilfCampaignConfigSchema);
 
 

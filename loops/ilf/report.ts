@@ -1,5 +1,5 @@
 import { OUTCOMES } from '../../activities/sandbox/types';
-import { isSimulatedName } from '../../audit/core';
+import { endText, isSimulatedName } from '../../audit/core';
 import { FEEDBACK_SOURCES, type CampaignAudit, type FeedbackExample, type IterationAudit } from './audit';
 import { formatOutcomes, pct } from '../../audit/report/format';
 import { learningSignalSection } from '../../audit/report/learning-signal';
@@ -53,7 +53,7 @@ function summary(a: CampaignAudit): SafeHtml {
   const trainer = cfg.trainer ? `${cfg.trainer.kind}${cfg.trainer.simulated ? ' (SIMULATED)' : ''}` : '-';
   return html`<dl class="summary">
 <dt>campaign</dt><dd><code>${c.id}</code> (${c.algorithm})</dd>
-<dt>status</dt><dd>${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
+<dt>status</dt><dd>${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
 <dt>workflow id</dt><dd><code>${c.workflowId}</code></dd>
 ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>models</dt><dd>${models.length ? models : '-'}</dd>

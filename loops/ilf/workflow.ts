@@ -1,5 +1,6 @@
 import { ApplicationFailure, allHandlersFinished, condition, defineUpdate, executeChild, patched, setHandler } from '@temporalio/workflow';
 import { durationMs } from '../../common/duration';
+import { datasetSelection } from '../../common/dataset-file';
 import type { createFeedbackActivities } from './activities/feedback-activities';
 import type { createRefineActivities } from './activities/refine';
 import type { createIlfFineTuneActivities } from './activities/fine-tune';
@@ -42,9 +43,8 @@ const sandboxLimits = (config: IlfCampaignConfig) => ({ cpuMs: config.sandbox.cp
 /** The test-split evaluation (MBPP_Test for MBPP) of a policy: iteration k's, or the starting policy's (k = 0). */
 function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput['policy'], k: number, taskQueues: IlfCampaignConfig['taskQueues']): EvaluationInput {
   return {
-    dataset: config.dataset.name,
+    ...datasetSelection(config.dataset.file, config.dataset.name, config.dataset.splits.test),
     split: 'test',
-    taskRange: config.dataset.splits.test,
     maxTasks: config.dataset.maxTestTasks,
     policy,
     samplesPerTask: config.sampling.eval.n,
@@ -129,9 +129,8 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     acts,
     {
       runId: trainRun,
-      dataset: config.dataset.name,
+      ...datasetSelection(config.dataset.file, config.dataset.name, config.dataset.splits.train),
       split: 'train',
-      taskRange: config.dataset.splits.train,
       maxTasks: config.dataset.maxTrainTasks,
       policy: input.policy,
       samplesPerTask: config.sampling.train.n,
@@ -146,7 +145,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
 
   // 3. Feedback on the failing programs.
   await it.enter('feedback');
-  const fb = await ilf.feedback.openFeedbackRequests({ campaignId: c, iteration: k, dataset: config.dataset.name, source: config.feedback.source, feedbackModel: config.models.feedback });
+  const fb = await ilf.feedback.openFeedbackRequests({ campaignId: c, iteration: k, source: config.feedback.source, feedbackModel: config.models.feedback });
   for (const r of fb.open) openRequests.set(r.requestId, r.taskId);
   requestsRegistered = true;
   if (config.feedback.source === 'human' && fb.open.length > 0) {
@@ -182,7 +181,6 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
   const refined = await ilf.refine.refinePrograms({
     campaignId: c,
     iteration: k,
-    dataset: config.dataset.name,
     kind: config.refiner.kind,
     refiner: input.refiner ?? config.models.refiner,
     limits,
@@ -200,7 +198,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
 
   // 6. Fine-tune the policy on the kept refinements.
   await it.enter('train', { refinementsKept: kept });
-  const tuned = await ilf.fineTune.ilfFineTune({ campaignId: c, iteration: k, dataset: config.dataset.name, trainer: config.trainer, policy: input.policy });
+  const tuned = await ilf.fineTune.ilfFineTune({ campaignId: c, iteration: k, trainer: config.trainer, policy: input.policy });
   if (it.stopRequested) {
     // Recorded before the kernel too: a stop after training keeps the trained policy.
     if (!patched('ilf-records-stopped-iteration')) {

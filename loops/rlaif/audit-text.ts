@@ -1,36 +1,53 @@
 import { pct } from '../../audit/report/format';
-import { formatPlacement } from '../../audit/core';
+import { endText, formatPlacement } from '../../audit/core';
 import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
 
 /** The human form of `feedloop audit` for RLAIF campaigns. */
 const num3 = (v: number | null) => (v === null ? '-' : v.toFixed(3));
 
+const ITERATION_COLUMNS: readonly Column<RlaifIterationAudit>[] = [
+  ['iteration', (it) => String(it.iteration)],
+  ['status', (it) => it.status],
+  ['rollouts', (it) => String(it.rollouts.generated)],
+  ['feedback scored/unscorable', (it) => `${it.feedback.scored}/${it.feedback.unscorable}`],
+  ['RM trained', (it) => (it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)')],
+  ['rewards scored/unscorable', (it) => `${it.rewards.scored}/${it.rewards.unscorable}`],
+  ['update rollouts', (it) => (it.policyUpdate ? String(it.policyUpdate.examples) : '-')],
+  ['executability', (it) => pct(it.evaluation?.executabilityRate)],
+  ['CodeBLEU', (it) => num3(it.evaluation?.codebleu ?? null)],
+  ['AST acc', (it) => pct(it.evaluation?.astAccuracy)],
+  ['halluc.', (it) => pct(it.evaluation?.hallucinationRate)],
+];
+
 export function rlaifSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
-  return formatTable(
-    ['iteration', 'status', 'rollouts', 'feedback scored/unscorable', 'RM trained', 'rewards scored/unscorable', 'update rollouts', 'executability', 'CodeBLEU', 'AST acc', 'halluc.'],
-    iterations.map((it) => [
-      String(it.iteration),
-      it.status,
-      String(it.rollouts.generated),
-      `${it.feedback.scored}/${it.feedback.unscorable}`,
-      it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)',
-      `${it.rewards.scored}/${it.rewards.unscorable}`,
-      it.policyUpdate ? String(it.policyUpdate.examples) : '-',
-      pct(it.evaluation?.executabilityRate),
-      num3(it.evaluation?.codebleu ?? null),
-      pct(it.evaluation?.astAccuracy),
-      pct(it.evaluation?.hallucinationRate),
-    ]),
-  );
+  if (iterations.some((it) => it.evaluation?.passAtK)) return codeSummaryTable(iterations);
+  return columnTable(ITERATION_COLUMNS, iterations);
 }
+
+/** On a code dataset: the mean AI feedback and held-out pass@k instead of the APIBench metrics. */
+function codeSummaryTable(iterations: readonly RlaifIterationAudit[]): string {
+  const ks = Object.keys(iterations.find((it) => it.evaluation?.passAtK)?.evaluation?.passAtK ?? { 1: 0 });
+  const columns: Column<RlaifIterationAudit>[] = [
+    ...ITERATION_COLUMNS.slice(0, 4),
+    ['mean feedback', (it) => num3(it.feedback.meanScore)],
+    ...ITERATION_COLUMNS.slice(4, 7),
+    ...ks.map((k): Column<RlaifIterationAudit> => [`pass@${k}`, (it) => pct(it.evaluation?.passAtK?.[k])]),
+  ];
+  return columnTable(columns, iterations);
+}
+
+const passAtKText = (p: Record<string, number>, start?: Record<string, number> | null) =>
+  Object.entries(p)
+    .map(([k, v]) => `pass@${k} ${pct(v)}${againstStart(v, start?.[k])}`)
+    .join(', ');
 
 function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['start']): string {
   const row = (label: string, value: string) => `  ${label.padEnd(14)}${value}`;
   const fb = it.feedback;
   const ev = it.evaluation;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} answers to ${it.rollouts.questions} training questions`),
@@ -45,7 +62,9 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
     row('policy update', formatTrainingJob(it.policyUpdate)),
     row(
       'evaluation',
-      ev
+      ev?.passAtK
+        ? `held-out ${passAtKText(ev.passAtK, start?.evaluation.passAtK)} (${ev.status}; ${ev.samples ?? '-'} programs; policy ${ev.policy.label})`
+        : ev
         ? `executability ${pct(ev.executabilityRate)}${againstStart(ev.executabilityRate, start?.evaluation.executabilityRate)} (compiles ${pct(ev.compileRate)}; runs: ${ev.runs.note}), CodeBLEU ${num3(ev.codebleu)}, ` +
             `AST accuracy ${pct(ev.astAccuracy)}, hallucination ${pct(ev.hallucinationRate)}, wrong API ${pct(ev.wrongApiRate)} (${ev.status}; ${ev.questions ?? '-'} questions, ${ev.samples ?? '-'} answers; policy ${ev.policy.label})`
         : 'not started',
@@ -66,26 +85,26 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (rlaif), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
-    `workflow     ${c.workflowId}`,
-    ...(cfg.description ? [`description  ${cfg.description}`] : []),
+    ...campaignLines(c),
     `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,
-    `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
+    cfg.dataset !== 'apibench'
+      ? `config       ${cfg.iterations ?? '?'} iterations; dataset ${cfg.dataset} (rollouts x ${cfg.rolloutSamplesPerQuestion ?? '-'} per task, held-out pass@k); feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
+        `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`
+      : `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
       `${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'}; feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
       `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
-  if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
+  header.push(...simulatedLines(c, 'parts', 'real LLMs or real training'));
   const s = a.start?.evaluation;
   header.push(
-    s
+    s?.passAtK
+      ? `start        iteration 0, the starting policy ${s.policy.label}: held-out ${passAtKText(s.passAtK)} (${formatRef(a.start!.history)})`
+      : s
       ? `start        iteration 0, the starting policy ${s.policy.label}: executability ${pct(s.executabilityRate)}, CodeBLEU ${s.codebleu === null ? '-' : s.codebleu.toFixed(3)}, ` +
           `AST ${pct(s.astAccuracy)}, hallucination ${pct(s.hallucinationRate)} (${formatRef(a.start!.history)})`
       : 'start        the starting policy was not evaluated (evaluateStart: false, or a campaign from before iteration 0)',
   );
-  const parts = [header.join('\n'), ''];
-  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push(rlaifSummaryTable(a.iterations), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  parts.push('executability = compiles and resolves against the API database; "runs" is not measured (see the note)');
-  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
-  return parts.join('\n');
+  return auditText(header, a.iterations, (its) => [rlaifSummaryTable(its)], (it) => formatIteration(it, a.start), [
+    ...(cfg.dataset === 'apibench' ? ['executability = compiles and resolves against the API database; "runs" is not measured (see the note)'] : []),
+  ]);
 }

@@ -39,6 +39,8 @@ import {
  */
 export interface RlaifConfigSummary {
   description: string | null;
+  /** apibench, or the code dataset the campaign ran on (held-out pass@k) */
+  dataset: string;
   iterations: number | null;
   models: { policy: BackendLabel | null; feedback: BackendLabel | null };
   hubs: string[];
@@ -69,6 +71,8 @@ export interface EvaluationMetricsAudit {
   hallucinationRate: number | null;
   wrongApiRate: number | null;
   perHub: Record<string, { samples: number; executabilityRate: number; codebleu: number; astAccuracy: number; hallucinationRate: number }>;
+  /** on a code dataset: held-out pass@k keyed by k (the APIBench metrics are then null) */
+  passAtK: Record<string, number> | null;
 }
 
 export interface RlaifIterationAudit extends IterationHead {
@@ -112,6 +116,7 @@ function summarizeConfig(raw: unknown): RlaifConfigSummary {
   const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
   return {
     description: str(c.description),
+    dataset: str(dataset.name) ?? 'apibench',
     iterations: num(c.iterations),
     models: { policy: models.policy ? backendLabel(models.policy) : null, feedback: models.feedback ? backendLabel(models.feedback) : null },
     hubs: strings(dataset.hubs),
@@ -148,6 +153,11 @@ function evaluationAudit(run: { status: string; policy: unknown; metrics: unknow
     hallucinationRate: num(m.hallucinationRate),
     wrongApiRate: num(m.wrongApiRate),
     perHub,
+    passAtK: (() => {
+      const p = obj(obj(run.metrics).passAtK);
+      const entries = Object.entries(p).filter((e): e is [string, number] => typeof e[1] === 'number');
+      return entries.length ? Object.fromEntries(entries) : null;
+    })(),
     ...(run.placement ? { placement: run.placement } : {}),
   };
 }
@@ -274,7 +284,16 @@ export interface RlaifAuditNumbers {
   start?: RlaifEvaluationNumbers;
 }
 
-type RlaifEvaluationNumbers = { samples: number | null; executabilityRate: number | null; compileRate: number | null; codebleu: number | null; astAccuracy: number | null; hallucinationRate: number | null };
+type RlaifEvaluationNumbers = {
+  samples: number | null;
+  executabilityRate: number | null;
+  compileRate: number | null;
+  codebleu: number | null;
+  astAccuracy: number | null;
+  hallucinationRate: number | null;
+  /** on a code dataset only */
+  passAtK?: Record<string, number>;
+};
 const evaluationNumbers = (e: EvaluationMetricsAudit): RlaifEvaluationNumbers => ({
   samples: e.samples,
   executabilityRate: e.executabilityRate,
@@ -282,6 +301,7 @@ const evaluationNumbers = (e: EvaluationMetricsAudit): RlaifEvaluationNumbers =>
   codebleu: e.codebleu,
   astAccuracy: e.astAccuracy,
   hallucinationRate: e.hallucinationRate,
+  ...(e.passAtK ? { passAtK: { ...e.passAtK } } : {}),
 });
 
 

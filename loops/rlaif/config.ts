@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { FEEDBACK_QUESTION_IDS, type FeedbackQuestionId } from '../../activities/feedback/ai-feedback-rubric';
-import { API_HUBS } from '../../common/datasets';
+import { CODE_FEEDBACK_QUESTION_IDS, FEEDBACK_QUESTION_IDS } from '../../activities/feedback/ai-feedback-rubric';
+import { API_HUBS, codeDatasetsIn } from '../../common/datasets';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
-import { configIssuesError } from '../../common/config-error';
+import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
 
 /**
  * The RLAIF campaign config (Dutta et al. 2024, "Applying RLAIF for Code Generation with
@@ -14,7 +13,53 @@ import { configIssuesError } from '../../common/config-error';
  * -> (first iteration, then every `rewardModel.retrainEvery`) reward-model training -> reward
  * scores for the rollouts -> a PPO-style policy update against them -> evaluation on the
  * APIBench eval sets (executability, CodeBLEU, AST match).
+ *
+ * The same loop runs on any Python code dataset with tests (`dataset.name`: MBPP, the synthetic
+ * family, ...): the judge answers the code rubric about each program, and the evaluation is
+ * held-out pass@k on the dataset's test split. The tests never reach the reward.
  */
+
+/** APIBench (the paper's setting): a dataset object without a name is this one. */
+const apibenchDataset = z
+  .object({
+    name: z.literal('apibench'),
+    hubs: z.array(z.enum(API_HUBS)).min(1).default([...API_HUBS]),
+    /**
+     * Share of the HuggingFace and TensorFlow Hub eval questions held out as training
+     * questions (their training splits are not available; TorchHub has its own). Held-out
+     * questions are never evaluated.
+     */
+    heldOutFraction: z.number().gt(0).lt(1).default(0.2),
+    /** training questions sampled per iteration (the rollout batch) */
+    rolloutQuestions: z.int().min(1).default(256),
+    /** evaluate on the first N eval questions of each hub only (quick runs); all by default */
+    maxEvalQuestionsPerHub: z.int().min(1).optional(),
+  })
+  .strict();
+
+/** A Python code dataset with unit tests: rollouts on one split, held-out pass@k on another. */
+const codeTaskDataset = z
+  .object({
+    name: z.enum(codeDatasetsIn('python')),
+    /** the split the rollouts' tasks come from */
+    train: z.string().min(1).default('train'),
+    /** the held-out split evaluated with pass@k */
+    test: z.string().min(1).default('test'),
+    /** the first N tasks of the train split each iteration; all by default */
+    rolloutTasks: z.int().min(1).optional(),
+    /** the first N tasks of the test split; all by default */
+    maxEvalTasks: z.int().min(1).optional(),
+    /** pass@k reported for these k (n = sampling.eval.n must be >= each) */
+    ks: z.array(z.int().min(1)).min(1).default([1]),
+  })
+  .strict();
+
+const datasetSchema = z.preprocess(
+  (d) => (d && typeof d === 'object' && !Array.isArray(d) && !('name' in d) ? { ...d, name: 'apibench' } : d),
+  z.discriminatedUnion('name', [apibenchDataset, codeTaskDataset]),
+);
+export type RlaifCodeDataset = z.output<typeof codeTaskDataset>;
+export type RlaifDataset = z.output<typeof datasetSchema>;
 
 
 const sampling = (n: number, temperature: number) =>
@@ -31,23 +76,7 @@ const sampling = (n: number, temperature: number) =>
 export const rlaifCampaignConfigSchema = z
   .object({
     ...campaignHeadFields('rlaif'),
-    dataset: z
-      .object({
-        name: z.literal('apibench').default('apibench'),
-        hubs: z.array(z.enum(API_HUBS)).min(1).default([...API_HUBS]),
-        /**
-         * Share of the HuggingFace and TensorFlow Hub eval questions held out as training
-         * questions (their training splits are not available; TorchHub has its own). Held-out
-         * questions are never evaluated.
-         */
-        heldOutFraction: z.number().gt(0).lt(1).default(0.2),
-        /** training questions sampled per iteration (the rollout batch) */
-        rolloutQuestions: z.int().min(1).default(256),
-        /** evaluate on the first N eval questions of each hub only (quick runs); all by default */
-        maxEvalQuestionsPerHub: z.int().min(1).optional(),
-      })
-      .strict()
-      .default({ name: 'apibench', hubs: [...API_HUBS], heldOutFraction: 0.2, rolloutQuestions: 256 }),
+    dataset: datasetSchema.default({ name: 'apibench', hubs: [...API_HUBS], heldOutFraction: 0.2, rolloutQuestions: 256 }),
     models: z
       .object({
         /** the small policy being trained (the paper: GPT-2-large, 780M) */
@@ -67,8 +96,8 @@ export const rlaifCampaignConfigSchema = z
       .default({ rollout: { n: 2, temperature: 0.8, topP: 0.95, maxTokens: 512 }, eval: { n: 1, temperature: 0, topP: 0.95, maxTokens: 512 } }),
     feedback: z
       .object({
-        /** the decomposed yes/no questions asked about every rollout */
-        questions: z.array(z.enum(FEEDBACK_QUESTION_IDS as [FeedbackQuestionId, ...FeedbackQuestionId[]])).min(1).default([...FEEDBACK_QUESTION_IDS]),
+        /** the decomposed yes/no questions asked about every rollout: the APIBench rubric's, or the code rubric's on a code dataset (default: all of the dataset's rubric) */
+        questions: z.array(z.enum([...FEEDBACK_QUESTION_IDS, ...CODE_FEEDBACK_QUESTION_IDS] as [string, ...string[]])).min(1).optional(),
         /** auto: P(Yes) from logprobs when the server returns them, else parsed answers; or force one */
         scoring: z.enum(['auto', 'logprobs', 'parsed']).default('auto'),
         /** alternatives asked for per answer position (logprobs) */
@@ -77,7 +106,7 @@ export const rlaifCampaignConfigSchema = z
         maxTokens: z.int().min(1).max(256).default(4),
       })
       .strict()
-      .default({ questions: [...FEEDBACK_QUESTION_IDS], scoring: 'auto', topLogprobs: 5, maxTokens: 4 }),
+      .default({ scoring: 'auto', topLogprobs: 5, maxTokens: 4 }),
     trainer: commandTrainerSchema,
     rewardModel: z
       .object({
@@ -104,33 +133,30 @@ export const rlaifCampaignConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    const policy = c.models.policy;
-    if (policy.backend === 'simulated' && policy.role !== 'api-code') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated RLAIF policy answers APIBench questions: use role "api-code"' });
-    }
-    if (policy.backend === 'onnx' && policy.task !== 'causal-lm') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
-    }
-    const judge = c.models.feedback;
-    if (judge.backend === 'simulated' && judge.role !== 'judge') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'role'], message: 'a simulated AI-feedback model answers yes/no questions: use role "judge"' });
-    }
-    if (judge.backend === 'onnx') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'backend'], message: 'AI feedback comes from an instruction-following LLM: use "openai" (any OpenAI-compatible server) or "simulated"' });
-    }
-    if (judge.backend === 'openai' && judge.api !== 'chat') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'feedback', 'api'], message: 'the AI-feedback prompts are chat messages: use api "chat"' });
-    }
-    if (new Set(c.feedback.questions).size !== c.feedback.questions.length) {
+    const code = c.dataset.name !== 'apibench';
+    checkGeneratingPolicy(c.models.policy, ctx, code ? { role: 'program', what: 'policy on a code dataset writes programs' } : { role: 'api-code', what: 'RLAIF policy answers APIBench questions' });
+    checkChatJudge(c.models.feedback, ctx, 'feedback', {
+      backend: 'AI feedback comes from an instruction-following LLM',
+      api: 'the AI-feedback prompts are chat messages',
+      role: 'a simulated AI-feedback model answers yes/no questions',
+    });
+    const questions = c.feedback.questions ?? [];
+    if (new Set(questions).size !== questions.length) {
       ctx.addIssue({ code: 'custom', path: ['feedback', 'questions'], message: 'lists a question twice' });
     }
-    if (new Set(c.dataset.hubs).size !== c.dataset.hubs.length) ctx.addIssue({ code: 'custom', path: ['dataset', 'hubs'], message: 'lists a hub twice' });
-  });
+    const rubric: readonly string[] = c.dataset.name === 'apibench' ? FEEDBACK_QUESTION_IDS : CODE_FEEDBACK_QUESTION_IDS;
+    questions.forEach((q, i) => {
+      if (!rubric.includes(q)) ctx.addIssue({ code: 'custom', path: ['feedback', 'questions', i], message: `"${q}" is not a question of the ${c.dataset.name === 'apibench' ? 'APIBench' : 'code'} rubric (${rubric.join(', ')})` });
+    });
+    if (c.dataset.name === 'apibench') {
+      if (new Set(c.dataset.hubs).size !== c.dataset.hubs.length) ctx.addIssue({ code: 'custom', path: ['dataset', 'hubs'], message: 'lists a hub twice' });
+    } else {
+      checkPassAtK(c.dataset.ks, c.sampling.eval.n, ctx, ['dataset', 'ks'], true);
+    }
+  })
+  // the questions asked: the configured ones, or every question of the dataset's rubric
+  .transform((c) => ({ ...c, feedback: { ...c.feedback, questions: c.feedback.questions ?? [...(c.dataset.name === 'apibench' ? FEEDBACK_QUESTION_IDS : CODE_FEEDBACK_QUESTION_IDS)] } }));
 
 export type RlaifCampaignConfig = z.output<typeof rlaifCampaignConfigSchema>;
 
-export function parseRlaifCampaignConfig(raw: unknown, where = ''): RlaifCampaignConfig {
-  const parsed = rlaifCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseRlaifCampaignConfig: (raw: unknown, where?: string) => RlaifCampaignConfig = campaignConfigParser(rlaifCampaignConfigSchema);

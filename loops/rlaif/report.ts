@@ -1,3 +1,4 @@
+import { endText } from '../../audit/core';
 import type { AiFeedbackExample, RlaifCampaignAudit } from './audit';
 import { formatDuration, pct } from '../../audit/report/format';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
@@ -64,7 +65,7 @@ function summary(a: RlaifCampaignAudit): SafeHtml {
   const cfg = c.config;
   return html`<dl class="summary">
 <dt>campaign</dt><dd><code>${c.id}</code> (rlaif)</dd>
-<dt>status</dt><dd>${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
+<dt>status</dt><dd>${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
 <dt>workflow id</dt><dd><code>${c.workflowId}</code></dd>
 ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>models</dt><dd>policy: <code>${cfg.models.policy?.label ?? '-'}</code><br>AI feedback: <code>${cfg.models.feedback?.label ?? '-'}</code></dd>

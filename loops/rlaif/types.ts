@@ -80,6 +80,8 @@ export interface RlaifIterationResult {
   lastPhase: RlaifPhase;
   counts: RlaifIterationCounts;
   metrics?: ApiBenchMetrics;
+  /** on a code dataset: held-out pass@k keyed by k */
+  passAtK?: Record<string, number>;
   nextPolicy: PolicyBackend;
   policyCheckpoint?: string;
   rewardModel?: RewardModelRef;
@@ -87,7 +89,7 @@ export interface RlaifIterationResult {
 
 /** Input of the APIBench evaluation workflow. */
 export interface ApiBenchEvaluationInput {
-  hubs: RlaifCampaignConfig['dataset']['hubs'];
+  hubs: Extract<RlaifCampaignConfig['dataset'], { name: 'apibench' }>['hubs'];
   heldOutFraction: number;
   maxQuestionsPerHub?: number;
   policy: PolicyBackend;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { createAiFeedbackActivities } from './activities/ai-feedback';
 import type { createApiBenchMetricsActivities } from './activities/apibench-evaluation';
 import type { createApiGenerationActivities } from './activities/generate-api-samples';
@@ -8,11 +8,13 @@ import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability } from '../../workflows/activities';
 import { onHostOrFallback } from '../../workflows/host-fallback';
-import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
-import { setPhase } from '../../workflows/evaluation';
+import { runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
+import { evaluationWorkflow, setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
+import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
-import type { RlaifCampaignConfig } from './config';
+import type { EvaluationInput, EvaluationSummary } from '../../common/evaluation';
+import type { RlaifCampaignConfig, RlaifCodeDataset } from './config';
 import {
   rlaifIds,
   type ApiBenchEvaluationInput,
@@ -93,10 +95,11 @@ export async function apibenchEvaluationWorkflow(input: ApiBenchEvaluationInput)
 /** The APIBench evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
 function rlaifEvaluationInput(config: RlaifCampaignConfig, policy: RlaifCarry['policy'], k: number, taskQueues: TaskQueues): ApiBenchEvaluationInput {
   const { eval: evalSampling } = config.sampling;
+  const dataset = config.dataset as Extract<RlaifCampaignConfig['dataset'], { name: 'apibench' }>;
   return {
-    hubs: config.dataset.hubs,
-    heldOutFraction: config.dataset.heldOutFraction,
-    maxQuestionsPerHub: config.dataset.maxEvalQuestionsPerHub,
+    hubs: dataset.hubs,
+    heldOutFraction: dataset.heldOutFraction,
+    maxQuestionsPerHub: dataset.maxEvalQuestionsPerHub,
     policy,
     samplesPerQuestion: evalSampling.n,
     sampling: { temperature: evalSampling.temperature, topP: evalSampling.topP, maxTokens: evalSampling.maxTokens, seed: config.seed * 1000 + 500 + k },
@@ -104,6 +107,25 @@ function rlaifEvaluationInput(config: RlaifCampaignConfig, policy: RlaifCarry['p
     timeouts: config.timeouts,
   };
 }
+
+/** On a code dataset: the held-out pass@k evaluation of a policy (the kernel's evaluation workflow). */
+function codeEvaluationInput(config: RlaifCampaignConfig, dataset: RlaifCodeDataset, policy: RlaifCarry['policy'], k: number, taskQueues: TaskQueues): EvaluationInput {
+  const e = config.sampling.eval;
+  return {
+    dataset: dataset.name,
+    split: dataset.test,
+    ...(dataset.maxEvalTasks ? { maxTasks: dataset.maxEvalTasks } : {}),
+    policy,
+    samplesPerTask: e.n,
+    ks: dataset.ks,
+    sampling: { temperature: e.temperature, topP: e.topP, maxTokens: e.maxTokens, seed: config.seed * 1000 + 500 + k },
+    taskQueues,
+    timeouts: config.timeouts,
+  };
+}
+
+/** The dataset when it is a code dataset (the campaign evaluates pass@k), else undefined (APIBench). */
+const codeDatasetOf = (config: RlaifCampaignConfig): RlaifCodeDataset | undefined => (config.dataset.name === 'apibench' ? undefined : (config.dataset as RlaifCodeDataset));
 
 export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promise<RlaifIterationResult> {
   const { campaignId: c, iteration: k, config } = input;
@@ -129,14 +151,25 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
   await it.enter('generate');
   const rollouts = rlaifIds.rollouts(c, k);
   const { rollout } = config.sampling;
-  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'apibench', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
-  const generated = await rlaif.answers(policy).generateApiSamples({
-    evalRunId: rollouts,
-    questions: { part: 'train', hubs: config.dataset.hubs, heldOutFraction: config.dataset.heldOutFraction, seed: config.seed, iteration: k, size: config.dataset.rolloutQuestions },
-    policy,
-    samplesPerQuestion: rollout.n,
-    sampling: { temperature: rollout.temperature, topP: rollout.topP, maxTokens: rollout.maxTokens, seed: config.seed * 1000 + k },
-  });
+  const code = codeDatasetOf(config);
+  const rolloutSampling = { temperature: rollout.temperature, topP: rollout.topP, maxTokens: rollout.maxTokens, seed: config.seed * 1000 + k };
+  let generated: { samples: number };
+  if (code) {
+    // A code dataset: the policy writes programs for the train split's tasks; they are not tested, the judge scores them.
+    await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: code.name, split: code.train, policy, samplesPerTask: rollout.n, ks: [] });
+    const selection = { dataset: code.name, split: code.train, ...(code.rolloutTasks ? { maxTasks: code.rolloutTasks } : {}) };
+    generated = await acts.generation(policy).generateSamples({ evalRunId: rollouts, ...selection, policy, samplesPerTask: rollout.n, sampling: rolloutSampling });
+  } else {
+    const apibench = config.dataset as Extract<RlaifCampaignConfig['dataset'], { name: 'apibench' }>;
+    await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'apibench', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
+    generated = await rlaif.answers(policy).generateApiSamples({
+      evalRunId: rollouts,
+      questions: { part: 'train', hubs: apibench.hubs, heldOutFraction: apibench.heldOutFraction, seed: config.seed, iteration: k, size: apibench.rolloutQuestions },
+      policy,
+      samplesPerQuestion: rollout.n,
+      sampling: rolloutSampling,
+    });
+  }
   if (it.stopRequested) return stopped();
 
   // 2. AI feedback: the judge's yes/no answers about every rollout (unscorable ones recorded as such).
@@ -167,22 +200,38 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
     : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
   if (it.stopRequested) return stopped();
 
-  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward.
-  await it.enter('policy_update', { rewardsScored: rewards.scored, rewardsUnscorable: rewards.unscorable });
-  const updateInput = { campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate };
-  // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
-  const update = patched('kernel-policy-update') ? await acts.policyUpdate.policyUpdate(updateInput) : await rlaif.training.rlaifPolicyUpdate(updateInput);
+  // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward, then
+  // 6. evaluate the updated policy on the host that holds it: held-out pass@k on a code dataset,
+  // else the APIBench eval questions.
+  const tail = {
+    campaignId: c,
+    iteration: k,
+    algorithm: 'rlaif',
+    config,
+    policy,
+    policyCheckpoint,
+    rewards,
+    // The shared policy-update step of the kernel; histories recorded before it named RLAIF's own.
+    runUpdate: (updateInput: Parameters<typeof acts.policyUpdate.policyUpdate>[0]) => (patched('kernel-policy-update') ? acts.policyUpdate.policyUpdate(updateInput) : rlaif.training.rlaifPolicyUpdate(updateInput)),
+  };
+  if (code) {
+    const { update, evaluation: summary } = await updateAndEvaluate(it, {
+      ...tail,
+      evaluation: { workflow: evaluationWorkflow, workflowId: rlaifIds.evaluation(c, k), input: (updated, queues) => codeEvaluationInput(config, code, updated, k, queues) },
+    });
+    policy = update.nextPolicy;
+    policyCheckpoint = update.policyCheckpoint;
+    if (!summary) return stopped();
+    await it.completed(summary.passAtK, policy);
+    return { iteration: k, completed: true, lastPhase: 'evaluate', counts, passAtK: summary.passAtK, nextPolicy: policy, policyCheckpoint, rewardModel };
+  }
+  const { update, evaluation } = await updateAndEvaluate(it, {
+    ...tail,
+    evaluation: { workflow: apibenchEvaluationWorkflow, workflowId: rlaifIds.evaluation(c, k), input: (updated, queues) => rlaifEvaluationInput(config, updated, k, queues) },
+  });
   policy = update.nextPolicy;
   policyCheckpoint = update.policyCheckpoint;
-  if (it.stopRequested) return stopped();
-
-  // 6. Evaluate the updated policy on the APIBench eval questions.
-  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
-  const evaluation = await executeChild(apibenchEvaluationWorkflow, {
-    ...campaignChildOptions({ campaignId: c, algorithm: 'rlaif', iteration: k, workflowId: rlaifIds.evaluation(c, k) }),
-    // GPU work of the evaluation goes to the host that holds the updated policy.
-    args: [rlaifEvaluationInput(config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
-  });
+  if (!evaluation) return stopped();
   const m = evaluation.metrics;
   await it.completed({ executabilityRate: m.executabilityRate, compileRate: m.compileRate, codebleu: m.codebleu, astAccuracy: m.astAccuracy, hallucinationRate: m.hallucinationRate, wrongApiRate: m.wrongApiRate }, policy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics: m, nextPolicy: policy, policyCheckpoint, rewardModel };
@@ -190,19 +239,23 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
 
 const rlaifCampaign: CampaignLoop<RlaifCampaignConfig, RlaifCarry, RlaifIterationResult, typeof rlaifIterationWorkflow> = {
   algorithm: 'rlaif',
-  metricName: 'executability',
+  metricName: (config) => (codeDatasetOf(config) ? 'pass@1' : 'executability'),
   iterationWorkflow: rlaifIterationWorkflow,
   initialCarry: (config) => ({ policy: config.models.policy }),
   legacyCarry: (s) => ({ policy: s.policy as RlaifCarry['policy'], policyCheckpoint: s.policyCheckpoint as string | undefined, rewardModel: s.rewardModel as RewardModelRef | undefined }),
   iterationArgs: ({ campaignId, iteration, config, carry }) => [{ campaignId, iteration, config, ...carry }],
   afterIteration: (_carry, result) => ({ policy: result.nextPolicy, policyCheckpoint: result.policyCheckpoint, rewardModel: result.rewardModel }),
-  metric: (result) => result.metrics?.executabilityRate,
+  metric: (result) => (result.passAtK ? result.passAtK['1'] : result.metrics?.executabilityRate),
   target: (config) => config.stopping.targetExecutability,
-  startEvaluation: ({ config, carry }) => ({
-    workflow: apibenchEvaluationWorkflow,
-    args: [rlaifEvaluationInput(config, carry.policy, 0, config.taskQueues)],
-    metric: (summary) => (summary as ApiBenchEvaluationSummary).metrics.executabilityRate,
-  }),
+  startEvaluation: ({ config, carry }) => {
+    const code = codeDatasetOf(config);
+    if (code) return { workflow: evaluationWorkflow, args: [codeEvaluationInput(config, code, carry.policy, 0, config.taskQueues)], metric: (summary) => (summary as EvaluationSummary).passAtK['1'] };
+    return {
+      workflow: apibenchEvaluationWorkflow,
+      args: [rlaifEvaluationInput(config, carry.policy, 0, config.taskQueues)],
+      metric: (summary) => (summary as ApiBenchEvaluationSummary).metrics.executabilityRate,
+    };
+  },
 };
 
 export async function rlaifCampaignWorkflow(input: CampaignInput<RlaifCampaignConfig, RlaifCarry>) {

@@ -1,6 +1,6 @@
 import { pct } from '../../audit/report/format';
-import { formatPlacement } from '../../audit/core';
-import { againstStart, formatRef, formatTable, formatTrainingJob, workerVersionLines } from '../../audit/text';
+import { endText, formatPlacement } from '../../audit/core';
+import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, formatDatasetFile, type Column } from '../../audit/text';
 import type { JavaEvaluationAudit, RlcfCampaignAudit, RlcfIterationAudit } from './audit';
 
 /** The human form of `feedloop audit` for RLCF campaigns. */
@@ -19,27 +19,35 @@ export function formatJavaRates(e: JavaEvaluationAudit | null, start: JavaEvalua
   ].join(', ') + ` (${e.status}; ${e.tasks ?? '-'} tasks, ${e.samples ?? '-'} programs; policy ${e.policy.label})`;
 }
 
+/** A row of the table: an iteration, or the start (iteration 0: an evaluation, no iteration). */
+interface TableRow {
+  label: string;
+  status: string;
+  it: RlcfIterationAudit | null;
+  e: JavaEvaluationAudit | null;
+}
+
+const ITERATION_COLUMNS: readonly Column<TableRow>[] = [
+  ['iteration', (r) => r.label],
+  ['status', (r) => r.status],
+  ['rollouts', ({ it }) => (it ? String(it.rollouts.generated) : '-')],
+  ['compiled/static ok', ({ it }) => (it ? `${it.stages.compiled}/${it.stages.staticPassed}` : '-')],
+  ['discr. scored/unscorable', ({ it }) => (it ? `${it.stages.discriminator.scored}/${it.stages.discriminator.unscorable}` : '-')],
+  ['rewards scored/unscorable', ({ it }) => (it ? `${it.rewards.scored}/${it.rewards.unscorable}` : '-')],
+  ['mean reward', ({ it }) => (it ? num3(it.rewards.meanReward) : '-')],
+  ['update', ({ it }) => (it?.policyUpdate ? String(it.policyUpdate.examples) : '-')],
+  ['compile', ({ e }) => pct(e?.compileRate)],
+  ['static', ({ e }) => pct(e?.staticCheckPassRate)],
+  ['execution', ({ e }) => pct(e?.executionRate)],
+  ['pass@1', ({ e }) => pct(e?.passAtK['1'])],
+  ['pass@k', ({ e }) => Object.entries(e?.passAtK ?? {}).filter(([k]) => k !== '1').map(([k, v]) => `@${k} ${pct(v)}`).join(' ') || '-'],
+];
+
 export function rlcfSummaryTable(a: RlcfCampaignAudit): string {
-  const row = (label: string, status: string, it: RlcfIterationAudit | null, e: JavaEvaluationAudit | null) => [
-    label,
-    status,
-    it ? String(it.rollouts.generated) : '-',
-    it ? `${it.stages.compiled}/${it.stages.staticPassed}` : '-',
-    it ? `${it.stages.discriminator.scored}/${it.stages.discriminator.unscorable}` : '-',
-    it ? `${it.rewards.scored}/${it.rewards.unscorable}` : '-',
-    it ? num3(it.rewards.meanReward) : '-',
-    it?.policyUpdate ? String(it.policyUpdate.examples) : '-',
-    pct(e?.compileRate),
-    pct(e?.staticCheckPassRate),
-    pct(e?.executionRate),
-    pct(e?.passAtK['1']),
-    Object.entries(e?.passAtK ?? {}).filter(([k]) => k !== '1').map(([k, v]) => `@${k} ${pct(v)}`).join(' ') || '-',
-  ];
-  const body = [
-    ...(a.start ? [row('0 (start)', a.start.evaluation.mbjp?.status ?? '-', null, a.start.evaluation.mbjp)] : []),
-    ...a.iterations.map((it) => row(String(it.iteration), it.status, it, it.evaluation?.mbjp ?? null)),
-  ];
-  return formatTable(['iteration', 'status', 'rollouts', 'compiled/static ok', 'discr. scored/unscorable', 'rewards scored/unscorable', 'mean reward', 'update', 'compile', 'static', 'execution', 'pass@1', 'pass@k'], body);
+  return columnTable(ITERATION_COLUMNS, [
+    ...(a.start ? [{ label: '0 (start)', status: a.start.evaluation.mbjp?.status ?? '-', it: null, e: a.start.evaluation.mbjp }] : []),
+    ...a.iterations.map((it) => ({ label: String(it.iteration), status: it.status, it, e: it.evaluation?.mbjp ?? null })),
+  ]);
 }
 
 function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start']): string {
@@ -48,7 +56,7 @@ function formatIteration(it: RlcfIterationAudit, start: RlcfCampaignAudit['start
   const d = s.discriminator;
   const r = it.rewards;
   const lines = [
-    `── iteration ${it.iteration}: ${it.status} (phase ${it.phase})`,
+    `── iteration ${it.iteration}: ${endText(it)} (phase ${it.phase})`,
     row('policy', it.policy.label),
     ...workerVersionLines(it, row),
     row('rollouts', `${it.rollouts.generated} Java programs for ${it.rollouts.tasks} MBJP training tasks`),
@@ -74,23 +82,19 @@ export function formatRlcfAudit(a: RlcfCampaignAudit): string {
   const c = a.campaign;
   const cfg = c.config;
   const header = [
-    `campaign     ${c.id} (rlcf), ${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}`,
-    `workflow     ${c.workflowId}`,
-    ...(cfg.description ? [`description  ${cfg.description}`] : []),
+    ...campaignLines(c),
     `models       policy ${cfg.models.policy?.label ?? '-'}; discriminator ${cfg.discriminatorKind ?? '-'}${cfg.models.discriminator ? ` ${cfg.models.discriminator.label}` : ''}`,
     `config       ${cfg.iterations ?? '?'} iterations; MBJP split "${cfg.split ?? '-'}" (${cfg.rolloutTasks ?? 'all'} training tasks x ${cfg.rolloutSamplesPerTask ?? '-'}; ${cfg.maxEvalTasks ?? 'all'} eval tasks x ${cfg.evalSamplesPerTask ?? '-'}, ks ${cfg.ks.join('/')}); ` +
       `MathQA-Java ${cfg.mathqaEvalTasks ?? 0} tasks; static checks ${cfg.staticChecksVersion ?? '-'}; reward ${JSON.stringify(cfg.reward)}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
-  if (c.simulated) header.push(`SIMULATED    simulated parts (${c.simulatedParts.join(', ')}): these numbers do not come from real LLMs or real training`);
+  header.push(...formatDatasetFile(c));
+  header.push(...simulatedLines(c, 'parts', 'real LLMs or real training'));
   header.push(
     a.start
       ? `start        iteration 0, the starting policy: MBJP ${formatJavaRates(a.start.evaluation.mbjp, null)}; MathQA-Java ${formatJavaRates(a.start.evaluation.mathqa, null)} (${formatRef(a.start.history)})`
       : 'start        the starting policy was not evaluated (evaluateStart: false)',
   );
-  const parts = [header.join('\n'), ''];
-  if (a.iterations.length === 0) parts.push('no iterations recorded yet');
-  else parts.push('MBJP eval tasks:', rlcfSummaryTable(a), '', ...a.iterations.map((it) => `${formatIteration(it, a.start)}\n`));
-  parts.push('compile = javac accepts it; static = compiles and passes rlcf-static-checks-v1; execution = the test run ends without an exception of the program (passed or failed a test); pass@k unbiased (Chen et al. 2021)');
-  parts.push('export a history: npx feedloop history export <workflowId> --run-id <runId>');
-  return parts.join('\n');
+  return auditText(header, a.iterations, () => ['MBJP eval tasks:', rlcfSummaryTable(a)], (it) => formatIteration(it, a.start), [
+    'compile = javac accepts it; static = compiles and passes rlcf-static-checks-v1; execution = the test run ends without an exception of the program (passed or failed a test); pass@k unbiased (Chen et al. 2021)',
+  ]);
 }

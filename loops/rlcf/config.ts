@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from './activities/config';
 import { modelBackendConfigSchema } from '../../common/model-config';
-import { commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, stoppingSchema } from '../../common/campaign-schema';
-import { configIssuesError } from '../../common/config-error';
+import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { RLCF_SPLITS } from './types';
 
 /**
@@ -81,6 +80,8 @@ export const rlcfCampaignConfigSchema = z
         maxEvalTasks: z.int().min(1).optional(),
         /** MathQA-Java tasks evaluated too (its first N; 0: none). Evaluation only: no references */
         mathqaEvalTasks: z.int().min(0).max(1883).default(100),
+        /** your own Java tasks instead of MBJP: its splits `train` and `test` (common/dataset-file.ts) */
+        file: datasetFileSchema.optional(),
       })
       .strict()
       .prefault({}),
@@ -120,41 +121,27 @@ export const rlcfCampaignConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    const policy = c.models.policy;
-    if (policy.backend === 'simulated' && policy.role !== 'program') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'role'], message: 'a simulated RLCF policy writes Java programs: use role "program"' });
-    }
-    if (policy.backend === 'onnx' && policy.task !== 'causal-lm') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'policy', 'task'], message: 'the policy generates: use task "causal-lm"' });
-    }
+    checkGeneratingPolicy(c.models.policy, ctx, { role: 'program', what: 'RLCF policy writes Java programs' });
     const kind = c.grounding.discriminator.kind;
     const judge = c.models.discriminator;
     if (kind === 'llm' && !judge) {
       ctx.addIssue({ code: 'custom', path: ['models', 'discriminator'], message: 'the "llm" discriminator needs a model: any OpenAI-compatible server (backend "openai", api "chat")' });
     }
-    if (kind === 'llm' && judge?.backend === 'onnx') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'discriminator', 'backend'], message: 'the discriminator LLM answers a chat prompt: use "openai" (any OpenAI-compatible server) or "simulated"' });
-    }
-    if (kind === 'llm' && judge?.backend === 'openai' && judge.api !== 'chat') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'discriminator', 'api'], message: 'the discriminator prompt is chat messages: use api "chat"' });
-    }
-    if (kind === 'llm' && judge?.backend === 'simulated' && judge.role !== 'judge') {
-      ctx.addIssue({ code: 'custom', path: ['models', 'discriminator', 'role'], message: 'a simulated discriminator LLM answers yes/no: use role "judge"' });
+    if (kind === 'llm' && judge) {
+      checkChatJudge(judge, ctx, 'discriminator', {
+        backend: 'the discriminator LLM answers a chat prompt',
+        api: 'the discriminator prompt is chat messages',
+        role: 'a simulated discriminator LLM answers yes/no',
+      });
     }
     if (kind !== 'llm' && judge) {
       ctx.addIssue({ code: 'custom', path: ['models', 'discriminator'], message: `is only used by the "llm" discriminator (grounding.discriminator.kind is "${kind}")` });
     }
     const ks = c.sampling.ks;
-    for (const [i, k] of ks.entries()) {
-      if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'ks', i], message: `pass@${k} needs at least ${k} samples per task: raise sampling.eval.n (${c.sampling.eval.n})` });
-    }
+    checkPassAtK(ks, c.sampling.eval.n, ctx, ['sampling', 'ks'], true);
     if (new Set(ks).size !== ks.length) ctx.addIssue({ code: 'custom', path: ['sampling', 'ks'], message: 'lists a k twice' });
   });
 
 export type RlcfCampaignConfig = z.output<typeof rlcfCampaignConfigSchema>;
 
-export function parseRlcfCampaignConfig(raw: unknown, where = ''): RlcfCampaignConfig {
-  const parsed = rlcfCampaignConfigSchema.safeParse(raw);
-  if (!parsed.success) throw configIssuesError(`invalid campaign config${where ? ` ${where}` : ''}`, parsed.error.issues);
-  return parsed.data;
-}
+export const parseRlcfCampaignConfig: (raw: unknown, where?: string) => RlcfCampaignConfig = campaignConfigParser(rlcfCampaignConfigSchema);

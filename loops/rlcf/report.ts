@@ -1,3 +1,4 @@
+import { endText } from '../../audit/core';
 import { pct } from '../../audit/report/format';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
 import { html, type SafeHtml } from '../../audit/report/safe-html';
@@ -69,7 +70,7 @@ function summary(a: RlcfCampaignAudit): SafeHtml {
   const cfg = c.config;
   return html`<dl class="summary">
 <dt>campaign</dt><dd><code>${c.id}</code> (rlcf)</dd>
-<dt>status</dt><dd>${c.status}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
+<dt>status</dt><dd>${endText(c)}; started ${c.createdAt}${c.finishedAt ? `, finished ${c.finishedAt}` : ''}</dd>
 <dt>workflow id</dt><dd><code>${c.workflowId}</code></dd>
 ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>models</dt><dd>policy: <code>${cfg.models.policy?.label ?? '-'}</code><br>discriminator: ${cfg.discriminatorKind ?? '-'}${cfg.discriminatorKind === 'simulated' ? ' (SIMULATED)' : ''} ${cfg.models.discriminator ? html`<code>${cfg.models.discriminator.label}</code>` : ''}</dd>

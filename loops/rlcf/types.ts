@@ -4,6 +4,7 @@
  * PostgreSQL (generations, rlcf_grounding, sandbox results, rollout_rewards).
  */
 import { campaignIds } from '../../common/campaign';
+import { MBJP_SPLIT_SCHEMES, type FileDatasetName, type MbjpSplitScheme } from '../../common/datasets';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import type { SamplingParams } from '../../common/evaluation';
 import type { TaskQueues } from '../../common/task-queues';
@@ -23,20 +24,17 @@ export const RLCF_PHASES = ['generate', 'compile', 'static_checks', 'tests', 'di
 export type RlcfPhase = (typeof RLCF_PHASES)[number];
 
 /**
- * MBJP's training and evaluation tasks by MBPP task number (MBJP keeps MBPP's numbers).
- * Workflow-safe copy of activities/datasets/mbjp-split.ts's schemes (a test keeps them equal).
+ * MBJP's training and evaluation tasks by MBPP task number (MBJP keeps MBPP's numbers): the split
+ * schemes of the one split table (common/datasets.ts), which is workflow-safe.
  */
-export const RLCF_SPLITS = {
-  mbpp: { train: [601, 974], eval: [11, 510] },
-  ilf: { train: [311, 974], eval: [11, 110] },
-} as const satisfies Record<string, { train: readonly [number, number]; eval: readonly [number, number] }>;
+export const RLCF_SPLITS: { readonly [S in MbjpSplitScheme]: { readonly train: readonly [number, number]; readonly eval: readonly [number, number] } } = MBJP_SPLIT_SCHEMES;
 
 /** Workflow and store ids, derived in one place (the audit relies on them). */
 export const rlcfIds = {
   ...campaignIds,
   /** the eval run holding the iteration's rollouts (generations) */
   rollouts: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/rollouts`,
-  /** the `trained` discriminator's reward_model job (activities/compiler-feedback/trained-discriminator.ts) */
+  /** the `trained` discriminator's reward_model job (loops/rlcf/activities/trained-discriminator.ts) */
   discriminatorJob: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/discriminator`,
   /** the eval run of one dataset within the evaluation of iteration k (0: the starting policy) */
   evalRun: (campaignId: string, k: number, dataset: 'mbjp' | 'mathqa-java') => `${campaignId}/iteration-${k}/evaluation/${dataset}`,
@@ -69,7 +67,8 @@ export interface RlcfIterationCounts {
 /** The evaluation of one policy: MBJP's eval tasks and (optionally) a MathQA-Java subset. */
 export interface RlcfEvaluationInput {
   policy: PolicyBackend;
-  mbjp: { taskRange: [number, number]; maxTasks?: number };
+  /** `dataset`: a dataset file of the campaign's own Java tasks (its split `test`) instead of MBJP */
+  mbjp: { taskRange: [number, number]; maxTasks?: number; dataset?: FileDatasetName };
   mathqaTasks: number;
   samplesPerTask: number;
   ks: number[];

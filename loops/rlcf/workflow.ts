@@ -1,13 +1,15 @@
-import { ApplicationFailure, executeChild, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, patched, workflowInfo } from '@temporalio/workflow';
 import type { createStoredGroundingActivities } from './activities/stored-grounding';
+import { datasetSelection, fileDatasetName } from '../../common/dataset-file';
 import type { createTrainedDiscriminatorActivities } from './activities/trained-discriminator';
 import { DEFAULT_TASK_QUEUES, type TaskQueues } from '../../common/task-queues';
 import type { ActivityTimeoutsInput, PolicyBackend } from '../../common/campaign-schema';
 import { capability, hostRoute, kernelActivities, modelCapability, type KernelActivities } from '../../workflows/activities';
 import { onHostOrFallback } from '../../workflows/host-fallback';
-import { campaignChildOptions, runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
+import { runCampaign, type CampaignInput, type CampaignLoop } from '../../workflows/campaign';
 import { setPhase } from '../../workflows/evaluation';
 import { IterationSkeleton } from '../../workflows/iteration';
+import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import { runBatches, sampleAndTest } from '../../workflows/sample-and-test';
 import { runBatchesInChild } from '../../workflows/sandbox-batches';
@@ -31,7 +33,7 @@ import {
  *   generate Java for MBJP training tasks -> compile -> static checks -> tests -> discriminator
  *   (programs that compiled) -> reward -> policy update (PPO-style, KL to the reference)
  *   -> evaluate (MBJP eval tasks, MathQA-Java: compile, static-check pass and execution rates, pass@k).
- * Every stage reads and writes stored rows (activities/compiler-feedback/stored-grounding.ts):
+ * Every stage reads and writes stored rows (loops/rlcf/activities/stored-grounding.ts):
  * the history holds eval-run ids and counts only.
  */
 const SANDBOX_BATCH = 50;
@@ -93,7 +95,9 @@ async function evaluateDataset(acts: KernelActivities, rlcf: ReturnType<typeof r
   const runId = `${workflowInfo().workflowId}/${dataset}`;
   const selection =
     dataset === 'mbjp'
-      ? { dataset, split: 'test', taskRange: input.mbjp.taskRange, maxTasks: input.mbjp.maxTasks, requireReference: true }
+      ? input.mbjp.dataset
+        ? { dataset: input.mbjp.dataset, split: 'test', maxTasks: input.mbjp.maxTasks, requireReference: true }
+        : { dataset, split: 'test', taskRange: input.mbjp.taskRange, maxTasks: input.mbjp.maxTasks, requireReference: true }
       : { dataset, split: 'test', maxTasks: input.mathqaTasks };
   const { generated } = await sampleAndTest(acts, { ...selection, runId, policy: input.policy, samplesPerTask: input.samplesPerTask, ks: input.ks, sampling: input.sampling, batchSize: SANDBOX_BATCH }, (p) =>
     setPhase(`${dataset}:${p}`),
@@ -124,7 +128,11 @@ function rlcfEvaluationInput(config: RlcfCampaignConfig, policy: RlcfCarry['poli
   const { eval: evalSampling } = config.sampling;
   return {
     policy,
-    mbjp: { taskRange: [...RLCF_SPLITS[config.dataset.split].eval], ...(config.dataset.maxEvalTasks ? { maxTasks: config.dataset.maxEvalTasks } : {}) },
+    mbjp: {
+      taskRange: [...RLCF_SPLITS[config.dataset.split].eval],
+      ...(config.dataset.maxEvalTasks ? { maxTasks: config.dataset.maxEvalTasks } : {}),
+      ...(config.dataset.file ? { dataset: fileDatasetName(config.dataset.file) } : {}),
+    },
     mathqaTasks: config.dataset.mathqaEvalTasks,
     samplesPerTask: evalSampling.n,
     ks: config.sampling.ks,
@@ -161,12 +169,12 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   await it.enter('generate');
   const rollouts = rlcfIds.rollouts(c, k);
   const { rollout } = config.sampling;
-  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: 'mbjp', split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
+  const selection = datasetSelection(config.dataset.file, 'mbjp', [...RLCF_SPLITS[config.dataset.split].train]);
+  await acts.evalStore.createEvalRun({ evalRunId: rollouts, dataset: selection.dataset, split: 'train', policy, samplesPerTask: rollout.n, ks: [] });
   const generated = await acts.generation(policy).generateSamples({
     evalRunId: rollouts,
-    dataset: 'mbjp',
+    ...selection,
     split: 'train',
-    taskRange: [...RLCF_SPLITS[config.dataset.split].train],
     requireReference: true,
     ...(config.dataset.rolloutTasks ? { maxTasks: config.dataset.rolloutTasks } : {}),
     policy,
@@ -221,19 +229,21 @@ export async function rlcfIterationWorkflow(input: RlcfIterationInput): Promise<
   const rewards = await rlcf.store.rewardRollouts({ campaignId: c, iteration: k, evalRunId: rollouts, reward: grounding.reward, scoredBy: scoredBy(spec) });
   if (it.stopRequested) return stopped();
 
-  // 3. Policy update (the kernel's shared step) on the rollouts with a scored reward.
-  await it.enter('policy_update', { rewardsScored: rewards.scored, rewardsUnscorable: rewards.unscorable });
-  const update = await acts.policyUpdate.policyUpdate({ campaignId: c, iteration: k, policy, policyCheckpoint, trainer: config.trainer, policyUpdate: config.policyUpdate });
+  // 3. Policy update (the kernel's shared step) on the rollouts with a scored reward, then
+  // 4. evaluate the updated policy, on the host that holds it.
+  const { update, evaluation: metrics } = await updateAndEvaluate(it, {
+    campaignId: c,
+    iteration: k,
+    algorithm: 'rlcf',
+    config,
+    policy,
+    policyCheckpoint,
+    rewards,
+    evaluation: { workflow: rlcfEvaluationWorkflow, workflowId: rlcfIds.evaluation(c, k), input: (updated, queues) => rlcfEvaluationInput(config, updated, k, queues) },
+  });
   policy = update.nextPolicy;
   policyCheckpoint = update.policyCheckpoint;
-  if (it.stopRequested) return stopped();
-
-  // 4. Evaluate the updated policy, on the host that holds it.
-  await it.enter('evaluate', { policyUpdateRollouts: update.examples });
-  const metrics = await executeChild(rlcfEvaluationWorkflow, {
-    ...campaignChildOptions({ campaignId: c, algorithm: 'rlcf', iteration: k, workflowId: rlcfIds.evaluation(c, k) }),
-    args: [rlcfEvaluationInput(config, policy, k, onCheckpointHost(config.taskQueues, update.workerTaskQueue))],
-  });
+  if (!metrics) return stopped();
   const m = metrics.mbjp;
   await it.completed({ compileRate: m.compileRate, staticCheckPassRate: m.staticCheckPassRate, executionRate: m.executionRate, ...Object.fromEntries(Object.entries(m.passAtK).map(([key, v]) => [`pass@${key}`, v])) }, policy);
   return { iteration: k, completed: true, lastPhase: 'evaluate', counts, metrics, nextPolicy: policy, policyCheckpoint, discriminator };

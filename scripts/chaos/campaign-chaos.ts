@@ -11,7 +11,7 @@ import { statePaths } from '../../infra/env';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { downLocalServers, isolatedEnv, upLocalServers } from '../../infra/local-servers';
 import { stopEmbeddedPostgres } from '../../infra/postgres';
-import { stopTemporalServer } from '../../infra/temporal';
+import { stopTemporalServer, TOOLS_DIR } from '../../infra/temporal';
 import { WorkerProcess } from './worker-process';
 import { SeededRandom } from '../../activities/simulation/seeded-random';
 
@@ -107,7 +107,7 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'feedloop-chaos-'));
   const env = await isolatedEnv(home);
   const servers = await upLocalServers(env);
-  const workerEnv = { TEMPORAL_ADDRESS: servers.temporalAddress, DATABASE_URL: servers.databaseUrl, FEEDLOOP_HOME: home };
+  const workerEnv = { TEMPORAL_ADDRESS: servers.temporalAddress, DATABASE_URL: servers.databaseUrl, FEEDLOOP_HOME: home, FEEDLOOP_TOOLS_DIR: TOOLS_DIR };
   const queueArgs = ['--workflow-queue', queues.workflow, '--cpu-queue', queues.cpu, '--gpu-queue', queues.gpu, '--shutdown-grace-ms', '1000'];
   const cpu = new WorkerProcess('cpu', 'cpu.ts', queueArgs, workerEnv);
   const gpu = new WorkerProcess('gpu', 'gpu.ts', [...queueArgs, '--gpus', '1'], workerEnv);

@@ -15,6 +15,7 @@ import { PROJECT_ROOT } from '../../infra/paths';
 import { downLocalServers, isolatedEnv, upLocalServers } from '../../infra/local-servers';
 import { stopEmbeddedPostgres } from '../../infra/postgres';
 import { stopClusterService, type ClusterService } from '../../infra/temporal-cluster';
+import { TOOLS_DIR } from '../../infra/temporal';
 import { CheckpointStore, publishedProblem } from '../../activities/training/checkpoint-store';
 import { SeededRandom } from '../../activities/simulation/seeded-random';
 import type { StepPlacement } from '../../common/task-queues';
@@ -103,7 +104,7 @@ export async function runClusterChaos(o: ClusterChaosOptions): Promise<ClusterCh
   try {
     log(`chaos:cluster: starting the Temporal cluster and PostgreSQL in ${home}`);
     const servers = await upLocalServers(env);
-    const workerEnv = { TEMPORAL_ADDRESS: servers.temporalAddress, TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE, DATABASE_URL: servers.databaseUrl, FEEDLOOP_HOME: home };
+    const workerEnv = { TEMPORAL_ADDRESS: servers.temporalAddress, TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE, DATABASE_URL: servers.databaseUrl, FEEDLOOP_HOME: home, FEEDLOOP_TOOLS_DIR: TOOLS_DIR };
     const queueArgs = ['--workflow-queue', queues.workflow, '--cpu-queue', queues.cpu, '--gpu-queue', queues.gpu, '--shutdown-grace-ms', '1000'];
     const cacheOf = (host: string) => path.join(home, 'host-cache', host);
     const cpus = ['cpu-1', 'cpu-2'].map((name) => new WorkerProcess(name, 'cpu.ts', [...queueArgs, '--host-id', name, '--sandbox-concurrency', '2'], workerEnv));

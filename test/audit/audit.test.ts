@@ -73,12 +73,12 @@ describe('loadCampaignAudit', () => {
 
   it('has a stable JSON shape: every field present, record keys in a fixed order', async () => {
     const a = JSON.parse(JSON.stringify(await loadCampaignAudit(pool, realId))) as CampaignAudit;
-    // Schema 2 added `start`, iteration 0's evaluation of the starting policy; 3, each iteration's `workerVersion`.
+    // Schema 2 added `start`, iteration 0's evaluation of the starting policy; 3, each iteration's `workerVersion`; 4, `endReason`.
     expect(Object.keys(a)).toEqual(['schemaVersion', 'campaign', 'refinerTraining', 'iterations', 'start']);
-    expect(a.schemaVersion).toBe(3);
-    expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'config']);
+    expect(a.schemaVersion).toBe(4);
+    expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'endReason', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'datasetFile', 'config']);
     expect(Object.keys(a.iterations[0]!)).toEqual([
-      'iteration', 'status', 'phase', 'policy', 'startedAt', 'finishedAt', 'workerVersion', 'samples', 'feedback', 'refinements', 'training',
+      'iteration', 'status', 'endReason', 'phase', 'policy', 'startedAt', 'finishedAt', 'workerVersion', 'samples', 'feedback', 'refinements', 'training',
       'evaluation', 'passAt1', 'passAt10', 'history', 'sandboxHosts', 'recordedCounts', 'mismatches',
     ]);
     expect(Object.keys(a.iterations[0]!.samples.outcomes)).toEqual(['passed', 'failed', 'runtime_error', 'compile_error', 'timeout', 'memory_limit', 'output_limit', 'infra_error']);

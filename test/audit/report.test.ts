@@ -69,7 +69,8 @@ describe('campaign report', () => {
   });
 
   it('writes to the default file name and exits 1 for an unknown campaign', async () => {
-    expect(defaultReportFile('team/camp-1')).toBe('team__camp-1.report.html');
+    // Under the state directory's reports/, not the working directory (which may be the repository).
+    expect(defaultReportFile('team/camp-1', '/srv/feedloop')).toBe('/srv/feedloop/reports/team__camp-1.report.html');
     const out: string[] = [];
     const err: string[] = [];
     const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t) };

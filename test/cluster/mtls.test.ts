@@ -6,6 +6,7 @@ import { Connection } from '@temporalio/client';
 import { downLocalServers, isolatedEnv, upLocalServers, type LocalServers } from '../../infra/local-servers';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { temporalConnectionOptions } from '../../infra/temporal-connection';
+import { TOOLS_DIR } from '../../infra/temporal';
 import { tempDir } from '../helpers/temp-dir';
 
 /**
@@ -37,7 +38,7 @@ const file = (name: string) => path.join(certs, name);
 function runEntry(args: string[], extraEnv: NodeJS.ProcessEnv) {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, FEEDLOOP_HOME: home, TEMPORAL_ADDRESS: servers.temporalAddress, DATABASE_URL: servers.databaseUrl, FEEDLOOP_LOG_LEVEL: 'warn', ...extraEnv },
+    env: { ...process.env, FEEDLOOP_HOME: home, FEEDLOOP_TOOLS_DIR: TOOLS_DIR, TEMPORAL_ADDRESS: servers.temporalAddress, DATABASE_URL: servers.databaseUrl, FEEDLOOP_LOG_LEVEL: 'warn', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -82,7 +82,10 @@ describe('human feedback', () => {
     // Every workflow of the campaign carries its search attributes from its start.
     const listed1 = [];
     for await (const w of ctx.client.workflow.list({ query: `FeedloopCampaignId = '${id}'` })) listed1.push(w.workflowId);
-    expect(listed1.sort()).toEqual([id, ilfIds.evaluation(id, 0), ilfIds.iterationWorkflow(id, 1)].sort());
+    // (the sandbox batches run in children of their own: they are listed too)
+    expect(listed1.sort()).toEqual(
+      [id, ilfIds.evaluation(id, 0), `${ilfIds.evaluation(id, 0)}/tests-batches`, ilfIds.iterationWorkflow(id, 1), `${ilfIds.trainSamples(id, 1)}/tests-batches`].sort(),
+    );
 
     // The rest through the update API directly (what the CLI sends).
     const iteration = ctx.client.workflow.getHandle(ilfIds.iterationWorkflow(id, 1));

@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CODE_RUBRIC_VERSION } from '../../activities/feedback/ai-feedback-rubric';
+import { formatRlaifAudit } from '../../loops/rlaif/audit-text';
+import { parseRlaifCampaignConfig } from '../../loops/rlaif/config';
 import { loadRlaifAudit, rlaifAuditNumbers } from '../../loops/rlaif/audit';
 import { runAuditCommand } from '../../cli/audit';
 import { rejectionReason, startCampaign } from '../../cli/campaign';
@@ -166,5 +169,60 @@ describe('RLAIF dry-run campaign', () => {
       expect(largest).toBeLessThan(64 * 1024);
     }
     expect(events[1]).toBe(events[0]);
+  });
+});
+
+/**
+ * RLAIF on a code dataset with unit tests (here MBPP): the policy's programs for the train
+ * split's tasks are judged with the code rubric, the reward model and the policy update run as on
+ * APIBench, and the campaign's metric is held-out pass@1 on the test split, from iteration 0 on.
+ * The tests never reach the reward.
+ */
+describe('RLAIF on a code dataset', () => {
+  it('judges programs with the code rubric and evaluates held-out pass@k', async () => {
+    const base = rlaifConfig(ctx.queues, { models: { feedback: judge.backendConfig() }, iterations: 1 });
+    const config = parseRlaifCampaignConfig({
+      ...base,
+      models: { ...base.models, policy: { backend: 'simulated', role: 'program', seed: 3 } },
+      dataset: { name: 'mbpp', rolloutTasks: 6, maxEvalTasks: 4, ks: [1, 2] },
+      sampling: { rollout: { n: 2 }, eval: { n: 2 } },
+      feedback: { scoring: 'auto' },
+    });
+    expect(config.feedback.questions).toEqual(['correct']);
+    const id = campaignId('rlaif-code');
+    const result = await ctx.client.workflow.execute(rlaifCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    expect(result.iterations[0]!.passAtK).toMatchObject({ '1': expect.any(Number), '2': expect.any(Number) });
+
+    const status = await ctx.client.workflow.getHandle(id).query(campaignStatusQuery);
+    expect(status.metric).toMatchObject({ name: 'pass@1', start: expect.any(Number), history: [result.iterations[0]!.passAtK!['1']] });
+
+    const rubrics = await pool.query<{ rubric_version: string; n: string }>('select rubric_version, count(*) as n from ai_feedback where campaign_id = $1 group by rubric_version', [id]);
+    expect(rubrics.rows).toEqual([{ rubric_version: CODE_RUBRIC_VERSION, n: '12' }]);
+    const [run] = (await pool.query<{ dataset: string; split: string }>('select dataset, split from eval_runs where id = $1', [`${id}/iteration-1/rollouts`])).rows;
+    expect(run).toEqual({ dataset: 'mbpp', split: 'train' });
+    // the rollouts were never tested: the judge, not the tests, scores them
+    const tested = await pool.query('select 1 from sandbox_items i join generations g on g.id = i.generation_id where g.eval_run_id = $1', [`${id}/iteration-1/rollouts`]);
+    expect(tested.rowCount).toBe(0);
+
+    const audit = await loadRlaifAudit(pool, id);
+    expect(audit.campaign.config.dataset).toBe('mbpp');
+    expect(audit.start?.evaluation.passAtK).toMatchObject({ '1': status.metric.start });
+    expect(audit.iterations[0]!.evaluation?.passAtK).toEqual(result.iterations[0]!.passAtK);
+    expect(audit.iterations[0]!.feedback).toMatchObject({ judged: 12, rubricVersion: CODE_RUBRIC_VERSION });
+    const text = formatRlaifAudit(audit);
+    expect(text).toMatch(/dataset mbpp/);
+    expect(text).toMatch(/start {8}iteration 0, the starting policy .*: held-out pass@1 /);
+    expect(text).toMatch(/pass@1 +pass@2/);
+    expect(text).not.toMatch(/executability/);
+  });
+
+  it('names a question of the other rubric, and pass@k beyond the samples', () => {
+    const base = rlaifConfig(ctx.queues, { iterations: 1 });
+    expect(() => parseRlaifCampaignConfig({ ...base, dataset: { name: 'mbpp', ks: [1, 4] }, feedback: { questions: ['api'] } })).toThrow(
+      /feedback\.questions\.0: "api" is not a question of the code rubric \(correct\)[\s\S]*dataset\.ks\.1: pass@4 needs at least 4 samples per task/,
+    );
+    expect(() => parseRlaifCampaignConfig({ ...base, dataset: { name: 'mbjp' } })).toThrow(/dataset\.name/);
+    expect(parseRlaifCampaignConfig({ ...base, dataset: { hubs: ['torchhub'] } }).dataset).toMatchObject({ name: 'apibench', hubs: ['torchhub'] });
   });
 });

@@ -84,6 +84,26 @@ describe('the verdict is decided outside the program', () => {
     expect(results[0]!.outcome).toBe('runtime_error'); // an object of the program is not a value
   });
 
+  it('is not fooled through the protocols of its own objects: membership, arithmetic with the expected value, truth, default equality', async () => {
+    const cases: Array<[string, string]> = [
+      // iterable, but claiming to contain anything: the judge iterates it and compares itself
+      ['class C(list):\n    pass\nclass Bag:\n    def __iter__(self): return iter([1])\n    def __contains__(self, x): return True\ndef answer():\n    return Bag()', 'assert 42 in answer()'],
+      ['def answer():\n    def gen():\n        yield 1\n    class G:\n        def __iter__(self): return self\n        def __next__(self): raise StopIteration\n        def __contains__(self, x): return True\n    return G()', 'assert 42 in answer()'],
+      // arithmetic with the expected value would let it answer 0
+      ['class Z:\n    def __sub__(self, o): return 0.0\n    def __rsub__(self, o): return 0.0\n    def __abs__(self): return 0.0\ndef answer():\n    return Z()', 'assert abs(answer() - 3.5) < 1e-9'],
+      ['class Z:\n    def __sub__(self, o): return self\n    def __abs__(self): return 0.0\ndef answer():\n    return Z()', 'assert abs(answer() - 3.5) < 1e-9'],
+      // truth and default equality are the object's own, never equal to a value of the tests
+      ['class T:\n    def __bool__(self): return True\ndef answer():\n    return T()', 'assert answer() == True'],
+      ['class T:\n    pass\ndef answer():\n    return T()', 'assert answer() == 42'],
+      // an object that claims to equal anything, against another object of the program built from the expected values
+      ['class P:\n    def __init__(self, *a): self.a = a\n    def __eq__(self, o): return True\n    __hash__ = object.__hash__\ndef answer():\n    return P(0)', 'assert answer() == 7'],
+      // str of its object claims the expected text: only what str() of it returns is compared
+      ['class S:\n    def __str__(self): return "no"\n    def __eq__(self, o): return True\ndef answer():\n    return S()', 'assert str(answer()) == "yes"'],
+    ];
+    const results = await runAll(cases);
+    expectNotPassed(results, cases);
+  });
+
   it('is not fooled by exceptions from __eq__, __repr__ or __del__, nor by SystemExit or BaseException subclasses', async () => {
     const tests = 'assert answer() == 42';
     const cases: Array<[string, string]> = [

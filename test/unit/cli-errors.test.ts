@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
@@ -6,34 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { closedPort } from '../helpers/ports';
 import { PROJECT_ROOT } from '../../infra/paths';
 import { tempDir } from '../helpers/temp-dir';
+import { expectOneLineError, feedloop } from '../helpers/cli';
 
 /**
  * The CLI as a user meets it: a user error is one line on stderr and a non-zero exit, never a
  * stack trace; `campaign validate` checks a config without contacting anything, and `campaign
  * start` validates before it connects.
  */
-const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
-
-function feedloop(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.join(PROJECT_ROOT, 'cli', 'main.ts'), ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function expectOneLineError(r: { code: number | null; stderr: string }, pattern: RegExp): void {
-  expect(r.code).not.toBe(0);
-  const lines = r.stderr.trim().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
-}
-
 describe('feedloop campaign: user errors', () => {
   const dryRun = parse(fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'ilf-dry-run.yaml'), 'utf8')) as Record<string, unknown>;
 
@@ -62,6 +41,39 @@ describe('feedloop campaign: user errors', () => {
     const file = path.join(tempDir('cli-config'), 'algo.yaml');
     fs.writeFileSync(file, stringify({ ...dryRun, algorithm: 'dpo' }));
     expectOneLineError(await feedloop(['campaign', 'validate', '--config', file]), /algorithm: must be one of "ilf", "rlaif"/);
+  });
+
+  it('an empty config file says so, and a YAML error names the broken line, not the one after', async () => {
+    const d = tempDir('cli-config');
+    const empty = path.join(d, 'empty.yaml');
+    fs.writeFileSync(empty, '');
+    expectOneLineError(await feedloop(['campaign', 'validate', '--config', empty]), /empty\.yaml: empty: a campaign config needs at least an algorithm, see examples\/$/);
+    const cases: Array<[string, number]> = [
+      ['algorithm: ilf\nmodels: [a, b\niterations: 3\n', 2], // a bracket left open
+      ['algorithm: ilf\nbad: "x\niterations: 3\n', 2], // a quote left open
+      ['algorithm: ilf\nfoo: bar: baz\niterations: 3\n', 2],
+    ];
+    for (const [i, [text, line]] of cases.entries()) {
+      const file = path.join(d, `broken-${i}.yaml`);
+      fs.writeFileSync(file, text);
+      const r = await feedloop(['campaign', 'validate', '--config', file]);
+      expect(r.code).toBe(2);
+      expectOneLineError(r, new RegExp(`broken-${i}\\.yaml: not valid YAML at line ${line}: `));
+    }
+  });
+
+  it('FEEDLOOP_HOME moves the tools directory too, unless FEEDLOOP_TOOLS_DIR names one; the default stays .feedloop/tools', () => {
+    const toolsDir = (env: Record<string, string>) => {
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'FEEDLOOP_HOME' && k !== 'FEEDLOOP_TOOLS_DIR'));
+      return execFileSync(process.execPath, ['--import', 'tsx', '-e', "process.stdout.write(require('./infra/temporal').TOOLS_DIR)"], { cwd: PROJECT_ROOT, env: { ...clean, ...env }, encoding: 'utf8' });
+    };
+    expect(toolsDir({})).toBe(path.join(PROJECT_ROOT, '.feedloop', 'tools'));
+    expect(toolsDir({ FEEDLOOP_HOME: '/srv/feedloop' })).toBe('/srv/feedloop/tools');
+    expect(toolsDir({ FEEDLOOP_HOME: '/srv/feedloop', FEEDLOOP_TOOLS_DIR: '/opt/tools' })).toBe('/opt/tools');
+    // The shell scripts resolve it the same way.
+    for (const script of ['scripts/uv-env.sh', 'scripts/install-temporal-server.sh']) {
+      expect(fs.readFileSync(path.join(PROJECT_ROOT, script), 'utf8')).toContain('TOOLS="${FEEDLOOP_TOOLS_DIR:-${FEEDLOOP_HOME:-$ROOT/.feedloop}/tools}"');
+    }
   });
 
   it('a stopped server is one line saying how to start one', async () => {

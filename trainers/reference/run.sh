@@ -5,7 +5,7 @@
 # The job spec comes as the last argument or in FEEDLOOP_JOB_SPEC, as for train.py.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
-PY="${FEEDLOOP_TOOLS_DIR:-$ROOT/.feedloop/tools}/trainer-venv/bin/python"
+PY="${FEEDLOOP_TOOLS_DIR:-${FEEDLOOP_HOME:-$ROOT/.feedloop}/tools}/trainer-venv/bin/python"
 if [ ! -x "$PY" ]; then
   # one protocol error line on stdout, so the activity fails with a clear, non-retryable reason
   printf '{"event":"error","errorClass":"BadConfig","message":"the reference trainer venv is missing (%s): run bash scripts/install-trainer-env.sh","retryable":false}\n' "$PY"

@@ -5,7 +5,7 @@ import type { ModelBackendConfig } from '../../../common/model-config';
 import type { OpenFeedbackRequest } from '../types';
 import { ilfIds } from '../types';
 import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
-import { codeDataset, findTask, promptTaskOf } from '../../../activities/datasets/registry';
+import { ilfTasks } from './tasks';
 import type { ModelBackendCache } from '../../../activities/models/index';
 import { feedbackPrompt, PROMPTS_VERSION } from '../../../activities/models/prompts';
 import { failingGenerations } from '../../../activities/store/sample-outcomes';
@@ -20,8 +20,6 @@ import { failingGenerations } from '../../../activities/store/sample-outcomes';
 export interface OpenFeedbackRequestsInput {
   campaignId: string;
   iteration: number;
-  /** the campaign's code dataset (MBPP when absent: inputs scheduled before it was passed) */
-  dataset?: string;
   source: 'dataset' | 'llm' | 'human';
   feedbackModel?: ModelBackendConfig;
 }
@@ -79,19 +77,19 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
       } else if (source === 'llm') {
         if (!input.feedbackModel) throw ApplicationFailure.nonRetryable('feedback.source "llm" needs models.feedback', 'InvalidConfig');
         const backend = deps.models.get(input.feedbackModel);
-        const dataset = codeDataset(input.dataset ?? 'mbpp').name;
+        const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
         const programs = new Map(failing.map((f) => [f.generationId, f.program]));
         try {
           let done = 0;
           for (const r of open) {
-            const task = findTask(dataset, r.task_id)!;
+            const task = tasks.get(r.task_id)!;
             const evidence = await deps.pool.query<{ outcome: string; stderr: string | null }>(
               `select r.outcome, r.evidence->>'stderr' as stderr from sandbox_items i join sandbox_results r using (batch_id, idx) where i.generation_id = $1 limit 1`,
               [r.generation_id],
             );
             const ev = evidence.rows[0];
             const result = await backend.generate(
-              { prompt: feedbackPrompt(promptTaskOf(task), programs.get(r.generation_id) ?? '', `${ev?.outcome ?? ''} ${ev?.stderr ?? ''}`), n: 1, temperature: 0, maxTokens: 300, taskId: r.task_id, reference: task.reference },
+              { prompt: feedbackPrompt(task, programs.get(r.generation_id) ?? '', `${ev?.outcome ?? ''} ${ev?.stderr ?? ''}`), n: 1, temperature: 0, maxTokens: 300, taskId: r.task_id, reference: task.code },
               { signal: ctx.cancellationSignal },
             );
             const text = result.samples[0]?.text.trim() ?? '';

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { completionOf } from '../../../activities/models/program-text';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -6,7 +7,7 @@ import type pg from 'pg';
 import type { IlfCampaignConfig } from '../config';
 import type { PolicyBackend } from '../../../common/campaign-schema';
 import { ilfIds } from '../types';
-import { codeDataset, findTask } from '../../../activities/datasets/registry';
+import { ilfTasks } from './tasks';
 import type { createTrainingActivities } from '../../../activities/training/index';
 import { commandTrainerOf } from '../../../activities/training/job-spec';
 import { recordLearningSignal } from '../../../activities/training/learning-signal';
@@ -26,8 +27,6 @@ type TrainingActivities = ReturnType<typeof createTrainingActivities>;
 export interface IlfFineTuneInput {
   campaignId: string;
   iteration: number;
-  /** the campaign's code dataset (MBPP when absent: inputs scheduled before it was passed) */
-  dataset?: string;
   trainer: IlfCampaignConfig['trainer'];
   policy: PolicyBackend;
 }
@@ -53,14 +52,12 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         `select task_id, program from refinements where campaign_id = $1 and iteration = $2 and kept order by request_id`,
         [c, k],
       );
-      const dataset = codeDataset(input.dataset ?? 'mbpp').name;
+      const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
       const datasetPath = path.join(deps.blobDir, c, `iteration-${k}`, 'sft.jsonl');
       await fs.mkdir(path.dirname(datasetPath), { recursive: true });
-      // each refinement is paired with the prompt its task's programs were sampled from
       const pairs = rows.map((r) => {
-        const task = findTask(dataset, r.task_id)!;
-        // a refiner that continues prompts writes the whole program, prompt included: the completion is what follows it
-        return { task_id: task.number, prompt: task.prompt, completion: r.program.startsWith(task.prompt) ? r.program.slice(task.prompt.length) : r.program };
+        const prompt = tasks.get(r.task_id)!.prompt;
+        return { task_id: /^\d+$/.test(r.task_id) ? Number(r.task_id) : r.task_id, prompt, completion: completionOf(prompt, r.program) };
       });
       const lines = pairs.map((p) => JSON.stringify(p));
       await fs.writeFile(`${datasetPath}.tmp`, lines.length ? `${lines.join('\n')}\n` : '');

@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { PolicyBackend } from '../../../common/campaign-schema';
 import { ilfIds } from '../types';
 import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
-import { codeDataset, findTask, promptTaskOf } from '../../../activities/datasets/registry';
+import { ilfTasks } from './tasks';
 import type { SandboxLimits } from '../../../activities/sandbox/types';
 import { createBatch } from '../../../activities/store/sandbox-batches';
 import { batchId as batchIdOf, type BatchRef } from '../../../common/sandbox-batches';
@@ -21,8 +21,6 @@ import { refinementPrompt } from '../../../activities/models/prompts';
 export interface RefineProgramsInput {
   campaignId: string;
   iteration: number;
-  /** the campaign's code dataset (MBPP when absent: inputs scheduled before it was passed) */
-  dataset?: string;
   kind: 'dataset' | 'model';
   refiner?: PolicyBackend;
   limits?: Partial<SandboxLimits>;
@@ -42,8 +40,7 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
          order by q.request_id`,
         [c, k],
       );
-      const dataset = codeDataset(input.dataset ?? 'mbpp');
-      const taskOf = (taskId: string) => findTask(dataset.name, taskId)!;
+      const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
       const save = (requestId: string, taskId: string, refiner: string, program: string) =>
         deps.pool.query(
           `insert into refinements (campaign_id, iteration, request_id, task_id, refiner, program) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
@@ -68,14 +65,14 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
         try {
           let done = 0;
           for (const r of todo) {
-            const task = taskOf(r.task_id);
-            const prompt = refinementPrompt(promptTaskOf(task), r.program, r.feedback);
+            const task = tasks.get(r.task_id)!;
+            const prompt = refinementPrompt(task, r.program, r.feedback);
             const result = await backend.generate(
-              { prompt, n: 1, temperature: 0, maxTokens: 512, taskId: r.task_id, reference: task.reference, sampleIndexStart: k },
+              { prompt, n: 1, temperature: 0, maxTokens: 512, taskId: r.task_id, reference: task.code, sampleIndexStart: k },
               { signal: ctx.cancellationSignal },
             );
             const text = result.samples[0]?.text ?? '';
-            await save(r.request_id, r.task_id, `${refiner.backend}:${backend.model}`, programFromOutput(refiner, '', text, dataset.language));
+            await save(r.request_id, r.task_id, `${refiner.backend}:${backend.model}`, programFromOutput(refiner, '', text));
             ctx.heartbeat({ done: ++done, of: todo.length });
           }
         } finally {
@@ -98,7 +95,7 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
           deps.pool,
           batchId,
           owner,
-          part.map((r) => ({ taskId: r.task_id, language: dataset.language, program: r.program, tests: taskOf(r.task_id).tests, limits: input.limits })),
+          part.map((r) => ({ taskId: r.task_id, language: 'python' as const, program: r.program, tests: tasks.get(r.task_id)!.tests, limits: input.limits })),
         );
         await deps.pool.query(
           `update refinements r set batch_id = $3, idx = t.idx

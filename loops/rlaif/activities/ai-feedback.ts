@@ -9,7 +9,21 @@ import { extractApiCall } from '../../../activities/metrics/ast-match/extract-ap
 import { findCalledApi } from '../../../activities/metrics/executability';
 import type { ModelBackendConfig } from '../../../common/model-config';
 import type { ModelBackendCache } from '../../../activities/models/index';
-import { combineAnswers, judgeMessages, readAnswer, RUBRIC_VERSION, rubricRecord, type FeedbackQuestionId, type SampleFeedback } from '../../../activities/feedback/ai-feedback-rubric';
+import {
+  codeJudgeMessages,
+  codeRubricRecord,
+  CODE_RUBRIC_VERSION,
+  combineAnswers,
+  judgeMessages,
+  readAnswer,
+  RUBRIC_VERSION,
+  rubricRecord,
+  type CodeFeedbackQuestionId,
+  type FeedbackQuestionId,
+  type SampleFeedback,
+} from '../../../activities/feedback/ai-feedback-rubric';
+import { promptOfTask } from '../../../activities/datasets/registry';
+import type { ChatMessage } from '../../../activities/models/types';
 
 /**
  * AI feedback on an iteration's rollouts (RLAIF step 2): the judge LLM answers the rubric's
@@ -66,10 +80,14 @@ export function createAiFeedbackActivities(deps: { pool: pg.Pool; models: ModelB
   return {
     async collectAiFeedback(input: CollectAiFeedbackInput): Promise<AiFeedbackCounts> {
       const { campaignId: c, iteration: k, feedback } = input;
-      const questions = feedback.questions as FeedbackQuestionId[];
+      const questions = feedback.questions;
+      // APIBench answers get the paper's rubric; programs for a code dataset's tasks, the code rubric
+      const [{ dataset } = { dataset: 'apibench' }] = (await deps.pool.query<{ dataset: string }>('select dataset from eval_runs where id = $1', [input.evalRunId])).rows;
+      const onCode = dataset !== 'apibench';
+      const rubric = onCode ? codeRubricRecord(questions as CodeFeedbackQuestionId[], feedback.scoring) : rubricRecord(questions as FeedbackQuestionId[], feedback.scoring);
       await deps.pool.query(
         `insert into ai_feedback_runs (campaign_id, iteration, judge, rubric) values ($1, $2, $3, $4) on conflict do nothing`,
-        [c, k, JSON.stringify({ label: judgeLabel(input.judge), backend: input.judge.backend }), JSON.stringify(rubricRecord(questions, feedback.scoring))],
+        [c, k, JSON.stringify({ label: judgeLabel(input.judge), backend: input.judge.backend }), JSON.stringify(rubric)],
       );
       const { rows: todo } = await deps.pool.query<{ id: string; task_id: string; program: string }>(
         `select g.id, g.task_id, g.program from generations g
@@ -83,26 +101,35 @@ export function createAiFeedbackActivities(deps: { pool: pg.Pool; models: ModelB
       setMaxListeners(0, ctx.cancellationSignal);
       const judge = deps.models.get(input.judge);
       let done = 0;
-      const judgeOne = async (rollout: { id: string; task_id: string; program: string }): Promise<SampleFeedback> => {
+      /** the judge's messages for each question about one rollout */
+      const messagesFor = (rollout: { id: string; task_id: string; program: string }): { taskKey: string; messages: (question: string) => ChatMessage[] } => {
+        if (onCode) {
+          const task = promptOfTask(dataset, rollout.task_id);
+          return { taskKey: rollout.task_id, messages: (question) => codeJudgeMessages(question as CodeFeedbackQuestionId, task, rollout.program) };
+        }
         const q = apiBenchQuestion(rollout.task_id);
         if (!q) throw ApplicationFailure.nonRetryable(`rollout ${rollout.id} names unknown APIBench question ${rollout.task_id}`, 'InvalidConfig');
         const doc = findCalledApi(codeOfAnswer(rollout.program) ?? '', q.hub) ?? findCalledApi(extractApiCall(rollout.program, q.hub) ?? '', q.hub);
+        return { taskKey: q.key, messages: (question) => judgeMessages(question as FeedbackQuestionId, q.instruction, rollout.program, doc) };
+      };
+      const judgeOne = async (rollout: { id: string; task_id: string; program: string }): Promise<SampleFeedback> => {
+        const { taskKey, messages } = messagesFor(rollout);
         const answers = await Promise.all(
           questions.map(async (question) => {
             const result = await judge.generate(
               {
-                messages: judgeMessages(question, q.instruction, rollout.program, doc),
+                messages: messages(question),
                 n: 1,
                 temperature: 0,
                 maxTokens: feedback.maxTokens,
                 logprobs: feedback.scoring !== 'parsed',
                 topLogprobs: feedback.scoring !== 'parsed' ? feedback.topLogprobs : undefined,
-                taskId: q.key,
+                taskId: taskKey,
               },
               { signal: ctx.cancellationSignal },
             );
             const sample = result.samples[0];
-            return readAnswer(question, sample ?? { text: '', finishReason: 'other' }, feedback.scoring);
+            return readAnswer(question as FeedbackQuestionId, sample ?? { text: '', finishReason: 'other' }, feedback.scoring);
           }),
         );
         return combineAnswers(answers);
@@ -112,7 +139,7 @@ export function createAiFeedbackActivities(deps: { pool: pg.Pool; models: ModelB
         await deps.pool.query(
           `insert into ai_feedback (campaign_id, iteration, generation_id, task_id, status, score, method, answers, rubric_version)
            values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict do nothing`,
-          [c, k, rollout.id, rollout.task_id, judged.status, judged.score, judged.method, JSON.stringify(judged.answers), RUBRIC_VERSION],
+          [c, k, rollout.id, rollout.task_id, judged.status, judged.score, judged.method, JSON.stringify(judged.answers), onCode ? CODE_RUBRIC_VERSION : RUBRIC_VERSION],
         );
         ctx.heartbeat({ judged: ++done, of: todo.length });
       }, ctx.cancellationSignal);

@@ -42,8 +42,8 @@ export function createRlaifTrainingActivities(deps: { pool: pg.Pool; blobDir: st
     async trainRewardModel(input: TrainRewardModelInput): Promise<TrainRewardModelOutput> {
       const { campaignId: c, iteration: k } = input;
       const jobId = rlaifIds.rewardModelJob(c, k);
-      const { rows } = await deps.pool.query<{ task_id: string; program: string; score: number }>(
-        `select g.task_id, g.program, f.score from ai_feedback f join generations g on g.id = f.generation_id
+      const { rows } = await deps.pool.query<{ dataset: string; task_id: string; program: string; score: number }>(
+        `select e.dataset, g.task_id, g.program, f.score from ai_feedback f join generations g on g.id = f.generation_id join eval_runs e on e.id = g.eval_run_id
          where f.campaign_id = $1 and f.iteration <= $2 and f.status = 'scored' order by f.iteration, g.task_id, g.sample_index`,
         [c, k],
       );
@@ -62,7 +62,7 @@ export function createRlaifTrainingActivities(deps: { pool: pg.Pool; blobDir: st
         iteration: k,
         dir: path.join(deps.blobDir, c, `iteration-${k}`),
         name: 'reward-model',
-        examples: rows.map((r) => ({ prompt: promptOfTask('apibench', r.task_id), program: r.program, score: r.score })),
+        examples: rows.map((r) => ({ prompt: promptOfTask(r.dataset, r.task_id), program: r.program, score: r.score })),
         baseModel: input.rewardModel.baseModel,
         hyperparameters: input.rewardModel.hyperparameters,
         trainer: input.trainer,

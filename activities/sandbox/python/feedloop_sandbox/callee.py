@@ -11,6 +11,8 @@ tests expect, so it cannot answer right other than by computing the right values
 __builtins__ = dict(__import__("builtins").__dict__)
 
 import builtins
+import io
+import operator
 import os
 import sys
 import traceback
@@ -34,6 +36,7 @@ def _exception_info(exc):
         "text": text[:_MAX_TEXT],
         "where": _where(exc),
         "errno": exc.errno if isinstance(exc, OSError) and isinstance(exc.errno, int) else None,
+        "mro": [c.__name__ for c in cls.__mro__ if isinstance(c.__name__, str)][:16],
     }
 
 
@@ -77,14 +80,32 @@ class _Objects:
 
     def __init__(self, namespace):
         self.items = []
+        self.ids = {}  # id() -> handle: the same object is the same handle (the tests' `is` holds)
         self.namespace = namespace
+        self.watched = {}  # the program's globals the tests read as values -> their last encoding
 
-    def encode(self, obj):
-        return values.encode(obj, opaque=self._handle)
+    def encode(self, obj, refs=None):
+        return values.encode(obj, opaque=self._handle, refs=refs)
 
     def _handle(self, obj):
-        self.items.append(obj)
-        return ["h", len(self.items) - 1, type(obj).__name__ if isinstance(type(obj).__name__, str) else "object"]
+        index = self.ids.get(id(obj))
+        if index is None:
+            self.items.append(obj)  # kept alive: its id stays its own
+            index = self.ids[id(obj)] = len(self.items) - 1
+        return ["h", index, type(obj).__name__ if isinstance(type(obj).__name__, str) else "object"]
+
+    def changed_globals(self):
+        """The watched globals whose value changed since the judge last saw them (a counter the
+        program's functions update, a list they append to)."""
+        changed = {}
+        for name, old in self.watched.items():
+            try:
+                new = self.encode(self.namespace.get(name))
+            except values.Unencodable:
+                continue
+            if new != old:
+                changed[name] = self.watched[name] = new
+        return changed
 
     def decode(self, data):
         return values.decode(data, special=self._special)
@@ -108,11 +129,52 @@ def _describe_names(namespace, names, objects):
         if type(obj) is type(os):
             module = getattr(obj, "__name__", None)
             found[name] = ["module", module if isinstance(module, str) else name]
+        elif isinstance(obj, type) and issubclass(obj, BaseException):
+            found[name] = ["exception", [c.__name__ for c in obj.__mro__ if c.__module__ == "builtins"][:8], [c.__name__ for c in obj.__mro__][:16]]
+        elif isinstance(obj, type):
+            found[name] = ["class"]
         elif callable(obj):
             found[name] = ["callable"]
         else:
             found[name] = ["value", objects.encode(obj)]
+            objects.watched[name] = found[name][1]
     return found
+
+
+def _members(obj):
+    """What `x in obj` iterates: the items of an iterable (not an iterator: "iterator", which the
+    judge steps through), or None when the object cannot be iterated."""
+    if getattr(type(obj), "__iter__", None) is None:
+        return None
+    it = iter(obj)
+    if it is obj:
+        return "iterator"
+    return list(it)
+
+
+def _reflected(op):
+    return lambda obj, other: op(other, obj)
+
+
+# What the tests may do to an object of the program they hold: the program's own methods
+# answer, with a plain value (or another handle), as in a plain harness.
+_PROTOCOL = {
+    "len": len, "bool": bool, "str": str, "repr": repr, "format": format, "hash": hash,
+    "int": int, "float": float, "index": operator.index, "complex": complex,
+    "neg": operator.neg, "pos": operator.pos, "abs": abs, "invert": operator.invert,
+    "contains": lambda obj, item: item in obj,
+    "getitem": operator.getitem, "setitem": operator.setitem, "delitem": operator.delitem,
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+    "defaulteq": lambda obj: type(obj).__eq__ is object.__eq__,
+    "isinstance": isinstance,
+    "members": lambda obj: _members(obj),
+    "enter": lambda obj: obj.__enter__(), "exit": lambda obj, *a: obj.__exit__(*a),
+}
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and", "or", "xor", "lshift", "rshift"):
+    _op = getattr(operator, _name + "_" if _name in ("and", "or") else _name)
+    _PROTOCOL[_name] = _op
+    _PROTOCOL["r" + _name] = _reflected(_op)
+del _name, _op
 
 
 def _answer(namespace, objects, request):
@@ -132,6 +194,9 @@ def _answer(namespace, objects, request):
             return {"op": "stop"}
     if op == "iter":
         return {"op": "return", "value": objects.encode(iter(target))}
+    if op == "protocol" and request.get("name") in _PROTOCOL:
+        args = [objects.decode(a) for a in request.get("args", [])]
+        return {"op": "return", "value": objects.encode(_PROTOCOL[request["name"]](target, *args))}
     if op == "inprocess":
         return _in_process(namespace, str(request.get("tests", "")), str(request.get("nonce", "")))
     if op != "call":
@@ -141,7 +206,9 @@ def _answer(namespace, objects, request):
     watch = request.get("watch", [])
     before = [objects.encode(a) if i in watch else None for i, a in enumerate(args)]
     result = target(*args, **kwargs)
-    reply = {"op": "return", "value": objects.encode(result)}
+    # an argument the program returns (mutated or not) goes back as a reference to the tests' own
+    refs = {id(args[i]): i for i in watch if isinstance(i, int) and 0 <= i < len(args)}
+    reply = {"op": "return", "value": objects.encode(result, refs)}
     changed = {}
     for i, old in enumerate(before):
         if old is not None:
@@ -211,8 +278,21 @@ def run(program, fd_in, fd_out):
         if request["op"] == "done":
             _flush()
             os._exit(0)
+        capture = request.get("capture") or []
+        streams = (sys.stdout, sys.stderr)
+        captured = {}
+        # The tests capture what the program prints (contextlib.redirect_stdout in the judge):
+        # the program's sys.stdout/sys.stderr are swapped for this request, as in a plain harness.
+        if "out" in capture:
+            sys.stdout = captured["out"] = io.StringIO()
+        if "err" in capture:
+            sys.stderr = captured["err"] = io.StringIO()
         try:
             reply = _answer(namespace, objects, request)
+            if objects.watched:
+                changed = objects.changed_globals()
+                if changed:
+                    reply["globals"] = changed
         except values.Unencodable as exc:
             reply = {"op": "opaque", "detail": str(exc)}
         except BaseException as exc:  # noqa: B902
@@ -220,5 +300,12 @@ def run(program, fd_in, fd_out):
             if not isinstance(exc, SystemExit):
                 _print_traceback(exc)
             reply = {"op": "raised", "phase": "tests", "exc": _exception_info(exc)}
+        finally:
+            sys.stdout, sys.stderr = streams
+        for key, stream in captured.items():
+            try:
+                reply[key] = io.StringIO.getvalue(stream)[: values.MAX_ITEMS]
+            except BaseException:  # noqa: B902
+                pass
         _flush()
         send(fd_out, reply)

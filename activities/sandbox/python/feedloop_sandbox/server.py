@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 
-from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, java_judge, java_stub, judge_process, protocol, supervise
+from . import callee, cgroups, classify, cleanup, ipc, rootfs, confine, harness, host, java, java_judge, java_stub, judge_process, protocol, stdio, supervise
 
 # Imported once here so children do not pay for them; a child only sees copies. Not random
 # (its at-fork reseed would cost every child) nor anything importing threading (its at-fork
@@ -32,6 +32,7 @@ WORK_ROOT = "/tmp"
 class Server:
     def __init__(self, config, ctrl_in, ctrl_out, tests_fd=None):
         self.config = config
+        self.marks = []
         self.tests_fd = tests_fd
         self.judge_pid = self.judge_sock = None
         self.ctrl_in = ctrl_in
@@ -108,6 +109,10 @@ class Server:
 
     # -- one program ------------------------------------------------------------------------
 
+    def _mark(self, stage):
+        """Where a run's time goes (`profile: true` in a request: the reply says, per stage, in ms)."""
+        self.marks.append((stage, time.monotonic()))
+
     def _workdir(self):
         self.runs += 1
         path = os.path.join(WORK_ROOT, "run-%d" % self.runs)
@@ -125,7 +130,7 @@ class Server:
             os.chown(path, uid, uid)
         os.chmod(path, mode)
 
-    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False, judged=None):
+    def _run_child(self, *, workdir, language, limits, body, nonce_on_stdin=False, judged=None, stdin_fd=None):
         """Forks the confined child, which calls body(nonce); supervises it to the end.
 
         judged: a _PythonJudged or _JavaJudged run: fds 3 and 4 of the child are its channel
@@ -146,7 +151,8 @@ class Server:
             else:
                 rep_r, rep_w = fds.pipe()
                 rep_w_child = rep_w
-            in_r, in_w = fds.pipe() if nonce_on_stdin else (self.devnull, None)
+            self._mark("channels")
+            in_r, in_w = fds.pipe() if nonce_on_stdin else (stdin_fd if stdin_fd is not None else self.devnull, None)
             nonce = os.urandom(16).hex()
             env = dict(confine.BASE_ENV, HOME=workdir, TMPDIR=workdir)
             for stream in (sys.stdout, sys.stderr):
@@ -154,6 +160,7 @@ class Server:
             if self.cgroup:
                 rl = confine.rlimits_for(limits, language)
                 self.cgroup.prepare(rl[confine.resource.RLIMIT_AS][0], rl[confine.resource.RLIMIT_NPROC][0])
+            self._mark("cgroup")
             started = time.monotonic()
             pid = os.fork()
             if pid == 0:
@@ -169,6 +176,7 @@ class Server:
                     finally:
                         os._exit(121)
                 os._exit(121)
+            self._mark("fork")
             fds.close(out_w, err_w, rep_w, in_r if in_w is not None else None)
             if judged is not None:
                 fds.close(ans_w, *child_extra)
@@ -179,20 +187,25 @@ class Server:
                     fds.close(in_w)
                 pidfd = fds.add(os.pidfd_open(pid))
                 obs, streams = supervise.watch(pid, pidfd, out_r, err_r, rep_r, self.ctrl_in, limits, started, stop_fd=stop_fd,
-                                               cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None)
+                                               cpu_of_run=self.cgroup.run_cpu_ms if self.cgroup else None,
+                                               keep_stdout=stdin_fd is not None)
+                self._mark("run")
             finally:
                 # The judge's verifier is spared: once the program's processes are gone it sees
                 # the channel close and answers.
                 leftovers = supervise.kill_leftovers(self.keep_pids, spare_children_of=judged.spare_children_of if judged is not None else None)
                 ipc.remove_all()
+                self._mark("kill")
             if judged is not None and not obs.driver_gone:
                 obs.verdict = judged.await_verdict(limits)
+                self._mark("verdict")
             supervise.finish_reading(streams, rep_r, obs, int(limits["outputBytes"]))
             obs.leftovers = leftovers
             if self.cgroup:
                 obs.run_cpu_ms = self.cgroup.run_cpu_ms()
                 obs.oom_kills = self.cgroup.run_oom_kills()
             obs.pid = pid
+            self._mark("read")
             return obs, nonce
         finally:
             fds.close_all()
@@ -254,6 +267,7 @@ class Server:
         workdir = self._workdir()
         try:
             self._own(workdir, self.uid, 0o700)
+            self._mark("workdir")
             program = request["program"]
             if self.judge_sock is not None and request.get("judged"):
                 obs, nonce = self._run_child(
@@ -266,9 +280,12 @@ class Server:
                     workdir=workdir, language="python", limits=limits,
                     body=lambda nonce: harness.run(program, tests, nonce),
                 )
-            return self._result(obs, nonce, limits)
+            result = self._result(obs, nonce, limits)
+            self._mark("result")
+            return result
         finally:
             self._clean(workdir)
+            self._mark("clean")
 
     def run_java(self, request):
         limits = request["limits"]
@@ -367,6 +384,79 @@ class Server:
         finally:
             self._clean(run_dir)
 
+    def run_stdio(self, request):
+        """A program run once per case with the case's input on stdin (stdio.py): the cases'
+        expected outputs never come here; the driver compares each output outside. Java is
+        compiled once for all the cases. Stops at the first case that does not end cleanly."""
+        limits = request["limits"]
+        inputs = request.get("inputs")
+        if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
+            return _infra("a stdin/stdout run needs its inputs as a list of strings"), False
+        language = request["language"]
+        workdir = self._workdir()
+        try:
+            if language == "python":
+                home, compile_ms = workdir, None
+                self._own(home, self.uid, 0o700)
+                program = request["program"]
+                make_body = lambda: (lambda nonce: stdio.run_python(program, nonce))  # noqa: E731
+            elif language == "java":
+                if self.toolchain is None:
+                    return _infra("no JDK (java and javac) found on the sandbox host"), False
+                src, classes, home = (os.path.join(workdir, d) for d in ("src", "classes", "home"))
+                os.mkdir(src, 0o755)
+                os.mkdir(classes)
+                self._own(classes, self.compile_uid, 0o755)
+                os.mkdir(home)
+                self._own(home, self.uid, 0o700)
+                main_class = stdio.java_main_class(request["program"])
+                source = os.path.join(src, main_class + ".java")
+                with open(source, "w", encoding="utf-8", errors="surrogatepass") as f:
+                    f.write(request["program"] + "\n")
+                os.chmod(source, 0o644)
+                started = time.monotonic()
+                try:
+                    ok, diagnostics, compile_ms = self._compile(source, classes, limits)
+                except java.CompileTimeout as exc:
+                    return _verdict("timeout", str(exc), started), False
+                except java.CompilerCrashed as exc:
+                    return _infra("the Java compile server died twice: %s" % exc), False
+                if not ok:
+                    result = _verdict("compile_error", "javac failed", started)
+                    result["stderr"] = diagnostics
+                    return result, False
+                argv = self.toolchain.run_argv(limits, home, classes, main_class)
+                env = self.toolchain.run_env(home)
+                make_body = lambda: (lambda _nonce: os.execve(argv[0], argv, env))  # noqa: E731
+            else:
+                return _infra("unknown language %r" % language), False
+            cases = []
+            for index, text in enumerate(inputs):
+                input_file = os.path.join(workdir, ".input-%d" % index)
+                fd = os.open(input_file, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                try:
+                    os.write(fd, text.encode("utf-8", "surrogatepass"))  # a regular file: the read never blocks the server
+                    os.unlink(input_file)
+                    os.lseek(fd, 0, os.SEEK_SET)
+                    obs, nonce = self._run_child(workdir=home, language=language, limits=limits, body=make_body(), stdin_fd=fd)
+                finally:
+                    os.close(fd)
+                if obs.driver_gone:
+                    return {}, True
+                case = stdio.case_result(obs, nonce, limits, language)
+                cases.append(case)
+                if case["outcome"] != "exited":
+                    break
+                if obs.leftovers:
+                    self.broken = "%d processes of a program could not be killed" % obs.leftovers
+                    break
+            result = {"outcome": "cases", "cases": cases}
+            if compile_ms is not None:
+                result["compileMs"] = round(compile_ms, 3)
+            return result, False
+        finally:
+            self._clean(workdir)
+
     def compile_java(self, request):
         """Compiles a program alone (no tests, nothing run) with -Xlint:all in the confined
         compile server: the grounding stages' evidence (diagnostics, declared methods)."""
@@ -422,6 +512,8 @@ class Server:
         if fault == "fork_failed":
             return _infra("injected fault: fork failed"), False
         try:
+            if op == "stdio":
+                return self.run_stdio(request)
             if op == "compile":
                 if request["language"] != "java":
                     return _infra("compile-only runs are for Java, not %r" % request["language"]), False
@@ -440,10 +532,16 @@ class Server:
             request = protocol.read_frame(self.ctrl_in)
             if request is None:
                 return
+            self.marks = [("start", time.monotonic())]
             response, driver_gone = self.handle(request)
             if driver_gone:
                 return
             response["id"] = request.get("id")
+            if request.get("profile"):
+                profile = {}
+                for (_, before), (stage, t) in zip(self.marks, self.marks[1:]):
+                    profile[stage] = profile.get(stage, 0.0) + (t - before) * 1000.0
+                response["profile"] = {stage: round(ms, 3) for stage, ms in profile.items()}
             if self.cleanup_problems:
                 response["cleanupProblems"], self.cleanup_problems = self.cleanup_problems[:5], []
             protocol.write_frame(self.ctrl_out, response)

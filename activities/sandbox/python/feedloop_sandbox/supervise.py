@@ -13,13 +13,16 @@ EXCERPT_TAIL = 2000
 class Capture:
     """Keeps the head and tail of a stream and counts its bytes."""
 
-    def __init__(self):
+    def __init__(self, keep_all=False):
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
+        self.all = bytearray() if keep_all else None  # the whole stream (stdin/stdout runs: compared outside)
 
     def add(self, chunk):
         self.total += len(chunk)
+        if self.all is not None:
+            self.all += chunk
         room = EXCERPT_HEAD - len(self.head)
         if room > 0:
             self.head += chunk[:room]
@@ -74,10 +77,12 @@ def _kill_group(pid):
         pass
 
 
-def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, stop_fd=None, cpu_of_run=None):
+def watch(pid, pidfd, out_fd, err_fd, report_fd, driver_fd, limits, started, stop_fd=None, cpu_of_run=None, keep_stdout=False):
     """Runs until the program's process exits (or is killed for a limit, or stop_fd, the
     judge's socket, has the verdict); reads its output meanwhile."""
     obs = Observation()
+    if keep_stdout:
+        obs.stdout = Capture(keep_all=True)
     streams = {out_fd: obs.stdout, err_fd: obs.stderr}
     poller = select.poll()
     for fd in (out_fd, err_fd, report_fd):
