@@ -25,14 +25,16 @@ import type { SynthPolicyRecipe } from './synth-policy';
  *
  * Cached by recipe under the tools directory (`<tools>/models/teacher-<key>`), as the policy is.
  */
-export const TEACHER_RECIPE = 'feedloop-synth-teacher-v2';
+export const TEACHER_RECIPE = 'feedloop-synth-teacher-v3';
 
 /** The policy's recipe fields (seed: corpus draws and training; repeats: renderings of each pretrain/train task per language), and the sequence length. */
-export interface TeacherRecipe extends Omit<SynthPolicyRecipe, 'language'> {
+export interface TeacherRecipe extends Omit<SynthPolicyRecipe, 'language' | 'encodeSeparately'> {
   maxLength: number;
+  /** weight of each row's prompt tokens in its loss, beside its completion's (init-tiny-model.py --prompt-loss-weight) */
+  promptLossWeight: number;
 }
 
-export const TEACHER_DEFAULTS: TeacherRecipe = { seed: 7, repeats: 4, steps: 420, batchSize: 8, learningRate: 3e-3, layers: 3, hidden: 192, heads: 4, vocab: 1024, maxLength: 768, threads: 1 };
+export const TEACHER_DEFAULTS: TeacherRecipe = { seed: 7, repeats: 8, steps: 1200, batchSize: 16, learningRate: 3e-3, layers: 3, hidden: 192, heads: 4, vocab: 1024, maxLength: 640, threads: 1, promptLossWeight: 0.1 };
 
 export type Teacher = CachedModel;
 
@@ -75,6 +77,35 @@ export function teacherRows(p: ProgramTruth, family = registeredFamily()): Teach
   return rows;
 }
 
+/**
+ * As many No rows as Yes rows per verdict role (judge, discriminator), spread evenly over the
+ * corpus: most rendered programs carry a bug, and a judge trained on the raw mix learns to say No.
+ */
+export function balanceVerdicts(rows: readonly TeacherRow[]): TeacherRow[] {
+  const kept: TeacherRow[] = [];
+  const counts = new Map<string, { yes: number; no: number; seen: number; kept: number }>();
+  for (const r of rows) {
+    if (r.role !== 'judge' && r.role !== 'discriminator') continue;
+    const c = counts.get(r.role) ?? { yes: 0, no: 0, seen: 0, kept: 0 };
+    c[r.completion === 'Yes' ? 'yes' : 'no'] += 1;
+    counts.set(r.role, c);
+  }
+  for (const r of rows) {
+    const c = counts.get(r.role);
+    if (!c || r.completion === 'Yes') {
+      kept.push(r);
+      continue;
+    }
+    // keep the No row when the running share of kept No rows falls behind yes/no
+    c.seen += 1;
+    if (c.kept < Math.floor((c.seen * c.yes) / Math.max(1, c.no))) {
+      c.kept += 1;
+      kept.push(r);
+    }
+  }
+  return kept;
+}
+
 export function teacherPlan(options: Partial<TeacherRecipe> = {}): { recipe: TeacherRecipe; corpus: string; rows: number; byRole: Record<string, number>; key: string } {
   const recipe = { ...TEACHER_DEFAULTS, ...options };
   const family = registeredFamily();
@@ -82,6 +113,8 @@ export function teacherPlan(options: Partial<TeacherRecipe> = {}): { recipe: Tea
   for (const split of ['pretrain', 'train'] as const) {
     for (const p of renderedPrograms({ seed: recipe.seed, family, split, repeats: recipe.repeats, languages: ['python', 'java'] })) rows.push(...teacherRows(p, family));
   }
+  const balanced = balanceVerdicts(rows);
+  rows.splice(0, rows.length, ...balanced);
   const byRole: Record<string, number> = {};
   for (const r of rows) byRole[r.role] = (byRole[r.role] ?? 0) + 1;
   const corpus = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -97,7 +130,7 @@ export function ensureTeacher(log: (line: string) => void = () => undefined, opt
   const { recipe, corpus, rows, byRole, key } = teacherPlan(options);
   const modelDir = path.join(modelsDir, `teacher-${key}`);
   const args = [
-    '--completion-loss', '--recipe', `${TEACHER_RECIPE}:${key}`,
+    '--completion-loss', '--prompt-loss-weight', String(recipe.promptLossWeight), '--recipe', `${TEACHER_RECIPE}:${key}`,
     '--arch', 'llama', '--seed', String(recipe.seed), '--steps', String(recipe.steps), '--batch-size', String(recipe.batchSize), '--learning-rate', String(recipe.learningRate),
     '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
     '--max-length', String(recipe.maxLength),

@@ -114,6 +114,10 @@ def main() -> int:
     ap.add_argument("--completion-loss", action="store_true",
                     help="with --corpus: the loss covers each row's completion only (prompt and completion tokenized apart, as a server "
                          "tokenizes the prompt alone); the tokenizer still learns from both")
+    ap.add_argument("--prompt-loss-weight", type=float, default=0.0,
+                    help="with --completion-loss: each row's loss is the mean over its completion plus this weight times the mean "
+                         "over its prompt, and a batch's loss the mean over its rows (a one-token answer weighs as much as a program); "
+                         "batches are drawn from rows of like length")
     ap.add_argument("--encode-separately", action="store_true",
                     help="with --corpus: tokenize each row's prompt and completion apart, as a policy meets them (its prompt's "
                          "last token ends where generation starts; a prompt ending in '{\\n' otherwise never does in training)")
@@ -181,20 +185,48 @@ def main() -> int:
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     g = torch.Generator().manual_seed(args.seed)
-    order: list[int] = []
+    order: list = []
     losses: list[float] = []
     model.train()
+    per_row = args.corpus and args.completion_loss
+
+    def next_batches() -> list[list[int]]:
+        perm = torch.randperm(len(encoded), generator=g).tolist()
+        if not per_row:
+            return [perm]
+        # rows of like length share a batch (little padding): sort windows of 32 batches by length, then shuffle the batches
+        window = args.batch_size * 32
+        batches = []
+        for w in range(0, len(perm), window):
+            chunk = sorted(perm[w : w + window], key=lambda i: len(encoded[i]))
+            batches += [chunk[b : b + args.batch_size] for b in range(0, len(chunk), args.batch_size)]
+        return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+
     for step in range(args.steps):
-        if len(order) < args.batch_size:
-            order += torch.randperm(len(encoded), generator=g).tolist()
-        picked, order = order[: args.batch_size], order[args.batch_size :]
+        if per_row:
+            if not order:
+                order = next_batches()
+            picked, order = order[0], order[1:]
+        else:
+            if len(order) < args.batch_size:
+                order += next_batches()[0]
+            picked, order = order[: args.batch_size], order[args.batch_size :]
         batch = [encoded[i] for i in picked]
         width = max(map(len, batch))
         input_ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in batch])
         mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in batch])
         scored = torch.tensor([[0] * starts[i] + [1] * (len(encoded[i]) - starts[i]) + [0] * (width - len(encoded[i])) for i in picked])
-        labels = torch.where(scored == 1, input_ids, torch.full_like(input_ids, -100))
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        if per_row:
+            # token j is predicted at position j - 1; weights: 1/n over the completion, w/n over the prompt (its first token is never predicted)
+            logits = model(input_ids=input_ids, attention_mask=mask).logits[:, :-1]
+            ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), input_ids[:, 1:].reshape(-1), reduction="none").view(len(picked), -1)
+            comp = scored[:, 1:].float()
+            prompt = mask[:, 1:].float() - comp
+            loss = ((ce * comp).sum(1) / comp.sum(1).clamp(min=1)
+                    + args.prompt_loss_weight * (ce * prompt).sum(1) / prompt.sum(1).clamp(min=1)).mean()
+        else:
+            labels = torch.where(scored == 1, input_ids, torch.full_like(input_ids, -100))
+            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -217,7 +249,7 @@ def main() -> int:
         "arch": args.arch,
         "layers": args.layers, "hidden": args.hidden, "heads": args.heads, "vocab": len(tok), "parameters": params,
         "seed": args.seed, "threads": args.threads, "steps": args.steps, "batchSize": args.batch_size,
-        "learningRate": args.learning_rate, "maxLength": args.max_length, "completionLoss": bool(args.completion_loss),
+        "learningRate": args.learning_rate, "maxLength": args.max_length, "completionLoss": bool(args.completion_loss), "promptLossWeight": args.prompt_loss_weight,
         **({"corpus": args.corpus, "corpusRows": len(rows), "encodeSeparately": args.encode_separately} if args.corpus else {
             "trainTaskRange": list(TRAIN_TASK_RANGE), "trainTaskIds": [int(r["task_id"]) for r in rows]}),
         "trainTokens": sum(map(len, encoded)),

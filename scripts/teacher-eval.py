@@ -1,6 +1,6 @@
 """The teacher's held-out quality (rows from scripts/teacher-eval-rows.ts), on its checkpoint:
 judge and discriminator: P(Yes) from the first answer token (Yes vs No) against whether the
-program passes its tests; feedback: greedy answer names every bug the truth names; refiner:
+program passes its tests (agreement at 0.5, and AUC); feedback: greedy answer names every bug the truth names; refiner:
 greedy refinement run with the task's tests in a subprocess (pass rate) and exact match.
 
   python scripts/teacher-eval.py MODEL_DIR ROWS.jsonl [PER_ROLE_LIMIT]
@@ -19,6 +19,12 @@ rows = [json.loads(l) for l in open(rows_path)]
 yes = tok("Yes", add_special_tokens=False)["input_ids"][:1]
 no = tok("No", add_special_tokens=False)["input_ids"][:1]
 res = collections.defaultdict(list)
+scores = collections.defaultdict(list)  # role -> (P(Yes), passes): the AUC's inputs
+def auc(pairs):
+    # the chance that a passing program gets a higher P(Yes) than a failing one (ties count half)
+    pos = [p for p, y in pairs if y]; neg = [p for p, y in pairs if not y]
+    if not pos or not neg: return None
+    return sum((a > b) + 0.5 * (a == b) for a in pos for b in neg) / (len(pos) * len(neg))
 def passes(program, tests):
     with tempfile.NamedTemporaryFile('w', suffix='.py', delete=False) as f:
         f.write(program + '\n\n' + tests + '\n'); name = f.name
@@ -44,6 +50,7 @@ for r in rows:
             pyes = py / (py + pn)
             ok = (pyes > 0.5) == r['passes']
             res[r['role'] + ('-py' if 'Synth/' in r['taskId'] else '-java')].append(ok)
+            scores[r['role']].append((pyes, r['passes']))
             out.write(json.dumps({'role': r['role'], 'taskId': r['taskId'], 'passes': r['passes'], 'pYes': pyes, 'mass': py + pn}) + '\n')
         else:
             maxnew = 60 if r['role'] == 'feedback' else 200
@@ -60,4 +67,6 @@ for r in rows:
             out.write(json.dumps({'role': r['role'], 'taskId': r['taskId'], 'text': text, 'truth': r['truth']}) + '\n')
     out.flush()
 summary = {k: {'n': len(v), 'rate': sum(v) / len(v)} for k, v in res.items()}
+for role, pairs in scores.items():
+    summary[role + '-auc'] = {'n': len(pairs), 'passing': sum(y for _, y in pairs), 'auc': auc(pairs)}
 print(json.dumps(summary, indent=1)); print('seconds', round(time.time() - t0))
