@@ -125,7 +125,7 @@ export function teacherPlan(options: Partial<TeacherRecipe> = {}): { recipe: Tea
   return { recipe, corpus, rows: rows.length, byRole, key };
 }
 
-/** Makes the teacher unless it is cached: about ten minutes on one thread. */
+/** Makes the teacher unless it is cached: about half an hour on one shared thread. */
 export function ensureTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}, modelsDir = path.join(TOOLS_DIR, 'models')): Teacher {
   const { recipe, corpus, rows, byRole, key } = teacherPlan(options);
   const modelDir = path.join(modelsDir, `teacher-${key}`);
@@ -138,7 +138,7 @@ export function ensureTeacher(log: (line: string) => void = () => undefined, opt
   return ensureCachedModel(modelDir, key, corpus, args, 'the teacher', () =>
     log(
       `making the teacher (judge, discriminator, feedback model and refiner: ${rows} rows, ${Object.entries(byRole).map(([r, n]) => `${n} ${r}`).join(', ')}; ` +
-        `${recipe.layers}x${recipe.hidden}, ${recipe.steps} steps on ${recipe.threads} thread(s); about ten minutes) in ${modelDir}`,
+        `${recipe.layers}x${recipe.hidden}, ${recipe.steps} steps on ${recipe.threads} thread(s); about half an hour) in ${modelDir}`,
     ),
   );
 }
