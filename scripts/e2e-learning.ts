@@ -16,7 +16,7 @@ import { connectClient } from '../cli/evaluate';
 import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningProblems, learningSummaryJson, runLearningCampaign, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
 import { writeCampaignReport } from '../cli/report';
 import { ensureSynthPolicy } from '../cli/synth-policy';
-import { ensureTeacher } from '../cli/teacher';
+import { ensureTeacher, ILF_TEACHER } from '../cli/teacher';
 import { withPool } from '../infra/pool';
 import { readEnv, statePaths } from '../infra/env';
 import { upLocalServers } from '../infra/local-servers';
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   const policies = new Map(seeds.map((seed) => [seed, ensureSynthPolicy({ seed }, log)]));
   for (const [seed, p] of policies) log(`policy for seed ${seed}: ${p.modelDir} (${p.made ? `made in ${p.seconds.toFixed(0)} s` : 'cached'})`);
   // ILF's feedback model and refiner (one teacher for every seed: the seeds are the policy's and the campaign's)
-  const teacher = loops.includes('ilf') ? ensureTeacher(log) : undefined;
+  const teacher = loops.includes('ilf') ? ensureTeacher(log, ILF_TEACHER) : undefined;
   if (teacher) log(`teacher: ${teacher.modelDir} (${teacher.made ? `made in ${teacher.seconds.toFixed(0)} s` : 'cached'})`);
 
   const servers = await upLocalServers(env, (line) => log(`  ${line}`));
