@@ -11,7 +11,9 @@ import { loopNamed } from '../loops/registry';
 import { campaignStatus, startCampaignFromConfig } from './campaign';
 import { followCampaign } from './campaign-progress';
 import { writeCampaignReport } from './report';
+import type { CachedModel } from './cached-model';
 import { ensureSynthPolicy } from './synth-policy';
+import { ensureTeacher, ILF_TEACHER } from './teacher';
 
 /**
  * The learning proof (`npm run e2e:learning`, the demo, and CI's reduced form): each loop's
@@ -142,10 +144,11 @@ export async function runLearningCampaign(client: Client, loop: LearningLoop, ca
 
 /**
  * The models a set of loops' learning campaigns need for one seed, made here (cached by recipe):
- * the Python starting policy, and the Java one for RLCF.
+ * the Python starting policy, the Java one for RLCF, and ILF's teacher (its feedback model and
+ * refiner: one for every seed, the seeds being the policy's and the campaign's).
  */
 export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void): LearningModels {
-  const made = (what: string, p: ReturnType<typeof ensureSynthPolicy>) => {
+  const made = (what: string, p: CachedModel) => {
     log(`${what} for seed ${seed}: ${p.modelDir} (${p.made ? `made in ${p.seconds.toFixed(0)} s` : 'cached'})`);
     return p.modelDir;
   };
@@ -153,6 +156,7 @@ export function learningModels(loops: readonly LearningLoop[], seed: number, log
     ...(loops.some((l) => l !== 'rlcf') ? { policy: made('policy', ensureSynthPolicy({ seed }, log)) } : {}),
     // RLCF writes Java: the same recipe on synth-java's layout
     ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ seed, language: 'java' }, log)) } : {}),
+    ...(loops.includes('ilf') ? { teacher: made('teacher', ensureTeacher(log, ILF_TEACHER)) } : {}),
   };
 }
 

@@ -1,13 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { pretrainCorpus, REGISTERED_FAMILY_SEED } from '../activities/datasets/synthetic';
 import type { Language } from '../activities/sandbox/types';
-import { ConfigError } from '../common/config-error';
-import { PROJECT_ROOT } from '../infra/paths';
 import { TOOLS_DIR } from '../infra/temporal';
-import { ensureTrainerPython } from '../infra/trainer-env';
+import { ensureCachedModel, type CachedModel } from './cached-model';
 
 /**
  * The synthetic family's starting policy, made here: a 2-layer d = 128 llama-style causal LM
@@ -49,16 +45,7 @@ export interface SynthPolicyRecipe {
 
 export const SYNTH_POLICY_DEFAULTS: SynthPolicyRecipe = { seed: 1, repeats: 24, steps: 1200, batchSize: 16, learningRate: 3e-3, layers: 2, hidden: 128, heads: 4, vocab: 512, threads: 1 };
 
-export interface SynthPolicy {
-  /** the Hugging Face checkpoint (a trainer's baseModel) */
-  modelDir: string;
-  /** the export an onnx policy's modelDir names */
-  onnxDir: string;
-  recipeKey: string;
-  /** true when it was made by this call */
-  made: boolean;
-  seconds: number;
-}
+export type SynthPolicy = CachedModel;
 
 export function synthPolicyKey(recipe: SynthPolicyRecipe, corpusSha: string): string {
   return createHash('sha256').update(JSON.stringify({ recipe: SYNTH_POLICY_RECIPE, familySeed: REGISTERED_FAMILY_SEED, corpusSha, ...recipe })).digest('hex').slice(0, 12);
@@ -77,28 +64,12 @@ export function synthPolicyPlan(options: Partial<SynthPolicyRecipe> = {}): { rec
 export function ensureSynthPolicy(options: Partial<SynthPolicyRecipe> = {}, log: (line: string) => void = () => undefined, modelsDir = path.join(TOOLS_DIR, 'models')): SynthPolicy {
   const { recipe, corpus, rows, key } = synthPolicyPlan(options);
   const modelDir = path.join(modelsDir, `synth-policy-${key}`);
-  const onnxDir = path.join(modelDir, 'onnx');
-  if (fs.existsSync(path.join(onnxDir, 'model.onnx')) && fs.existsSync(path.join(modelDir, 'feedloop-model.json'))) return { modelDir, onnxDir, recipeKey: key, made: false, seconds: 0 };
-  const started = Date.now();
-  const work = `${modelDir}.work-${process.pid}`;
-  fs.rmSync(work, { recursive: true, force: true });
-  fs.mkdirSync(work, { recursive: true });
-  const corpusPath = path.join(work, 'corpus.jsonl');
-  fs.writeFileSync(corpusPath, corpus);
-  log(`making the synthetic family's starting policy (${rows} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`);
-  const args = [
-    path.join(PROJECT_ROOT, 'scripts', 'init-tiny-model.py'), '--out', path.join(work, 'model'), '--corpus', corpusPath, '--recipe', `${SYNTH_POLICY_RECIPE}:${key}`,
+  return ensureCachedModel(modelDir, key, corpus, [
+    '--recipe', `${SYNTH_POLICY_RECIPE}:${key}`,
     '--arch', 'llama', '--seed', String(recipe.seed), '--steps', String(recipe.steps), '--batch-size', String(recipe.batchSize), '--learning-rate', String(recipe.learningRate),
     '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
     // MBXP's prompts (imports, Javadoc with examples) are longer than MBPP's
     ...(recipe.language === 'java' ? ['--max-length', '512'] : []),
     ...(recipe.encodeSeparately ? ['--encode-separately'] : []),
-  ];
-  const run = spawnSync(ensureTrainerPython(), args, { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
-  if (run.status !== 0) throw new ConfigError(`making the synthetic policy failed (exit ${run.status ?? run.signal}); see the lines above`);
-  fs.copyFileSync(corpusPath, path.join(work, 'model', 'corpus.jsonl'));
-  fs.rmSync(modelDir, { recursive: true, force: true });
-  fs.renameSync(path.join(work, 'model'), modelDir);
-  fs.rmSync(work, { recursive: true, force: true });
-  return { modelDir, onnxDir, recipeKey: key, made: true, seconds: (Date.now() - started) / 1000 };
+  ], 'the synthetic policy', () => log(`making the synthetic family's starting policy (${rows} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`));
 }

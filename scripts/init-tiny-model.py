@@ -111,6 +111,13 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (part of the recipe: float sums depend on it)")
     ap.add_argument("--print-recipe", action="store_true", help="print the training task ids and exit (no torch needed)")
     ap.add_argument("--corpus", help="train on this JSONL of {prompt, completion} rows instead of MBPP's gold programs")
+    ap.add_argument("--completion-loss", action="store_true",
+                    help="with --corpus: the loss covers each row's completion only (prompt and completion tokenized apart, as a server "
+                         "tokenizes the prompt alone); the tokenizer still learns from both")
+    ap.add_argument("--prompt-loss-weight", type=float, default=0.0,
+                    help="with --completion-loss: each row's loss is the mean over its completion plus this weight times the mean "
+                         "over its prompt, and a batch's loss the mean over its rows (a one-token answer weighs as much as a program); "
+                         "batches are drawn from rows of like length")
     ap.add_argument("--encode-separately", action="store_true",
                     help="with --corpus: tokenize each row's prompt and completion apart, as a policy meets them (its prompt's "
                          "last token ends where generation starts; a prompt ending in '{\\n' otherwise never does in training)")
@@ -144,12 +151,24 @@ def main() -> int:
     torch.set_num_threads(args.threads)
 
     texts = [r["prompt"] + r["completion"] for r in rows] if args.corpus else training_texts(rows)
-    tok = train_tokenizer(texts, args.vocab)
-    if args.corpus and args.encode_separately:
-        ids = lambda text: tok(text, add_special_tokens=False)["input_ids"]
+    # with the loss on completions, they are tokenized apart from their prompts: the tokenizer
+    # learns them apart too (a one-word answer, "Yes", is then one token, as a judge's logprobs need)
+    tok = train_tokenizer([t for r in rows for t in (r["prompt"], r["completion"])] if args.corpus and args.completion_loss else texts, args.vocab)
+    ids = lambda text: tok(text, add_special_tokens=False)["input_ids"]
+    if args.corpus and args.completion_loss:
+        # (ids, index of the first completion token): the loss is taken from there on
+        encoded, starts = [], []
+        for r in rows:
+            c_ids = ids(r["completion"]) + [tok.eos_token_id]
+            full = (ids(r["prompt"]) + c_ids)[-args.max_length:]  # an over-long prompt loses its start, as fitPrompt cuts it
+            encoded.append(full)
+            starts.append(max(0, len(full) - len(c_ids)))
+    elif args.corpus and args.encode_separately:
         encoded = [(ids(r["prompt"]) + ids(r["completion"]))[: args.max_length - 1] + [tok.eos_token_id] for r in rows]
+        starts = [0] * len(encoded)
     else:
-        encoded = [tok(t, add_special_tokens=False)["input_ids"][: args.max_length - 1] + [tok.eos_token_id] for t in texts]
+        encoded = [ids(t)[: args.max_length - 1] + [tok.eos_token_id] for t in texts]
+        starts = [0] * len(encoded)
     model = build_model(args.arch, tok, args.layers, args.hidden, args.heads, max_positions=max(512, args.max_length))
     params = sum(p.numel() for p in model.parameters())
     what = f"{len(rows)} programs of {args.corpus}" if args.corpus else f"{len(rows)} MBPP programs (task ids {TRAIN_TASK_RANGE[0]}-{TRAIN_TASK_RANGE[1]})"
@@ -166,18 +185,48 @@ def main() -> int:
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     g = torch.Generator().manual_seed(args.seed)
-    order: list[int] = []
+    order: list = []
     losses: list[float] = []
     model.train()
+    per_row = args.corpus and args.completion_loss
+
+    def next_batches() -> list[list[int]]:
+        perm = torch.randperm(len(encoded), generator=g).tolist()
+        if not per_row:
+            return [perm]
+        # rows of like length share a batch (little padding): sort windows of 32 batches by length, then shuffle the batches
+        window = args.batch_size * 32
+        batches = []
+        for w in range(0, len(perm), window):
+            chunk = sorted(perm[w : w + window], key=lambda i: len(encoded[i]))
+            batches += [chunk[b : b + args.batch_size] for b in range(0, len(chunk), args.batch_size)]
+        return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+
     for step in range(args.steps):
-        if len(order) < args.batch_size:
-            order += torch.randperm(len(encoded), generator=g).tolist()
-        batch, order = [encoded[i] for i in order[: args.batch_size]], order[args.batch_size :]
+        if per_row:
+            if not order:
+                order = next_batches()
+            picked, order = order[0], order[1:]
+        else:
+            if len(order) < args.batch_size:
+                order += next_batches()[0]
+            picked, order = order[: args.batch_size], order[args.batch_size :]
+        batch = [encoded[i] for i in picked]
         width = max(map(len, batch))
         input_ids = torch.tensor([s + [tok.pad_token_id] * (width - len(s)) for s in batch])
         mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in batch])
-        labels = torch.where(mask == 1, input_ids, torch.full_like(input_ids, -100))
-        loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        scored = torch.tensor([[0] * starts[i] + [1] * (len(encoded[i]) - starts[i]) + [0] * (width - len(encoded[i])) for i in picked])
+        if per_row:
+            # token j is predicted at position j - 1; weights: 1/n over the completion, w/n over the prompt (its first token is never predicted)
+            logits = model(input_ids=input_ids, attention_mask=mask).logits[:, :-1]
+            ce = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), input_ids[:, 1:].reshape(-1), reduction="none").view(len(picked), -1)
+            comp = scored[:, 1:].float()
+            prompt = mask[:, 1:].float() - comp
+            loss = ((ce * comp).sum(1) / comp.sum(1).clamp(min=1)
+                    + args.prompt_loss_weight * (ce * prompt).sum(1) / prompt.sum(1).clamp(min=1)).mean()
+        else:
+            labels = torch.where(scored == 1, input_ids, torch.full_like(input_ids, -100))
+            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -200,7 +249,7 @@ def main() -> int:
         "arch": args.arch,
         "layers": args.layers, "hidden": args.hidden, "heads": args.heads, "vocab": len(tok), "parameters": params,
         "seed": args.seed, "threads": args.threads, "steps": args.steps, "batchSize": args.batch_size,
-        "learningRate": args.learning_rate, "maxLength": args.max_length,
+        "learningRate": args.learning_rate, "maxLength": args.max_length, "completionLoss": bool(args.completion_loss), "promptLossWeight": args.prompt_loss_weight,
         **({"corpus": args.corpus, "corpusRows": len(rows), "encodeSeparately": args.encode_separately} if args.corpus else {
             "trainTaskRange": list(TRAIN_TASK_RANGE), "trainTaskIds": [int(r["task_id"]) for r in rows]}),
         "trainTokens": sum(map(len, encoded)),

@@ -24,14 +24,15 @@ export interface CodeTask {
   /** the number in the id: what split ranges and task ranges select by */
   number: number;
   prompt: string;
-  /** the task in words, where the dataset has them apart from the prompt (MBXP, the synthetic family): what a discriminator is told */
-  description?: string;
   /** Python: statements run after the program; Java: the MBXP test harness */
   tests: string;
   /** a complete reference program, where the dataset has a usable one */
   reference?: string;
   /** the dataset's own reference program, even one known to fail its tests (what `sandbox check` runs) */
   canonical?: string;
+  /** the task in words and its tests one by one, where the dataset has them (MBPP's `text` and `testList`; MBXP's and the family's description): what ILF's feedback and refinement prompts and RLCF's discriminator show */
+  text?: string;
+  testList?: readonly string[];
   /** a dataset file's per-task limits, over the run's */
   limits?: Partial<SandboxLimits>;
 }
@@ -127,7 +128,7 @@ function mbxpTasks(file: string, withReferences: boolean): CodeTask[] {
     taskId: r.task_id,
     number: numberOf(r.task_id),
     prompt: r.prompt,
-    ...(r.description ? { description: r.description.trim() } : {}),
+    ...(r.description ? { text: r.description.trim() } : {}),
     tests: r.test,
     // A missing reference, or one known to fail its own tests, is never served: no policy is
     // trained or judged against it.
@@ -143,7 +144,7 @@ const DATASETS: Record<CodeDatasetName, CodeDataset> = {
     // The ILF paper's splits (Chen, Scheurer et al. 2023).
     splits: MBPP_SPLITS,
     tasks: cached(() =>
-      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code, canonical: t.code })),
+      loadMbpp().map((t) => ({ taskId: String(t.taskId), number: t.taskId, prompt: mbppPrompt(t), tests: mbppTests(t), reference: t.code, canonical: t.code, text: t.text, testList: t.testList })),
     ),
   },
   humaneval: {

@@ -21,9 +21,14 @@ export function programFromOutput(policy: PolicySpec, prompt: string, text: stri
 /**
  * What a policy is trained to write after `prompt` for a stored `program`: the program without
  * the prompt it continues (a completion policy's program is prompt + completion), else the
- * program as it is. Training on prompt -> prompt + program would teach the policy to repeat
+ * program after its own docstring where the prompt is a docstring, else the program as it is. Training on prompt -> prompt + program would teach the policy to repeat
  * its prompt.
  */
 export function completionOf(prompt: string, program: string): string {
-  return program.startsWith(prompt) ? program.slice(prompt.length) : program;
+  if (program.startsWith(prompt)) return program.slice(prompt.length);
+  // a prompt that is a docstring, restated (and altered) by a model that rewrote it (ILF's refiner):
+  // the completion is what follows the program's own docstring, not a second docstring
+  const docstring = /^"""[\s\S]*?"""\n*/;
+  const own = program.match(docstring);
+  return docstring.test(prompt) && own ? program.slice(own[0].length) : program;
 }

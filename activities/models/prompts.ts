@@ -1,4 +1,3 @@
-import type { MbppTask } from '../datasets/mbpp';
 
 /**
  * The prompts of the ILF loop, in one place so that they are recorded and versioned together.
@@ -7,7 +6,16 @@ import type { MbppTask } from '../datasets/mbpp';
  */
 export const PROMPTS_VERSION = 'ilf-prompts-v1';
 
-export function refinementPrompt(task: Pick<MbppTask, 'text' | 'testList'>, failingProgram: string, feedback: string): string {
+/**
+ * What the prompts show of a task: its description and its tests (MBPP's `text` and
+ * `testList`; any Python code dataset's task in the registry, the synthetic family's included).
+ */
+export interface PromptTask {
+  text: string;
+  testList: readonly string[];
+}
+
+export function refinementPrompt(task: PromptTask, failingProgram: string, feedback: string): string {
   return [
     `# Task: ${task.text}`,
     `# Example test: ${task.testList[0] ?? ''}`,
@@ -20,7 +28,7 @@ export function refinementPrompt(task: Pick<MbppTask, 'text' | 'testList'>, fail
   ].join('\n');
 }
 
-export function feedbackPrompt(task: Pick<MbppTask, 'text' | 'testList'>, failingProgram: string, evidence: string): string {
+export function feedbackPrompt(task: PromptTask, failingProgram: string, evidence: string): string {
   return [
     'A program was written for the task below and fails its unit tests.',
     `Task: ${task.text}`,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { modelBackendConfigSchema } from '../../common/model-config';
+import { codeDatasetsIn } from '../../common/datasets';
+import { codeDataset } from '../../activities/datasets/registry';
 import { campaignConfigParser, checkTrainerRef, duration, trainerRefFields, policyBackendSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 
 /**
@@ -8,20 +10,48 @@ import { campaignConfigParser, checkTrainerRef, duration, trainerRefFields, poli
  * it holds no secrets (backends name the environment variable of an API key, never the key).
  */
 const taskRange = z
-  .tuple([z.int().min(1), z.int().min(1)])
+  .tuple([z.int().min(0), z.int().min(0)])
   .refine(([lo, hi]) => lo <= hi, { message: 'must be [first, last] with first <= last' });
+
+/** The ILF paper's MBPP splits (Chen, Scheurer et al. 2023): MBPP's default. */
+const MBPP_ILF_SPLITS = { refine: [111, 310], train: [311, 974], test: [11, 110] } as const;
+
+type IlfSplits = { refine: [number, number]; train: [number, number]; test: [number, number] };
+
+/**
+ * A dataset's splits when the config names none: MBPP's are the ILF paper's; any other dataset's
+ * come from its own split table (train and test; refine, which only pi_Refine's training reads,
+ * is its refine split, else its train split).
+ */
+export function defaultIlfSplits(name: string): IlfSplits {
+  if (name === 'mbpp') return { refine: [...MBPP_ILF_SPLITS.refine], train: [...MBPP_ILF_SPLITS.train], test: [...MBPP_ILF_SPLITS.test] };
+  const table = codeDataset(name).splits;
+  const range = (r: readonly [number, number] | undefined): [number, number] | undefined => (r ? [r[0], r[1]] : undefined);
+  const train = range(table.train);
+  const test = range(table.test);
+  if (!train || !test) throw new Error(`${name} has no train and test splits: give dataset.splits`);
+  return { refine: range(table.refine) ?? train, train, test };
+}
 
 export const ilfCampaignConfigSchema = z
   .object({
     ...campaignHeadFields('ilf'),
     dataset: z
       .object({
-        name: z.literal('mbpp').default('mbpp'),
-        /** ILF paper splits, as inclusive MBPP task-id ranges */
+        /**
+         * any Python code dataset of the registry (activities/datasets/registry.ts). The released
+         * human feedback and refinements (feedback.source and refiner.kind "dataset", refiner.train)
+         * exist for MBPP only.
+         */
+        name: z.enum(codeDatasetsIn('python')).default('mbpp'),
+        /**
+         * inclusive ranges of task numbers. MBPP: the ILF paper's splits; another dataset: its own
+         * split table (train, test; refine falls back to train), each field when not given.
+         */
         splits: z
-          .object({ refine: taskRange.default([111, 310]), train: taskRange.default([311, 974]), test: taskRange.default([11, 110]) })
+          .object({ refine: taskRange.optional(), train: taskRange.optional(), test: taskRange.optional() })
           .strict()
-          .default({ refine: [111, 310], train: [311, 974], test: [11, 110] }),
+          .optional(),
         /** use only the first N tasks of the train split (quick runs); all by default */
         maxTrainTasks: z.int().min(1).optional(),
         /** use only the first N tasks of the test split; all by default */
@@ -30,7 +60,9 @@ export const ilfCampaignConfigSchema = z
         file: datasetFileSchema.optional(),
       })
       .strict()
-      .default({ name: 'mbpp', splits: { refine: [111, 310], train: [311, 974], test: [11, 110] } }),
+      .default({ name: 'mbpp' })
+      // the splits are always written out: the workflow reads them from the config it was given
+      .transform(({ name, splits, ...d }) => ({ name, splits: { ...defaultIlfSplits(name), ...splits } as IlfSplits, ...d })),
     models: z
       .object({
         policy: policyBackendSchema,
@@ -135,9 +167,14 @@ export const ilfCampaignConfigSchema = z
     if (c.refiner.kind === 'model' && !c.models.refiner) ctx.addIssue({ code: 'custom', path: ['models', 'refiner'], message: 'required when refiner.kind is "model"' });
     if (c.feedback.source === 'llm' && !c.models.feedback) ctx.addIssue({ code: 'custom', path: ['models', 'feedback'], message: 'required when feedback.source is "llm"' });
     if (c.feedback.source === 'human' && !c.feedback.human) c.feedback.human = { deadline: '72h', quorum: 1, onDeadline: 'proceed' };
-    // The ILF paper's human feedback and refinements are MBPP's: a dataset file needs them from an LLM (or people).
-    if (c.dataset.file && c.feedback.source === 'dataset') ctx.addIssue({ code: 'custom', path: ['feedback', 'source'], message: 'with dataset.file, feedback comes from "llm" or "human" (the dataset feedback is MBPP\'s)' });
-    if (c.dataset.file && c.refiner.kind === 'dataset') ctx.addIssue({ code: 'custom', path: ['refiner', 'kind'], message: 'with dataset.file, the refiner is a "model" (the dataset refinements are MBPP\'s)' });
+    // The ILF paper's human feedback and refinements are MBPP's: another dataset, or a dataset file, needs them from an LLM (or people).
+    if (c.dataset.file && c.dataset.name !== 'mbpp') ctx.addIssue({ code: 'custom', path: ['dataset', 'file'], message: `a dataset file replaces dataset.name: drop one (dataset.name is ${c.dataset.name})` });
+    const tasks = c.dataset.file ? 'with dataset.file' : c.dataset.name !== 'mbpp' ? `with dataset.name ${c.dataset.name}` : undefined;
+    if (tasks) {
+      if (c.feedback.source === 'dataset') ctx.addIssue({ code: 'custom', path: ['feedback', 'source'], message: `${tasks}, feedback comes from "llm" or "human" (the dataset feedback is MBPP's)` });
+      if (c.refiner.kind === 'dataset') ctx.addIssue({ code: 'custom', path: ['refiner', 'kind'], message: `${tasks}, the refiner is a "model" (the dataset refinements are MBPP's)` });
+      if (c.refiner.train) ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: `${tasks}, pi_Refine cannot be trained on the released triples (they are MBPP's)` });
+    }
     if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
     if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
     if (c.models.policy.backend === 'replay' && c.trainer.kind !== 'none') {

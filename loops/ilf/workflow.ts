@@ -40,10 +40,10 @@ function ilfActivities(config: IlfCampaignConfig, queues = config.taskQueues) {
 /** The sandbox limits the campaign sets (the rest keep the sandbox's defaults). */
 const sandboxLimits = (config: IlfCampaignConfig) => ({ cpuMs: config.sandbox.cpuMs, wallMs: config.sandbox.wallMs, memoryMb: config.sandbox.memoryMb });
 
-/** The MBPP_Test evaluation of a policy: iteration k's, or the starting policy's (k = 0). */
+/** The test-split evaluation (MBPP_Test for MBPP) of a policy: iteration k's, or the starting policy's (k = 0). */
 function ilfEvaluationInput(config: IlfCampaignConfig, policy: IlfIterationInput['policy'], k: number, taskQueues: IlfCampaignConfig['taskQueues']): EvaluationInput {
   return {
-    ...datasetSelection(config.dataset.file, 'mbpp', config.dataset.splits.test),
+    ...datasetSelection(config.dataset.file, config.dataset.name, config.dataset.splits.test),
     split: 'test',
     maxTasks: config.dataset.maxTestTasks,
     policy,
@@ -129,7 +129,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     acts,
     {
       runId: trainRun,
-      ...datasetSelection(config.dataset.file, 'mbpp', config.dataset.splits.train),
+      ...datasetSelection(config.dataset.file, config.dataset.name, config.dataset.splits.train),
       split: 'train',
       maxTasks: config.dataset.maxTrainTasks,
       policy: input.policy,

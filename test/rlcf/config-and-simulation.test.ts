@@ -67,7 +67,7 @@ describe('RLCF config', () => {
     for (const split of ['train', 'test'] as const) {
       const tasks = selectTasks({ dataset: synth.dataset.name, split: synth.dataset[split], requireReference: true });
       expect(tasks.length).toBeGreaterThan(80);
-      expect(tasks.every((t) => t.description && t.reference?.startsWith(t.prompt))).toBe(true);
+      expect(tasks.every((t) => t.text && t.reference?.startsWith(t.prompt))).toBe(true);
     }
   });
 });

@@ -19,4 +19,10 @@ describe('program text', () => {
     expect(program).toBe('def add_1(n):\n    return n + 1\n');
     expect(completionOf(prompt, program)).toBe(program);
   });
+
+  it("a refiner that restated the prompt's docstring, altered: the training completion starts after it, never with a second docstring", () => {
+    const code = 'def add_1(n):\n    return n + 1\n';
+    expect(completionOf(prompt, `"""\nWrite a function to add one to a number.\n"""\n\n${code}`)).toBe(code);
+    expect(completionOf('# add 1\n', `"""\nAdd one.\n"""\n${code}`)).toBe(`"""\nAdd one.\n"""\n${code}`);
+  });
 });

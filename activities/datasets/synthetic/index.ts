@@ -28,7 +28,17 @@ export function familyTaskOf(taskId: string, family = registeredFamily()): Famil
 /** The registry's view of one task (a CodeTask of activities/datasets/registry.ts). */
 export function familyCodeTask(t: FamilyTask, language: Language) {
   const reference = renderProgram(t, language);
-  return { taskId: synthTaskId(language, t), number: t.number, prompt: promptOf(t, language), description: t.description, tests: testsOf(t, language), reference, canonical: reference };
+  const tests = testsOf(t, language);
+  return {
+    taskId: synthTaskId(language, t),
+    number: t.number,
+    prompt: promptOf(t, language),
+    tests,
+    reference,
+    canonical: reference,
+    text: t.description,
+    ...(language === 'python' ? { testList: tests.split('\n') } : {}),
+  };
 }
 
 // ---------------------------------------------------------------- near-miss bug rates

@@ -88,6 +88,12 @@ export function createIlfFineTuneActivities(deps: { pool: pg.Pool; blobDir: stri
         await finish('completed', { checkpoint, steps, note: 'simulated trainer: no real weights', metrics: { simulated: true, ...trained } });
         return { jobId, examples, datasetPath, trained: true, steps, checkpoint, nextPolicy: { ...input.policy, model: checkpoint, trained }, workerTaskQueue: deps.hostTaskQueue };
       }
+      if (examples === 0) {
+        // nothing to learn from: the campaign goes on with the unchanged policy, and the audit says why
+        const note = `no refinement was kept this iteration (0 of the refinements passed the filter): the policy is unchanged`;
+        await finish('skipped', { note, steps: 0 });
+        return { jobId, examples, datasetPath, trained: false, steps: 0, nextPolicy: input.policy, workerTaskQueue: deps.hostTaskQueue };
+      }
       // command: the trainer protocol; resumes from its last complete checkpoint on retry.
       const base = input.policy.backend === 'onnx' ? checkpointOfExport(input.policy.modelDir) : input.policy.backend === 'replay' ? '' : input.policy.model;
       const outputDir = path.join(deps.blobDir, c, `iteration-${k}`, 'sft');

@@ -224,7 +224,7 @@ export function createStoredGroundingActivities(deps: StoredGroundingDeps) {
         if (reference === undefined) verdict = noReference(r.task_id);
         else if (d.kind === 'simulated') verdict = simulatedDiscriminate(d, r.task_id, r.program, reference);
         else {
-          const { question: _q, ...answer } = await askDiscriminator(backend!, { description: task?.description ?? '', reference }, r.program, r.task_id, d, signal);
+          const { question: _q, ...answer } = await askDiscriminator(backend!, { description: task?.text ?? '', reference }, r.program, r.task_id, d, signal);
           verdict = answer;
         }
         await save(r.generation_id, verdict);

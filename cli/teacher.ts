@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { codeJudgeMessages } from '../activities/feedback/ai-feedback-rubric';
+import { chatPrompt, startOnnxOpenAiServer, type OnnxOpenAiServer } from '../activities/models/onnx/openai-server';
+import { feedbackPrompt, refinementPrompt, type PromptTask } from '../activities/models/prompts';
+import { evaluate, familyTaskOf, pythonExample, renderedPrograms, REGISTERED_FAMILY_SEED, registeredFamily, renderProgram, sameValue, type FamilyTask, type ProgramTruth } from '../activities/datasets/synthetic';
+import { discriminatorMessages } from '../loops/rlcf/activities/discriminator-rubric';
+import { TOOLS_DIR } from '../infra/temporal';
+import { ensureCachedModel, type CachedModel } from './cached-model';
+import type { SynthPolicyRecipe } from './synth-policy';
+
+/**
+ * The synthetic family's "teacher": a from-scratch causal LM, larger than the starting policy
+ * (3 layers x 192 against 2 x 128) and trained on more of the family (the `pretrain` and `train`
+ * splits, never `test`), in Python and Java. One model plays the four roles the papers give a
+ * bigger model, each on the exact prompt the loop sends it:
+ *  - RLAIF's judge: chatPrompt(codeJudgeMessages('correct', task prompt, program)) -> Yes / No;
+ *  - RLCF's `llm` discriminator: chatPrompt(discriminatorMessages(...)) on Java -> Yes / No;
+ *  - ILF's feedback model: feedbackPrompt(task, failing program, evidence) -> the family's
+ *    templated feedback (feedbackFor), one sentence per bug;
+ *  - ILF's refiner: refinementPrompt(task, wrong program, feedback) -> the corrected program,
+ *    whole (the onnx refiner's output is the program: programFromOutput with an empty prompt).
+ * Its corpus is made from `renderedPrograms` (bugs planted at the corpus's seeded rates), and
+ * scripts/init-tiny-model.py trains it with the loss on each row's completion only.
+ *
+ * Cached by recipe under the tools directory (`<tools>/models/teacher-<key>`), as the policy is.
+ */
+export const TEACHER_RECIPE = 'feedloop-synth-teacher-v3';
+
+/** The policy's recipe fields (seed: corpus draws and training; repeats: renderings of each pretrain/train task per language), and the sequence length. */
+export interface TeacherRecipe extends Omit<SynthPolicyRecipe, 'language' | 'encodeSeparately'> {
+  maxLength: number;
+  /** weight of each row's prompt tokens in its loss, beside its completion's (init-tiny-model.py --prompt-loss-weight) */
+  promptLossWeight: number;
+  /** the roles it is trained for (all four when absent) */
+  roles?: TeacherRow['role'][];
+}
+
+export const TEACHER_DEFAULTS: TeacherRecipe = { seed: 7, repeats: 8, steps: 1200, batchSize: 16, learningRate: 3e-3, layers: 3, hidden: 192, heads: 4, vocab: 1024, maxLength: 640, threads: 1, promptLossWeight: 0.1 };
+
+export type Teacher = CachedModel;
+
+/**
+ * ILF's teacher (feedback model and refiner only). Measured on held-out programs: trained on the
+ * four roles at once, the refiner wrote memorized programs of other tasks (0.8% pass); on these
+ * two roles alone, 700 steps, it copies and fixes the program it is given (63% pass, against the
+ * policy's 25% pass@1) and names every planted bug in 35% of its feedback.
+ */
+export const ILF_TEACHER: Partial<TeacherRecipe> = { roles: ['feedback', 'refiner'], steps: 700 };
+
+export interface TeacherRow {
+  role: 'judge' | 'discriminator' | 'feedback' | 'refiner';
+  taskId: string;
+  prompt: string;
+  completion: string;
+}
+
+/** What the prompts show of a family task (MBPP's text and tests). */
+export function familyPromptTask(t: FamilyTask): PromptTask {
+  return { text: t.description, testList: t.inputs.map((_, i) => pythonExample(t, i)) };
+}
+
+/**
+ * The evidence the ILF feedback activity passes with a failing program: the sandbox's outcome
+ * and stderr (a Python traceback of the first assert that fails).
+ */
+export function failureEvidence(t: FamilyTask, bugs: readonly ProgramTruth['bugs'][number][]): string {
+  const first = t.inputs.findIndex((x, i) => !sameValue(evaluate(t.combination, x, bugs, 'python-bug'), t.expected[i]!));
+  const i = Math.max(0, first);
+  const program = renderProgram(t, 'python', bugs);
+  const line = program.split('\n').length + i + 1;
+  return `failed Traceback (most recent call last):\n  File "/tmp/main.py", line ${line}, in <module>\n    ${pythonExample(t, i)}\nAssertionError\n`;
+}
+
+/** The rows of each role for one rendered program (feedback and refiner rows for failing Python programs only). */
+export function teacherRows(p: ProgramTruth, family = registeredFamily()): TeacherRow[] {
+  const t = familyTaskOf(p.taskId, family)!;
+  const verdict = p.passes ? 'Yes' : 'No';
+  const rows: TeacherRow[] = [{ role: 'judge', taskId: p.taskId, prompt: chatPrompt(codeJudgeMessages('correct', p.prompt, p.program)), completion: verdict }];
+  if (p.language === 'java') {
+    rows.push({ role: 'discriminator', taskId: p.taskId, prompt: chatPrompt(discriminatorMessages({ description: t.description, reference: p.fix }, p.program)), completion: verdict });
+  } else if (!p.passes) {
+    const task = familyPromptTask(t);
+    rows.push({ role: 'feedback', taskId: p.taskId, prompt: feedbackPrompt(task, p.program, failureEvidence(t, p.bugs)), completion: p.feedback });
+    rows.push({ role: 'refiner', taskId: p.taskId, prompt: refinementPrompt(task, p.program, p.feedback), completion: p.fix });
+  }
+  return rows;
+}
+
+/**
+ * As many No rows as Yes rows per verdict role (judge, discriminator), spread evenly over the
+ * corpus: most rendered programs carry a bug, and a judge trained on the raw mix learns to say No.
+ */
+export function balanceVerdicts(rows: readonly TeacherRow[]): TeacherRow[] {
+  const kept: TeacherRow[] = [];
+  const counts = new Map<string, { yes: number; no: number; seen: number; kept: number }>();
+  for (const r of rows) {
+    if (r.role !== 'judge' && r.role !== 'discriminator') continue;
+    const c = counts.get(r.role) ?? { yes: 0, no: 0, seen: 0, kept: 0 };
+    c[r.completion === 'Yes' ? 'yes' : 'no'] += 1;
+    counts.set(r.role, c);
+  }
+  for (const r of rows) {
+    const c = counts.get(r.role);
+    if (!c || r.completion === 'Yes') {
+      kept.push(r);
+      continue;
+    }
+    // keep the No row when the running share of kept No rows falls behind yes/no
+    c.seen += 1;
+    if (c.kept < Math.floor((c.seen * c.yes) / Math.max(1, c.no))) {
+      c.kept += 1;
+      kept.push(r);
+    }
+  }
+  return kept;
+}
+
+export function teacherPlan(options: Partial<TeacherRecipe> = {}): { recipe: TeacherRecipe; corpus: string; rows: number; byRole: Record<string, number>; key: string } {
+  const recipe = { ...TEACHER_DEFAULTS, ...options };
+  const family = registeredFamily();
+  const rows: TeacherRow[] = [];
+  for (const split of ['pretrain', 'train'] as const) {
+    for (const p of renderedPrograms({ seed: recipe.seed, family, split, repeats: recipe.repeats, languages: ['python', 'java'] })) rows.push(...teacherRows(p, family));
+  }
+  const balanced = balanceVerdicts(rows).filter((r) => !recipe.roles || recipe.roles.includes(r.role));
+  rows.splice(0, rows.length, ...balanced);
+  const byRole: Record<string, number> = {};
+  for (const r of rows) byRole[r.role] = (byRole[r.role] ?? 0) + 1;
+  const corpus = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  const key = createHash('sha256')
+    .update(JSON.stringify({ recipe: TEACHER_RECIPE, familySeed: REGISTERED_FAMILY_SEED, corpusSha: createHash('sha256').update(corpus).digest('hex'), ...recipe }))
+    .digest('hex')
+    .slice(0, 12);
+  return { recipe, corpus, rows: rows.length, byRole, key };
+}
+
+/** Makes the teacher unless it is cached: about half an hour on one shared thread. */
+export function ensureTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}, modelsDir = path.join(TOOLS_DIR, 'models')): Teacher {
+  const { recipe, corpus, rows, byRole, key } = teacherPlan(options);
+  const modelDir = path.join(modelsDir, `teacher-${key}`);
+  const args = [
+    '--completion-loss', '--prompt-loss-weight', String(recipe.promptLossWeight), '--recipe', `${TEACHER_RECIPE}:${key}`,
+    '--arch', 'llama', '--seed', String(recipe.seed), '--steps', String(recipe.steps), '--batch-size', String(recipe.batchSize), '--learning-rate', String(recipe.learningRate),
+    '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
+    '--max-length', String(recipe.maxLength),
+  ];
+  return ensureCachedModel(modelDir, key, corpus, args, 'the teacher', () =>
+    log(
+      `making the teacher (judge, discriminator, feedback model and refiner: ${rows} rows, ${Object.entries(byRole).map(([r, n]) => `${n} ${r}`).join(', ')}; ` +
+        `${recipe.layers}x${recipe.hidden}, ${recipe.steps} steps on ${recipe.threads} thread(s); about half an hour) in ${modelDir}`,
+    ),
+  );
+}
+
+/** The model name the teacher answers to over the OpenAI protocol (a campaign's `models.feedback.model`). */
+export const TEACHER_NAME = 'teacher';
+
+/**
+ * Makes the teacher if missing and serves it on a free local port over the OpenAI protocol
+ * (chat completions with logprobs: RLAIF's judge and RLCF's discriminator read P(Yes) there).
+ */
+export async function startTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}): Promise<OnnxOpenAiServer & { teacher: Teacher }> {
+  const teacher = ensureTeacher(log, options);
+  const server = await startOnnxOpenAiServer({ modelDir: teacher.onnxDir, name: TEACHER_NAME, intraOpThreads: 1 });
+  log(`teacher: ${teacher.onnxDir} served over the OpenAI protocol at ${server.baseUrl} (model ${TEACHER_NAME})`);
+  return Object.assign(server, { teacher });
+}
