@@ -25,6 +25,7 @@ export const SLOW_TEST_FILES = [
   'test/cluster/mtls.test.ts', // 11-21 s: the multi-service Temporal server (built with Go on first use)
   'test/cluster/dev-cluster.test.ts',
   'test/crlhf/annotator-web.test.ts', // a real Chromium
+  'test/audit/report-layout.test.ts',
 ];
 
 export default mergeConfig(base, defineConfig({ test: { exclude: [...(base.test?.exclude ?? []), ...SLOW_TEST_FILES] } }));
