@@ -6,7 +6,8 @@ import { html, trusted, type SafeHtml } from './safe-html';
  * The shell of every loop's campaign report: one self-contained HTML file (inline CSS and SVG,
  * no script, no external resource) with the campaign header, the SIMULATED banner, the
  * mismatch warning, the loop's sections and the audit as JSON. All store text is escaped
- * (html`` escapes by default).
+ * (html`` escapes by default). Tables are blocks that scroll sideways on their own, so a wide
+ * audit table never hides its last columns behind the page's edge.
  */
 export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#1b1b1b}
@@ -14,7 +15,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;bor
 .banner-simulated{background:#fff3cd;border:2px solid #b58100;color:#5c4100;padding:.7rem 1rem;font-weight:600;margin:1rem 0}
 .mismatch{color:#b00020;font-weight:600}
 dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.summary dt{font-weight:600}dl.summary dd{margin:0}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5rem 0;display:block;max-width:100%;overflow-x:auto}th,td{border:1px solid #ddd;padding:.3rem .45rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}pre{background:#f7f7f7;padding:.5rem;overflow:auto;white-space:pre-wrap}
 .plots{display:flex;flex-wrap:wrap;gap:1rem}.plot{max-width:100%;height:auto;border:1px solid #eee;background:#fff}

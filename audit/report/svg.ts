@@ -92,14 +92,46 @@ function frame(spec: PlotSpec, dataMax: number, dataMin = 0): { frame: Frame; ax
   return { frame: fr, axes };
 }
 
-function legend(series: readonly Series[]): SafeHtml {
+/** A label's box, as the 11px tick font lays it out (about 6.5px a character). */
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+const CHAR_W = 6.5;
+const TEXT_H = 12;
+const overlaps = (a: Box, b: Box) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** The legend's boxes (its row is taken before any data label is placed). */
+function legendBoxes(series: readonly Series[]): Box[] {
   let x = MARGIN.left;
-  const items = series.map((s) => {
-    const item = html`<rect x="${x}" y="24" width="10" height="10" fill="${s.color}"/><text x="${x + 14}" y="33" class="tick">${s.name}</text>`;
-    x += 24 + 6.5 * s.name.length;
-    return item;
+  return series.map((s) => {
+    const box = { x, y: 24, w: 14 + CHAR_W * s.name.length, h: TEXT_H };
+    x += 24 + CHAR_W * s.name.length;
+    return box;
   });
-  return html`${items}`;
+}
+
+function legend(series: readonly Series[]): SafeHtml {
+  const boxes = legendBoxes(series);
+  return html`${series.map((s, i) => html`<rect x="${boxes[i]!.x}" y="24" width="10" height="10" fill="${s.color}"/><text x="${boxes[i]!.x + 14}" y="33" class="tick">${s.name}</text>`)}`;
+}
+
+/**
+ * Places a data label next to its point: above it, else below, else not at all (the point's
+ * tooltip still gives the value), so no two labels and no label and legend entry overlap.
+ */
+function placeLabel(taken: Box[], px: number, py: number, text: string): { x: number; y: number } | null {
+  for (const baseline of [py - 6, py + 15]) {
+    const box = { x: px + 7, y: baseline - TEXT_H + 2, w: CHAR_W * text.length, h: TEXT_H };
+    if (!taken.some((t) => overlaps(t, box))) {
+      taken.push(box);
+      return { x: box.x, y: baseline };
+    }
+  }
+  return null;
 }
 
 function svg(spec: PlotSpec, fr: Frame, body: SafeHtml): SafeHtml {
@@ -119,6 +151,7 @@ export function linePlot(spec: PlotSpec): SafeHtml {
   const values = spec.series.flatMap((s) => s.values.filter(finite));
   const { frame: fr, axes } = frame(spec, Math.max(...values), Math.min(0, ...values));
   const fmt = spec.valueFormat ?? spec.yFormat ?? ((v: number) => String(v));
+  const taken = legendBoxes(spec.series);
   const lines = spec.series.map((s) => {
     const segments: string[][] = [[]];
     s.values.forEach((v, i) => {
@@ -126,11 +159,12 @@ export function linePlot(spec: PlotSpec): SafeHtml {
       else segments.push([]);
     });
     const paths = segments.filter((seg) => seg.length > 1).map((seg) => html`<polyline points="${seg.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
-    const points = s.values.map((v, i) =>
-      finite(v)
-        ? html`<circle cx="${f(fr.x(i))}" cy="${f(fr.y(v))}" r="4" fill="${s.color}"><title>${spec.xLabels[i]}: ${s.name} ${fmt(v)}</title></circle><text x="${f(fr.x(i) + 7)}" y="${f(fr.y(v) - 6)}" class="tick">${fmt(v)}</text>`
-        : '',
-    );
+    const points = s.values.map((v, i) => {
+      if (!finite(v)) return '';
+      const at = placeLabel(taken, fr.x(i), fr.y(v), fmt(v));
+      const label = at ? html`<text x="${f(at.x)}" y="${f(at.y)}" class="tick">${fmt(v)}</text>` : '';
+      return html`<circle cx="${f(fr.x(i))}" cy="${f(fr.y(v))}" r="4" fill="${s.color}"><title>${spec.xLabels[i]}: ${s.name} ${fmt(v)}</title></circle>${label}`;
+    });
     return html`${paths}${points}`;
   });
   return svg(spec, fr, html`${axes}${lines}`);

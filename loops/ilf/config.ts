@@ -160,6 +160,11 @@ export const ilfCampaignConfigSchema = z
   .strict()
   .superRefine((c, ctx) => {
     if (c.trainer.kind === 'command') checkTrainerRef(c.trainer, ctx, ['trainer']);
+    // Training on test tasks would inflate the held-out pass@k the campaign reports.
+    const { train, test } = c.dataset.splits;
+    if (!c.dataset.file && train[0] <= test[1] && test[0] <= train[1]) {
+      ctx.addIssue({ code: 'custom', path: ['dataset', 'splits', 'train'], message: `[${train.join(', ')}] overlaps dataset.splits.test [${test.join(', ')}]: train and test must be disjoint` });
+    }
     // ILF names the field to raise (its users' configs and tests read this wording).
     for (const k of c.sampling.eval.ks) {
       if (k > c.sampling.eval.n) ctx.addIssue({ code: 'custom', path: ['sampling', 'eval', 'ks'], message: `pass@${k} needs sampling.eval.n >= ${k}` });

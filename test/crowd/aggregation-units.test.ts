@@ -28,7 +28,7 @@ describe('majority vote and Wawa by hand', () => {
     t3 w1 c
     t3 w3 b`);
 
-  it('counts votes, fills unseen labels with 0, breaks ties by label order', () => {
+  it('counts votes, fills unseen labels with 0, breaks ties by first appearance', () => {
     const result = majorityVote(answers);
     expect(result.labels).toEqual({ t1: 'a', t2: 'c', t3: 'b' });
     expect(result.probas.t1).toEqual({ a: 2 / 3, b: 1 / 3, c: 0 });
@@ -48,9 +48,16 @@ describe('majority vote and Wawa by hand', () => {
   it('orders numeric labels as numbers and other labels by code point', () => {
     expect(['10', '2', '1'].sort(columnOrder(['10', '2', '1']))).toEqual(['1', '2', '10']);
     expect(['b', 'B', 'a', '10', '2'].sort(columnOrder(['b', 'B', 'a', '10', '2']))).toEqual(['10', '2', 'B', 'a', 'b']);
-    // a tie between 2 and 10 goes to 2 (the numeric order), not "10" (the string order)
-    expect(majorityVote(table('t1 w1 10\nt1 w2 2')).labels.t1).toBe('2');
-    expect(majorityVote(table('t1 w1 x10\nt1 w2 x2')).labels.t1).toBe('x10');
+  });
+
+  it('breaks a majority tie by first appearance and a weighted tie by column order, as crowd-kit does', () => {
+    expect(majorityVote(table('t1 w1 10\nt1 w2 2')).labels.t1).toBe('10');
+    expect(majorityVote(table('t1 w1 2\nt1 w2 10')).labels.t1).toBe('2');
+    // Both majorities go to 10 (seen first), so both workers agree once: skills 0.5 and 0.5, and
+    // the weighted ties go to 2, first in numeric column order.
+    const crossed = table('t1 w1 10\nt1 w2 2\nt2 w1 2\nt2 w2 10');
+    expect(majorityVote(crossed).labels).toEqual({ t1: '10', t2: '10' });
+    expect(wawa(crossed)).toMatchObject({ labels: { t1: '2', t2: '2' }, skills: { w1: 0.5, w2: 0.5 } });
   });
 
   it('names every method in the registry', () => {

@@ -19,7 +19,7 @@ import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../
  * samples and trainer steps): the tiny code model through the onnx backend on the GPU queue, the
  * sandbox, the released human feedback (ILF) or the tiny judge over the OpenAI protocol (RLAIF),
  * the reference trainer through the trainer protocol, its ONNX export as the next policy, and the
- * learning signal in the audit. The tiny model is FEEDLOOP_TINY_MODEL_DIR when set (.ci/run keeps
+ * learning signal in the audit. The tiny model is FEEDLOOP_TINY_MODEL_DIR when set (.ci/run names
  * one under the tools directory), else a 40-step one made here.
  */
 const queues = uniqueQueues('tiny-real');

@@ -57,6 +57,12 @@ describe('feedloop campaign: user errors', () => {
     }
   });
 
+  it('overlapping train and test splits are one line naming both fields', async () => {
+    const file = path.join(tempDir('cli-config'), 'splits.yaml');
+    fs.writeFileSync(file, stringify({ ...dryRun, dataset: { splits: { train: [1, 974], test: [11, 110] } } }));
+    expectOneLineError(await feedloop(['campaign', 'validate', '--config', file]), /dataset\.splits\.train: \[1, 974\] overlaps dataset\.splits\.test \[11, 110\]: train and test must be disjoint$/);
+  });
+
   it('an unknown algorithm names the loops there are', async () => {
     const file = path.join(tempDir('cli-config'), 'algo.yaml');
     fs.writeFileSync(file, stringify({ ...dryRun, algorithm: 'dpo' }));

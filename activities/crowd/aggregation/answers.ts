@@ -77,6 +77,11 @@ export class AnswerIndex {
   readonly label: Int32Array;
   /** label codes in column order, and each label code's rank in it */
   readonly sortedLabels: number[];
+  /**
+   * label codes in order of first appearance: crowd-kit's unweighted vote table (value_counts,
+   * then unstack, under pandas 3) lays its columns out so, and idxmax gives a tie to the first
+   */
+  readonly appearanceLabels: number[];
   readonly labelRank: Int32Array;
   readonly sortedWorkers: number[];
   readonly workerRank: Int32Array;
@@ -108,6 +113,7 @@ export class AnswerIndex {
       this.label[i] = codeOf(labelCodes, this.labels, a.label);
     });
     [this.sortedLabels, this.labelRank] = sortCodes(this.labels);
+    this.appearanceLabels = this.labels.map((_, k) => k);
     [this.sortedWorkers, this.workerRank] = sortCodes(this.workers);
     this.byTask = this.tasks.map(() => []);
     this.byWorker = this.workers.map(() => []);

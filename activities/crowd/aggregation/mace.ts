@@ -131,7 +131,6 @@ export function mace(answers: readonly Answer[], options: MaceOptions = {}): Agg
     const total = row.reduce((s, v) => s + v, 0);
     return row.map((v) => v / total);
   });
-  const firstAppearance = index.labels.map((_, k) => k);
   const spammingTable = emptyTable<[number, number]>();
   const thetaTable = emptyTable<Table<number>>();
   index.workers.forEach((worker, w) => {
@@ -139,7 +138,7 @@ export function mace(answers: readonly Answer[], options: MaceOptions = {}): Agg
     thetaTable[worker] = index.labelTable(state.thetas[w]!);
   });
   return {
-    labels: index.argmaxLabels(probas, firstAppearance),
+    labels: index.argmaxLabels(probas, index.appearanceLabels),
     probas: index.probaTable(probas),
     spamming: spammingTable,
     thetas: thetaTable,

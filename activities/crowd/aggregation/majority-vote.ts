@@ -35,12 +35,17 @@ export function agreementWithAggregate(index: AnswerIndex, labels: Table<string>
 }
 
 /**
- * Majority vote: each task gets the label with the most answers; a tie goes to the label that
- * sorts first. skills = each worker's agreement with the majority.
+ * The unweighted vote: each task gets the label with the most answers; a tie goes to the label
+ * that appeared first in the answers (crowd-kit 1.4.2's MajorityVote under pandas 3).
  */
+export function majorityLabels(index: AnswerIndex): { probas: Float64Array[]; labels: Table<string> } {
+  const probas = voteProbas(index, () => 1);
+  return { probas, labels: index.argmaxLabels(probas, index.appearanceLabels) };
+}
+
+/** Majority vote; skills = each worker's agreement with the majority. */
 export function majorityVote(answers: readonly Answer[]): AggregationResult {
   const index = new AnswerIndex(answers);
-  const probas = voteProbas(index, () => 1);
-  const labels = index.argmaxLabels(probas);
+  const { probas, labels } = majorityLabels(index);
   return { labels, probas: index.probaTable(probas), skills: index.workerTable(agreementWithAggregate(index, labels)) };
 }
