@@ -16,6 +16,7 @@ import type { IlfIterationResult } from '../loops/ilf/types';
 import { connectClient } from './evaluate';
 import { formatLearningTable, learningConfigFile, learningModels, REDUCED, runLearningPair, writeLearningReport, type LearningLoop } from './learning';
 import { writeCampaignReport } from './report';
+import type { SynthPolicyRecipe } from './synth-policy';
 
 /**
  * `npm run demo`: the shortest real learning campaign. cRLHF on the synthetic code family
@@ -32,6 +33,8 @@ import { writeCampaignReport } from './report';
 export const DEMO_CONFIG = path.join(PROJECT_ROOT, 'examples', 'ilf-demo.yaml');
 const DEMO_LOOP: LearningLoop = 'crlhf';
 const DEMO_SEED = 1;
+/** Half the standard recipe's pretraining steps, so that a fresh clone's first demo stays within minutes. */
+const DEMO_POLICY: Partial<SynthPolicyRecipe> = { steps: 600 };
 
 export function registerDemoCommand(program: Command): void {
   program
@@ -82,9 +85,9 @@ async function learningDemo(): Promise<void> {
   ensureTrainerPython();
   console.log(`  ready (${minutes()})`);
 
-  console.log(`[2/4] the starting policy: a 0.4M-parameter code model trained from scratch on the family's pretraining tasks,`);
+  console.log(`[2/4] the starting policy: a 0.4M-parameter code model trained from scratch on the family's pretraining tasks (${DEMO_POLICY.steps} steps),`);
   console.log('  whose corpus carries near-miss bugs on purpose (so it writes correct code sometimes, not mostly); made once, cached by recipe');
-  const models = learningModels([DEMO_LOOP], DEMO_SEED, (line) => console.log(`  ${line}`));
+  const models = learningModels([DEMO_LOOP], DEMO_SEED, (line) => console.log(`  ${line}`), DEMO_POLICY);
   console.log(`  ready (${minutes()})`);
 
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -104,7 +107,7 @@ async function learningDemo(): Promise<void> {
     const last = result.control[result.control.length - 1] ?? start;
     console.log(`\n${table}\n`);
     console.log(`With the crowd's feedback, held-out pass@1 went from ${(100 * start).toFixed(1)}% to ${(100 * best).toFixed(1)}% (${pts(best - start)} points);`);
-    console.log(`with the same rewards shuffled, it ended at ${(100 * last).toFixed(1)}% (${pts(last - (result.controlStart ?? start))} points). Evaluation noise on 40 tasks x 4 samples: about 3 points.`);
+    console.log(`with the same rewards shuffled, it ended at ${(100 * last).toFixed(1)}% (${pts(last - (result.controlStart ?? start))} points). On 40 held-out tasks x 4 samples, pass@1 has a standard error of about 5 points.`);
   });
   console.log(`\nLearning curves beside the control: ${curves}; each campaign's audit and report: ${reports}`);
   uiLink(env, servers, `FeedloopCampaignId IN (${ids.map((id) => `"${id}"`).join(', ')})`);

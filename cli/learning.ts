@@ -12,7 +12,7 @@ import { campaignStatus, startCampaignFromConfig } from './campaign';
 import { followCampaign } from './campaign-progress';
 import { writeCampaignReport } from './report';
 import type { CachedModel } from './cached-model';
-import { ensureSynthPolicy } from './synth-policy';
+import { ensureSynthPolicy, type SynthPolicyRecipe } from './synth-policy';
 import { ensureTeacher, ILF_TEACHER } from './teacher';
 
 /**
@@ -147,15 +147,15 @@ export async function runLearningCampaign(client: Client, loop: LearningLoop, ca
  * the Python starting policy, the Java one for RLCF, and ILF's teacher (its feedback model and
  * refiner: one for every seed, the seeds being the policy's and the campaign's).
  */
-export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void): LearningModels {
+export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void, policyRecipe: Partial<SynthPolicyRecipe> = {}): LearningModels {
   const made = (what: string, p: CachedModel) => {
     log(`${what} for seed ${seed}: ${p.modelDir} (${p.made ? `made in ${p.seconds.toFixed(0)} s` : 'cached'})`);
     return p.modelDir;
   };
   return {
-    ...(loops.some((l) => l !== 'rlcf') ? { policy: made('policy', ensureSynthPolicy({ seed }, log)) } : {}),
+    ...(loops.some((l) => l !== 'rlcf') ? { policy: made('policy', ensureSynthPolicy({ ...policyRecipe, seed }, log)) } : {}),
     // RLCF writes Java: the same recipe on synth-java's layout
-    ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ seed, language: 'java' }, log)) } : {}),
+    ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ ...policyRecipe, seed, language: 'java' }, log)) } : {}),
     ...(loops.includes('ilf') ? { teacher: made('teacher', ensureTeacher(log, ILF_TEACHER)) } : {}),
   };
 }
