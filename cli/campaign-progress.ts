@@ -8,10 +8,18 @@ import { campaignStatus } from './campaign';
 export async function followCampaign<R>(client: Client, handle: WorkflowHandle, out: NodeJS.WriteStream = process.stderr): Promise<R> {
   const tty = out.isTTY;
   let last = '';
-  // Off a terminal, one line per change of state (the elapsed time alone is no change).
+  let lastShape = '';
+  let lastLineAt = 0;
+  // Off a terminal, one line per change of state (the elapsed time alone is no change); a count
+  // that ticks within the same phase (labels answered) shows at most every 15 s.
   const show = (state: string, elapsed: string) => {
+    const shape = state.replace(/\d+/g, '#');
     if (tty) out.write(`\r\x1b[2K${state} (${elapsed})`);
-    else if (state !== last) out.write(`${state} (${elapsed})\n`);
+    else if (state !== last && (shape !== lastShape || Date.now() - lastLineAt >= 15_000)) {
+      out.write(`${state} (${elapsed})\n`);
+      lastShape = shape;
+      lastLineAt = Date.now();
+    }
     last = state;
   };
   const started = Date.now();
