@@ -12,7 +12,7 @@ import { campaignStatus, startCampaignFromConfig } from './campaign';
 import { followCampaign } from './campaign-progress';
 import { writeCampaignReport } from './report';
 import type { CachedModel } from './cached-model';
-import { ensureSynthPolicy, type SynthPolicyRecipe } from './synth-policy';
+import { ensureSynthPolicy } from './synth-policy';
 import { ensureTeacher, ILF_TEACHER } from './teacher';
 
 /**
@@ -149,15 +149,15 @@ export async function runLearningCampaign(client: Client, loop: LearningLoop, ca
  * the Python starting policy, the Java one for RLCF, and ILF's teacher (its feedback model and
  * refiner: one for every seed, the seeds being the policy's and the campaign's).
  */
-export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void, policyRecipe: Partial<SynthPolicyRecipe> = {}): LearningModels {
+export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void): LearningModels {
   const made = (what: string, p: CachedModel) => {
     log(`${what} for seed ${seed}: ${p.modelDir} (${p.made ? `made in ${p.seconds.toFixed(0)} s` : 'cached'})`);
     return p.modelDir;
   };
   return {
-    ...(loops.some((l) => l !== 'rlcf') ? { policy: made('policy', ensureSynthPolicy({ ...policyRecipe, seed }, log)) } : {}),
+    ...(loops.some((l) => l !== 'rlcf') ? { policy: made('policy', ensureSynthPolicy({ seed }, log)) } : {}),
     // RLCF writes Java: the same recipe on synth-java's layout
-    ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ ...policyRecipe, seed, language: 'java' }, log)) } : {}),
+    ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ seed, language: 'java' }, log)) } : {}),
     ...(loops.includes('ilf') ? { teacher: made('teacher', ensureTeacher(log, ILF_TEACHER)) } : {}),
   };
 }
@@ -173,6 +173,8 @@ export interface LearningPairOptions {
   reduced?: boolean;
   /** run the control beside the learning campaign instead of after it */
   together?: boolean;
+  /** a change on top of both campaigns' configs (the demo runs one iteration) */
+  patch?: Raw;
   /** where each campaign's audit (JSON) and report (HTML) go */
   outDir: string;
   /** makes campaign ids unique per run */
@@ -187,7 +189,7 @@ export async function runLearningPair(client: Client, databaseUrl: string, loop:
   const one = async (control: boolean): Promise<LearningCurve> => {
     const campaignId = `${loop}-learning-s${o.seed}${control ? '-control' : ''}-${o.stamp}`;
     o.log(`${loop.toUpperCase()} seed ${o.seed}${control ? ', CONTROL (rewards made uninformative)' : ''}: campaign ${campaignId}${o.reduced ? ' (reduced)' : ''}`);
-    const curve = await runLearningCampaign(client, loop, campaignId, { seed: o.seed, control, reduced: o.reduced, models: o.models }, linesTo(o.progress ?? process.stderr));
+    const curve = await runLearningCampaign(client, loop, campaignId, { seed: o.seed, control, reduced: o.reduced, models: o.models, patch: o.patch }, linesTo(o.progress ?? process.stderr));
     if (curve.status !== 'completed') throw new Error(`${campaignId} ended ${curve.status}`);
     const audit = await withPool(databaseUrl, (pool) => loopNamed(loop).audit.load(pool, campaignId, {}));
     fs.mkdirSync(o.outDir, { recursive: true });
