@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { rlcfRewardConfigSchema, rlcfStaticChecksSchema } from './activities/config';
+import { discriminatorNeeded } from './activities/reward';
 import { modelBackendConfigSchema } from '../../common/model-config';
 import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassAtK, commandTrainerSchema, policyUpdateSchema, campaignHeadFields, campaignKernelFields, datasetFileSchema, stoppingSchema } from '../../common/campaign-schema';
 import { RLCF_SPLITS } from './types';
@@ -133,7 +134,7 @@ export const rlcfCampaignConfigSchema = z
     const kind = c.grounding.discriminator.kind;
     const judge = c.models.discriminator;
     // With the tests replacing the discriminator's score, it is never asked (workflow.ts).
-    const asked = c.grounding.reward.tests !== 'replace';
+    const asked = discriminatorNeeded(c.grounding.reward, true);
     if (kind === 'llm' && !judge && asked) {
       ctx.addIssue({ code: 'custom', path: ['models', 'discriminator'], message: 'the "llm" discriminator needs a model: any OpenAI-compatible server (backend "openai", api "chat")' });
     }
