@@ -13,7 +13,7 @@ import { campaignFileProblems } from '../activities/training/preflight';
 import { withPool } from '../infra/pool';
 import { databaseUrlOf } from '../infra/postgres';
 import { endText } from '../audit/core';
-import { ALGORITHM, ITERATION } from '../common/search-attributes';
+import { ALGORITHM, CAMPAIGN_ID, ITERATION } from '../common/search-attributes';
 import { formatRetryingStep, reconcileCampaign, retryingSteps, workflowEnd, type RetryingStep, type WorkflowEnd } from './campaign-end';
 
 /**
@@ -49,10 +49,22 @@ export function rejectionReason(err: unknown): string | undefined {
   return undefined;
 }
 
-/** Starts a campaign of any loop from a validated config: the config's `algorithm` picks the workflow. */
+/**
+ * Starts a campaign of any loop from a validated config: the config's `algorithm` picks the
+ * workflow. It carries the campaign's search attributes from its start (the UI's campaign filter
+ * finds it before its first workflow task runs), as every workflow it starts does.
+ */
 export async function startCampaignFromConfig(client: Client, campaignId: string, config: { algorithm: string; taskQueues: { workflow: string } }): Promise<WorkflowHandle & { firstExecutionRunId: string }> {
   const loop = loopNamed(config.algorithm);
-  return client.workflow.start(loop.campaignWorkflow as (input: unknown) => Promise<unknown>, { workflowId: campaignId, taskQueue: config.taskQueues.workflow, args: [{ campaignId, config }] });
+  return client.workflow.start(loop.campaignWorkflow as (input: unknown) => Promise<unknown>, {
+    workflowId: campaignId,
+    taskQueue: config.taskQueues.workflow,
+    args: [{ campaignId, config }],
+    typedSearchAttributes: [
+      { key: CAMPAIGN_ID, value: campaignId },
+      { key: ALGORITHM, value: config.algorithm },
+    ],
+  });
 }
 
 /** Validates the file (nothing is contacted), then starts its campaign. */

@@ -8,6 +8,7 @@ import { pauseCampaignUpdate } from '../../workflows/control';
 import { withWorkers } from '../helpers/temporal';
 import { tempDir } from '../helpers/temp-dir';
 import { feedloop } from '../helpers/cli';
+import { startCampaignFromConfig } from '../../cli/campaign';
 import { campaignId, exampleConfig, query } from '../ilf/helpers';
 
 /**
@@ -136,22 +137,42 @@ describe('how a campaign ended: status, audit and report agree', () => {
     await handle.terminate();
   });
 
-  it('every workflow the campaign starts, sandbox batches included, carries its search attributes', async () => {
+  it('every workflow the campaign starts, at any depth and in every run, carries its search attributes from its start', async () => {
     const id = campaignId('found');
-    await (await start(id, { iterations: 1 })).result();
-    const listed = async () => {
-      const ids: string[] = [];
-      for await (const w of ctx.client.workflow.list({ query: `FeedloopCampaignId = '${id}'` })) ids.push(w.workflowId);
-      return ids;
+    await (await startCampaignFromConfig(ctx.client, id, small({ iterations: 1, evaluateStart: true }))).result();
+    // Every execution (continued-as-new runs too) whose id is the campaign's or under it.
+    const executions = async () => {
+      const found: { workflowId: string; runId: string }[] = [];
+      for await (const w of ctx.client.workflow.list({ query: `WorkflowId STARTS_WITH '${id}'` })) {
+        if (w.workflowId === id || w.workflowId.startsWith(`${id}/`)) found.push({ workflowId: w.workflowId, runId: w.runId });
+      }
+      return found;
     };
     // Visibility trails the workflows a little.
-    let ids: string[] = [];
+    let all: { workflowId: string; runId: string }[] = [];
     for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500))) {
-      ids = await listed();
-      if (ids.some((w) => w.endsWith('batches')) && ids.includes(`${id}/iteration-1/evaluation`)) break;
+      all = await executions();
+      if (all.some((w) => w.workflowId.endsWith('batches')) && all.some((w) => w.workflowId === `${id}/iteration-1/evaluation`)) break;
     }
+    const ids = all.map((w) => w.workflowId);
     expect(ids).toContain(id);
+    expect(ids).toContain(`${id}/iteration-0/evaluation`);
     expect(ids).toContain(`${id}/iteration-1`);
+    expect(ids).toContain(`${id}/iteration-1/evaluation`);
+    // the deepest: the evaluation's sandbox batches (campaign > iteration > evaluation > batches)
     expect(ids.filter((w) => w.endsWith('batches')).length, ids.join(', ')).toBeGreaterThanOrEqual(2);
+    // From its start: the attributes are in each execution's first event, not upserted later.
+    const started = async (w: { workflowId: string; runId: string }) => {
+      const history = await ctx.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+      const fields = history.events?.[0]?.workflowExecutionStartedEventAttributes?.searchAttributes?.indexedFields ?? {};
+      const value = (name: string) => (fields[name]?.data ? JSON.parse(Buffer.from(fields[name]!.data!).toString()) : undefined);
+      return { workflowId: w.workflowId, campaign: value('FeedloopCampaignId'), algorithm: value('FeedloopAlgorithm') };
+    };
+    const starts = await Promise.all(all.map(started));
+    expect(starts.filter((s) => s.campaign !== id || s.algorithm !== 'ilf')).toEqual([]);
+    // ... so the UI's campaign filter lists every one of them.
+    const filtered: string[] = [];
+    for await (const w of ctx.client.workflow.list({ query: `FeedloopCampaignId = '${id}'` })) filtered.push(w.runId);
+    expect(new Set(filtered)).toEqual(new Set(all.map((w) => w.runId)));
   });
 });
