@@ -21,7 +21,9 @@ export function processesNamed(marker: string): number[] {
   for (const name of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      if (fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim() === marker) found.push(Number(name));
+      // A killed process not yet reaped (a zombie, state Z) runs nothing and holds no resources.
+      const zombie = fs.readFileSync(`/proc/${name}/stat`, 'utf8').split(') ').at(-1)?.startsWith('Z');
+      if (fs.readFileSync(`/proc/${name}/comm`, 'utf8').trim() === marker && !zombie) found.push(Number(name));
     } catch {
       /* exited meanwhile */
     }
