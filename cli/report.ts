@@ -7,7 +7,7 @@ import { databaseUrlOf } from '../infra/postgres';
 import { readEnv, statePaths } from '../infra/env';
 import { withPool } from '../infra/pool';
 import { reconcileIfReachable } from './campaign-end';
-import { runStoreIdToShow } from '../audit/runs';
+import { readRuns, runStoreIdToShow } from '../audit/runs';
 
 /** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
 
@@ -25,7 +25,8 @@ export async function writeCampaignReport(databaseUrl: string, campaignId: strin
     await reconcileIfReachable(pool, storeId);
     const audit = await loop.audit.load(pool, storeId, {});
     const examples = await loop.report.examples(pool, storeId, { perIteration: opts.examples ?? 5 });
-    return loop.report.render(audit, examples, { generatedAt: opts.now ?? new Date() });
+    // The id's runs travel with the audit: the page says which run it shows.
+    return loop.report.render({ ...audit, runs: await readRuns(pool, campaignId) }, examples, { generatedAt: opts.now ?? new Date() });
   });
   const file = path.resolve(opts.out ?? defaultReportFile(campaignId));
   fs.mkdirSync(path.dirname(file), { recursive: true });

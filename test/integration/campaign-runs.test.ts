@@ -141,6 +141,8 @@ describe('the runs of a campaign id', () => {
       [2, 'resume', 2, 'completed', ['2:completed']],
     ]);
     expect(audit.runs[0]!.iterations[1]!.endReason).toBe('an operator ended it');
+    // Run 1, started without the CLI, is recorded by the workflow's registration with its first Temporal run.
+    expect(audit.runs[0]!.temporalRunId).toBe(handle.firstExecutionRunId);
     expect(audit.runs[0]!.endReason).toMatch(new RegExp(`^iteration 2 of campaign ${id} failed`));
     // The resumed iteration 2 started from iteration 1's next policy.
     const [it1] = await query<{ next_policy: unknown }>('select next_policy from campaign_iterations where campaign_id = $1 and iteration = 1', [id]);
@@ -157,7 +159,10 @@ describe('the runs of a campaign id', () => {
     expect(text.stdout).toContain('run 2        resume, from iteration 2, iteration 2: completed; started ');
     const report = await run(['report', id]);
     expect(report.code, report.stderr).toBe(0);
-    expect(fs.readFileSync(report.stdout.trim().replace(/^wrote /, ''), 'utf8')).toContain(`${id}~2`);
+    const page = fs.readFileSync(report.stdout.trim().replace(/^wrote /, ''), 'utf8');
+    expect(page).toContain(`<h1>Campaign <code>${id}~2</code></h1><div>ilf · completed · 1 iteration(s) recorded · run 2 of 2</div>`);
+    expect(page).toContain(`<h2>Runs of ${id}</h2>`);
+    expect(page).toContain('terminated: an operator ended it');
 
     // stop on the ended campaign says how it ended, and which run.
     const stop = await run(['campaign', 'stop', id]);
