@@ -58,17 +58,15 @@ export async function runAuditCommand(
   }
 }
 
-export function parseIteration(v: string): number {
+/** A parser of a whole-number option >= 1 (`--iteration`, `--run`). */
+const wholeNumberOption = (flag: string) => (v: string): number => {
   const k = Number(v);
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`--iteration must be a whole number >= 1, got "${v}"`);
+  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`${flag} must be a whole number >= 1, got "${v}"`);
   return k;
-}
+};
 
-export function parseRun(v: string): number {
-  const k = Number(v);
-  if (!Number.isInteger(k) || k < 1) throw new InvalidArgumentError(`--run must be a whole number >= 1, got "${v}"`);
-  return k;
-}
+export const parseIteration = wholeNumberOption('--iteration');
+export const parseRun = wholeNumberOption('--run');
 
 /** Registers `audit`, `history export` and `report` on the `feedloop` program. */
 export function registerAuditCommands(program: Command): void {

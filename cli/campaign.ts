@@ -253,7 +253,7 @@ export function registerCampaignCommands(program: Command): void {
         if (how !== 'new') {
           const latest = runs.at(-1)!;
           if (latest.algorithm !== config.algorithm) {
-            throw new ConfigError(`campaign "${opts.id}" is a ${latest.algorithm} campaign: ${opts.config} is ${config.algorithm}; --${how} runs the stored campaign's loop (start a fresh campaign with a new --id)`);
+            throw new ConfigError(`campaign "${opts.id}" runs the ${latest.algorithm} loop and ${opts.config} is ${config.algorithm}: --${how} runs the stored campaign's loop (start a fresh campaign with a new --id)`);
           }
           if (how === 'resume') {
             point = await withStore((pool) => resumePoint(pool, opts.id, runs, config as unknown as Parameters<typeof resumePoint>[3]));

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { describe, expect, inject, it } from 'vitest';
 import { ilfCampaignWorkflow } from '../../loops/ilf/workflow';
 import { pauseCampaignUpdate } from '../../workflows/control';
@@ -8,6 +8,7 @@ import type { RunAudit } from '../../audit/runs';
 import { withWorkers } from '../helpers/temporal';
 import { tempDir } from '../helpers/temp-dir';
 import { feedloop } from '../helpers/cli';
+import { PROJECT_ROOT } from '../../infra/paths';
 import { campaignId, exampleConfig, query } from '../ilf/helpers';
 
 /**
@@ -169,6 +170,34 @@ describe('the runs of a campaign id', () => {
     expect(stop.code).toBe(1);
     expect(stop.stderr.trim()).toBe(`${id}: stop rejected: the campaign has ended: ${status.stdout.trim()}`);
     console.log(`resume audit:\n${text.stdout.split('\n').slice(0, 10).join('\n')}`);
+  });
+
+  it('--resume on a completed campaign with `iterations` raised runs on from the next iteration; another loop\'s config is refused', async () => {
+    const id = campaignId('more');
+    expect(await startCli(['--config', configFile('more-1', { iterations: 1 }), '--id', id])).toContain(`started ilf campaign ${id}`);
+    await finished(id);
+    const rlcf = path.join(dir, 'rlcf.yaml');
+    // The example's trainer script by its absolute path: the file is read from another folder.
+    const example = fs.readFileSync(path.join(PROJECT_ROOT, 'examples', 'rlcf-dry-run.yaml'), 'utf8').replaceAll('trainers/simulated/trainer.mjs', path.join(PROJECT_ROOT, 'trainers/simulated/trainer.mjs'));
+    fs.writeFileSync(rlcf, stringify({ ...(parse(example) as object), taskQueues: ctx.queues }));
+    expect(await refused(['--config', rlcf, '--id', id, '--resume'])).toBe(
+      `feedloop: campaign "${id}" runs the ilf loop and ${rlcf} is rlcf: --resume runs the stored campaign's loop (start a fresh campaign with a new --id)`,
+    );
+
+    const line = await startCli(['--config', configFile('more-2', { iterations: 2 }), '--id', id, '--resume']);
+    expect(line).toMatch(new RegExp(`^resumed ilf campaign ${id} as run 2, from iteration 2 of 2; iteration\\(s\\) 1 \\(run 1\\) kept \\(temporal run [0-9a-f-]+\\)$`));
+    await finished(id);
+    const audit = await auditJson(id);
+    expect(audit.runs.map((r) => [r.run, r.startedHow, r.status, r.iterations.map((i) => `${i.iteration}:${i.status}`)])).toEqual([
+      [1, 'new', 'completed', ['1:completed']],
+      [2, 'resume', 'completed', ['2:completed']],
+    ]);
+    // The resumed run trained from iteration 1's policy, and its config is the one given.
+    const [it1] = await query<{ next_policy: unknown }>('select next_policy from campaign_iterations where campaign_id = $1 and iteration = 1', [id]);
+    const [it2] = await query<{ policy: unknown }>('select policy from campaign_iterations where campaign_id = $1 and iteration = 2', [`${id}~2`]);
+    expect(it2!.policy).toEqual(it1!.next_policy);
+    const [c2] = await query<{ iterations: number; workflow_id: string }>(`select (config->>'iterations')::int as iterations, workflow_id from campaigns where id = $1`, [`${id}~2`]);
+    expect(c2).toEqual({ iterations: 2, workflow_id: id });
   });
 
   it('(4) --resume on a running campaign and on an unknown id: one line, exit 2', async () => {
