@@ -70,16 +70,14 @@ export function nextRun(campaignId: string, runs: readonly RunAudit[]): { run: n
 }
 
 /**
- * Records a run before its workflow starts. A resumed run starts past iteration 1, where the
- * workflow registers no campaign row: its campaigns row is written here.
+ * Records a later run (N > 1) before its workflow starts, with its campaigns row: a resumed run
+ * starts past iteration 1, where the workflow registers none.
  */
 export async function recordRun(
   pool: pg.Pool,
-  r: { campaignId: string; run: number; storeId: string; how: StartedHow; fromIteration: number; algorithm: string; config: object },
+  r: { campaignId: string; run: number; storeId: string; how: Exclude<StartedHow, 'new'>; fromIteration: number; algorithm: string; config: object },
 ): Promise<void> {
-  if (r.run > 1) {
-    await pool.query(`insert into campaigns (id, algorithm, config, workflow_id) values ($1, $2, $3, $4) on conflict (id) do nothing`, [r.storeId, r.algorithm, JSON.stringify(r.config), r.campaignId]);
-  }
+  await pool.query(`insert into campaigns (id, algorithm, config, workflow_id) values ($1, $2, $3, $4) on conflict (id) do nothing`, [r.storeId, r.algorithm, JSON.stringify(r.config), r.campaignId]);
   await pool.query(
     `insert into campaign_runs (campaign_id, run, store_id, workflow_id, started_how, from_iteration) values ($1, $2, $3, $1, $4, $5) on conflict (campaign_id, run) do nothing`,
     [r.campaignId, r.run, r.storeId, r.how, r.fromIteration],
@@ -94,5 +92,5 @@ export async function recordTemporalRunId(pool: pg.Pool, campaignId: string, run
 /** A run that never started (the workflow start failed): removed, so the id's runs stay true. */
 export async function forgetRun(pool: pg.Pool, campaignId: string, run: number, storeId: string): Promise<void> {
   await pool.query('delete from campaign_runs where campaign_id = $1 and run = $2', [campaignId, run]);
-  if (run > 1) await pool.query(`delete from campaigns where id = $1 and not exists (select 1 from campaign_iterations where campaign_id = $1)`, [storeId]);
+  await pool.query(`delete from campaigns where id = $1 and not exists (select 1 from campaign_iterations where campaign_id = $1)`, [storeId]);
 }

@@ -273,10 +273,8 @@ export function registerCampaignCommands(program: Command): void {
           throw err;
         }
         const temporalRunId = handle.firstExecutionRunId;
-        await withStore(async (pool) => {
-          if (how === 'new') await recordRun(pool, { campaignId: opts.id, run, storeId, how, fromIteration: 1, algorithm: config.algorithm, config });
-          await recordTemporalRunId(pool, opts.id, run, temporalRunId);
-        }).catch(() => undefined); // a first run without a store to record into: its campaigns row is its record
+        // Run 1 is recorded, with its Temporal run, when its workflow registers the campaign.
+        if (how !== 'new') await withStore((pool) => recordTemporalRunId(pool, opts.id, run, temporalRunId));
         if (how === 'resume') {
           const kept = point!.keptFrom.length ? `; iteration(s) ${point!.keptFrom.map((k) => `${k.iteration} (run ${k.run})`).join(', ')} kept` : '; no iteration had completed';
           console.log(`resumed ${config.algorithm} campaign ${opts.id} as run ${run}, from iteration ${point!.nextIteration} of ${config.iterations}${kept} (temporal run ${temporalRunId})`);
