@@ -118,6 +118,9 @@ describe('the runs of a campaign id', () => {
     expect(text.stdout).toMatch(new RegExp(`\\nrun 2        new-run, from iteration 1, iteration 1: completed; started \\S+, finished \\S+; temporal run ${r2.temporalRunId}\\n`));
     const first = await run(['audit', id, '--run', '1']);
     expect(first.stdout).toContain(`campaign     ${id} (ilf), completed; started ${r1.startedAt}, finished ${r1.finishedAt}`);
+    const none = await run(['audit', id, '--run', '3']);
+    expect(none.code).toBe(1);
+    expect(none.stderr.trim()).toBe(`feedloop audit: campaign "${id}" has no run 3 (it has 2 run(s))`);
     console.log(`new-run audit:\n${text.stdout.split('\n').slice(0, 8).join('\n')}`);
   });
 
