@@ -11,8 +11,8 @@ import type { WorkerVersion } from '../common/worker-version';
  * (null when not known yet), record keys come in a fixed order.
  */
 
-/** 2: `start`, iteration 0's evaluation of the starting policy, was added. 3: each iteration's `workerVersion`. 4: `endReason` of the campaign and each iteration. */
-export const AUDIT_SCHEMA_VERSION = 4;
+/** 2: `start`, iteration 0's evaluation of the starting policy, was added. 3: each iteration's `workerVersion`. 4: `endReason` of the campaign and each iteration. 5: `runs` (`feedloop audit --json`), each run of the campaign id with its own iterations (audit/runs.ts); the rest is the shown run's. */
+export const AUDIT_SCHEMA_VERSION = 5;
 
 /** Every outcome class, zero when absent. */
 export type OutcomeCounts = Record<Outcome, number>;

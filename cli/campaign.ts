@@ -14,6 +14,9 @@ import { withPool } from '../infra/pool';
 import { databaseUrlOf } from '../infra/postgres';
 import { endText } from '../audit/core';
 import { ALGORITHM, CAMPAIGN_ID, ITERATION } from '../common/search-attributes';
+import type pg from 'pg';
+import { readRuns, runOfStoreId, type RunAudit, type StartedHow } from '../audit/runs';
+import { forgetRun, nextRun, recordRun, recordTemporalRunId, resumePoint, type ResumePoint } from './campaign-runs';
 import { formatRetryingStep, reconcileCampaign, retryingSteps, workflowEnd, type RetryingStep, type WorkflowEnd } from './campaign-end';
 
 /**
@@ -53,15 +56,25 @@ export function rejectionReason(err: unknown): string | undefined {
  * Starts a campaign of any loop from a validated config: the config's `algorithm` picks the
  * workflow. It carries the campaign's search attributes from its start (the UI's campaign filter
  * finds it before its first workflow task runs), as every workflow it starts does.
+ * `run.storeId`: the key of a later run of the id (`<id>~<n>`), under which the workflow stores
+ * everything and names its children; `run.state`: where a resumed run starts.
  */
-export async function startCampaignFromConfig(client: Client, campaignId: string, config: { algorithm: string; taskQueues: { workflow: string } }): Promise<WorkflowHandle & { firstExecutionRunId: string }> {
+export async function startCampaignFromConfig(
+  client: Client,
+  campaignId: string,
+  config: { algorithm: string; taskQueues: { workflow: string } },
+  run: { storeId?: string; state?: unknown } = {},
+): Promise<WorkflowHandle & { firstExecutionRunId: string }> {
   const loop = loopNamed(config.algorithm);
+  const storeId = run.storeId ?? campaignId;
+  const input = { campaignId: storeId, config, ...(run.state ? { state: run.state } : {}) };
   return client.workflow.start(loop.campaignWorkflow as (input: unknown) => Promise<unknown>, {
     workflowId: campaignId,
     taskQueue: config.taskQueues.workflow,
-    args: [{ campaignId, config }],
+    args: [input],
+    // the key the workflow itself upserts and its children carry
     typedSearchAttributes: [
-      { key: CAMPAIGN_ID, value: campaignId },
+      { key: CAMPAIGN_ID, value: storeId },
       { key: ALGORITHM, value: config.algorithm },
     ],
   });
@@ -93,6 +106,8 @@ export interface EndedCampaignStatus {
   iteration: number | null;
   iterations: number | null;
   closedAt: string | null;
+  /** which run of the id this is, when it has more than one (`campaign start --resume` / `--new-run`) */
+  run?: number;
 }
 
 /**
@@ -114,12 +129,16 @@ async function endedCampaignStatus(client: Client, campaignId: string, end: Work
   };
   try {
     await withPool(databaseUrlOf(readEnv()), async (pool) => {
-      await reconcileCampaign(pool, client, campaignId);
+      // The latest run of the id: its own row (run N > 1 is stored under `<id>~<N>`).
+      const runs = await readRuns(pool, campaignId);
+      const storeId = runs.at(-1)?.storeId ?? campaignId;
+      if (runs.length > 1) status.run = runs.at(-1)!.run;
+      await reconcileCampaign(pool, client, storeId);
       const { rows } = await pool.query<{ algorithm: string; status: string; end_reason: string | null; iterations: number | null; reached: number | null }>(
         `select algorithm, status, to_jsonb(c)->>'end_reason' as end_reason, (config->>'iterations')::int as iterations,
            (select max(iteration) from campaign_iterations i where i.campaign_id = c.id) as reached
          from campaigns c where id = $1`,
-        [campaignId],
+        [storeId],
       );
       const row = rows[0];
       if (!row) return;
@@ -133,13 +152,15 @@ async function endedCampaignStatus(client: Client, campaignId: string, end: Work
 
 export function formatEndedCampaignStatus(s: EndedCampaignStatus): string {
   const reached = s.iteration !== null ? `; reached iteration ${s.iteration}${s.iterations !== null ? `/${s.iterations}` : ''}` : '';
-  return `${s.campaignId} (${s.algorithm ?? '?'}): ${endText(s)}${reached}${s.closedAt ? `; ended ${s.closedAt}` : ''}`;
+  return `${s.campaignId} (${s.algorithm ?? '?'}): ${endText(s)}${reached}${s.closedAt ? `; ended ${s.closedAt}` : ''}${s.run ? `; run ${s.run}` : ''}`;
 }
 
 export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: IterationStatus; retrying?: RetryingStep[] }): string {
   const c = s.campaign;
   const state = c.finished ? (c.outcome ?? 'finished') : c.stopRequested ? 'stopping' : c.paused ? 'paused' : 'running';
-  const lines = [`${c.campaignId} (${c.algorithm}): ${state}, iteration ${c.iteration}/${c.iterations}` + (c.currentIterationWorkflowId ? ` (${c.currentIterationWorkflowId})` : '')];
+  // A later run of an id answers with its store key (`<id>~<N>`): the id, and which run.
+  const { campaignId, run } = runOfStoreId(c.campaignId);
+  const lines = [`${campaignId} (${c.algorithm}): ${state}, iteration ${c.iteration}/${c.iterations}` + (c.currentIterationWorkflowId ? ` (${c.currentIterationWorkflowId})` : '') + (run > 1 ? `; run ${run}` : '')];
   if (s.iteration) {
     lines.push(`phase ${s.iteration.phase}${s.iteration.paused ? ' (paused)' : ''}` + (s.iteration.waitingFor ? `; waiting for ${s.iteration.waitingFor}` : ''));
   }
@@ -150,29 +171,48 @@ export function formatCampaignStatus(s: { campaign: CampaignStatus; iteration?: 
   return lines.join('\n');
 }
 
+/** The one-line refusal of a start on a running campaign id. */
+const alreadyRunning = (campaignId: string) =>
+  new ConfigError(`campaign "${campaignId}" is already running: follow it with \`npx feedloop campaign status ${campaignId}\`, or start another with a new --id`);
+
 /**
- * `campaign start` with an id that is taken refuses in one line: a running campaign is steered,
- * not started again, and an ended one keeps its audit (a second run under the same id would mix
- * the two): a fresh campaign takes a new id.
+ * `campaign start` with an id that is taken. A running campaign is steered, not started again.
+ * An ended one keeps its audit: without --resume or --new-run the start is refused in one line
+ * (a second run under the same id must never mix with the first). Returns the store's runs of
+ * the id (empty: a fresh id, or no store to ask).
  */
-async function refuseReusedId(client: Client, campaignId: string): Promise<void> {
+async function checkStartId(client: Client, campaignId: string, how: StartedHow): Promise<RunAudit[]> {
+  if (campaignId.includes('~')) throw new ConfigError(`--id "${campaignId}": a campaign id cannot contain "~" (it names a campaign's later runs, e.g. ${campaignId.split('~')[0]}~2)`);
   const end = await workflowEnd(client, campaignId);
-  if (end?.status === 'running') {
-    throw new ConfigError(`campaign "${campaignId}" is already running: follow it with \`npx feedloop campaign status ${campaignId}\`, or start another with a new --id`);
-  }
-  let stored: string | undefined;
+  if (end?.status === 'running') throw alreadyRunning(campaignId);
+  let runs: RunAudit[] = [];
+  let storeError: string | undefined;
   try {
-    stored = await withPool(databaseUrlOf(readEnv()), async (pool) => {
-      const { rows } = await pool.query<{ status: string; end_reason: string | null }>(`select status, to_jsonb(c)->>'end_reason' as end_reason from campaigns c where id = $1`, [campaignId]);
-      return rows[0] ? endText({ status: rows[0].status, endReason: rows[0].end_reason }) : undefined;
+    runs = await withPool(databaseUrlOf(readEnv()), async (pool) => {
+      const found = await readRuns(pool, campaignId);
+      // The latest run's end, where Temporal knows more than its row (terminated, cancelled).
+      if (found.length) await reconcileCampaign(pool, client, found.at(-1)!.storeId);
+      return readRuns(pool, campaignId);
     });
-  } catch {
-    /* no store to ask: Temporal's word alone */
+  } catch (err) {
+    storeError = (err as Error).message.split('\n')[0]; // no store to ask: Temporal's word alone
   }
-  if (end || stored !== undefined) {
-    const how = end ? endText(end) : stored!;
-    throw new ConfigError(`campaign "${campaignId}" already ran (${how.split('\n')[0]}) and its audit keeps that run: start a fresh campaign with a new --id, e.g. --id ${campaignId}-2`);
+  const latest = runs.at(-1);
+  if (how === 'new') {
+    if (end || latest) {
+      const ended = end ? endText(end) : endText(latest!);
+      throw new ConfigError(
+        `campaign "${campaignId}" already ran (${ended.split('\n')[0]}) and its audit keeps that run: continue it with --resume, start it over under the same id with --new-run (the runs stay apart), or start a fresh campaign with a new --id`,
+      );
+    }
+    return runs;
   }
+  if (!latest) {
+    if (storeError !== undefined) throw new ConfigError(`--${how} needs the store the campaign ran on (DATABASE_URL): ${storeError}`);
+    throw new ConfigError(`campaign "${campaignId}" never ran: there is nothing to ${how === 'resume' ? 'resume' : 'start over'}; start it without --${how}`);
+  }
+  if (latest.status === 'running') throw alreadyRunning(campaignId); // the store still says it runs: Temporal has not closed it
+  return runs;
 }
 
 /**
@@ -208,22 +248,53 @@ export function registerCampaignCommands(program: Command): void {
     .requiredOption('--config <file>', 'campaign config (YAML or JSON), see examples/')
     .requiredOption('--id <campaignId>', 'campaign id (also its workflow id)')
     .option('--wait', 'wait for the campaign to finish and print its result')
+    .option('--resume', 'continue an ended campaign from its last completed iteration, as its next run (same config loop; `iterations` may be raised)')
+    .option('--new-run', 'start an ended campaign over from iteration 1 under the same id, as its next run; the runs stay apart in the store and the audit')
     .option('--trainers <file>', "the workers' trainers file: every trainer the campaign names must be in it (env FEEDLOOP_TRAINERS)")
-    .action(async (opts: { config: string; id: string; wait?: boolean; trainers?: string }) => {
+    .action(async (opts: { config: string; id: string; wait?: boolean; resume?: boolean; newRun?: boolean; trainers?: string }) => {
+      if (opts.resume && opts.newRun) throw new ConfigError('--resume and --new-run cannot be given together: --resume continues the stored campaign, --new-run starts it over from iteration 1');
       // Validated before anything is contacted: a bad config never needs a server to be told so.
       const config = loadCampaignConfig(opts.config);
       checkOffline(config, opts.config, opts.trainers);
+      const how: StartedHow = opts.resume ? 'resume' : opts.newRun ? 'new-run' : 'new';
       await withClient(async (client) => {
-        await refuseReusedId(client, opts.id);
+        const runs = await checkStartId(client, opts.id, how);
+        const { run, storeId } = nextRun(opts.id, runs);
+        let point: ResumePoint | undefined;
+        const withStore = <T>(fn: (pool: pg.Pool) => Promise<T>) => withPool(databaseUrlOf(readEnv()), fn);
+        if (how !== 'new') {
+          const latest = runs.at(-1)!;
+          if (latest.algorithm !== config.algorithm) {
+            throw new ConfigError(`campaign "${opts.id}" runs the ${latest.algorithm} loop and ${opts.config} is ${config.algorithm}: --${how} runs the stored campaign's loop (start a fresh campaign with a new --id)`);
+          }
+          if (how === 'resume') {
+            point = await withStore((pool) => resumePoint(pool, opts.id, runs, config as unknown as Parameters<typeof resumePoint>[3]));
+            if (point.nextIteration > config.iterations) {
+              throw new ConfigError(`campaign "${opts.id}" has nothing to resume: its ${point.nextIteration - 1} iteration(s) completed and ${opts.config} asks for ${config.iterations}; raise \`iterations\` to run more, or start it over with --new-run`);
+            }
+          }
+          await withStore((pool) => recordRun(pool, { campaignId: opts.id, run, storeId, how, fromIteration: point?.nextIteration ?? 1, algorithm: config.algorithm, config }));
+        }
         let handle;
         try {
-          handle = await startCampaignFromConfig(client, opts.id, config);
+          handle = await startCampaignFromConfig(client, opts.id, config, { storeId, state: point?.state });
         } catch (err) {
+          if (how !== 'new') await withStore((pool) => forgetRun(pool, opts.id, run, storeId));
           // Started by someone else between the check and the start.
-          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new ConfigError(`campaign "${opts.id}" is already running: follow it with \`npx feedloop campaign status ${opts.id}\`, or start another with a new --id`);
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw alreadyRunning(opts.id);
           throw err;
         }
-        console.log(`started ${config.algorithm} campaign ${opts.id} (run ${handle.firstExecutionRunId})`);
+        const temporalRunId = handle.firstExecutionRunId;
+        // Run 1 is recorded, with its Temporal run, when its workflow registers the campaign.
+        if (how !== 'new') await withStore((pool) => recordTemporalRunId(pool, opts.id, run, temporalRunId));
+        if (how === 'resume') {
+          const kept = point!.keptFrom.length ? `; iteration(s) ${point!.keptFrom.map((k) => `${k.iteration} (run ${k.run})`).join(', ')} kept` : '; no iteration had completed';
+          console.log(`resumed ${config.algorithm} campaign ${opts.id} as run ${run}, from iteration ${point!.nextIteration} of ${config.iterations}${kept} (temporal run ${temporalRunId})`);
+        } else if (how === 'new-run') {
+          console.log(`started ${config.algorithm} campaign ${opts.id} over as run ${run}, from iteration 1 (stored as ${storeId}, apart from the earlier runs) (temporal run ${temporalRunId})`);
+        } else {
+          console.log(`started ${config.algorithm} campaign ${opts.id} (run ${temporalRunId})`);
+        }
         console.log(`follow it: npx feedloop campaign status ${opts.id}; audit: npx feedloop audit ${opts.id}`);
         if (opts.wait) console.log(JSON.stringify(await handle.result(), null, 2));
       });

@@ -7,6 +7,7 @@ import { databaseUrlOf } from '../infra/postgres';
 import { readEnv, statePaths } from '../infra/env';
 import { withPool } from '../infra/pool';
 import { reconcileIfReachable } from './campaign-end';
+import { readRuns, runStoreIdToShow } from '../audit/runs';
 
 /** `feedloop report <campaign> --out report.html`: the campaign as one self-contained HTML file. */
 
@@ -18,11 +19,14 @@ export function defaultReportFile(campaignId: string, home = readEnv().FEEDLOOP_
 /** Renders the report from the store and writes it atomically; returns the absolute path. */
 export async function writeCampaignReport(databaseUrl: string, campaignId: string, opts: { out?: string; examples?: number; now?: Date } = {}): Promise<string> {
   const page = await withPool(databaseUrl, async (pool) => {
-    const loop = loopNamed(await campaignAlgorithm(pool, campaignId));
-    await reconcileIfReachable(pool, campaignId);
-    const audit = await loop.audit.load(pool, campaignId, {});
-    const examples = await loop.report.examples(pool, campaignId, { perIteration: opts.examples ?? 5 });
-    return loop.report.render(audit, examples, { generatedAt: opts.now ?? new Date() });
+    // The latest run of the id (its store key: the id for run 1, `<id>~<n>` after).
+    const storeId = await runStoreIdToShow(pool, campaignId);
+    const loop = loopNamed(await campaignAlgorithm(pool, storeId));
+    await reconcileIfReachable(pool, storeId);
+    const audit = await loop.audit.load(pool, storeId, {});
+    const examples = await loop.report.examples(pool, storeId, { perIteration: opts.examples ?? 5 });
+    // The id's runs travel with the audit: the page says which run it shows.
+    return loop.report.render({ ...audit, runs: await readRuns(pool, campaignId) }, examples, { generatedAt: opts.now ?? new Date() });
   });
   const file = path.resolve(opts.out ?? defaultReportFile(campaignId));
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
+import { runOfStoreId } from '../../audit/runs';
 import type { PolicyBackend } from '../../common/campaign-schema';
 import type { WorkerVersion } from '../../common/worker-version';
 
@@ -16,6 +17,16 @@ export function createCampaignStoreActivities(deps: { pool: pg.Pool }) {
          on conflict (id) do nothing`,
         [input.campaignId, input.algorithm, JSON.stringify(input.config), workflowOf().workflowId],
       );
+      // Run 1 of the id (audit/runs.ts), with the Temporal run that registered it: the first
+      // execution. A later run (`<id>~<n>`) was recorded by `campaign start` before it started.
+      if (runOfStoreId(input.campaignId).run === 1) {
+        const { workflowId, runId } = workflowOf();
+        await deps.pool.query(
+          `insert into campaign_runs (campaign_id, run, store_id, workflow_id, temporal_run_id, started_how, from_iteration) values ($1, 1, $1, $2, $3, 'new', 1)
+           on conflict (campaign_id, run) do update set temporal_run_id = coalesce(campaign_runs.temporal_run_id, excluded.temporal_run_id)`,
+          [input.campaignId, workflowId, runId || null],
+        );
+      }
     },
 
     /** `workerVersion`: the deployment version the (pinned) iteration workflow runs on; absent when unversioned */

@@ -1,5 +1,6 @@
 import { endText, isSimulatedName, type ExecutionRef, type TrainingJobAudit } from '../core';
 import { formatDuration } from './format';
+import type { RunAudit } from '../runs';
 import { html, trusted, type SafeHtml } from './safe-html';
 
 /**
@@ -34,6 +35,23 @@ export interface ReportOptions {
 interface AuditForReport {
   campaign: { id: string; algorithm: string; status: string; endReason: string | null; simulated: boolean; simulatedParts: string[] };
   iterations: ReadonlyArray<{ mismatches: readonly string[] }>;
+  /** the runs of the campaign id (`feedloop report` adds them; audit/runs.ts) */
+  runs?: readonly RunAudit[];
+}
+
+/** The runs of an id with more than one: which run this report shows, and each run's iterations, times and Temporal ids. */
+function runsSection(campaignId: string, runs: readonly RunAudit[] | undefined): { header: string; section: SafeHtml | '' } {
+  const shown = runs?.find((r) => r.storeId === campaignId);
+  if (!runs || runs.length <= 1 || !shown) return { header: '', section: '' };
+  const rows = runs.map(
+    (r) => html`<tr><td>run ${r.run}${r.run === shown.run ? ' (this report)' : ''}</td><td>${r.startedHow}, from iteration ${r.fromIteration}</td><td>${endText(r)}</td>
+<td>${r.startedAt}${r.finishedAt ? html`<br>${r.finishedAt}` : ''}</td><td><code>${r.temporalRunId ?? 'not recorded'}</code></td>
+<td>${r.iterations.map((i) => html`${i.iteration}: ${endText(i)} <small><code>${i.workflowId}</code> run <code>${i.runId ?? '?'}</code></small><br>`)}</td></tr>`,
+  );
+  return {
+    header: ` · run ${shown.run} of ${runs.length}`,
+    section: html`<h2>Runs of ${runs[0]!.storeId}</h2><table><thead><tr><th>run</th><th>started</th><th>ended</th><th>started / finished</th><th>Temporal run</th><th>iterations</th></tr></thead><tbody>${rows}</tbody></table>`,
+  };
 }
 
 export function ref(r: ExecutionRef | null): SafeHtml {
@@ -54,12 +72,14 @@ export function reportPage(audit: AuditForReport, sections: ReadonlyArray<[strin
     ? html`<div class="banner-simulated" role="alert">SIMULATED models (${c.simulatedParts.join(', ')}): the numbers in this report come from simulated stand-ins, not from real LLMs or real training.</div>`
     : '';
   const mismatches = audit.iterations.reduce((n, it) => n + it.mismatches.length, 0);
+  const runs = runsSection(c.id, audit.runs);
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>feedloop report: ${c.id}</title><style>${trusted(CSS)}</style></head>
 <body>
-<header><h1>Campaign <code>${c.id}</code></h1><div>${c.algorithm} · ${endText(c)} · ${audit.iterations.length} iteration(s) recorded</div></header>
+<header><h1>Campaign <code>${c.id}</code></h1><div>${c.algorithm} · ${endText(c)} · ${audit.iterations.length} iteration(s) recorded${runs.header}</div></header>
 ${banner}
+${runs.section}
 ${mismatches ? html`<p class="mismatch">${mismatches} recorded count(s) disagree with the stored rows: see the audit table.</p>` : ''}
 ${sections.map(([title, body]) => html`<h2>${title}</h2>${body}
 `)}

@@ -75,7 +75,7 @@ describe('loadCampaignAudit', () => {
     const a = JSON.parse(JSON.stringify(await loadCampaignAudit(pool, realId))) as CampaignAudit;
     // Schema 2 added `start`, iteration 0's evaluation of the starting policy; 3, each iteration's `workerVersion`; 4, `endReason`.
     expect(Object.keys(a)).toEqual(['schemaVersion', 'campaign', 'refinerTraining', 'iterations', 'start']);
-    expect(a.schemaVersion).toBe(4);
+    expect(a.schemaVersion).toBe(5);
     expect(Object.keys(a.campaign)).toEqual(['id', 'algorithm', 'status', 'endReason', 'workflowId', 'createdAt', 'finishedAt', 'simulated', 'simulatedParts', 'datasetFile', 'config']);
     expect(Object.keys(a.iterations[0]!)).toEqual([
       'iteration', 'status', 'endReason', 'phase', 'policy', 'startedAt', 'finishedAt', 'workerVersion', 'samples', 'feedback', 'refinements', 'training',

@@ -86,14 +86,14 @@ describe('how a campaign ended: status, audit and report agree', () => {
     expect((await run(['audit', id])).stdout).toContain('── iteration 1: terminated: an operator ended it (phase');
     console.log(`terminate: ${line}`);
 
-    // The id is taken: a second start refuses in one line, exit 2, and says how to start afresh.
+    // The id is taken: a second start refuses in one line, exit 2, naming --resume and --new-run.
     const file = path.join(dir, 'c.yaml');
     fs.writeFileSync(file, stringify({ ...small(), taskQueues: ctx.queues }));
     const again = await run(['campaign', 'start', '--config', file, '--id', id]);
     expect(again.code).toBe(2);
     const lines = again.stderr.trim().split('\n');
     expect(lines, again.stderr).toHaveLength(1);
-    expect(lines[0]).toBe(`feedloop: campaign "${id}" already ran (${(await storedEnd(id)).text}) and its audit keeps that run: start a fresh campaign with a new --id, e.g. --id ${id}-2`);
+    expect(lines[0]).toBe(`feedloop: campaign "${id}" already ran (${(await storedEnd(id)).text}) and its audit keeps that run: continue it with --resume, start it over under the same id with --new-run (the runs stay apart), or start a fresh campaign with a new --id`);
   });
 
   it('a campaign cancelled: status, audit and report say cancelled; stop and resume say how it ended', async () => {
