@@ -1,8 +1,11 @@
+import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { learningModels, runLearningCampaign, type LearningCurve, type LearningLoop } from '../../cli/learning';
 import { createLogger } from '../../infra/logger';
+import { withPool } from '../../infra/pool';
 import { ensureTrainerPython } from '../../infra/trainer-env';
+import { ilfTasks } from '../../loops/ilf/activities/tasks';
 import { startWorkers, type RunningWorkers } from '../../workers/run-workers';
 import { campaignId } from '../ilf/helpers';
 import { tempDir } from '../helpers/temp-dir';
@@ -12,12 +15,16 @@ import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../
  * The learning proof, CI's reduced form (`npm run e2e:learning` is the full one): each loop's
  * learning campaign on the synthetic family, with the starting policy made here, beside the same
  * campaign with its feedback made uninformative. It fails when the learning machinery is broken:
- * an advantage with the wrong sign, rewards joined to the wrong rollouts, or a fine-tuning set
- * whose programs sit under another task's prompt all leave held-out pass@1 where it started.
+ * an advantage with the wrong sign or rewards joined to the wrong rollouts leave held-out pass@1
+ * where it started, and an ILF fine-tuning set whose programs sit under another task's prompt
+ * drives it to nothing.
  *
  * The reduced form evaluates fewer tasks and samples, so its noise is larger than the full
  * run's (a standard error of about 5 points): it asks for a clear gain over iteration 0 and over
- * the control, not the full run's bar.
+ * the control, not the full run's bar. ILF's control keeps its refinements without the test
+ * filter, and the teacher's refinements are mostly right, so that control learns nearly as much
+ * (measured: 83.8% against 81.3% after the first iteration): ILF asks instead for what the control
+ * cannot fake (see its case).
  */
 const MIN_GAIN = 0.1;
 const MIN_GAIN_OVER_CONTROL = 0.08;
@@ -46,12 +53,58 @@ afterAll(async () => {
 });
 
 const best = (c: LearningCurve) => Math.max(...c.iterations);
+const pts = (x: number) => `${(100 * x).toFixed(1)}%`;
+const curvesOf = (learning: LearningCurve, control: LearningCurve) =>
+  `learning ${[learning.start!, ...learning.iterations].map(pts).join(' -> ')} (${learning.wallSeconds} s); control ${[control.start!, ...control.iterations].map(pts).join(' -> ')} (${control.wallSeconds} s)`;
 
 async function learningAndControl(loop: LearningLoop): Promise<{ learning: LearningCurve; control: LearningCurve }> {
   // its starting policy (Python, or Java for RLCF): minutes the first time, cached by recipe
   const models = learningModels([loop], 1, () => undefined);
   const run = (control: boolean) => runLearningCampaign(client, loop, campaignId(`${loop}-learning${control ? '-control' : ''}`), { seed: 1, control, reduced: true, models, taskQueues: queues });
   return { learning: await run(false), control: await run(true) };
+}
+
+/** What one ILF iteration kept and fine-tuned on, read back from the store and the fine-tuning set. */
+interface IlfRecord {
+  iteration: number;
+  /** refinements kept by the filter (all of them in the control) */
+  kept: number;
+  /** of those, the ones that passed their task's tests */
+  keptPassing: number;
+  /** rows of the fine-tuning set (sft.jsonl) */
+  trainingRows: number;
+  /** rows that are the kept refinements in order, each under its own task's prompt */
+  rowsUnderOwnPrompt: number;
+}
+
+async function ilfRecords(campaignId: string): Promise<IlfRecord[]> {
+  return withPool(inject('databaseUrl'), async (pool) => {
+    const { rows: jobs } = await pool.query<{ iteration: number; dataset_path: string }>(
+      `select iteration, dataset_path from training_jobs where campaign_id = $1 and kind = 'sft' order by iteration`,
+      [campaignId],
+    );
+    const out: IlfRecord[] = [];
+    for (const job of jobs) {
+      const { rows: kept } = await pool.query<{ task_id: string; program: string; outcome: string }>(
+        `select f.task_id, f.program, r.outcome from refinements f join sandbox_results r on r.batch_id = f.batch_id and r.idx = f.idx
+         where f.campaign_id = $1 and f.iteration = $2 and f.kept order by f.request_id`,
+        [campaignId, job.iteration],
+      );
+      const tasks = await ilfTasks(pool, campaignId, job.iteration);
+      const rows = fs
+        .readFileSync(job.dataset_path, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { task_id: string | number; prompt: string; completion: string });
+      // the i-th row teaches the i-th kept refinement: its task's prompt, then the refinement's program after it
+      const own = rows.filter((row, i) => {
+        const r = kept[i];
+        return r !== undefined && String(row.task_id) === r.task_id && row.prompt === tasks.get(r.task_id)?.prompt && r.program.endsWith(row.completion);
+      });
+      out.push({ iteration: job.iteration, kept: kept.length, keptPassing: kept.filter((r) => r.outcome === 'passed').length, trainingRows: rows.length, rowsUnderOwnPrompt: own.length });
+    }
+    return out;
+  });
 }
 
 describe('learning proof (reduced)', () => {
@@ -61,9 +114,35 @@ describe('learning proof (reduced)', () => {
     expect(control.status).toBe('completed');
     // the same starting policy, evaluated the same way
     expect(control.start).toBe(learning.start);
-    const pts = (x: number) => `${(100 * x).toFixed(1)}%`;
-    const curves = `learning ${[learning.start!, ...learning.iterations].map(pts).join(' -> ')}; control ${[control.start!, ...control.iterations].map(pts).join(' -> ')}`;
+    const curves = curvesOf(learning, control);
+    console.log(`${loop} (reduced): ${curves}`);
     expect(best(learning) - learning.start!, curves).toBeGreaterThanOrEqual(MIN_GAIN);
     expect(best(learning) - best(control), curves).toBeGreaterThanOrEqual(MIN_GAIN_OVER_CONTROL);
+  }, 2_700_000);
+
+  it('ilf: fine-tuning on the refinements that pass their tests raises held-out pass@1', async () => {
+    const { learning, control } = await learningAndControl('ilf');
+    expect(learning.status).toBe('completed');
+    expect(control.status).toBe('completed');
+    expect(control.start).toBe(learning.start);
+    const [records, controlRecords] = [await ilfRecords(learning.campaignId), await ilfRecords(control.campaignId)];
+    const kept = (rs: IlfRecord[]) => rs.map((r) => `${r.kept} kept (${r.keptPassing} pass, ${r.rowsUnderOwnPrompt}/${r.trainingRows} rows under their own prompt)`).join(', ');
+    const curves = `${curvesOf(learning, control)}; learning ${kept(records)}; control ${kept(controlRecords)}`;
+    console.log(`ilf (reduced): ${curves}`);
+    expect(best(learning) - learning.start!, curves).toBeGreaterThanOrEqual(MIN_GAIN);
+    // No margin over the control: its unfiltered refinements are mostly right too, so it gains
+    // nearly as much on 40 tasks (seed 1: 83.8% and 81.3% after the first iteration, then 79.4%
+    // and 19.4%; seed 2: 85.6% and 75.6%, then 82.5% and 76.3%). What it cannot fake: each
+    // iteration fine-tuned on exactly its kept refinements, each under its own task's prompt,
+    // and the learning run kept only refinements that pass their tests.
+    expect(records.map((r) => r.iteration), curves).toEqual([1, 2]);
+    expect(records[0]!.kept, curves).toBeGreaterThan(0);
+    for (const r of [...records, ...controlRecords]) {
+      expect(r.trainingRows, curves).toBe(r.kept);
+      expect(r.rowsUnderOwnPrompt, curves).toBe(r.kept);
+    }
+    for (const r of records) expect(r.keptPassing, curves).toBe(r.kept);
+    // and the control is one: it kept refinements that fail
+    expect(controlRecords.some((r) => r.keptPassing < r.kept), curves).toBe(true);
   }, 2_700_000);
 });
