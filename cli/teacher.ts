@@ -53,9 +53,10 @@ export const ILF_TEACHER: Partial<TeacherRecipe> = { roles: ['feedback', 'refine
 
 /**
  * RLAIF's teacher: the judge alone, on Python (RLAIF's code datasets are Python), with each
- * pretrain/train task rendered twice as often as the four-role recipe does, so that the one-bit
- * answer sees as many distinct programs as the time allows. Measured on held-out programs by
- * scripts/teacher-quality.ts (see README, "Does it learn?").
+ * pretrain/train task rendered twice as often as the four-role recipe does. Measured on 174
+ * held-out programs (scripts/teacher-quality.ts --recipe rlaif --repeats 6): AUC 0.81 (the
+ * four-role teacher's Python judge: 0.53; this recipe at 700 steps: 0.60, still near chance),
+ * about 16 minutes of training on one shared thread.
  */
 export const RLAIF_TEACHER: Partial<TeacherRecipe> = { roles: ['judge'], languages: ['python'], repeats: 16, steps: 2000 };
 
