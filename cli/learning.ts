@@ -64,7 +64,7 @@ export const LEARNING_MODEL_PATHS = {
   policy: '.feedloop/models/synth-policy',
   /** the synthetic family's Java starting policy (RLCF on synth-java) */
   javaPolicy: '.feedloop/models/synth-policy-java',
-  /** the teacher (feedback, refiner, judge, discriminator) */
+  /** ILF's teacher (its feedback model and refiner: ILF_TEACHER) */
   teacher: '.feedloop/models/synth-teacher',
   /** RLAIF's judge (the teacher's RLAIF_TEACHER recipe); the examples reach it through judgeUrl */
   judge: '.feedloop/models/synth-judge',
