@@ -13,7 +13,8 @@ import { followCampaign } from './campaign-progress';
 import { writeCampaignReport } from './report';
 import type { CachedModel } from './cached-model';
 import { ensureSynthPolicy } from './synth-policy';
-import { ensureTeacher, ILF_TEACHER } from './teacher';
+import { startOnnxOpenAiServer } from '../activities/models/onnx/openai-server';
+import { ensureTeacher, ILF_TEACHER, RLAIF_TEACHER, TEACHER_NAME } from './teacher';
 
 /**
  * The learning proof (`npm run e2e:learning`, the demo, and CI's reduced form): each loop's
@@ -49,7 +50,7 @@ export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
  */
 export const REDUCED: Record<LearningLoop, Raw> = {
   ilf: { dataset: { maxTrainTasks: 40, maxTestTasks: 40 }, sampling: { eval: { n: 4, ks: [1, 4] } }, iterations: 2 },
-  rlaif: { dataset: { rolloutTasks: 40, maxEvalTasks: 40, ks: [1, 4] }, sampling: { eval: { n: 4 } }, iterations: 2 },
+  rlaif: { dataset: { rolloutTasks: 40, maxEvalTasks: 40, ks: [1, 4] }, sampling: { eval: { n: 4 } }, policyUpdate: { hyperparameters: { kl_coef: 0.05 } }, iterations: 2 },
   rlcf: { dataset: { rolloutTasks: 40, maxEvalTasks: 40 }, sampling: { eval: { n: 4 }, ks: [1, 4] }, policyUpdate: { hyperparameters: { kl_coef: 0.05 } }, iterations: 2 },
   crlhf: { dataset: { train: { maxTasks: 40 }, eval: { synth: { maxTasks: 40 } } }, sampling: { eval: { n: 4, ks: [1, 4] } }, policyUpdate: { hyperparameters: { kl_coef: 0.05 } }, iterations: 2 },
 };
@@ -63,9 +64,11 @@ export const LEARNING_MODEL_PATHS = {
   policy: '.feedloop/models/synth-policy',
   /** the synthetic family's Java starting policy (RLCF on synth-java) */
   javaPolicy: '.feedloop/models/synth-policy-java',
-  /** the teacher (feedback, refiner, judge, discriminator) */
+  /** ILF's teacher (its feedback model and refiner: ILF_TEACHER) */
   teacher: '.feedloop/models/synth-teacher',
-  /** the teacher served over the OpenAI protocol */
+  /** RLAIF's judge (the teacher's RLAIF_TEACHER recipe); the examples reach it through judgeUrl */
+  judge: '.feedloop/models/synth-judge',
+  /** the judge served over the OpenAI protocol (serveLearningJudge puts the port it got here) */
   judgeUrl: 'http://127.0.0.1:8766/v1',
 } as const;
 export type LearningModels = Partial<Record<keyof typeof LEARNING_MODEL_PATHS, string>>;
@@ -146,8 +149,9 @@ export async function runLearningCampaign(client: Client, loop: LearningLoop, ca
 
 /**
  * The models a set of loops' learning campaigns need for one seed, made here (cached by recipe):
- * the Python starting policy, the Java one for RLCF, and ILF's teacher (its feedback model and
- * refiner: one for every seed, the seeds being the policy's and the campaign's).
+ * the Python starting policy, the Java one for RLCF, ILF's teacher (its feedback model and
+ * refiner) and RLAIF's judge (one of each for every seed, the seeds being the policy's and the
+ * campaign's). RLAIF asks its judge over the OpenAI protocol: serveLearningJudge serves it.
  */
 export function learningModels(loops: readonly LearningLoop[], seed: number, log: (line: string) => void): LearningModels {
   const made = (what: string, p: CachedModel) => {
@@ -159,7 +163,19 @@ export function learningModels(loops: readonly LearningLoop[], seed: number, log
     // RLCF writes Java: the same recipe on synth-java's layout
     ...(loops.includes('rlcf') ? { javaPolicy: made('Java policy', ensureSynthPolicy({ seed, language: 'java' }, log)) } : {}),
     ...(loops.includes('ilf') ? { teacher: made('teacher', ensureTeacher(log, ILF_TEACHER)) } : {}),
+    ...(loops.includes('rlaif') ? { judge: made('judge', ensureTeacher(log, RLAIF_TEACHER)) } : {}),
   };
+}
+
+/**
+ * Serves the judge of `models` (when one was made: RLAIF is asked) over the OpenAI protocol on a
+ * free local port, and returns the models with judgeUrl pointed at it; close() stops it.
+ */
+export async function serveLearningJudge(models: LearningModels, log: (line: string) => void): Promise<{ models: LearningModels; close: () => Promise<void> }> {
+  if (!models.judge) return { models, close: async () => undefined };
+  const server = await startOnnxOpenAiServer({ modelDir: path.join(models.judge, 'onnx'), name: TEACHER_NAME, intraOpThreads: 1 });
+  log(`judge: ${models.judge} served over the OpenAI protocol at ${server.baseUrl} (model ${TEACHER_NAME})`);
+  return { models: { ...models, judgeUrl: server.baseUrl }, close: () => server.close() };
 }
 
 /** One line per state change: two campaigns followed at once would fight over a terminal's one line. */

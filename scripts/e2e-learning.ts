@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectClient } from '../cli/evaluate';
-import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningModels, learningProblems, learningSummaryJson, runLearningPair, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
+import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningModels, learningProblems, learningSummaryJson, runLearningPair, serveLearningJudge, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
 import { readEnv, statePaths } from '../infra/env';
 import { upLocalServers } from '../infra/local-servers';
 import { createLogger } from '../infra/logger';
@@ -32,7 +32,10 @@ async function main(): Promise<number> {
 
   // The models first (cached by recipe: minutes the first time, nothing after).
   const wanted = loops.filter((l) => fs.existsSync(learningConfigFile(l)));
-  const models = new Map(seeds.map((seed) => [seed, learningModels(wanted, seed, log)]));
+  const made = new Map(seeds.map((seed) => [seed, learningModels(wanted, seed, log)]));
+  // RLAIF's judge (one for every seed) over the OpenAI protocol, on a free port
+  const judge = await serveLearningJudge(made.get(seeds[0]!)!, log);
+  const models = new Map([...made].map(([seed, m]) => [seed, judge.models.judgeUrl ? { ...m, judgeUrl: judge.models.judgeUrl } : m]));
 
   const servers = await upLocalServers(env, (line) => log(`  ${line}`));
   const out = path.join(statePaths(env.FEEDLOOP_HOME).home, 'e2e-learning');
@@ -57,6 +60,7 @@ async function main(): Promise<number> {
     workers.shutdown();
     await workers.done;
     await close();
+    await judge.close();
   }
   const report = writeLearningReport(path.join(out, `learning-${stamp}.html`), results);
   log(`\naudits and reports: ${out}; learning curves beside their controls: ${report}`);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { learningModels, runLearningCampaign, type LearningCurve, type LearningLoop } from '../../cli/learning';
+import { learningModels, runLearningCampaign, serveLearningJudge, type LearningCurve, type LearningLoop } from '../../cli/learning';
 import { createLogger } from '../../infra/logger';
 import { withPool } from '../../infra/pool';
 import { ensureTrainerPython } from '../../infra/trainer-env';
@@ -29,7 +29,11 @@ import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../
 const MIN_GAIN = 0.1;
 const MIN_GAIN_OVER_CONTROL = 0.08;
 
-/** The loops whose learning campaign runs here, and what their feedback is. */
+/**
+ * The loops whose learning campaign runs here, and what their feedback is. RLAIF's reduced form
+ * (its judge served by serveLearningJudge below) measured 20.6% -> 33.1% -> 30.6% beside a
+ * control at 26.9%, 20.0%: over MIN_GAIN but short of MIN_GAIN_OVER_CONTROL, so not yet here.
+ */
 const LOOPS: { loop: LearningLoop; feedback: string }[] = [
   { loop: 'crlhf', feedback: 'consensus rewards from a simulated crowd' },
   { loop: 'rlcf', feedback: 'the compiler, static checks and tests as rewards' },
@@ -58,10 +62,14 @@ const curvesOf = (learning: LearningCurve, control: LearningCurve) =>
   `learning ${[learning.start!, ...learning.iterations].map(pts).join(' -> ')} (${learning.wallSeconds} s); control ${[control.start!, ...control.iterations].map(pts).join(' -> ')} (${control.wallSeconds} s)`;
 
 async function learningAndControl(loop: LearningLoop): Promise<{ learning: LearningCurve; control: LearningCurve }> {
-  // its starting policy (Python, or Java for RLCF): minutes the first time, cached by recipe
-  const models = learningModels([loop], 1, () => undefined);
-  const run = (control: boolean) => runLearningCampaign(client, loop, campaignId(`${loop}-learning${control ? '-control' : ''}`), { seed: 1, control, reduced: true, models, taskQueues: queues });
-  return { learning: await run(false), control: await run(true) };
+  // its starting policy (Python, or Java for RLCF) and RLAIF's judge: minutes the first time, cached by recipe
+  const judge = await serveLearningJudge(learningModels([loop], 1, () => undefined), () => undefined);
+  try {
+    const run = (control: boolean) => runLearningCampaign(client, loop, campaignId(`${loop}-learning${control ? '-control' : ''}`), { seed: 1, control, reduced: true, models: judge.models, taskQueues: queues });
+    return { learning: await run(false), control: await run(true) };
+  } finally {
+    await judge.close();
+  }
 }
 
 /** What one ILF iteration kept and fine-tuned on, read back from the store and the fine-tuning set. */
