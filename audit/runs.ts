@@ -3,18 +3,10 @@ import { CampaignNotFoundError, endText, iso, rows, UNDEFINED_TABLE, type Querya
 /**
  * The runs of a campaign id (migration 012). Run 1 of X is stored under X; run N > 1 (started by
  * `campaign start --resume` or `--new-run` once X had ended) keeps the Temporal workflow id X but
- * stores everything under `X~N`, so no row, eval run or child workflow of one run is another's.
- * A campaign from before the table (or started without the CLI) has one run: its campaigns row.
+ * stores everything under `X~N`, so no row, eval run or child workflow of one run is another's
+ * (the keys: runStoreId and runOfStoreId, common/campaign.ts). A campaign from before the table
+ * (or started without the CLI) has one run: its campaigns row.
  */
-
-/** The store key of run `n` of campaign `campaignId`. */
-export const runStoreId = (campaignId: string, n: number): string => (n === 1 ? campaignId : `${campaignId}~${n}`);
-
-/** The campaign id and run number a store key names ("X~2" -> X, 2). */
-export function runOfStoreId(storeId: string): { campaignId: string; run: number } {
-  const m = /^(.*)~(\d+)$/.exec(storeId);
-  return m ? { campaignId: m[1]!, run: Number(m[2]) } : { campaignId: storeId, run: 1 };
-}
 
 export type StartedHow = 'new' | 'resume' | 'new-run';
 

@@ -2,7 +2,8 @@ import type pg from 'pg';
 import type { CampaignState } from '../common/campaign';
 import { ConfigError } from '../common/config-error';
 import { rows } from '../audit/core';
-import { runStoreId, type RunAudit, type StartedHow } from '../audit/runs';
+import type { RunAudit, StartedHow } from '../audit/runs';
+import { runStoreId } from '../common/campaign';
 
 /**
  * `campaign start --resume` and `--new-run` on an ended campaign id: the next run's store key and

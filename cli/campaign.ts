@@ -15,7 +15,8 @@ import { databaseUrlOf } from '../infra/postgres';
 import { endText } from '../audit/core';
 import { ALGORITHM, CAMPAIGN_ID, ITERATION } from '../common/search-attributes';
 import type pg from 'pg';
-import { readRuns, runOfStoreId, type RunAudit, type StartedHow } from '../audit/runs';
+import { readRuns, type RunAudit, type StartedHow } from '../audit/runs';
+import { runOfStoreId } from '../common/campaign';
 import { forgetRun, nextRun, recordRun, recordTemporalRunId, resumePoint, type ResumePoint } from './campaign-runs';
 import { formatRetryingStep, reconcileCampaign, retryingSteps, workflowEnd, type RetryingStep, type WorkflowEnd } from './campaign-end';
 

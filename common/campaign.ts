@@ -12,6 +12,15 @@ export const campaignIds = {
   policyUpdateJob: (campaignId: string, k: number) => `${campaignId}/iteration-${k}/policy-update`,
 };
 
+/** The store key of run `n` of campaign `campaignId`. */
+export const runStoreId = (campaignId: string, n: number): string => (n === 1 ? campaignId : `${campaignId}~${n}`);
+
+/** The campaign id and run number a store key names ("X~2" -> X, 2). */
+export function runOfStoreId(storeId: string): { campaignId: string; run: number } {
+  const m = /^(.*)~(\d+)$/.exec(storeId);
+  return m ? { campaignId: m[1]!, run: Number(m[2]) } : { campaignId: storeId, run: 1 };
+}
+
 /** What the campaign status query answers, for every loop. */
 export interface CampaignStatus {
   campaignId: string;

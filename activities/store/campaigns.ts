@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type pg from 'pg';
-import { runOfStoreId } from '../../audit/runs';
+import { runOfStoreId } from '../../common/campaign';
 import type { PolicyBackend } from '../../common/campaign-schema';
 import type { WorkerVersion } from '../../common/worker-version';
 
