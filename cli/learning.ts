@@ -13,8 +13,7 @@ import { followCampaign } from './campaign-progress';
 import { writeCampaignReport } from './report';
 import type { CachedModel } from './cached-model';
 import { ensureSynthPolicy } from './synth-policy';
-import { startOnnxOpenAiServer } from '../activities/models/onnx/openai-server';
-import { ensureTeacher, ILF_TEACHER, RLAIF_TEACHER, TEACHER_NAME } from './teacher';
+import { ensureTeacher, ILF_TEACHER, RLAIF_TEACHER, serveTeacher } from './teacher';
 
 /**
  * The learning proof (`npm run e2e:learning`, the demo, and CI's reduced form): each loop's
@@ -173,8 +172,7 @@ export function learningModels(loops: readonly LearningLoop[], seed: number, log
  */
 export async function serveLearningJudge(models: LearningModels, log: (line: string) => void): Promise<{ models: LearningModels; close: () => Promise<void> }> {
   if (!models.judge) return { models, close: async () => undefined };
-  const server = await startOnnxOpenAiServer({ modelDir: path.join(models.judge, 'onnx'), name: TEACHER_NAME, intraOpThreads: 1 });
-  log(`judge: ${models.judge} served over the OpenAI protocol at ${server.baseUrl} (model ${TEACHER_NAME})`);
+  const server = await serveTeacher(path.join(models.judge, 'onnx'), log);
   return { models: { ...models, judgeUrl: server.baseUrl }, close: () => server.close() };
 }
 

@@ -174,7 +174,12 @@ export const TEACHER_NAME = 'teacher';
  */
 export async function startTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}): Promise<OnnxOpenAiServer & { teacher: Teacher }> {
   const teacher = ensureTeacher(log, options);
-  const server = await startOnnxOpenAiServer({ modelDir: teacher.onnxDir, name: TEACHER_NAME, intraOpThreads: 1 });
-  log(`teacher: ${teacher.onnxDir} served over the OpenAI protocol at ${server.baseUrl} (model ${TEACHER_NAME})`);
-  return Object.assign(server, { teacher });
+  return Object.assign(await serveTeacher(teacher.onnxDir, log), { teacher });
+}
+
+/** Serves a teacher already made (its ONNX export) on a free local port over the OpenAI protocol, as model TEACHER_NAME. */
+export async function serveTeacher(onnxDir: string, log: (line: string) => void = () => undefined): Promise<OnnxOpenAiServer> {
+  const server = await startOnnxOpenAiServer({ modelDir: onnxDir, name: TEACHER_NAME, intraOpThreads: 1 });
+  log(`teacher: ${onnxDir} served over the OpenAI protocol at ${server.baseUrl} (model ${TEACHER_NAME})`);
+  return server;
 }
