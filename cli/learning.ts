@@ -8,7 +8,8 @@ import { PROJECT_ROOT } from '../infra/paths';
 import { parseCampaignConfig, readCampaignFile } from '../loops/config-file';
 import { withPool } from '../infra/pool';
 import { loopNamed } from '../loops/registry';
-import { campaignStatus, startCampaignFromConfig } from './campaign';
+import type { CampaignResult } from '../workflows/campaign';
+import { startCampaignFromConfig } from './campaign';
 import { followCampaign } from './campaign-progress';
 import { writeCampaignReport } from './report';
 import type { CachedModel } from './cached-model';
@@ -140,10 +141,9 @@ export async function runLearningCampaign(client: Client, loop: LearningLoop, ca
   const config = learningConfig(loop, opts);
   const started = Date.now();
   const handle = await startCampaignFromConfig(client, campaignId, config);
-  const result = await followCampaign<{ status: string }>(client, handle, progress);
+  const result = await followCampaign<CampaignResult<unknown>>(client, handle, progress);
   const wallSeconds = Math.round((Date.now() - started) / 1000);
-  const { campaign } = await campaignStatus(client, campaignId);
-  return { campaignId, status: result.status, start: campaign.metric.start ?? null, iterations: campaign.metric.history, wallSeconds };
+  return { campaignId, status: result.status, start: result.startMetric ?? null, iterations: result.metricHistory, wallSeconds };
 }
 
 /**

@@ -82,6 +82,8 @@ export interface CampaignResult<Result> {
   status: 'completed' | 'stopped';
   iterations: Result[];
   metricHistory: number[];
+  /** the starting policy's metric (iteration 0), when it was evaluated */
+  startMetric?: number;
 }
 
 /** Whether the last `patience` values improved on the best before them (false: stop). */
@@ -194,7 +196,9 @@ export async function runCampaign<Config extends CampaignConfigBase, Carry, Resu
   upsertSearchAttributes([{ key: PHASE, value: outcome }]);
   await acts.campaignStore.finishCampaign({ campaignId, status: outcome });
   await condition(allHandlersFinished);
-  return { status: outcome, iterations: results, metricHistory: state.metricHistory };
+  // The result says all a caller reads of the curve: a closed workflow answers a query only once a
+  // worker has replayed its whole history.
+  return { status: outcome, iterations: results, metricHistory: state.metricHistory, ...(state.startMetric !== undefined ? { startMetric: state.startMetric } : {}) };
 }
 
 /** Runs iteration 0, the starting policy's evaluation, as `<campaign>/iteration-0/evaluation`. */

@@ -143,11 +143,16 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
+    // A disturbance that fails (a server that does not come back) ends the run with its error:
+    // waiting on for the campaign would wait for ever.
+    const disturbanceFailed = disturber.then(() => new Promise<never>(() => undefined));
+    const result = awaitResult(campaignId);
+    result.catch(() => undefined); // when a disturbance failed first, its retries end unheard
     try {
-      return await awaitResult(campaignId);
+      return await Promise.race([result, disturbanceFailed]);
     } finally {
       finished = true;
-      await disturber;
+      await disturber.catch(() => undefined);
     }
   };
 
@@ -199,7 +204,9 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
       const a = plan[next];
       if (!a || !(await reached(a))) return;
       next++;
-      await act(a);
+      await act(a).catch((err: unknown) => {
+        throw new Error(`chaos: ${a.kind} (iteration ${a.iteration}, phase ${a.phase}) failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
     });
 
     const baseline = await loop.auditNumbers(pool, baselineId);

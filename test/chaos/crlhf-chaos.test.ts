@@ -28,7 +28,8 @@ describe('cRLHF chaos (reduced)', () => {
       restartPostgres: true,
       configFile: CONFIG,
       configOverrides: { ...CRLHF_LOOP.reduced, iterations: 2, evaluateStart: false },
-      log: () => undefined,
+      // its lines show in CI's log, so that a run that hangs says where
+      log: (line) => console.log(line),
     });
     expect(report.problems).toEqual([]);
     expect(report.algorithm).toBe('crlhf');

@@ -24,7 +24,8 @@ describe('ILF chaos (reduced)', () => {
       restartTemporal: true,
       restartPostgres: true,
       configOverrides: { dataset: { maxTrainTasks: 30, maxTestTasks: 10 }, sampling: { train: { n: 1 }, eval: { n: 2, ks: [1, 2] } } },
-      log: () => undefined,
+      // its lines show in CI's log, so that a run that hangs says where
+      log: (line) => console.log(line),
     });
     expect(report.problems).toEqual([]);
     expect(report.disturbances.filter((d) => d.startsWith('SIGKILL'))).toHaveLength(5);

@@ -48,7 +48,8 @@ describe('RLAIF chaos (reduced)', () => {
         dataset: { rolloutQuestions: 8, maxEvalQuestionsPerHub: 3 },
         iterations: 2,
       },
-      log: () => undefined,
+      // its lines show in CI's log, so that a run that hangs says where
+      log: (line) => console.log(line),
     });
     expect(report.problems).toEqual([]);
     expect(report.algorithm).toBe('rlaif');

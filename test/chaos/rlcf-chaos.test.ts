@@ -34,7 +34,8 @@ describe('RLCF chaos (reduced)', () => {
       restartPostgres: true,
       configFile: CONFIG,
       configOverrides: { dataset: { rolloutTasks: 8, maxEvalTasks: 4, mathqaEvalTasks: 2 }, iterations: 2 },
-      log: () => undefined,
+      // its lines show in CI's log, so that a run that hangs says where
+      log: (line) => console.log(line),
     });
     expect(report.problems).toEqual([]);
     expect(report.algorithm).toBe('rlcf');

@@ -196,6 +196,9 @@ describe('RLAIF on a code dataset', () => {
 
     const status = await ctx.client.workflow.getHandle(id).query(campaignStatusQuery);
     expect(status.metric).toMatchObject({ name: 'pass@1', start: expect.any(Number), history: [result.iterations[0]!.passAtK!['1']] });
+    // the result carries the same curve, for a caller that should not query a closed workflow
+    expect(result.startMetric).toBe(status.metric.start);
+    expect(result.metricHistory).toEqual(status.metric.history);
 
     const rubrics = await pool.query<{ rubric_version: string; n: string }>('select rubric_version, count(*) as n from ai_feedback where campaign_id = $1 group by rubric_version', [id]);
     expect(rubrics.rows).toEqual([{ rubric_version: CODE_RUBRIC_VERSION, n: '12' }]);
