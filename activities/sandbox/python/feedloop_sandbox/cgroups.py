@@ -12,6 +12,9 @@ run. Without a writable cgroup hierarchy the server runs with rlimits alone and 
 import fcntl
 import os
 
+
+# what the group may hold beyond the run's memory limit: the page cache of the files it reads
+PAGE_CACHE_HEADROOM = 64 << 20
 _ROOT = "/sys/fs/cgroup"
 
 
@@ -127,7 +130,13 @@ class RunCgroup:
         return {"version": self.version, "dirs": sorted({d.path for d in self.dirs.values()})}
 
     def prepare(self, memory_bytes, processes):
-        """Sets the next run's limits and the baselines its usage is measured from."""
+        """Sets the next run's limits and the baselines its usage is measured from. The group
+        gets PAGE_CACHE_HEADROOM over the memory limit: the group is charged for the pages of the
+        files its processes touch (the interpreter, its libraries), and at a limit no larger than
+        one process's RLIMIT_AS a growing program made the kernel reclaim those pages over and over
+        (its CPU time ran out before MemoryError or the OOM killer came) instead of failing
+        promptly as out of memory."""
+        memory_bytes += PAGE_CACHE_HEADROOM
         if self.version == 1:
             mem = self.dirs["memory"]
             limit, memsw = "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"
