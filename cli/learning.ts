@@ -33,7 +33,8 @@ type Raw = Record<string, unknown>;
  * Each loop's no-feedback control, declared as a change to its config: the same campaign, the
  * same models, data and steps, with the feedback joined to nothing it describes.
  *   ILF: refinements are kept without the test filter.
- *   The RL loops: the rewards are shuffled across the iteration's rollouts.
+ *   The RL loops: the rewards are shuffled among the rollouts of each prompt (their advantage
+ *   estimator, RLOO, compares a rollout with its own group: each group keeps its rewards).
  */
 export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
   ilf: { refiner: { filter: 'none' } },

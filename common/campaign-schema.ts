@@ -143,9 +143,11 @@ export const policyUpdateSchema = z
     advantage: z.enum(ADVANTAGE_ESTIMATORS).optional(),
     /**
      * as-scored: each rollout trains with its own reward. shuffled: the NO-FEEDBACK CONTROL, the
-     * same campaign with the rewards permuted across the iteration's rollouts (seeded by the job),
-     * so the same reward values and the same update run, but the feedback says nothing about
-     * the program it is joined to. A learning claim puts this campaign beside the real one.
+     * same campaign with the rewards permuted across the iteration's rollouts (under grpo and
+     * rloo among the rollouts of each prompt, so each group keeps its rewards; seeded by the
+     * iteration and its rollouts, so a control repeats), so the same reward values and the same
+     * update run, but the feedback says nothing about the program it is joined to. A learning
+     * claim puts this campaign beside the real one.
      * Absent: as-scored.
      */
     rewards: z.enum(['as-scored', 'shuffled']).optional(),

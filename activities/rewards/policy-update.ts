@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type pg from 'pg';
 import { campaignIds } from '../../common/campaign';
@@ -51,7 +52,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
       const { rows } = await deps.pool.query<{ dataset: string; task_id: string; program: string; reward: number }>(
         `select e.dataset, g.task_id, g.program, r.reward
          from rollout_rewards r join generations g on g.id = r.generation_id join eval_runs e on e.id = g.eval_run_id
-         where r.campaign_id = $1 and r.iteration = $2 and r.status = 'scored' order by g.task_id, g.sample_index`,
+         where r.campaign_id = $1 and r.iteration = $2 and r.status = 'scored' order by g.task_id, g.sample_index, e.dataset, g.id`,
         [c, k],
       );
       const [{ n } = { n: '0' }] = (
@@ -61,15 +62,18 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
       const dir = path.join(deps.blobDir, c, `iteration-${k}`);
       const datasetPath = path.join(dir, 'policy-update.jsonl');
       const shuffled = input.policyUpdate.rewards === 'shuffled';
-      const rewards = shuffled ? permuted(rows.map((r) => r.reward), new SeededRandom('control-shuffled-rewards', jobId)) : rows.map((r) => r.reward);
       const examples = rows.map((r) => {
         const prompt = promptOfTask(r.dataset, r.task_id);
         return { prompt, completion: completionOf(prompt, r.program) };
       });
+      const grouped = shuffled && GROUP_ESTIMATORS.has(input.policyUpdate.advantage ?? 'batch');
+      const rewards = shuffled
+        ? controlRewards(rows.map((r) => r.reward), grouped ? examples.map((e) => e.prompt) : undefined, new SeededRandom('control-shuffled-rewards', k, rolloutsDigest(examples)))
+        : rows.map((r) => r.reward);
       await writeJsonl(datasetPath, examples.map((e, i) => ({ ...e, reward: rewards[i] })));
       await startTrainingJob(deps.pool, { id: jobId, campaignId: c, iteration: k, kind: 'policy_update', trainer: 'command', datasetPath, examples: rows.length, workerTaskQueue: deps.hostTaskQueue });
       const notes = [
-        ...(shuffled ? ['CONTROL: rewards shuffled across the rollouts (no feedback)'] : []),
+        ...(shuffled ? [`CONTROL: rewards shuffled across the rollouts${grouped ? ' of each prompt' : ''} (no feedback)`] : []),
         ...(excludedUnscorable > 0 ? [`${excludedUnscorable} rollout(s) with an unscorable reward left out`] : []),
       ];
       const excludedNote = notes.length ? notes.join('; ') : undefined;
@@ -112,3 +116,37 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
   };
 }
 
+/** The advantage estimators that compare a rollout with the other rollouts of its prompt. */
+const GROUP_ESTIMATORS = new Set(['grpo', 'rloo']);
+
+/**
+ * The no-feedback control's rewards: a seeded permutation of the real ones. Under a group
+ * estimator (grpo, rloo) each prompt's rewards are permuted among its own rollouts: every group
+ * keeps its rewards, so the update has the advantages of the real one in size and number, and
+ * only which program earned which is lost. A permutation across all the rollouts would instead
+ * give mixed rewards to groups that all passed or all failed, which the real update leaves at
+ * zero advantage: a larger, noisier update than the one it is a control for. Under the batch
+ * estimator (one baseline for all) the permutation is across all the rollouts: within a prompt it
+ * would still say which prompts' programs pass.
+ */
+export function controlRewards(rewards: readonly number[], groups: readonly string[] | undefined, rng: SeededRandom): number[] {
+  if (!groups) return permuted(rewards, rng);
+  const members = new Map<string, number[]>();
+  groups.forEach((g, i) => members.set(g, [...(members.get(g) ?? []), i]));
+  const out = [...rewards];
+  for (const idx of members.values()) {
+    const values = permuted(idx.map((i) => rewards[i]!), rng);
+    idx.forEach((i, j) => (out[i] = values[j]!));
+  }
+  return out;
+}
+
+/**
+ * What seeds the control's permutation: the rollouts it permutes, not the campaign's id (a
+ * fresh one per run), so that the same config's control repeats and its numbers can be checked.
+ */
+function rolloutsDigest(examples: ReadonlyArray<{ prompt: string; completion: string }>): string {
+  const h = createHash('sha256');
+  for (const e of examples) h.update(JSON.stringify([e.prompt, e.completion]));
+  return h.digest('hex');
+}

@@ -29,9 +29,9 @@ interface UpdateRow {
   reward: number;
 }
 
-async function runUpdate(rewards: 'as-scored' | 'shuffled' | undefined): Promise<{ rows: UpdateRow[]; note: string | null }> {
-  const seeded = await seedRollouts(pool, { prefix: `pu-control-${rewards ?? 'default'}`, questions: 8 });
-  const { rows: gens } = await pool.query<{ id: string; task_id: string; program: string }>('select id, task_id, program from generations where eval_run_id = $1 order by id', [seeded.evalRunId]);
+async function runUpdate(rewards: 'as-scored' | 'shuffled' | undefined, advantage?: 'rloo'): Promise<{ rows: UpdateRow[]; note: string | null }> {
+  const seeded = await seedRollouts(pool, { prefix: `pu-control-${rewards ?? 'default'}`, questions: 8, n: 4 });
+  const { rows: gens } = await pool.query<{ id: string; task_id: string; program: string }>('select id, task_id, program from generations where eval_run_id = $1 order by task_id, sample_index', [seeded.evalRunId]);
   // distinct rewards, so a permutation shows
   await saveRewards(pool, { campaignId: seeded.campaignId, iteration: 1, source: 'reward-model', scoredBy: 'test' }, gens.map((g, i) => ({ generationId: g.id, taskId: g.task_id, reward: { status: 'scored', value: i / 10 } })));
   const blobDir = tempDir('pu-control-');
@@ -44,7 +44,7 @@ async function runUpdate(rewards: 'as-scored' | 'shuffled' | undefined): Promise
       iteration: 1,
       policy,
       trainer: { command: SIMULATED_TRAINER, hyperparameters: { totalSteps: 2, checkpointEvery: 2, stepMs: 1 } },
-      policyUpdate: { baseModel: 'simulated-policy-base', hyperparameters: {}, ...(rewards ? { rewards } : {}) },
+      policyUpdate: { baseModel: 'simulated-policy-base', hyperparameters: {}, ...(rewards ? { rewards } : {}), ...(advantage ? { advantage } : {}) },
     });
     expect(out).toMatchObject({ examples: gens.length, trained: true });
     const file = path.join(blobDir, seeded.campaignId, 'iteration-1', 'policy-update.jsonl');
@@ -56,12 +56,19 @@ async function runUpdate(rewards: 'as-scored' | 'shuffled' | undefined): Promise
   }
 }
 
+/** each prompt's rewards as a sorted list, prompts in order */
+function rewardsByPrompt(rows: UpdateRow[]): string[] {
+  const by = new Map<string, number[]>();
+  for (const r of rows) by.set(r.prompt, [...(by.get(r.prompt) ?? []), r.reward]);
+  return [...by.values()].map((xs) => xs.sort((a, b) => a - b).join(','));
+}
+
 describe('policy update: the shuffled-rewards control', () => {
   it('as scored (the default): each rollout trains with its own reward', async () => {
     for (const mode of [undefined, 'as-scored'] as const) {
       const { rows, note } = await runUpdate(mode);
       const rewards = rows.map((r) => r.reward);
-      // rows are ordered by task and sample; their rewards were given in generation order
+      // rows are ordered by task and sample, as their rewards were given
       expect(new Set(rewards).size).toBe(rows.length);
       expect(note ?? '').not.toMatch(/CONTROL/);
     }
@@ -76,5 +83,20 @@ describe('policy update: the shuffled-rewards control', () => {
     const moved = control.rows.filter((r, i) => r.reward !== real.rows[i]!.reward).length;
     expect(moved).toBeGreaterThan(control.rows.length / 2);
     expect(control.note).toMatch(/^CONTROL: rewards shuffled across the rollouts \(no feedback\)/);
+    // across prompts: some prompt's rewards changed as a set
+    expect(rewardsByPrompt(control.rows)).not.toEqual(rewardsByPrompt(real.rows));
+  });
+
+  it('shuffled under a group estimator (rloo): each prompt keeps its rewards, permuted among its own rollouts', async () => {
+    const control = await runUpdate('shuffled', 'rloo');
+    const real = await runUpdate('as-scored', 'rloo');
+    expect(control.rows.map((r) => r.completion)).toEqual(real.rows.map((r) => r.completion));
+    expect(rewardsByPrompt(control.rows)).toEqual(rewardsByPrompt(real.rows));
+    expect(new Set(rewardsByPrompt(real.rows)).size).toBe(8); // 8 prompts of 4 distinct rewards each
+    const moved = control.rows.filter((r, i) => r.reward !== real.rows[i]!.reward).length;
+    expect(moved).toBeGreaterThan(control.rows.length / 2);
+    expect(control.note).toMatch(/^CONTROL: rewards shuffled across the rollouts of each prompt \(no feedback\)/);
+    // another campaign (another id) on the same rollouts: the same permutation, so a control repeats
+    expect((await runUpdate('shuffled', 'rloo')).rows).toEqual(control.rows);
   });
 });
