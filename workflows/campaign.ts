@@ -231,7 +231,14 @@ function installCampaignControl(
 ): void {
   const forward = async (signal: typeof pauseIterationSignal | typeof resumeIterationSignal | typeof stopIterationSignal) => {
     const child = currentChild();
-    if (child) await getExternalWorkflowHandle(child).signal(signal);
+    if (!child) return;
+    // The iteration can close between reading its id and the signal: what the update asked for
+    // holds in the campaign's state, and the next iteration starts with it.
+    await getExternalWorkflowHandle(child)
+      .signal(signal)
+      .catch((err: unknown) => {
+        if (!(err instanceof ApplicationFailure && err.type === 'ExternalWorkflowExecutionNotFound')) throw err;
+      });
   };
   const refuseIfFinished = () => {
     if (isFinished()) throw new Error(`campaign ${campaignId} has finished`);
