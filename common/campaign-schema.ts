@@ -135,6 +135,8 @@ export const commandTrainerSchema = z
  * rollout is left out of its group under every one.
  */
 export const ADVANTAGE_ESTIMATORS = ['batch', 'grpo', 'rloo'] as const;
+/** The estimators that compare a rollout with the other rollouts of its prompt (its group). */
+export const GROUP_ADVANTAGE_ESTIMATORS: ReadonlySet<string> = new Set<(typeof ADVANTAGE_ESTIMATORS)[number]>(['grpo', 'rloo']);
 
 /** The RL loops' shared policy update (trainer protocol `policy_update`). */
 export const policyUpdateSchema = z

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type pg from 'pg';
 import { campaignIds } from '../../common/campaign';
-import type { CommandTrainerConfig, PolicyBackend, PolicyUpdateConfig } from '../../common/campaign-schema';
+import { GROUP_ADVANTAGE_ESTIMATORS, type CommandTrainerConfig, type PolicyBackend, type PolicyUpdateConfig } from '../../common/campaign-schema';
 import { promptOfTask } from '../datasets/registry';
 import { completionOf } from '../models/program-text';
 import { SeededRandom, shuffled as permuted } from '../simulation/seeded-random';
@@ -66,7 +66,7 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
         const prompt = promptOfTask(r.dataset, r.task_id);
         return { prompt, completion: completionOf(prompt, r.program) };
       });
-      const grouped = shuffled && GROUP_ESTIMATORS.has(input.policyUpdate.advantage ?? 'batch');
+      const grouped = shuffled && GROUP_ADVANTAGE_ESTIMATORS.has(input.policyUpdate.advantage ?? 'batch');
       const rewards = shuffled
         ? controlRewards(rows.map((r) => r.reward), grouped ? examples.map((e) => e.prompt) : undefined, new SeededRandom('control-shuffled-rewards', k, rolloutsDigest(examples)))
         : rows.map((r) => r.reward);
@@ -116,9 +116,6 @@ export function createPolicyUpdateActivities(deps: { pool: pg.Pool; blobDir: str
   };
 }
 
-/** The advantage estimators that compare a rollout with the other rollouts of its prompt. */
-const GROUP_ESTIMATORS = new Set(['grpo', 'rloo']);
-
 /**
  * The no-feedback control's rewards: a seeded permutation of the real ones. Under a group
  * estimator (grpo, rloo) each prompt's rewards are permuted among its own rollouts: every group
@@ -132,7 +129,7 @@ const GROUP_ESTIMATORS = new Set(['grpo', 'rloo']);
 export function controlRewards(rewards: readonly number[], groups: readonly string[] | undefined, rng: SeededRandom): number[] {
   if (!groups) return permuted(rewards, rng);
   const members = new Map<string, number[]>();
-  groups.forEach((g, i) => members.set(g, [...(members.get(g) ?? []), i]));
+  groups.forEach((g, i) => (members.get(g) ?? members.set(g, []).get(g)!).push(i));
   const out = [...rewards];
   for (const idx of members.values()) {
     const values = permuted(idx.map((i) => rewards[i]!), rng);
