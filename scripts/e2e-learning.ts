@@ -52,7 +52,7 @@ async function main(): Promise<number> {
       const list: SeedResult[] = (results[loop] = []);
       for (const seed of seeds) {
         log('');
-        list.push(await runLearningPair(client, servers.databaseUrl, loop, { seed, models: models.get(seed)!, reduced: values.reduced, outDir: out, stamp, log }));
+        list.push(await runLearningPair(client, servers.databaseUrl, loop, { seed, models: models.get(seed)!, reduced: values.reduced, together: true, outDir: out, stamp, log }));
       }
       log(`\n${formatLearningTable(loop, list)}`);
     }

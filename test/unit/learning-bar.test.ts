@@ -10,6 +10,7 @@ const seed = (over: Partial<SeedResult>): SeedResult => ({
   controlStart: 0.385,
   wallSeconds: 300,
   controlWallSeconds: 280,
+  pairWallSeconds: 310,
   campaignIds: { learning: 'l', control: 'c' },
   ...over,
 });
@@ -36,9 +37,9 @@ describe('the learning bar', () => {
       '  0           38.0%      38.5%',
       '  1           61.0%      37.0%',
       '  2           70.0%      40.0%',
-      '  wall: seed 1 300 s (control 280 s)',
+      '  wall: seed 1 300 s (control 280 s, the pair 310 s)',
     ]);
-    expect(JSON.parse(learningSummaryJson({ ilf: [seed({ iterations: [0.612345] })] }))).toEqual({ ilf: { seeds: [{ seed: 1, start: 0.38, iterations: [0.6123], control: [0.37, 0.4], wallSeconds: 580 }] } });
+    expect(JSON.parse(learningSummaryJson({ ilf: [seed({ iterations: [0.612345] })] }))).toEqual({ ilf: { seeds: [{ seed: 1, start: 0.38, iterations: [0.6123], control: [0.37, 0.4], wallSeconds: 310 }] } });
   });
 
   it('the report draws each curve beside its control and says whether the bar is cleared', () => {
