@@ -32,12 +32,16 @@ type Raw = Record<string, unknown>;
 /**
  * Each loop's no-feedback control, declared as a change to its config: the same campaign, the
  * same models, data and steps, with the feedback joined to nothing it describes.
- *   ILF: refinements are kept without the test filter.
+ *   ILF: its feedback is of two kinds, the language feedback the refiner reads and the tests that
+ *   filter the refinements, and the control drops both: each program is refined with another
+ *   task's feedback, and every refinement is kept without the test filter. (Without the filter
+ *   alone, the true feedback still fixes programs; with the shuffled feedback alone, the filter
+ *   still keeps the refiner's own fixes.)
  *   The RL loops: the rewards are shuffled among the rollouts of each prompt (their advantage
  *   estimator, RLOO, compares a rollout with its own group: each group keeps its rewards).
  */
 export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
-  ilf: { refiner: { filter: 'none' } },
+  ilf: { refiner: { feedback: 'shuffled', filter: 'none' } },
   rlaif: { policyUpdate: { rewards: 'shuffled' } },
   rlcf: { policyUpdate: { rewards: 'shuffled' } },
   crlhf: { policyUpdate: { rewards: 'shuffled' } },

@@ -8,9 +8,10 @@
  * AUC of P(Yes) (the chance that a passing program gets a higher P(Yes) than a failing one: 0.5
  * is a judge that cannot tell them apart; RLAIF's reward is P(Yes), so this is what it needs).
  *
- *   npx tsx scripts/teacher-quality.ts [--recipe four|rlaif] [--per 60] [--repeats 2] [--split test]
+ *   npx tsx scripts/teacher-quality.ts [--recipe four|rlaif] [--per 60] [--repeats 2] [--split test] [--steps N]
  *
  * (--repeats: renderings of each held-out task, a third of them asked, at most --per per language;
+ * --steps: the recipe with another number of training steps, made if missing;
  * --split train: the tasks it was trained on, at another corpus seed, to tell memorizing from judging)
  *
  * `four`: the four-role teacher (judge and discriminator measured); `rlaif`: RLAIF_TEACHER
@@ -36,10 +37,11 @@ export function auc(points: readonly { score: number; truth: boolean }[]): numbe
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { per: { type: 'string', default: '60' }, recipe: { type: 'string', default: 'four' }, repeats: { type: 'string', default: '2' }, split: { type: 'string', default: 'test' } } });
+  const { values } = parseArgs({ options: { per: { type: 'string', default: '60' }, recipe: { type: 'string', default: 'four' }, repeats: { type: 'string', default: '2' }, split: { type: 'string', default: 'test' }, steps: { type: 'string' } } });
   const per = Number(values.per);
-  const recipe = RECIPES[values.recipe];
-  if (!recipe) throw new Error(`--recipe: one of ${Object.keys(RECIPES).join(', ')}`);
+  const named = RECIPES[values.recipe];
+  if (!named) throw new Error(`--recipe: one of ${Object.keys(RECIPES).join(', ')}`);
+  const recipe = values.steps ? { ...named, steps: Number(values.steps) } : named;
   const started = Date.now();
   const server = await startTeacher((l) => console.error(l), recipe);
   const backend = createModelBackend({ backend: 'openai', baseUrl: server.baseUrl, model: TEACHER_NAME, api: 'chat' });

@@ -114,11 +114,18 @@ export const ilfCampaignConfigSchema = z
         /** train pi_Refine on MBPP_Refine triples before the first iteration */
         train: z.boolean().default(false),
         /**
-         * tests: keep only refinements that pass the unit tests (ILF's filter). none: the
-         * NO-FEEDBACK CONTROL, every judged refinement is kept whatever its outcome, so a
-         * learning claim can show that the gain comes from the filter's feedback.
+         * tests: keep only refinements that pass the unit tests (ILF's filter). none: every
+         * judged refinement is kept whatever its outcome (with feedback: shuffled, the
+         * NO-FEEDBACK CONTROL: a learning claim then shows the gain comes from the feedback).
          */
         filter: z.enum(['tests', 'none']).default('tests'),
+        /**
+         * given: each failing program is refined with its own feedback. shuffled: the NO-FEEDBACK
+         * CONTROL for the language feedback, each with the feedback another task's failing
+         * program got this iteration (seeded by the campaign and iteration, so a control
+         * repeats): the same texts reach the refiner, but they say nothing about the program.
+         */
+        feedback: z.enum(['given', 'shuffled']).default('given'),
       })
       .strict(),
     sandbox: z
@@ -180,6 +187,7 @@ export const ilfCampaignConfigSchema = z
       if (c.refiner.kind === 'dataset') ctx.addIssue({ code: 'custom', path: ['refiner', 'kind'], message: `${tasks}, the refiner is a "model" (the dataset refinements are MBPP's)` });
       if (c.refiner.train) ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: `${tasks}, pi_Refine cannot be trained on the released triples (they are MBPP's)` });
     }
+    if (c.refiner.feedback === 'shuffled' && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'feedback'], message: '"shuffled" needs refiner.kind "model" (the dataset\'s refinements do not read the feedback)' });
     if (c.refiner.train && c.refiner.kind !== 'model') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'a trained refiner needs refiner.kind "model"' });
     if (c.refiner.train && c.trainer.kind === 'none') ctx.addIssue({ code: 'custom', path: ['refiner', 'train'], message: 'training the refiner needs a trainer (trainer.kind other than "none")' });
     if (c.models.policy.backend === 'replay' && c.trainer.kind !== 'none') {

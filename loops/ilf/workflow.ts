@@ -185,6 +185,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
     refiner: input.refiner ?? config.models.refiner,
     limits,
     batchSize: config.sandbox.batchSize,
+    ...(config.refiner.feedback === 'shuffled' ? { feedback: 'shuffled' as const } : {}),
   });
   if (it.stopRequested) return stopped();
 

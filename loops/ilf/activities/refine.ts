@@ -11,6 +11,7 @@ import { batchId as batchIdOf, type BatchRef } from '../../../common/sandbox-bat
 import type { ModelBackendCache } from '../../../activities/models/index';
 import { programFromOutput } from '../../../activities/models/program-text';
 import { refinementPrompt } from '../../../activities/models/prompts';
+import { SeededRandom, shuffled } from '../../../activities/simulation/seeded-random';
 
 /**
  * ILF's refine step: for every failing program that received feedback, the refiner writes a
@@ -25,6 +26,24 @@ export interface RefineProgramsInput {
   refiner?: PolicyBackend;
   limits?: Partial<SandboxLimits>;
   batchSize: number;
+  /** shuffled: each program is refined with another task's feedback (the no-feedback control) */
+  feedback?: 'given' | 'shuffled';
+}
+
+/**
+ * The control's feedback: each request gets the feedback of another task's request of the same
+ * iteration, along one seeded cycle through all of them (the same for every retry, which refines
+ * only what is left). A request whose task is the only one keeps no feedback: an empty text.
+ */
+export function shuffledFeedback(all: readonly { request_id: string; task_id: string; feedback: string }[], seed: unknown[]): Map<string, string> {
+  const cycle = shuffled([...all].sort((a, b) => a.request_id.localeCompare(b.request_id)), new SeededRandom('ilf-shuffled-feedback', ...seed));
+  const out = new Map<string, string>();
+  cycle.forEach((r, i) => {
+    let j = 1;
+    while (j < cycle.length && cycle[(i + j) % cycle.length]!.task_id === r.task_id) j++;
+    out.set(r.request_id, j < cycle.length ? cycle[(i + j) % cycle.length]!.feedback : '');
+  });
+  return out;
 }
 
 export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
@@ -41,6 +60,15 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
         [c, k],
       );
       const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
+      if (input.feedback === 'shuffled') {
+        const { rows: all } = await deps.pool.query<{ request_id: string; task_id: string; feedback: string }>(
+          `select q.request_id, q.task_id, f.text as feedback from feedback_requests q join feedback f using (campaign_id, iteration, request_id)
+           where q.campaign_id = $1 and q.iteration = $2`,
+          [c, k],
+        );
+        const other = shuffledFeedback(all, [c, k]);
+        for (const r of todo) r.feedback = other.get(r.request_id) ?? '';
+      }
       const save = (requestId: string, taskId: string, refiner: string, program: string) =>
         deps.pool.query(
           `insert into refinements (campaign_id, iteration, request_id, task_id, refiner, program) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
