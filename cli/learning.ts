@@ -33,15 +33,15 @@ type Raw = Record<string, unknown>;
  * Each loop's no-feedback control, declared as a change to its config: the same campaign, the
  * same models, data and steps, with the feedback joined to nothing it describes.
  *   ILF: its feedback is of two kinds, the language feedback the refiner reads and the tests that
- *   filter the refinements, and the control drops both: each program is refined with another
- *   task's feedback, and every refinement is kept without the test filter. (Without the filter
- *   alone, the true feedback still fixes programs; with the shuffled feedback alone, the filter
- *   still keeps the refiner's own fixes.)
+ *   filter the refinements, and the control makes both uninformative: each program is refined
+ *   with another task's feedback, and the tests' verdicts are shuffled among the refinements (as
+ *   many are kept as pass, so the fine-tune is as large as the real one). With only one of the
+ *   two, the other still carries the gain.
  *   The RL loops: the rewards are shuffled among the rollouts of each prompt (their advantage
  *   estimator, RLOO, compares a rollout with its own group: each group keeps its rewards).
  */
 export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
-  ilf: { refiner: { feedback: 'shuffled', filter: 'none' } },
+  ilf: { refiner: { feedback: 'shuffled', filter: 'shuffled' } },
   rlaif: { policyUpdate: { rewards: 'shuffled' } },
   rlcf: { policyUpdate: { rewards: 'shuffled' } },
   crlhf: { policyUpdate: { rewards: 'shuffled' } },

@@ -115,10 +115,12 @@ export const ilfCampaignConfigSchema = z
         train: z.boolean().default(false),
         /**
          * tests: keep only refinements that pass the unit tests (ILF's filter). none: every
-         * judged refinement is kept whatever its outcome (with feedback: shuffled, the
-         * NO-FEEDBACK CONTROL: a learning claim then shows the gain comes from the feedback).
+         * judged refinement is kept whatever its outcome. shuffled: as many are kept as passed,
+         * chosen by the verdicts permuted among the judged refinements (seeded by the iteration
+         * and its refinements, so a control repeats); with feedback: shuffled, the NO-FEEDBACK
+         * CONTROL: a learning claim then shows that the gain comes from the feedback.
          */
-        filter: z.enum(['tests', 'none']).default('tests'),
+        filter: z.enum(['tests', 'none', 'shuffled']).default('tests'),
         /**
          * given: each failing program is refined with its own feedback. shuffled: the NO-FEEDBACK
          * CONTROL for the language feedback, each with the feedback another task's failing

@@ -194,7 +194,7 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
   // Histories recorded before the batches ran in a child scheduled each batch here.
   if (patched('ilf-filter-batches-in-child')) await runBatchesInChild({ kind: 'stored', batches: refined.batches }, acts.placement);
   else await runBatches(acts, refined.batchIds);
-  const kept = await ilf.refineStore.markKeptRefinements({ campaignId: c, iteration: k, ...(config.refiner.filter === 'none' ? { filter: 'none' as const } : {}) });
+  const kept = await ilf.refineStore.markKeptRefinements({ campaignId: c, iteration: k, ...(config.refiner.filter !== 'tests' ? { filter: config.refiner.filter } : {}) });
   if (it.stopRequested) return stopped();
 
   // 6. Fine-tune the policy on the kept refinements.

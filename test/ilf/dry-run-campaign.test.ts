@@ -106,9 +106,9 @@ describe('ILF dry-run campaign', () => {
     expect(refiners.map((r) => r.refiner)).toEqual([`simulated:simulated://${id}/refiner-sft`]);
   });
 
-  it('the no-feedback control (refiner.filter: none) keeps every judged refinement, failing ones too; the real filter keeps only passing ones', async () => {
-    const kept: Record<string, { kept: number; passed: number; judged: number }> = {};
-    for (const filter of ['tests', 'none'] as const) {
+  it('the real filter keeps only passing refinements; filter none keeps every judged one; filter shuffled (the control) as many as passed, failing ones among them', async () => {
+    const kept: Record<string, { kept: number; passed: number; judged: number; keptPassing: number }> = {};
+    for (const filter of ['tests', 'none', 'shuffled'] as const) {
       const id = campaignId(`filter-${filter}`);
       const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, {
         dataset: { maxTrainTasks: 20, maxTestTasks: 3 },
@@ -119,16 +119,22 @@ describe('ILF dry-run campaign', () => {
       });
       const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
       expect(result.status).toBe('completed');
-      const [row] = await query<{ kept: string; passed: string; judged: string }>(
-        `select count(*) filter (where f.kept) as kept, count(*) filter (where r.outcome = 'passed') as passed, count(*) filter (where r.outcome <> 'infra_error') as judged
+      const [row] = await query<{ kept: string; passed: string; judged: string; kept_passing: string }>(
+        `select count(*) filter (where f.kept) as kept, count(*) filter (where r.outcome = 'passed') as passed, count(*) filter (where r.outcome <> 'infra_error') as judged,
+           count(*) filter (where f.kept and r.outcome = 'passed') as kept_passing
          from refinements f join sandbox_results r on r.batch_id = f.batch_id and r.idx = f.idx where f.campaign_id = $1`,
         [id],
       );
-      kept[filter] = { kept: Number(row!.kept), passed: Number(row!.passed), judged: Number(row!.judged) };
+      kept[filter] = { kept: Number(row!.kept), passed: Number(row!.passed), judged: Number(row!.judged), keptPassing: Number(row!.kept_passing) };
     }
     expect(kept.tests!.kept).toBe(kept.tests!.passed);
     expect(kept.none!.kept).toBe(kept.none!.judged);
     expect(kept.none!.judged).toBeGreaterThan(kept.none!.passed);
+    const s = kept.shuffled!;
+    expect(s.passed, JSON.stringify(s)).toBeGreaterThan(0);
+    expect(s.judged, JSON.stringify(s)).toBeGreaterThan(s.passed);
+    expect(s.kept, JSON.stringify(s)).toBe(s.passed);
+    expect(s.keptPassing, JSON.stringify(s)).toBeLessThan(s.kept);
   });
 
   it('rejects an invalid config naming every bad field', async () => {

@@ -22,8 +22,8 @@ import { testClient, testWorkerOptions, uniqueQueues, workflowBundle } from '../
  * The reduced form evaluates fewer tasks and samples, so its noise is larger than the full
  * run's (a standard error of about 5 points): it asks for a clear gain over iteration 0 and over
  * the control, not the full run's bar. ILF's control refines each program with another task's
- * feedback and keeps every refinement without the test filter; ILF also asks for what the control
- * cannot fake (see its case).
+ * feedback and keeps as many refinements as pass, chosen by the verdicts shuffled among them; ILF
+ * also asks for what the control cannot fake (see its case).
  */
 const MIN_GAIN = 0.1;
 const MIN_GAIN_OVER_CONTROL = 0.08;

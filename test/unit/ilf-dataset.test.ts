@@ -40,7 +40,7 @@ describe('ILF on any Python code dataset', () => {
   it('examples/ilf-learning.yaml parses, with its reduced form and its control', () => {
     const c = learningConfig('ilf', { seed: 2, control: true, reduced: true, models: { policy: '/m/p', teacher: '/m/t' } }) as ReturnType<typeof parseIlfCampaignConfig>;
     expect(c.dataset.name).toBe('synth');
-    expect(c.refiner.filter).toBe('none');
+    expect(c.refiner).toMatchObject({ filter: 'shuffled', feedback: 'shuffled' });
     expect(c.models.policy).toMatchObject({ backend: 'onnx', modelDir: '/m/p/onnx' });
     expect(c.models.refiner).toMatchObject({ backend: 'onnx', modelDir: '/m/t/onnx' });
     expect(c.seed).toBe(2);

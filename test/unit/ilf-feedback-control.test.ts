@@ -50,8 +50,8 @@ describe('ILF: the shuffled-feedback control', () => {
   ];
 
   it("gives each request another task's feedback, the same on every retry and in any order", () => {
-    const m = shuffledFeedback(requests, ['c', 1]);
-    expect(shuffledFeedback([...requests].reverse(), ['c', 1])).toEqual(m);
+    const m = shuffledFeedback(requests, 1);
+    expect(shuffledFeedback([...requests].reverse(), 1)).toEqual(m);
     const own = new Map(requests.map((r) => [r.feedback, r.task_id]));
     for (const r of requests) {
       const got = m.get(r.request_id)!;
@@ -59,12 +59,12 @@ describe('ILF: the shuffled-feedback control', () => {
       expect(own.get(got)).not.toBe(r.task_id);
     }
     // another iteration draws another cycle somewhere
-    const others = [2, 3, 4, 5].map((k) => shuffledFeedback(requests, ['c', k]));
+    const others = [2, 3, 4, 5].map((k) => shuffledFeedback(requests, k));
     expect(others.some((o) => JSON.stringify([...o]) !== JSON.stringify([...m]))).toBe(true);
   });
 
   it('gives no feedback when every request is of one task', () => {
-    const m = shuffledFeedback(requests.slice(0, 2), ['c', 1]);
+    const m = shuffledFeedback(requests.slice(0, 2), 1);
     expect([...m.values()]).toEqual(['', '']);
   });
 

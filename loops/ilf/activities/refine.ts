@@ -32,11 +32,14 @@ export interface RefineProgramsInput {
 
 /**
  * The control's feedback: each request gets the feedback of another task's request of the same
- * iteration, along one seeded cycle through all of them (the same for every retry, which refines
- * only what is left). A request whose task is the only one keeps no feedback: an empty text.
+ * iteration, along one cycle through all of them, seeded by the iteration and its feedback (the
+ * same for every retry, which refines only what is left, and for a rerun of the control). A
+ * request whose task is the only one keeps no feedback: an empty text.
  */
-export function shuffledFeedback(all: readonly { request_id: string; task_id: string; feedback: string }[], seed: unknown[]): Map<string, string> {
-  const cycle = shuffled([...all].sort((a, b) => a.request_id.localeCompare(b.request_id)), new SeededRandom('ilf-shuffled-feedback', ...seed));
+export function shuffledFeedback(all: readonly { request_id: string; task_id: string; feedback: string }[], iteration: number): Map<string, string> {
+  const ordered = [...all].sort((a, b) => a.request_id.localeCompare(b.request_id));
+  const rng = new SeededRandom('ilf-shuffled-feedback', iteration, ordered.map((r) => [r.task_id, r.feedback]));
+  const cycle = shuffled(ordered, rng);
   const out = new Map<string, string>();
   cycle.forEach((r, i) => {
     let j = 1;
@@ -66,7 +69,7 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
            where q.campaign_id = $1 and q.iteration = $2`,
           [c, k],
         );
-        const other = shuffledFeedback(all, [c, k]);
+        const other = shuffledFeedback(all, k);
         for (const r of todo) r.feedback = other.get(r.request_id) ?? '';
       }
       const save = (requestId: string, taskId: string, refiner: string, program: string) =>
@@ -137,14 +140,15 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
       return { generated: all.length, batchIds, batches: { prefix, count: batchIds.length } };
     },
 
-    /** ILF's filter: a refinement is kept only if it passed its unit tests. */
     /**
-     * The filter: a refinement is kept when it passed its tests. The no-feedback control
-     * (refiner.filter: none) keeps every refinement the sandbox judged, whatever its outcome;
-     * one whose run hit an infrastructure error is never kept, in either.
+     * ILF's filter: a refinement is kept when it passed its tests. refiner.filter: none keeps
+     * every refinement the sandbox judged, whatever its outcome; shuffled (the no-feedback
+     * control) keeps as many as passed, but which ones is decided by the verdicts permuted across
+     * the judged refinements. One whose run hit an infrastructure error is never kept, in any.
      */
-    async markKeptRefinements(input: { campaignId: string; iteration: number; filter?: 'tests' | 'none' }): Promise<number> {
-      await deps.pool.query(
+    async markKeptRefinements(input: { campaignId: string; iteration: number; filter?: 'tests' | 'none' | 'shuffled' }): Promise<number> {
+      if (input.filter === 'shuffled') await keepShuffled(deps.pool, input.campaignId, input.iteration);
+      else await deps.pool.query(
         `update refinements f set kept = case when $3 then r.outcome <> 'infra_error' else r.outcome = 'passed' end
          from sandbox_results r where r.batch_id = f.batch_id and r.idx = f.idx
            and f.campaign_id = $1 and f.iteration = $2`,
@@ -157,4 +161,24 @@ export function createRefineActivities(deps: { pool: pg.Pool; models: ModelBacke
       return Number(rows[0]?.n ?? 0);
     },
   };
+}
+
+/**
+ * The shuffled filter: the judged refinements' verdicts (passed or not) permuted among them,
+ * seeded by the iteration and the refinements, so as many are kept as passed, at random.
+ */
+async function keepShuffled(pool: pg.Pool, campaignId: string, iteration: number): Promise<void> {
+  const { rows } = await pool.query<{ request_id: string; task_id: string; program: string; outcome: string }>(
+    `select f.request_id, f.task_id, f.program, r.outcome from refinements f join sandbox_results r on r.batch_id = f.batch_id and r.idx = f.idx
+     where f.campaign_id = $1 and f.iteration = $2 order by f.request_id`,
+    [campaignId, iteration],
+  );
+  const judged = rows.filter((r) => r.outcome !== 'infra_error');
+  const rng = new SeededRandom('ilf-shuffled-filter', iteration, judged.map((r) => [r.task_id, r.program]));
+  const verdicts = shuffled(judged.map((r) => r.outcome === 'passed'), rng);
+  const kept = judged.filter((_, i) => verdicts[i]).map((r) => r.request_id);
+  await pool.query(
+    `update refinements set kept = request_id = any($3::text[]) where campaign_id = $1 and iteration = $2 and batch_id is not null`,
+    [campaignId, iteration, kept],
+  );
 }
