@@ -62,7 +62,7 @@ export const ILF_TEACHER: Partial<TeacherRecipe> = { roles: ['feedback', 'refine
  * pretrain/train task rendered twice as often as the four-role recipe does. Measured on 174
  * held-out programs (scripts/teacher-quality.ts --recipe rlaif --repeats 6): AUC 0.81 (the
  * four-role teacher's Python judge: 0.53; this recipe at 700 steps: 0.60, still near chance),
- * about 16 minutes of training on one shared thread.
+ * about 16 minutes of training on one shared thread. 4000 steps: AUC 0.79 on the same programs.
  */
 export const RLAIF_TEACHER: Partial<TeacherRecipe> = { roles: ['judge'], languages: ['python'], repeats: 16, steps: 2000 };
 
