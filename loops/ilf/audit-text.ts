@@ -62,7 +62,7 @@ export function formatCampaignHeader(a: CampaignAudit): string[] {
   const lines = campaignLines(c);
   lines.push(
     `models       ${models.join('; ') || '-'}`,
-    `config       ${cfg.iterations ?? '?'} iterations; feedback ${cfg.feedbackSource ?? '-'}; refiner ${cfg.refinerKind ?? '-'}${cfg.refinerTrained ? ' (trained first)' : ''}; ` +
+    `config       ${cfg.iterations ?? '?'} iterations; feedback ${cfg.feedbackSource ?? '-'}; refiner ${cfg.refinerKind ?? '-'}${cfg.refinerTrained ? ' (trained first)' : ''}${cfg.refinerControl ? ` (${cfg.refinerControl}: a no-feedback control)` : ''}; ` +
       `trainer ${cfg.trainer ? `${cfg.trainer.kind}${cfg.trainer.simulated ? ' (SIMULATED)' : ''}` : '-'}; ` +
       `samples/task train ${cfg.trainSamplesPerTask ?? '-'}, eval ${cfg.evalSamplesPerTask ?? '-'}; pass@${cfg.ks.join(',') || '-'}`,
   );

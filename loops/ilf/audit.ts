@@ -52,6 +52,8 @@ export interface CampaignConfigSummary {
   feedbackSource: string | null;
   refinerKind: string | null;
   refinerTrained: boolean;
+  /** the refiner's options that make a no-feedback control, when set (e.g. "feedback shuffled, filter shuffled") */
+  refinerControl: string | null;
   trainer: { kind: string; simulated: boolean } | null;
   trainSamplesPerTask: number | null;
   evalSamplesPerTask: number | null;
@@ -135,6 +137,7 @@ function summarizeConfig(raw: unknown): CampaignConfigSummary {
     feedbackSource: str(obj(c.feedback).source),
     refinerKind: str(obj(c.refiner).kind),
     refinerTrained: obj(c.refiner).train === true,
+    refinerControl: refinerControl(obj(c.refiner)),
     trainer: trainerKind === null ? null : { kind: trainerKind, simulated: trainerKind === 'simulated' },
     trainSamplesPerTask: num(train.n),
     evalSamplesPerTask: num(evalSampling.n),
@@ -403,4 +406,10 @@ export async function listFeedbackExamples(pool: Queryable, campaignId: string, 
     refinement: r.refinement,
     kept: r.kept,
   }));
+}
+
+/** The refiner's non-default feedback and filter (what a no-feedback control changes), or null. */
+function refinerControl(refiner: Record<string, unknown>): string | null {
+  const parts = [refiner.feedback && refiner.feedback !== 'given' ? `feedback ${String(refiner.feedback)}` : null, refiner.filter && refiner.filter !== 'tests' ? `filter ${String(refiner.filter)}` : null].filter(Boolean);
+  return parts.length ? parts.join(', ') : null;
 }

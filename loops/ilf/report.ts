@@ -57,7 +57,7 @@ function summary(a: CampaignAudit): SafeHtml {
 <dt>workflow id</dt><dd><code>${c.workflowId}</code></dd>
 ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>models</dt><dd>${models.length ? models : '-'}</dd>
-<dt>loop</dt><dd>${cfg.iterations ?? '?'} iterations; feedback from ${cfg.feedbackSource ?? '-'}; refiner ${cfg.refinerKind ?? '-'}${cfg.refinerTrained ? ' (trained first)' : ''}; trainer ${trainer}</dd>
+<dt>loop</dt><dd>${cfg.iterations ?? '?'} iterations; feedback from ${cfg.feedbackSource ?? '-'}; refiner ${cfg.refinerKind ?? '-'}${cfg.refinerTrained ? ' (trained first)' : ''}${cfg.refinerControl ? ` (${cfg.refinerControl}: a no-feedback control)` : ''}; trainer ${trainer}</dd>
 <dt>sampling</dt><dd>${cfg.trainSamplesPerTask ?? '-'} per MBPP_Train task, ${cfg.evalSamplesPerTask ?? '-'} per MBPP_Test task; pass@${cfg.ks.join(', pass@') || '-'}</dd>
 <dt>splits</dt><dd>${Object.entries(cfg.splits).map(([s, [lo, hi]]) => `${s} ${lo}-${hi}`).join(', ') || '-'}${cfg.maxTrainTasks ? `; first ${cfg.maxTrainTasks} train tasks` : ''}${cfg.maxTestTasks ? `; first ${cfg.maxTestTasks} test tasks` : ''}</dd>
 ${a.refinerTraining ? html`<dt>refiner training</dt><dd>${trainingCell(a.refinerTraining)}</dd>` : ''}

@@ -126,6 +126,10 @@ describe('ILF dry-run campaign', () => {
         [id],
       );
       kept[filter] = { kept: Number(row!.kept), passed: Number(row!.passed), judged: Number(row!.judged), keptPassing: Number(row!.kept_passing) };
+      // the audit says when the filter was not ILF's
+      const header = formatAudit(await withPool(inject('databaseUrl'), (pool) => loadCampaignAudit(pool, id)));
+      if (filter === 'tests') expect(header).not.toContain('no-feedback control');
+      else expect(header).toContain(`refiner model (filter ${filter}: a no-feedback control)`);
     }
     expect(kept.tests!.kept).toBe(kept.tests!.passed);
     expect(kept.none!.kept).toBe(kept.none!.judged);
