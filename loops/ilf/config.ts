@@ -124,7 +124,7 @@ export const ilfCampaignConfigSchema = z
         /**
          * given: each failing program is refined with its own feedback. shuffled: the NO-FEEDBACK
          * CONTROL for the language feedback, each with the feedback another task's failing
-         * program got this iteration (seeded by the campaign and iteration, so a control
+         * program got this iteration (seeded by the iteration and its feedback, so a control
          * repeats): the same texts reach the refiner, but they say nothing about the program.
          */
         feedback: z.enum(['given', 'shuffled']).default('given'),
