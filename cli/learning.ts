@@ -32,16 +32,17 @@ type Raw = Record<string, unknown>;
 /**
  * Each loop's no-feedback control, declared as a change to its config: the same campaign, the
  * same models, data and steps, with the feedback joined to nothing it describes.
- *   ILF: its feedback is of two kinds, the language feedback the refiner reads and the tests that
- *   filter the refinements, and the control makes both uninformative: each program is refined
- *   with another task's feedback, and the tests' verdicts are shuffled among the refinements (as
- *   many are kept as pass, so the fine-tune is as large as the real one). With only one of the
- *   two, the other still carries the gain.
+ *   ILF: its feedback is the tests' verdicts, twice (which programs get refined, which
+ *   refinements are kept), and the language feedback the refiner reads; the control makes all
+ *   three uninformative: as many programs get feedback as failed, chosen by the verdicts shuffled
+ *   among them; each is refined with another task's feedback; and the verdicts are shuffled among
+ *   the refinements (as many are kept as pass, so the fine-tune is as large as the real one).
+ *   With any one of them left, the control still learns from the tests.
  *   The RL loops: the rewards are shuffled among the rollouts of each prompt (their advantage
  *   estimator, RLOO, compares a rollout with its own group: each group keeps its rewards).
  */
 export const NO_FEEDBACK_CONTROL: Record<LearningLoop, Raw> = {
-  ilf: { refiner: { feedback: 'shuffled', filter: 'shuffled' } },
+  ilf: { feedback: { programs: 'shuffled' }, refiner: { feedback: 'shuffled', filter: 'shuffled' } },
   rlaif: { policyUpdate: { rewards: 'shuffled' } },
   rlcf: { policyUpdate: { rewards: 'shuffled' } },
   crlhf: { policyUpdate: { rewards: 'shuffled' } },
@@ -210,7 +211,7 @@ export async function runLearningPair(client: Client, databaseUrl: string, loop:
   const pct = (p: number | null) => (p === null ? '-' : `${(100 * p).toFixed(1)}%`);
   const one = async (control: boolean): Promise<LearningCurve> => {
     const campaignId = `${loop}-learning-s${o.seed}${control ? '-control' : ''}-${o.stamp}`;
-    o.log(`${loop.toUpperCase()} seed ${o.seed}${control ? ', CONTROL (rewards made uninformative)' : ''}: campaign ${campaignId}${o.reduced ? ' (reduced)' : ''}`);
+    o.log(`${loop.toUpperCase()} seed ${o.seed}${control ? ', CONTROL (feedback made uninformative)' : ''}: campaign ${campaignId}${o.reduced ? ' (reduced)' : ''}`);
     const curve = await runLearningCampaign(client, loop, campaignId, { seed: o.seed, control, reduced: o.reduced, models: o.models, patch: o.patch }, linesTo(o.progress ?? process.stderr));
     if (curve.status !== 'completed') throw new Error(`${campaignId} ended ${curve.status}`);
     const audit = await withPool(databaseUrl, (pool) => loopNamed(loop).audit.load(pool, campaignId, {}));

@@ -52,7 +52,7 @@ export interface CampaignConfigSummary {
   feedbackSource: string | null;
   refinerKind: string | null;
   refinerTrained: boolean;
-  /** the refiner's options that make a no-feedback control, when set (e.g. "feedback shuffled, filter shuffled") */
+  /** the options that make a no-feedback control, when set (e.g. "programs shuffled, feedback shuffled, filter shuffled") */
   refinerControl: string | null;
   trainer: { kind: string; simulated: boolean } | null;
   trainSamplesPerTask: number | null;
@@ -137,7 +137,7 @@ function summarizeConfig(raw: unknown): CampaignConfigSummary {
     feedbackSource: str(obj(c.feedback).source),
     refinerKind: str(obj(c.refiner).kind),
     refinerTrained: obj(c.refiner).train === true,
-    refinerControl: refinerControl(obj(c.refiner)),
+    refinerControl: refinerControl(obj(c.feedback), obj(c.refiner)),
     trainer: trainerKind === null ? null : { kind: trainerKind, simulated: trainerKind === 'simulated' },
     trainSamplesPerTask: num(train.n),
     evalSamplesPerTask: num(evalSampling.n),
@@ -408,8 +408,12 @@ export async function listFeedbackExamples(pool: Queryable, campaignId: string, 
   }));
 }
 
-/** The refiner's non-default feedback and filter (what a no-feedback control changes), or null. */
-function refinerControl(refiner: Record<string, unknown>): string | null {
-  const parts = [refiner.feedback && refiner.feedback !== 'given' ? `feedback ${String(refiner.feedback)}` : null, refiner.filter && refiner.filter !== 'tests' ? `filter ${String(refiner.filter)}` : null].filter(Boolean);
+/** The non-default choice of programs, feedback and filter (what a no-feedback control changes), or null. */
+function refinerControl(feedback: Record<string, unknown>, refiner: Record<string, unknown>): string | null {
+  const parts = [
+    feedback.programs && feedback.programs !== 'failing' ? `programs ${String(feedback.programs)}` : null,
+    refiner.feedback && refiner.feedback !== 'given' ? `feedback ${String(refiner.feedback)}` : null,
+    refiner.filter && refiner.filter !== 'tests' ? `filter ${String(refiner.filter)}` : null,
+  ].filter(Boolean);
   return parts.length ? parts.join(', ') : null;
 }

@@ -105,6 +105,13 @@ export const ilfCampaignConfigSchema = z
           })
           .strict()
           .optional(),
+        /**
+         * failing: feedback on each program that failed its tests (ILF). shuffled: the NO-FEEDBACK
+         * CONTROL for the tests' first verdicts: feedback on as many programs as failed, chosen by
+         * the verdicts permuted among the iteration's judged programs (seeded by the iteration and
+         * its programs, so a control repeats), so which programs get refined says nothing.
+         */
+        programs: z.enum(['failing', 'shuffled']).default('failing'),
       })
       .strict(),
     refiner: z

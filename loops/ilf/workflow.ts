@@ -145,7 +145,13 @@ export async function ilfIterationWorkflow(input: IlfIterationInput): Promise<Il
 
   // 3. Feedback on the failing programs.
   await it.enter('feedback');
-  const fb = await ilf.feedback.openFeedbackRequests({ campaignId: c, iteration: k, source: config.feedback.source, feedbackModel: config.models.feedback });
+  const fb = await ilf.feedback.openFeedbackRequests({
+    campaignId: c,
+    iteration: k,
+    source: config.feedback.source,
+    feedbackModel: config.models.feedback,
+    ...(config.feedback.programs === 'shuffled' ? { programs: 'shuffled' as const } : {}),
+  });
   for (const r of fb.open) openRequests.set(r.requestId, r.taskId);
   requestsRegistered = true;
   if (config.feedback.source === 'human' && fb.open.length > 0) {

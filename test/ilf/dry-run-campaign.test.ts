@@ -141,6 +141,35 @@ describe('ILF dry-run campaign', () => {
     expect(s.keptPassing, JSON.stringify(s)).toBeLessThan(s.kept);
   });
 
+  it('feedback.programs shuffled (the control) asks feedback on as many programs as failed, passing ones among them', async () => {
+    const id = campaignId('programs-shuffled');
+    const config = exampleConfig('ilf-dry-run.yaml', ctx.queues, {
+      dataset: { maxTrainTasks: 20, maxTestTasks: 3 },
+      sampling: { train: { n: 2 }, eval: { n: 1, ks: [1] } },
+      models: { policy: { backend: 'simulated', seed: 7 }, refiner: { backend: 'simulated', seed: 8 } },
+      feedback: { source: 'dataset', programs: 'shuffled' },
+      refiner: { kind: 'model' },
+      iterations: 1,
+    });
+    const result = await ctx.client.workflow.execute(ilfCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    const [row] = await query<{ failed: string; requested: string; requested_passing: string }>(
+      `select (select count(*) from sandbox_items i join sandbox_results r using (batch_id, idx) join sandbox_batches b on b.id = i.batch_id
+               where b.owner = $2 and r.outcome not in ('passed', 'infra_error')) as failed,
+              count(*) as requested,
+              count(*) filter (where r.outcome = 'passed') as requested_passing
+       from feedback_requests q join sandbox_items i on i.generation_id = q.generation_id join sandbox_results r using (batch_id, idx)
+       where q.campaign_id = $1 and q.iteration = 1`,
+      [id, ilfIds.trainSamples(id, 1)],
+    );
+    const n = { failed: Number(row!.failed), requested: Number(row!.requested), requestedPassing: Number(row!.requested_passing) };
+    expect(n.failed, JSON.stringify(n)).toBeGreaterThan(0);
+    expect(n.requested, JSON.stringify(n)).toBe(n.failed);
+    expect(n.requestedPassing, JSON.stringify(n)).toBeGreaterThan(0);
+    const header = formatAudit(await withPool(inject('databaseUrl'), (pool) => loadCampaignAudit(pool, id)));
+    expect(header).toContain('refiner model (programs shuffled: a no-feedback control)');
+  });
+
   it('rejects an invalid config naming every bad field', async () => {
     expect(() => exampleConfig('ilf-dry-run.yaml', ctx.queues, { iterations: 0, sampling: { eval: { n: 5, ks: [1, 10] } }, feedback: { source: 'llm' } })).toThrow(
       /iterations:[\s\S]*sampling\.eval\.ks: pass@10 needs sampling\.eval\.n >= 10[\s\S]*models\.feedback: required/,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { familySplit, feedbackFor, registeredFamily, renderProgram, type FamilyTask } from '../../activities/datasets/synthetic';
 import { ILF_TEACHER, programFollowingFeedback, teacherPlan, type TeacherRow } from '../../cli/teacher';
+import { programsForFeedback } from '../../loops/ilf/activities/feedback-activities';
 import { shuffledFeedback } from '../../loops/ilf/activities/refine';
 import { parseIlfCampaignConfig } from '../../loops/ilf/config';
 
@@ -72,5 +73,28 @@ describe('ILF: the shuffled-feedback control', () => {
     const base = { algorithm: 'ilf', dataset: { name: 'mbpp' }, models: { policy: { backend: 'simulated' } }, trainer: { kind: 'simulated' }, feedback: { source: 'dataset' }, iterations: 1 };
     expect(() => parseIlfCampaignConfig({ ...base, refiner: { kind: 'dataset', feedback: 'shuffled' } })).toThrow(/refiner\.feedback/);
     expect(parseIlfCampaignConfig({ ...base, refiner: { kind: 'dataset' } }).refiner.feedback).toBe('given');
+  });
+});
+
+describe('ILF: the shuffled choice of programs that get feedback', () => {
+  const judged = Array.from({ length: 40 }, (_, i) => ({ generationId: String(i + 1), taskId: `T${i % 13}`, program: `p${i}`, passed: i % 4 === 0 }));
+
+  it('chooses the failing programs, or as many as failed whichever they are, the same on every retry', () => {
+    const failing = programsForFeedback(judged, 1);
+    expect(failing.every((g) => !g.passed)).toBe(true);
+    expect(failing).toHaveLength(30);
+    const draws = [1, 2, 3].map((k) => programsForFeedback(judged, k, 'shuffled'));
+    for (const d of draws) expect(d).toHaveLength(30);
+    expect(programsForFeedback(judged, 1, 'shuffled')).toEqual(draws[0]);
+    // some passing programs are chosen, and the draw differs between iterations
+    expect(draws.some((d) => d.some((g) => g.passed))).toBe(true);
+    expect(new Set(draws.map((d) => d.map((g) => g.generationId).join())).size).toBeGreaterThan(1);
+  });
+
+  it('is a feedback option with ILF as its default', () => {
+    const base = { algorithm: 'ilf', dataset: { name: 'mbpp' }, models: { policy: { backend: 'simulated' } }, trainer: { kind: 'simulated' }, refiner: { kind: 'dataset' }, iterations: 1 };
+    expect(parseIlfCampaignConfig({ ...base, feedback: { source: 'dataset' } }).feedback.programs).toBe('failing');
+    expect(parseIlfCampaignConfig({ ...base, feedback: { source: 'dataset', programs: 'shuffled' } }).feedback.programs).toBe('shuffled');
+    expect(() => parseIlfCampaignConfig({ ...base, feedback: { source: 'dataset', programs: 'passing' } })).toThrow(/feedback\.programs/);
   });
 });

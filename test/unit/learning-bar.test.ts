@@ -51,7 +51,11 @@ describe('the learning bar', () => {
   });
 
   it('controls are config changes merged into the campaign', () => {
-    expect(mergeConfig({ refiner: { kind: 'model', train: true }, iterations: 2 }, NO_FEEDBACK_CONTROL.ilf)).toEqual({ refiner: { kind: 'model', train: true, feedback: 'shuffled', filter: 'shuffled' }, iterations: 2 });
+    expect(mergeConfig({ feedback: { source: 'llm' }, refiner: { kind: 'model', train: true }, iterations: 2 }, NO_FEEDBACK_CONTROL.ilf)).toEqual({
+      feedback: { source: 'llm', programs: 'shuffled' },
+      refiner: { kind: 'model', train: true, feedback: 'shuffled', filter: 'shuffled' },
+      iterations: 2,
+    });
     expect(mergeConfig({ policyUpdate: { baseModel: 'm', hyperparameters: { kl_coef: 0.1 } } }, NO_FEEDBACK_CONTROL.rlcf)).toEqual({ policyUpdate: { baseModel: 'm', hyperparameters: { kl_coef: 0.1 }, rewards: 'shuffled' } });
   });
 });

@@ -8,11 +8,13 @@ import { loadIlfAnnotations } from '../../../activities/datasets/ilf';
 import { ilfTasks } from './tasks';
 import type { ModelBackendCache } from '../../../activities/models/index';
 import { feedbackPrompt, PROMPTS_VERSION } from '../../../activities/models/prompts';
-import { failingGenerations } from '../../../activities/store/sample-outcomes';
+import { judgedGenerations, type JudgedGeneration } from '../../../activities/store/sample-outcomes';
+import { SeededRandom, shuffled } from '../../../activities/simulation/seeded-random';
 
 /**
- * Feedback on failing programs. Every failing program gets a request row; where the feedback
- * comes from is the campaign's choice:
+ * Feedback on failing programs. Every failing program (or, in the no-feedback control, every
+ * program the shuffled verdicts choose) gets a request row; where the feedback comes from is the
+ * campaign's choice:
  *  - dataset: the human feedback released with the ILF paper, by task;
  *  - llm: a model with the feedback prompt (an empty answer is recorded as unanswerable);
  *  - human: requests stay open for people (`feedloop feedback list|submit`).
@@ -22,6 +24,8 @@ export interface OpenFeedbackRequestsInput {
   iteration: number;
   source: 'dataset' | 'llm' | 'human';
   feedbackModel?: ModelBackendConfig;
+  /** shuffled: the programs that get feedback are chosen by the tests' verdicts permuted (the no-feedback control) */
+  programs?: 'failing' | 'shuffled';
 }
 
 export interface OpenFeedbackRequestsOutput {
@@ -33,6 +37,18 @@ export interface OpenFeedbackRequestsOutput {
 }
 
 const requestIdFor = (taskId: string, generationId: string) => `task-${taskId}-gen-${generationId}`;
+
+/**
+ * The programs that get feedback: those that failed their tests (ILF), or, for the no-feedback
+ * control, as many as failed, chosen by the verdicts permuted among all the judged programs
+ * (seeded by the iteration and the programs, so a retry and a rerun choose the same).
+ */
+export function programsForFeedback(judged: readonly JudgedGeneration[], iteration: number, programs: 'failing' | 'shuffled' = 'failing'): JudgedGeneration[] {
+  if (programs === 'failing') return judged.filter((g) => !g.passed);
+  const rng = new SeededRandom('ilf-shuffled-programs', iteration, judged.map((g) => [g.taskId, g.program]));
+  const verdicts = shuffled(judged.map((g) => g.passed), rng);
+  return judged.filter((_, i) => !verdicts[i]);
+}
 
 export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   async function insertFeedback(c: string, k: number, requestId: string, source: string, text: string, author: string | null, meta: object) {
@@ -50,13 +66,13 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
   return {
     async openFeedbackRequests(input: OpenFeedbackRequestsInput): Promise<OpenFeedbackRequestsOutput> {
       const { campaignId: c, iteration: k, source } = input;
-      const failing = await failingGenerations(deps.pool, ilfIds.trainSamples(c, k));
+      const chosen = programsForFeedback(await judgedGenerations(deps.pool, ilfIds.trainSamples(c, k)), k, input.programs);
       await deps.pool.query(
         `insert into feedback_requests (campaign_id, iteration, request_id, generation_id, task_id, source)
          select $1, $2, t.request_id, t.generation_id, t.task_id, $3
          from jsonb_to_recordset($4::jsonb) as t(request_id text, generation_id bigint, task_id text)
          on conflict do nothing`,
-        [c, k, source, JSON.stringify(failing.map((f) => ({ request_id: requestIdFor(f.taskId, f.generationId), generation_id: f.generationId, task_id: f.taskId })))],
+        [c, k, source, JSON.stringify(chosen.map((f) => ({ request_id: requestIdFor(f.taskId, f.generationId), generation_id: f.generationId, task_id: f.taskId })))],
       );
       // Only requests still open are worked on: a retried activity resumes where it stopped.
       const { rows: open } = await deps.pool.query<{ request_id: string; task_id: string; generation_id: string }>(
@@ -78,7 +94,7 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
         if (!input.feedbackModel) throw ApplicationFailure.nonRetryable('feedback.source "llm" needs models.feedback', 'InvalidConfig');
         const backend = deps.models.get(input.feedbackModel);
         const tasks = await ilfTasks(deps.pool, c, k); // MBPP's, or the campaign's dataset file's
-        const programs = new Map(failing.map((f) => [f.generationId, f.program]));
+        const programs = new Map(chosen.map((f) => [f.generationId, f.program]));
         try {
           let done = 0;
           for (const r of open) {
@@ -108,7 +124,7 @@ export function createFeedbackActivities(deps: { pool: pg.Pool; models: ModelBac
       const by = Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)]));
       const stillOpen = source === 'human' ? open.map((r) => ({ requestId: r.request_id, taskId: r.task_id })) : [];
       return {
-        requested: failing.length,
+        requested: chosen.length,
         received: by.answered ?? 0,
         unanswerable: by.unanswerable ?? 0,
         open: stillOpen,
