@@ -37,7 +37,7 @@ type Raw = Record<string, unknown>;
  *   three uninformative: as many programs get feedback as failed, chosen by the verdicts shuffled
  *   among them; each is refined with another task's feedback; and the verdicts are shuffled among
  *   the refinements (as many are kept as pass, so the fine-tune is as large as the real one).
- *   With any one of them left, the control still learns from the tests.
+ *   With any one of the three left informative, the control learns from it.
  *   The RL loops: the rewards are shuffled among the rollouts of each prompt (their advantage
  *   estimator, RLOO, compares a rollout with its own group: each group keeps its rewards).
  */
