@@ -10,12 +10,14 @@ export type Reward = { status: 'scored'; value: number } | { status: 'unscorable
  * (activities/rewards/reward-table.ts), which the one policy update trains on:
  * - reward-model: a reward model trained on AI or human feedback scores each (prompt, program)
  *   (RLAIF's scoreRollouts); a non-finite score is unscorable;
+ * - ai-feedback: the judge's own score of each rollout (RLAIF with `reward: ai-feedback`: the
+ *   mean P(Yes) over the questions asked, no reward model between); no answer is unscorable;
  * - compiler-feedback: RLCF's grounding function (compiles, static checks, tests, and a
  *   discriminator against the reference);
  * - crowd-consensus: cRLHF's consensus of crowd line labels weighted by annotator reliability;
  *   too few labels is unscorable.
  */
-export const REWARD_SOURCES = ['reward-model', 'compiler-feedback', 'crowd-consensus'] as const;
+export const REWARD_SOURCES = ['reward-model', 'ai-feedback', 'compiler-feedback', 'crowd-consensus'] as const;
 export type RewardSourceName = (typeof REWARD_SOURCES)[number];
 
 export interface RewardCounts {

@@ -1,6 +1,6 @@
 import { pct } from '../../audit/report/format';
 import { endText, formatPlacement } from '../../audit/core';
-import type { RlaifCampaignAudit, RlaifIterationAudit } from './audit';
+import { rewardConfigText, rewardModelText, type RlaifCampaignAudit, type RlaifIterationAudit } from './audit';
 import { againstStart, auditText, campaignLines, columnTable, formatRef, formatTrainingJob, simulatedLines, workerVersionLines, type Column } from '../../audit/text';
 
 /** The human form of `feedloop audit` for RLAIF campaigns. */
@@ -11,7 +11,7 @@ const ITERATION_COLUMNS: readonly Column<RlaifIterationAudit>[] = [
   ['status', (it) => it.status],
   ['rollouts', (it) => String(it.rollouts.generated)],
   ['feedback scored/unscorable', (it) => `${it.feedback.scored}/${it.feedback.unscorable}`],
-  ['RM trained', (it) => (it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)')],
+  ['RM trained', (it) => (it.rewards.source === 'ai-feedback' ? 'none (judge)' : it.rewardModel.trainedThisIteration ? (it.rewardModel.job?.weights === 'simulated' ? 'SIMULATED' : (it.rewardModel.job?.weights ?? '-')) : 'no (reused)')],
   ['rewards scored/unscorable', (it) => `${it.rewards.scored}/${it.rewards.unscorable}`],
   ['update rollouts', (it) => (it.policyUpdate ? String(it.policyUpdate.examples) : '-')],
   ['executability', (it) => pct(it.evaluation?.executabilityRate)],
@@ -56,7 +56,7 @@ function formatIteration(it: RlaifIterationAudit, start: RlaifCampaignAudit['sta
       `${fb.judged} judged by ${fb.judge ?? '-'} (rubric ${fb.rubricVersion ?? '-'}): ${fb.scored} scored (logprobs ${fb.byMethod.logprobs}, parsed ${fb.byMethod.parsed}, mixed ${fb.byMethod.mixed}), ` +
         `${fb.unscorable} UNSCORABLE (kept out of training); mean score ${num3(fb.meanScore)}`,
     ),
-    row('reward model', it.rewardModel.trainedThisIteration ? formatTrainingJob(it.rewardModel.job) : `not retrained this iteration; scored with ${it.rewardModel.scoredWith ?? '-'}`),
+    row('reward model', rewardModelText(it, formatTrainingJob)),
     row('rewards', `${it.rewards.scored} scored, ${it.rewards.unscorable} unscorable (kept out of the update); mean reward ${num3(it.rewards.meanReward)}`),
     ...(it.rewards.placement ? [row('scored', formatPlacement(it.rewards.placement)!)] : []),
     row('policy update', formatTrainingJob(it.policyUpdate)),
@@ -89,10 +89,10 @@ export function formatRlaifAudit(a: RlaifCampaignAudit): string {
     `models       policy ${cfg.models.policy?.label ?? '-'}; AI feedback ${cfg.models.feedback?.label ?? '-'}`,
     cfg.dataset !== 'apibench'
       ? `config       ${cfg.iterations ?? '?'} iterations; dataset ${cfg.dataset} (rollouts x ${cfg.rolloutSamplesPerQuestion ?? '-'} per task, held-out pass@k); feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
-        `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`
+        `${rewardConfigText(cfg)}; trainer ${cfg.trainerCommand.join(' ') || '-'}`
       : `config       ${cfg.iterations ?? '?'} iterations; APIBench ${cfg.hubs.join(', ')} (held-out training share ${cfg.heldOutFraction ?? '-'}); ` +
       `${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'}; feedback ${cfg.feedbackQuestions.join('/')} (${cfg.feedbackScoring ?? '-'}); ` +
-      `reward model retrained every ${cfg.rewardModelRetrainEvery ? `${cfg.rewardModelRetrainEvery} iterations` : 'never after iteration 1'}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
+      `${rewardConfigText(cfg)}; trainer ${cfg.trainerCommand.join(' ') || '-'}`,
   ];
   header.push(...simulatedLines(c, 'parts', 'real LLMs or real training'));
   const s = a.start?.evaluation;

@@ -51,8 +51,22 @@ export interface RlaifConfigSummary {
   maxEvalQuestionsPerHub: number | null;
   feedbackQuestions: string[];
   feedbackScoring: string | null;
+  /** what the rewards are: a reward model's scores, or the judge's own (`reward: ai-feedback`) */
+  reward: string;
   rewardModelRetrainEvery: number | null;
   trainerCommand: string[];
+}
+
+/** The config's line on what the rewards are. */
+export function rewardConfigText(cfg: Pick<RlaifConfigSummary, 'reward' | 'rewardModelRetrainEvery'>): string {
+  if (cfg.reward === 'ai-feedback') return "rewards: the judge's scores (no reward model)";
+  return `reward model on iteration 1${cfg.rewardModelRetrainEvery ? `, then every ${cfg.rewardModelRetrainEvery} iterations` : ' only'}`;
+}
+
+/** One iteration's reward model: trained (its job), reused, or none (the judge's scores were the rewards). */
+export function rewardModelText(it: RlaifIterationAudit, job: (j: TrainingJobAudit | null) => string): string {
+  if (it.rewards.source === 'ai-feedback') return `none: the judge's scores are the rewards (${it.rewardModel.scoredWith ?? '-'})`;
+  return it.rewardModel.trainedThisIteration ? job(it.rewardModel.job) : `not retrained this iteration; scored with ${it.rewardModel.scoredWith ?? '-'}`;
 }
 
 export interface EvaluationMetricsAudit {
@@ -89,7 +103,7 @@ export interface RlaifIterationAudit extends IterationHead {
   };
   rewardModel: { trainedThisIteration: boolean; job: TrainingJobAudit | null; scoredWith: string | null };
   /** where the reward model scored (its host, or a fallback host) and by which worker; absent when not host-routed */
-  rewards: { scored: number; unscorable: number; meanReward: number | null; placement?: Record<string, StepPlacement> };
+  rewards: { scored: number; unscorable: number; meanReward: number | null; source: string | null; placement?: Record<string, StepPlacement> };
   policyUpdate: TrainingJobAudit | null;
   evaluation: EvaluationMetricsAudit | null;
   history: { iteration: ExecutionRef; evaluation: ExecutionRef | null; rollouts: ExecutionRef | null };
@@ -127,6 +141,7 @@ function summarizeConfig(raw: unknown): RlaifConfigSummary {
     maxEvalQuestionsPerHub: num(dataset.maxEvalQuestionsPerHub),
     feedbackQuestions: strings(feedback.questions),
     feedbackScoring: str(feedback.scoring),
+    reward: str(c.reward) ?? 'reward-model',
     rewardModelRetrainEvery: num(obj(c.rewardModel).retrainEvery),
     trainerCommand: strings(obj(c.trainer).command),
   };
@@ -201,10 +216,10 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
     [campaignId, ks],
   );
   const feedbackRuns = await rows<{ iteration: number; judge: unknown; rubric: unknown }>(db, 'select iteration, judge, rubric from ai_feedback_runs where campaign_id = $1 and iteration = any($2)', [campaignId, ks]);
-  const rewards = await rows<{ iteration: number; scored: string; unscorable: string; mean: number | null; models: string[] }>(
+  const rewards = await rows<{ iteration: number; scored: string; unscorable: string; mean: number | null; models: string[]; sources: string[] }>(
     db,
     `select iteration, count(*) filter (where status = 'scored') as scored, count(*) filter (where status = 'unscorable') as unscorable,
-            (avg(reward::numeric) filter (where status = 'scored'))::float8 as mean, array_agg(distinct reward_model) as models
+            (avg(reward::numeric) filter (where status = 'scored'))::float8 as mean, array_agg(distinct reward_model) as models, array_agg(distinct source) as sources
      from rollout_rewards where campaign_id = $1 and iteration = any($2) group by iteration`,
     [campaignId, ks],
   );
@@ -239,7 +254,7 @@ async function readAudit(db: Queryable, campaignId: string, opts: { iteration?: 
       rewardModel: { trainedThisIteration: rmJob !== undefined, job: rmJob ? trainingJobAudit(rmJob) : null, scoredWith: rw?.models?.[0] ?? null },
       rewards: (() => {
         const placement = runById.get(rlaifIds.rollouts(campaignId, k))?.placement;
-        return { scored: Number(rw?.scored ?? 0), unscorable: Number(rw?.unscorable ?? 0), meanReward: rw?.mean ?? null, ...(placement ? { placement } : {}) };
+        return { scored: Number(rw?.scored ?? 0), unscorable: Number(rw?.unscorable ?? 0), meanReward: rw?.mean ?? null, source: rw?.sources?.[0] ?? null, ...(placement ? { placement } : {}) };
       })(),
       policyUpdate: updateJob ? trainingJobAudit(updateJob) : null,
       evaluation: evalRun ? evaluationAudit(evalRun) : null,

@@ -36,7 +36,7 @@ export const rlaifChaos: ChaosLoop<RlaifCampaignConfig> = {
     const steps = config.trainer.hyperparameters.totalSteps as number | undefined;
     const expected: Array<{ id: string; steps: number | undefined }> = [];
     for (let k = 1; k <= config.iterations; k++) {
-      if (trainsRewardModel(k, config.rewardModel.retrainEvery)) expected.push({ id: `${campaignId}/iteration-${k}/reward-model`, steps });
+      if (config.rewardModel && trainsRewardModel(k, config.rewardModel.retrainEvery)) expected.push({ id: `${campaignId}/iteration-${k}/reward-model`, steps });
       expected.push({ id: `${campaignId}/iteration-${k}/policy-update`, steps });
     }
     problems.push(...(await jobProblems(pool, campaignId, expected)));
@@ -45,7 +45,7 @@ export const rlaifChaos: ChaosLoop<RlaifCampaignConfig> = {
   ledgers(blobs, config) {
     const out: Array<{ job: string; file: string }> = [];
     for (let k = 1; k <= config.iterations; k++) {
-      if (trainsRewardModel(k, config.rewardModel.retrainEvery)) out.push({ job: `iteration ${k} reward model`, file: path.join(blobs, `iteration-${k}`, 'reward-model', 'ledger.jsonl') });
+      if (config.rewardModel && trainsRewardModel(k, config.rewardModel.retrainEvery)) out.push({ job: `iteration ${k} reward model`, file: path.join(blobs, `iteration-${k}`, 'reward-model', 'ledger.jsonl') });
       out.push({ job: `iteration ${k} policy update`, file: path.join(blobs, `iteration-${k}`, 'policy-update', 'ledger.jsonl') });
     }
     return out;

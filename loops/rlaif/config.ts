@@ -12,7 +12,8 @@ import { campaignConfigParser, checkChatJudge, checkGeneratingPolicy, checkPassA
  * Per iteration: rollouts from the policy on training questions -> AI feedback from a larger LLM
  * -> (first iteration, then every `rewardModel.retrainEvery`) reward-model training -> reward
  * scores for the rollouts -> a PPO-style policy update against them -> evaluation on the
- * APIBench eval sets (executability, CodeBLEU, AST match).
+ * APIBench eval sets (executability, CodeBLEU, AST match). With `reward: ai-feedback` the judge's
+ * scores are the rewards and no reward model is trained.
  *
  * The same loop runs on any Python code dataset with tests (`dataset.name`: MBPP, the synthetic
  * family, ...): the judge answers the code rubric about each program, and the evaluation is
@@ -108,6 +109,12 @@ export const rlaifCampaignConfigSchema = z
       .strict()
       .default({ scoring: 'auto', topLogprobs: 5, maxTokens: 4 }),
     trainer: commandTrainerSchema,
+    /**
+     * What the policy update's rewards are: `reward-model` (the paper's): a reward model trained on
+     * the AI feedback scores the rollouts; `ai-feedback`: the judge's score itself (the mean P(Yes)
+     * over the questions asked), with no reward model between (Lee et al. 2023's direct RLAIF).
+     */
+    reward: z.enum(['reward-model', 'ai-feedback']).default('reward-model'),
     rewardModel: z
       .object({
         /** the model the reward model starts from (a local model directory the trainer loads) */
@@ -125,7 +132,8 @@ export const rlaifCampaignConfigSchema = z
           .strict()
           .default({ executionProvider: 'cpu', batchSize: 8, maxLength: 1024 }),
       })
-      .strict(),
+      .strict()
+      .optional(),
     policyUpdate: policyUpdateSchema,
     ...campaignKernelFields,
     /** `targetExecutability`: stop once the evaluation's executability rate reaches it; `patience`: stop after that many iterations without an improvement */
@@ -140,6 +148,8 @@ export const rlaifCampaignConfigSchema = z
       api: 'the AI-feedback prompts are chat messages',
       role: 'a simulated AI-feedback model answers yes/no questions',
     });
+    if (c.reward === 'reward-model' && !c.rewardModel) ctx.addIssue({ code: 'custom', path: ['rewardModel'], message: 'is required when reward is reward-model (or set reward: ai-feedback to reward the judge\'s score directly)' });
+    if (c.reward === 'ai-feedback' && c.rewardModel) ctx.addIssue({ code: 'custom', path: ['rewardModel'], message: 'is not used when reward is ai-feedback (the judge\'s score is the reward): remove it' });
     const questions = c.feedback.questions ?? [];
     if (new Set(questions).size !== questions.length) {
       ctx.addIssue({ code: 'custom', path: ['feedback', 'questions'], message: 'lists a question twice' });

@@ -1,5 +1,5 @@
 import { endText } from '../../audit/core';
-import type { AiFeedbackExample, RlaifCampaignAudit } from './audit';
+import { rewardConfigText, rewardModelText, type AiFeedbackExample, type RlaifCampaignAudit } from './audit';
 import { formatDuration, pct } from '../../audit/report/format';
 import { ref, reportPage, trainingCell, type ReportOptions } from '../../audit/report/shell';
 import { learningSignalSection } from '../../audit/report/learning-signal';
@@ -71,7 +71,7 @@ ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>models</dt><dd>policy: <code>${cfg.models.policy?.label ?? '-'}</code><br>AI feedback: <code>${cfg.models.feedback?.label ?? '-'}</code></dd>
 <dt>data</dt><dd>APIBench ${cfg.hubs.join(', ')}; training questions: TorchHub's training split and a held-out ${cfg.heldOutFraction ?? '-'} share of the HuggingFace and TensorFlow Hub eval sets (never evaluated); ${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'} per iteration; ${cfg.evalSamplesPerQuestion ?? '-'} answer(s) per eval question${cfg.maxEvalQuestionsPerHub ? `, first ${cfg.maxEvalQuestionsPerHub} per hub` : ''}</dd>
 <dt>AI feedback</dt><dd>questions ${cfg.feedbackQuestions.join(', ')}; scoring ${cfg.feedbackScoring ?? '-'}</dd>
-<dt>training</dt><dd>reward model on iteration 1${cfg.rewardModelRetrainEvery ? `, then every ${cfg.rewardModelRetrainEvery} iterations` : ' only'}; trainer <code>${cfg.trainerCommand.join(' ')}</code></dd>
+<dt>training</dt><dd>${rewardConfigText(cfg)}; trainer <code>${cfg.trainerCommand.join(' ')}</code></dd>
 <dt>executability</dt><dd>the program compiles (CPython <code>compile</code>) and resolves against the API database (imports, the API call and its argument names). Whether it runs: <strong>${a.iterations.find((it) => it.evaluation)?.evaluation?.runs.note ?? 'not measured (no evaluation yet)'}</strong></dd>
 <dt>start (iteration 0)</dt><dd>${a.start ? html`the starting policy <code>${a.start.evaluation.policy.label}</code>: executability ${pct(a.start.evaluation.executabilityRate)}, AST accuracy ${pct(a.start.evaluation.astAccuracy)}` : 'not evaluated'}</dd>
 </dl>`;
@@ -84,7 +84,7 @@ function auditTable(a: RlaifCampaignAudit): SafeHtml {
 <td class="num">${it.iteration}</td><td>${it.status}<br><small>phase ${it.phase}</small></td><td><code>${it.policy.label}</code></td>
 <td class="num">${it.rollouts.generated}</td>
 <td class="num">${it.feedback.scored} / ${it.feedback.unscorable}<br><small>logprobs ${it.feedback.byMethod.logprobs}, parsed ${it.feedback.byMethod.parsed}; mean ${num3(it.feedback.meanScore)}</small></td>
-<td>${it.rewardModel.trainedThisIteration ? trainingCell(it.rewardModel.job) : html`not retrained; scored with <code>${it.rewardModel.scoredWith ?? '-'}</code>`}</td>
+<td>${it.rewardModel.trainedThisIteration ? trainingCell(it.rewardModel.job) : rewardModelText(it, () => '')}</td>
 <td class="num">${it.rewards.scored} / ${it.rewards.unscorable}<br><small>mean ${num3(it.rewards.meanReward)}</small></td>
 <td>${trainingCell(it.policyUpdate)}</td>
 <td class="num">${pct(ev?.executabilityRate)}<br><small>compiles ${pct(ev?.compileRate)}</small></td><td class="num">${num3(ev?.codebleu ?? null)}</td>

@@ -14,6 +14,7 @@ import { IterationSkeleton } from '../../workflows/iteration';
 import { updateAndEvaluate } from '../../workflows/update-and-evaluate';
 import { modelPlacement, onCheckpointHost } from '../../workflows/routing';
 import type { EvaluationInput, EvaluationSummary } from '../../common/evaluation';
+import type { RewardCounts } from '../../common/rewards';
 import type { RlaifCampaignConfig, RlaifCodeDataset } from './config';
 import {
   rlaifIds,
@@ -31,6 +32,7 @@ import {
  * RLAIF (Dutta et al. 2024) on the loop kernel. One iteration, as its own workflow:
  *   generate rollouts -> AI feedback -> reward model (iteration 1, then every retrainEvery)
  *   -> reward scores -> policy update -> evaluate (APIBench: executability, CodeBLEU, AST match).
+ * With `reward: ai-feedback` the judge's scores are the rewards (no reward model).
  * The campaign (workflows/campaign.ts) runs iterations until the configured number or a stopping
  * rule on the executability rate.
  */
@@ -42,6 +44,7 @@ function rlaifActivities(queues: TaskQueues, timeouts: ActivityTimeoutsInput | u
     summary: capability<typeof createApiBenchMetricsActivities>('longCpu', queues.cpu, timeouts),
     rewardScoring: capability<typeof createRolloutScoringActivities>('gpu', queues.gpu, timeouts),
     training: capability<typeof createRlaifTrainingActivities>('training', queues.gpu, timeouts),
+    store: capability<typeof createAiFeedbackActivities>('store', queues.cpu, timeouts),
   };
 }
 
@@ -177,27 +180,35 @@ export async function rlaifIterationWorkflow(input: RlaifIterationInput): Promis
   const feedback = await rlaif.judge(config.models.feedback).collectAiFeedback({ campaignId: c, iteration: k, evalRunId: rollouts, judge: config.models.feedback, feedback: config.feedback });
   if (it.stopRequested) return stopped();
 
-  // 3. Reward model, on every scored feedback record so far.
-  await it.enter('reward_model', { feedbackScored: feedback.scored, feedbackUnscorable: feedback.unscorable });
-  let scoringQueues: TaskQueues = config.taskQueues;
-  if (trainsRewardModel(k, config.rewardModel.retrainEvery) || !rewardModel) {
-    const trained = await rlaif.training.trainRewardModel({ campaignId: c, iteration: k, trainer: config.trainer, rewardModel: config.rewardModel });
-    rewardModel = trained.rewardModel;
-    counts.rewardModelExamples = trained.examples;
-    // The reward model was just written on that host: score with it there.
-    scoringQueues = onCheckpointHost(config.taskQueues, trained.workerTaskQueue);
-  }
-  if (it.stopRequested) return stopped();
+  // 3. Reward model, on every scored feedback record so far (none when the judge's scores are the rewards).
+  let rewards: RewardCounts;
+  if (config.reward === 'ai-feedback') {
+    // 4. The judge's score of each rollout is its reward: the reward source "ai-feedback".
+    await it.enter('score', { feedbackScored: feedback.scored, feedbackUnscorable: feedback.unscorable });
+    rewards = await rlaif.store.rewardsFromAiFeedback({ campaignId: c, iteration: k, evalRunId: rollouts });
+  } else {
+    const rewardModelConfig = config.rewardModel!;
+    await it.enter('reward_model', { feedbackScored: feedback.scored, feedbackUnscorable: feedback.unscorable });
+    let scoringQueues: TaskQueues = config.taskQueues;
+    if (trainsRewardModel(k, rewardModelConfig.retrainEvery) || !rewardModel) {
+      const trained = await rlaif.training.trainRewardModel({ campaignId: c, iteration: k, trainer: config.trainer, rewardModel: rewardModelConfig });
+      rewardModel = trained.rewardModel;
+      counts.rewardModelExamples = trained.examples;
+      // The reward model was just written on that host: score with it there.
+      scoringQueues = onCheckpointHost(config.taskQueues, trained.workerTaskQueue);
+    }
+    if (it.stopRequested) return stopped();
 
-  // 4. Reward scores of the rollouts (the onnx backend, GPU queue): the reward source "reward-model".
-  await it.enter('score', counts.rewardModelExamples === undefined ? {} : { rewardModelExamples: counts.rewardModelExamples });
-  const scoring = { campaignId: c, iteration: k, evalRunId: rollouts, rewardModel };
-  const onHost = scoringQueues.gpuFallback !== undefined && patched(RLAIF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createRolloutScoringActivities>('gpu', scoringQueues, config.timeouts) : undefined;
-  // On the reward model's host, or after the host schedule-to-start timeout on any GPU host
-  // (which pulls the model from the shared store); the activity records where it ran and why.
-  const rewards = onHost
-    ? (await onHostOrFallback(onHost, 'score', (stubs, placement) => stubs.scoreRollouts({ ...scoring, placement }))).result
-    : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
+    // 4. Reward scores of the rollouts (the onnx backend, GPU queue): the reward source "reward-model".
+    await it.enter('score', counts.rewardModelExamples === undefined ? {} : { rewardModelExamples: counts.rewardModelExamples });
+    const scoring = { campaignId: c, iteration: k, evalRunId: rollouts, rewardModel };
+    const onHost = scoringQueues.gpuFallback !== undefined && patched(RLAIF_HOST_FALLBACK_PATCH) ? hostRoute<typeof createRolloutScoringActivities>('gpu', scoringQueues, config.timeouts) : undefined;
+    // On the reward model's host, or after the host schedule-to-start timeout on any GPU host
+    // (which pulls the model from the shared store); the activity records where it ran and why.
+    rewards = onHost
+      ? (await onHostOrFallback(onHost, 'score', (stubs, placement) => stubs.scoreRollouts({ ...scoring, placement }))).result
+      : await rlaifActivities(scoringQueues, config.timeouts).rewardScoring.scoreRollouts(scoring);
+  }
   if (it.stopRequested) return stopped();
 
   // 5. Policy update (PPO-style, KL to the reference) on the rollouts with a scored reward, then

@@ -246,6 +246,37 @@ describe('training on AI feedback', () => {
     }
   });
 
+  it('reward ai-feedback: each rollout\'s reward is the judge\'s score of it, an unanswered rollout is unscorable, and a retry writes nothing twice', async () => {
+    const judge = await startJudge({ logprobs: true, malformedEvery: 3 });
+    const seeded = await seedRollouts(pool, { prefix: 'aif-direct' });
+    const feedback = await collect(judge, seeded);
+    expect(feedback.unscorable).toBeGreaterThan(0);
+    const direct = () => activityEnv().run(createAiFeedbackActivities({ pool, models }).rewardsFromAiFeedback, seeded);
+    const counts = await direct();
+    expect(counts).toMatchObject({ scored: feedback.scored, unscorable: feedback.unscorable });
+    const rows = (
+      await pool.query<{ status: string; reward: number | null; reason: string | null; source: string; reward_model: string; score: number | null }>(
+        `select r.status, r.reward, r.reason, r.source, r.reward_model, f.score from rollout_rewards r
+         join ai_feedback f on f.campaign_id = r.campaign_id and f.iteration = r.iteration and f.generation_id = r.generation_id where r.campaign_id = $1`,
+        [seeded.campaignId],
+      )
+    ).rows;
+    expect(rows).toHaveLength(24);
+    for (const r of rows) {
+      expect(r).toMatchObject({ source: 'ai-feedback', reward_model: 'openai:judge-large' });
+      if (r.score === null) expect(r).toMatchObject({ status: 'unscorable', reward: null, reason: 'the judge gave no yes/no answer' });
+      else expect(r).toMatchObject({ status: 'scored', reward: r.score });
+    }
+    expect(await direct()).toEqual(counts);
+    expect((await pool.query('select 1 from rollout_rewards where campaign_id = $1', [seeded.campaignId])).rowCount).toBe(24);
+  });
+
+  it('reward ai-feedback before any feedback was recorded fails at once: no retry can make it', async () => {
+    const seeded = await seedRollouts(pool, { prefix: 'aif-direct-none', questions: 2 });
+    const err = await rejectionOf(activityEnv().run(createAiFeedbackActivities({ pool, models }).rewardsFromAiFeedback, seeded));
+    expect(err).toMatchObject({ type: 'MissingFeedback', nonRetryable: true });
+  });
+
   it('stores a reward the model cannot give (not a finite number) as unscorable, never as 0', async () => {
     const seeded = await seedRollouts(pool, { prefix: 'aif-nan', questions: 3 });
     // A test double for GPU reward inference: every other score is NaN.

@@ -220,6 +220,56 @@ describe('RLAIF on a code dataset', () => {
     expect(text).not.toMatch(/executability/);
   });
 
+  it('reward ai-feedback: the judge\'s scores are the rewards, no reward model is trained, and the audit says so', async () => {
+    const base = rlaifConfig(ctx.queues, { models: { feedback: judge.backendConfig() }, iterations: 2 });
+    const { rewardModel: _unused, ...withoutRewardModel } = base;
+    const config = parseRlaifCampaignConfig({
+      ...withoutRewardModel,
+      reward: 'ai-feedback',
+      models: { ...base.models, policy: { backend: 'simulated', role: 'program', seed: 3 } },
+      dataset: { name: 'mbpp', rolloutTasks: 5, maxEvalTasks: 3, ks: [1] },
+      sampling: { rollout: { n: 2 }, eval: { n: 2 } },
+      feedback: { scoring: 'auto' },
+    });
+    const id = campaignId('rlaif-direct');
+    const result = await ctx.client.workflow.execute(rlaifCampaignWorkflow, { workflowId: id, taskQueue: ctx.queues.workflow, args: [{ campaignId: id, config }] });
+    expect(result.status).toBe('completed');
+    const its = (await pool.query<{ counts: { phases: string[] } }>('select counts from campaign_iterations where campaign_id = $1 order by iteration', [id])).rows;
+    for (const r of its) expect(r.counts.phases).toEqual(RLAIF_PHASES.filter((p) => p !== 'reward_model'));
+    const jobs = (await pool.query<{ kind: string }>('select kind from training_jobs where id like $1 order by id', [`${id}/%`])).rows;
+    expect(jobs.map((j) => j.kind)).toEqual(['policy_update', 'policy_update']);
+    // every rollout's reward is the judge's score of it; the malformed answers' rollouts are unscorable
+    const pairs = (
+      await pool.query<{ iteration: number; status: string; reward: number | null; source: string; score: number | null }>(
+        `select r.iteration, r.status, r.reward, r.source, f.score from rollout_rewards r
+         join ai_feedback f on f.campaign_id = r.campaign_id and f.iteration = r.iteration and f.generation_id = r.generation_id where r.campaign_id = $1`,
+        [id],
+      )
+    ).rows;
+    expect(pairs).toHaveLength(20);
+    for (const p of pairs) expect(p).toMatchObject({ source: 'ai-feedback', reward: p.score, status: p.score === null ? 'unscorable' : 'scored' });
+
+    const audit = await loadRlaifAudit(pool, id);
+    expect(audit.campaign.config.reward).toBe('ai-feedback');
+    for (const it of audit.iterations) expect(it.rewardModel.trainedThisIteration).toBe(false);
+    expect(audit.iterations[0]!.rewards).toMatchObject({ source: 'ai-feedback', scored: audit.iterations[0]!.feedback.scored, unscorable: audit.iterations[0]!.feedback.unscorable });
+    const text = formatRlaifAudit(audit);
+    expect(text).toMatch(/rewards: the judge's scores \(no reward model\)/);
+    expect(text).toMatch(/reward model +none: the judge's scores are the rewards \(openai:/);
+    expect(text).toMatch(/none \(judge\)/);
+    expect(text).not.toMatch(/reward model on iteration 1/);
+  });
+
+  it('names rewardModel when it is missing for a reward model, or given when the judge\'s scores are the rewards', () => {
+    const base = rlaifConfig(ctx.queues, { iterations: 1 });
+    const { rewardModel, ...rest } = base;
+    expect(() => parseRlaifCampaignConfig(rest)).toThrow(/rewardModel: is required when reward is reward-model/);
+    expect(() => parseRlaifCampaignConfig({ ...base, reward: 'ai-feedback' })).toThrow(/rewardModel: is not used when reward is ai-feedback/);
+    expect(() => parseRlaifCampaignConfig({ ...rest, reward: 'judge' })).toThrow(/reward/);
+    expect(parseRlaifCampaignConfig({ ...rest, reward: 'ai-feedback' }).rewardModel).toBeUndefined();
+    expect(parseRlaifCampaignConfig({ ...base, rewardModel }).reward).toBe('reward-model');
+  });
+
   it('names a question of the other rubric, and pass@k beyond the samples', () => {
     const base = rlaifConfig(ctx.queues, { iterations: 1 });
     expect(() => parseRlaifCampaignConfig({ ...base, dataset: { name: 'mbpp', ks: [1, 4] }, feedback: { questions: ['api'] } })).toThrow(

@@ -24,6 +24,8 @@ import {
 } from '../../../activities/feedback/ai-feedback-rubric';
 import { promptOfTask } from '../../../activities/datasets/registry';
 import type { ChatMessage } from '../../../activities/models/types';
+import { rewardCounts, rewardOf, saveRewards } from '../../../activities/rewards/reward-table';
+import type { RewardCounts } from '../../../common/rewards';
 
 /**
  * AI feedback on an iteration's rollouts (RLAIF step 2): the judge LLM answers the rubric's
@@ -76,8 +78,41 @@ export async function aiFeedbackCounts(pool: Pick<pg.Pool, 'query'>, campaignId:
   return counts;
 }
 
+/** The input of rewardsFromAiFeedback: the iteration whose rollouts the judge scored. */
+export interface RewardsFromAiFeedbackInput {
+  campaignId: string;
+  iteration: number;
+  evalRunId: string;
+}
+
 export function createAiFeedbackActivities(deps: { pool: pg.Pool; models: ModelBackendCache }) {
   return {
+    /**
+     * The reward source "ai-feedback" (`reward: ai-feedback`): each rollout's reward is the judge's
+     * score of it, with no reward model between. A rollout the judge did not answer about is
+     * unscorable, never 0. Idempotent: a retry writes nothing twice.
+     */
+    async rewardsFromAiFeedback(input: RewardsFromAiFeedbackInput): Promise<RewardCounts> {
+      const { campaignId: c, iteration: k } = input;
+      const { rows: runs } = await deps.pool.query<{ judge: { label?: string } }>('select judge from ai_feedback_runs where campaign_id = $1 and iteration = $2', [c, k]);
+      const judged = await deps.pool.query<{ generation_id: string; task_id: string; status: string; score: number | null }>(
+        `select f.generation_id, f.task_id, f.status, f.score from ai_feedback f join generations g on g.id = f.generation_id
+         where f.campaign_id = $1 and f.iteration = $2 and g.eval_run_id = $3 order by f.generation_id`,
+        [c, k, input.evalRunId],
+      );
+      if (judged.rows.length === 0) throw ApplicationFailure.nonRetryable(`no AI feedback recorded for iteration ${k}'s rollouts (${input.evalRunId})`, 'MissingFeedback');
+      await saveRewards(
+        deps.pool,
+        { campaignId: c, iteration: k, source: 'ai-feedback', scoredBy: runs[0]?.judge.label ?? 'the judge' },
+        judged.rows.map((f) => ({
+          generationId: f.generation_id,
+          taskId: f.task_id,
+          reward: f.status === 'scored' && f.score !== null ? rewardOf(f.score) : { status: 'unscorable', reason: 'the judge gave no yes/no answer' },
+        })),
+      );
+      return rewardCounts(deps.pool, c, k);
+    },
+
     async collectAiFeedback(input: CollectAiFeedbackInput): Promise<AiFeedbackCounts> {
       const { campaignId: c, iteration: k, feedback } = input;
       const questions = feedback.questions;

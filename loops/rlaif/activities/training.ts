@@ -22,7 +22,7 @@ export interface TrainRewardModelInput {
   campaignId: string;
   iteration: number;
   trainer: RlaifCampaignConfig['trainer'];
-  rewardModel: RlaifCampaignConfig['rewardModel'];
+  rewardModel: NonNullable<RlaifCampaignConfig['rewardModel']>;
 }
 
 export interface TrainRewardModelOutput {
