@@ -251,7 +251,10 @@ describe('RLAIF on a code dataset', () => {
 
     const audit = await loadRlaifAudit(pool, id);
     expect(audit.campaign.config.reward).toBe('ai-feedback');
-    for (const it of audit.iterations) expect(it.rewardModel.trainedThisIteration).toBe(false);
+    for (const it of audit.iterations) {
+      expect(it.rewardModel.trainedThisIteration).toBe(false);
+      expect(it.mismatches).toEqual([]);
+    }
     expect(audit.iterations[0]!.rewards).toMatchObject({ source: 'ai-feedback', scored: audit.iterations[0]!.feedback.scored, unscorable: audit.iterations[0]!.feedback.unscorable });
     const text = formatRlaifAudit(audit);
     expect(text).toMatch(/rewards: the judge's scores \(no reward model\)/);
