@@ -69,7 +69,9 @@ function summary(a: RlaifCampaignAudit): SafeHtml {
 <dt>workflow id</dt><dd><code>${c.workflowId}</code></dd>
 ${cfg.description ? html`<dt>description</dt><dd>${cfg.description}</dd>` : ''}
 <dt>models</dt><dd>policy: <code>${cfg.models.policy?.label ?? '-'}</code><br>AI feedback: <code>${cfg.models.feedback?.label ?? '-'}</code></dd>
-<dt>data</dt><dd>APIBench ${cfg.hubs.join(', ')}; training questions: TorchHub's training split and a held-out ${cfg.heldOutFraction ?? '-'} share of the HuggingFace and TensorFlow Hub eval sets (never evaluated); ${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'} per iteration; ${cfg.evalSamplesPerQuestion ?? '-'} answer(s) per eval question${cfg.maxEvalQuestionsPerHub ? `, first ${cfg.maxEvalQuestionsPerHub} per hub` : ''}</dd>
+${cfg.dataset !== 'apibench' ? html`<dt>data</dt><dd>${cfg.dataset}: ${cfg.rolloutSamplesPerQuestion ?? '-'} rollouts per training task each iteration, judged and never tested; held-out pass@k on its test split, ${cfg.evalSamplesPerQuestion ?? '-'} samples per task</dd>
+` : html`<dt>data</dt><dd>APIBench ${cfg.hubs.join(', ')}; training questions: TorchHub's training split and a held-out ${cfg.heldOutFraction ?? '-'} share of the HuggingFace and TensorFlow Hub eval sets (never evaluated); ${cfg.rolloutQuestions ?? '-'} rollout questions x ${cfg.rolloutSamplesPerQuestion ?? '-'} per iteration; ${cfg.evalSamplesPerQuestion ?? '-'} answer(s) per eval question${cfg.maxEvalQuestionsPerHub ? `, first ${cfg.maxEvalQuestionsPerHub} per hub` : ''}</dd>
+`}
 <dt>AI feedback</dt><dd>questions ${cfg.feedbackQuestions.join(', ')}; scoring ${cfg.feedbackScoring ?? '-'}</dd>
 <dt>training</dt><dd>${rewardConfigText(cfg)}; trainer <code>${cfg.trainerCommand.join(' ')}</code></dd>
 <dt>executability</dt><dd>the program compiles (CPython <code>compile</code>) and resolves against the API database (imports, the API call and its argument names). Whether it runs: <strong>${a.iterations.find((it) => it.evaluation)?.evaluation?.runs.note ?? 'not measured (no evaluation yet)'}</strong></dd>

@@ -261,6 +261,12 @@ describe('RLAIF on a code dataset', () => {
     expect(text).toMatch(/reward model +none: the judge's scores are the rewards \(openai:/);
     expect(text).toMatch(/none \(judge\)/);
     expect(text).not.toMatch(/reward model on iteration 1/);
+    const dir = tempDir('rlaif-direct-report');
+    const page = fs.readFileSync(await writeCampaignReport(inject('databaseUrl'), id, { out: path.join(dir, 'r.html') }), 'utf8');
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(page).toMatch(/<dt>data<\/dt><dd>mbpp: 2 rollouts per training task each iteration, judged and never tested/);
+    expect(page).toMatch(/rewards: the judge&#39;s scores \(no reward model\)/);
+    expect(page).not.toMatch(/TorchHub&#39;s training split/);
   });
 
   it('names rewardModel when it is missing for a reward model, or given when the judge\'s scores are the rewards', () => {
