@@ -2,7 +2,7 @@
 """Builds the tiny ONNX models that test the `onnx` model backend (test/fixtures/onnx/).
 
   python3 scripts/build-tiny-onnx.py            # (re)write test/fixtures/onnx/
-  python3 scripts/build-tiny-onnx.py --check    # rebuild into a temp dir, fail if the committed files differ
+  python3 scripts/build-tiny-onnx.py --check    # rebuild into a temp dir, fail if the committed files differ (numbers: beyond 1e-6)
 
 Needs the pinned packages in scripts/requirements-fixtures.txt (onnx, tokenizers, numpy).
 
@@ -357,8 +357,28 @@ def compare(fresh: Path, committed: Path) -> list[str]:
         elif not a.exists():
             diffs.append(f"{rel}: committed but no longer built")
         elif not filecmp.cmp(a, b, shallow=False):
-            diffs.append(f"{rel}: content differs")
+            if rel.suffix == ".json":
+                diffs += [f"{rel}: {d}" for d in json_differences(json.loads(a.read_text("utf-8")), json.loads(b.read_text("utf-8")))]
+            else:
+                diffs.append(f"{rel}: content differs")
     return diffs
+
+
+# numpy's float kernels depend on the CPU (AVX2, AVX-512), so a number computed here may differ in
+# its last bits from the committed one. The backend's tests hold it to 4-5 decimals; this check to 1e-6.
+FLOAT_TOLERANCE = 1e-6
+
+
+def json_differences(fresh, committed, where: str = "") -> list[str]:
+    """Where two JSON values differ: exactly, except floats, which may differ by FLOAT_TOLERANCE (relative)."""
+    if isinstance(fresh, float) and isinstance(committed, (int, float)) and not isinstance(committed, bool):
+        ok = abs(fresh - committed) <= FLOAT_TOLERANCE * max(1.0, abs(fresh), abs(committed))
+        return [] if ok else [f"{where or '$'}: {committed} -> {fresh}"]
+    if isinstance(fresh, dict) and isinstance(committed, dict) and fresh.keys() == committed.keys():
+        return [d for k in fresh for d in json_differences(fresh[k], committed[k], f"{where}.{k}")]
+    if isinstance(fresh, list) and isinstance(committed, list) and len(fresh) == len(committed):
+        return [d for i, (x, y) in enumerate(zip(fresh, committed)) for d in json_differences(x, y, f"{where}[{i}]")]
+    return [] if fresh == committed else [f"{where or '$'}: content differs"]
 
 
 if __name__ == "__main__":
