@@ -18,6 +18,10 @@ GO_TOOLCHAIN="${FEEDLOOP_TEMPORAL_SERVER_GOTOOLCHAIN:-go1.27.3}"
 DEST="$TOOLS/temporal-server-$VERSION"
 stamp="$DEST/.feedloop-installed"
 
+# Two first uses at once (the cluster test files run in parallel) build once: the second waits.
+mkdir -p "$TOOLS"
+exec 9>"$DEST.lock"
+flock 9
 if [ -x "$DEST/bin/temporal-server" ] && [ -x "$DEST/bin/temporal-sql-tool" ] && [ -f "$stamp" ]; then
   echo "$DEST"
   exit 0

@@ -80,6 +80,9 @@ export function planDisturbances(o: ChaosOptions, iterations: number, loop: Pick
   });
 }
 
+/** How long a campaign may stand in one phase before the run says so. */
+const STALL_REPORT_MS = 90_000;
+
 export async function retry<T>(fn: () => Promise<T>, tries = 120): Promise<T> {
   for (let i = 1; ; i++) {
     try {
@@ -148,11 +151,28 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
     const disturbanceFailed = disturber.then(() => new Promise<never>(() => undefined));
     const result = awaitResult(campaignId);
     result.catch(() => undefined); // when a disturbance failed first, its retries end unheard
+    const watchdog = setInterval(() => void reportStall(campaignId), 10_000);
     try {
       return await Promise.race([result, disturbanceFailed]);
     } finally {
       finished = true;
+      clearInterval(watchdog);
       await disturber.catch(() => undefined);
+    }
+  };
+  // A campaign that stops moving says where it stands and what its workers last printed, so that a
+  // run cut off by a time limit (CI's) shows where it hung.
+  let lastPosition = '';
+  let movedAt = Date.now();
+  const reportStall = async (campaignId: string) => {
+    const { rows } = await pool
+      .query<{ iteration: number; phase: string; status: string }>('select iteration, phase, status from campaign_iterations where campaign_id = $1 order by iteration desc limit 1', [campaignId])
+      .catch(() => ({ rows: [] as { iteration: number; phase: string; status: string }[] }));
+    const position = rows[0] ? `iteration ${rows[0].iteration}, phase ${rows[0].phase} (${rows[0].status})` : 'not started';
+    if (position !== lastPosition) [lastPosition, movedAt] = [position, Date.now()];
+    else if (Date.now() - movedAt >= STALL_REPORT_MS) {
+      movedAt = Date.now();
+      log(`chaos: ${campaignId} has not moved for ${STALL_REPORT_MS / 1000} s: ${position}; cpu worker's last output: ${cpu.tail().slice(-600)}; gpu worker's: ${gpu.tail().slice(-600)}`);
     }
   };
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { downLocalServers, isolatedEnv, localServersStatus, upLocalServers } from '../../infra/local-servers';
@@ -8,6 +8,7 @@ import { statePaths } from '../../infra/env';
 import { isAlive } from '../../infra/processes';
 import { SEARCH_ATTRIBUTES } from '../../common/search-attributes';
 import { tempDir } from '../helpers/temp-dir';
+import { buildTemporalServer, TEMPORAL_SERVER_BUILD_MS } from '../helpers/temporal-server';
 
 /**
  * `feedloop dev up --cluster`: the multi-service Temporal server on the embedded PostgreSQL,
@@ -16,6 +17,8 @@ import { tempDir } from '../helpers/temp-dir';
  */
 const home = tempDir('cluster');
 let env: Awaited<ReturnType<typeof isolatedEnv>>;
+
+beforeAll(buildTemporalServer, TEMPORAL_SERVER_BUILD_MS);
 
 afterAll(async () => {
   if (env) await downLocalServers(env);

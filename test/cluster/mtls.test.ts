@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from '../../infra/paths';
 import { temporalConnectionOptions } from '../../infra/temporal-connection';
 import { TOOLS_DIR } from '../../infra/temporal';
 import { tempDir } from '../helpers/temp-dir';
+import { buildTemporalServer, TEMPORAL_SERVER_BUILD_MS } from '../helpers/temporal-server';
 
 /**
  * mTLS end to end on the local cluster: its frontend requires a client certificate signed by
@@ -49,6 +50,8 @@ function runEntry(args: string[], extraEnv: NodeJS.ProcessEnv) {
 }
 
 const clientTls = { TEMPORAL_TLS_CA: file('ca.pem'), TEMPORAL_TLS_CERT: file('client.pem'), TEMPORAL_TLS_KEY: file('client.key') };
+
+beforeAll(buildTemporalServer, TEMPORAL_SERVER_BUILD_MS);
 
 beforeAll(async () => {
   fs.mkdirSync(certs);
