@@ -23,7 +23,7 @@ const run = promisify(execFile);
 export const TEMPORAL_SERVER_VERSION = 'v1.32.2';
 export const TEMPORAL_SERVER_CONFIG = path.join(PROJECT_ROOT, 'infra', 'temporal-server', 'config.yaml');
 export const TEMPORAL_SERVER_DYNAMIC_CONFIG = path.join(PROJECT_ROOT, 'infra', 'temporal-server', 'dynamicconfig.yaml');
-const INSTALL_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'install-temporal-server.sh');
+export const TEMPORAL_SERVER_INSTALL_SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'install-temporal-server.sh');
 
 /** Start order: history and matching first, so the frontend finds them; the worker service last. */
 export const CLUSTER_SERVICES = ['history', 'matching', 'frontend', 'worker'] as const;
@@ -59,7 +59,7 @@ export function findTemporalServer(opts: { install?: boolean; log?: (line: strin
   if (opts.install === false) throw new Error(`Temporal server ${TEMPORAL_SERVER_VERSION} is not built: run bash scripts/install-temporal-server.sh`);
   opts.log?.(`building Temporal server ${TEMPORAL_SERVER_VERSION} with Go into ${dir} (once; ~12 min on 2 cores)`);
   try {
-    execFileSync('bash', [INSTALL_SCRIPT], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FEEDLOOP_TOOLS_DIR: TOOLS_DIR } });
+    execFileSync('bash', [TEMPORAL_SERVER_INSTALL_SCRIPT], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FEEDLOOP_TOOLS_DIR: TOOLS_DIR } });
   } catch (err) {
     throw new Error(`could not build the Temporal server (scripts/install-temporal-server.sh): ${(err as Error).message}`);
   }

@@ -119,6 +119,13 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
   const disturbances: string[] = [];
   let connection: Connection | undefined;
 
+  /** The campaign's latest iteration row: undefined before it has one, null while PostgreSQL is restarting. */
+  const latestIteration = (campaignId: string) =>
+    pool
+      .query<{ iteration: number; phase: string; status: string }>('select iteration, phase, status from campaign_iterations where campaign_id = $1 order by iteration desc limit 1', [campaignId])
+      .then(({ rows }) => rows[0])
+      .catch(() => null);
+
   const connect = async () => {
     connection = await retry(() => Connection.connect({ address: servers.temporalAddress }));
     return new Client({ connection });
@@ -165,10 +172,9 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
   let lastPosition = '';
   let movedAt = Date.now();
   const reportStall = async (campaignId: string) => {
-    const { rows } = await pool
-      .query<{ iteration: number; phase: string; status: string }>('select iteration, phase, status from campaign_iterations where campaign_id = $1 order by iteration desc limit 1', [campaignId])
-      .catch(() => ({ rows: [] as { iteration: number; phase: string; status: string }[] }));
-    const position = rows[0] ? `iteration ${rows[0].iteration}, phase ${rows[0].phase} (${rows[0].status})` : 'not started';
+    const row = await latestIteration(campaignId);
+    if (row === null) return; // PostgreSQL is restarting
+    const position = row ? `iteration ${row.iteration}, phase ${row.phase} (${row.status})` : 'not started';
     if (position !== lastPosition) [lastPosition, movedAt] = [position, Date.now()];
     else if (Date.now() - movedAt >= STALL_REPORT_MS) {
       movedAt = Date.now();
@@ -187,18 +193,10 @@ export async function runCampaignChaos(o: ChaosOptions): Promise<ChaosReport> {
     log(`chaos: disturbed run ${disturbedId}, plan: ${plan.map((a) => `${a.kind}@${a.iteration}/${a.phase}`).join(', ')}`);
     let next = 0;
     const reached = async (a: Action): Promise<boolean> => {
-      try {
-        const { rows } = await pool.query<{ iteration: number; phase: string; status: string }>(
-          'select iteration, phase, status from campaign_iterations where campaign_id = $1 order by iteration desc limit 1',
-          [disturbedId],
-        );
-        const row = rows[0];
-        if (!row) return false;
-        if (row.iteration > a.iteration || row.status !== 'running') return row.iteration >= a.iteration;
-        return row.iteration === a.iteration && loop.phases.indexOf(row.phase) >= loop.phases.indexOf(a.phase);
-      } catch {
-        return false; // PostgreSQL is restarting
-      }
+      const row = await latestIteration(disturbedId);
+      if (!row) return false;
+      if (row.iteration > a.iteration || row.status !== 'running') return row.iteration >= a.iteration;
+      return row.iteration === a.iteration && loop.phases.indexOf(row.phase) >= loop.phases.indexOf(a.phase);
     };
     const act = async (a: Action) => {
       await new Promise((r) => setTimeout(r, a.delayMs));
