@@ -64,12 +64,13 @@ export function synthPolicyPlan(options: Partial<SynthPolicyRecipe> = {}): { rec
 export function ensureSynthPolicy(options: Partial<SynthPolicyRecipe> = {}, log: (line: string) => void = () => undefined, modelsDir = path.join(TOOLS_DIR, 'models')): SynthPolicy {
   const { recipe, corpus, rows, key } = synthPolicyPlan(options);
   const modelDir = path.join(modelsDir, `synth-policy-${key}`);
-  return ensureCachedModel(modelDir, key, corpus, [
+  const args = [
     '--recipe', `${SYNTH_POLICY_RECIPE}:${key}`,
     '--arch', 'llama', '--seed', String(recipe.seed), '--steps', String(recipe.steps), '--batch-size', String(recipe.batchSize), '--learning-rate', String(recipe.learningRate),
     '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
     // MBXP's prompts (imports, Javadoc with examples) are longer than MBPP's
     ...(recipe.language === 'java' ? ['--max-length', '512'] : []),
     ...(recipe.encodeSeparately ? ['--encode-separately'] : []),
-  ], 'the synthetic policy', () => log(`making the synthetic family's starting policy (${rows} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`));
+  ];
+  return ensureCachedModel({ modelDir, key, corpus, args, what: 'the synthetic policy' }, () => log(`making the synthetic family's starting policy (${rows} pretraining programs with near-miss bugs, ${recipe.steps} steps on ${recipe.threads} thread(s); a few minutes) in ${modelDir}`));
 }
