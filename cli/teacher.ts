@@ -6,7 +6,7 @@ import { feedbackPrompt, refinementPrompt, type PromptTask } from '../activities
 import { DOMAIN_SLOTS, evaluate, familySplit, familyTaskOf, feedbackFor, pythonExample, renderedPrograms, REGISTERED_FAMILY_SEED, registeredFamily, renderProgram, sameValue, type Family, type FamilyTask, type ProgramTruth } from '../activities/datasets/synthetic';
 import { discriminatorMessages } from '../loops/rlcf/activities/discriminator-rubric';
 import { TOOLS_DIR } from '../infra/temporal';
-import { ensureCachedModel, ensureCachedModelAsync, type CachedModel, type ModelBuild } from './cached-model';
+import { ensureCachedModel, type CachedModel } from './cached-model';
 import type { Language } from '../activities/sandbox/types';
 import type { Slot } from '../activities/datasets/synthetic/primitives';
 import type { SynthPolicyRecipe } from './synth-policy';
@@ -206,8 +206,8 @@ export function teacherPlan(options: Partial<TeacherRecipe> = {}): { recipe: Tea
   return { recipe, corpus, rows: rows.length, byRole, key };
 }
 
-/** What making the teacher of `options` takes, and the line that says so. */
-function teacherBuild(options: Partial<TeacherRecipe>, modelsDir: string): { build: ModelBuild; announcement: string } {
+/** Makes the teacher unless it is cached: minutes (one role) to half an hour (all four) on one shared thread. */
+export function ensureTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}, modelsDir = path.join(TOOLS_DIR, 'models')): Teacher {
   const { recipe, corpus, rows, byRole, key } = teacherPlan(options);
   const modelDir = path.join(modelsDir, `teacher-${key}`);
   const args = [
@@ -216,22 +216,12 @@ function teacherBuild(options: Partial<TeacherRecipe>, modelsDir: string): { bui
     '--layers', String(recipe.layers), '--hidden', String(recipe.hidden), '--heads', String(recipe.heads), '--vocab', String(recipe.vocab), '--threads', String(recipe.threads),
     '--max-length', String(recipe.maxLength),
   ];
-  const announcement =
-    `making the teacher (${rows} rows: ${Object.entries(byRole).map(([r, n]) => `${n} ${r}`).join(', ')}; ` +
-    `${recipe.layers}x${recipe.hidden}, ${recipe.steps} steps on ${recipe.threads} thread(s); minutes to half an hour) in ${modelDir}`;
-  return { build: { modelDir, key, corpus, args, what: 'the teacher' }, announcement };
-}
-
-/** Makes the teacher unless it is cached: minutes (one role) to half an hour (all four) on one shared thread. */
-export function ensureTeacher(log: (line: string) => void = () => undefined, options: Partial<TeacherRecipe> = {}, modelsDir = path.join(TOOLS_DIR, 'models')): Teacher {
-  const { build, announcement } = teacherBuild(options, modelsDir);
-  return ensureCachedModel(build, () => log(announcement));
-}
-
-/** ensureTeacher without blocking the event loop (the teacher is made while other work goes on); `signal` stops the making. */
-export function ensureTeacherAsync(log: (line: string) => void, options: Partial<TeacherRecipe>, signal?: AbortSignal, modelsDir = path.join(TOOLS_DIR, 'models')): Promise<Teacher> {
-  const { build, announcement } = teacherBuild(options, modelsDir);
-  return ensureCachedModelAsync(build, () => log(announcement), signal);
+  return ensureCachedModel({ modelDir, key, corpus, args, what: 'the teacher' }, () =>
+    log(
+      `making the teacher (${rows} rows: ${Object.entries(byRole).map(([r, n]) => `${n} ${r}`).join(', ')}; ` +
+        `${recipe.layers}x${recipe.hidden}, ${recipe.steps} steps on ${recipe.threads} thread(s); minutes to half an hour) in ${modelDir}`,
+    ),
+  );
 }
 
 /** The model name the teacher answers to over the OpenAI protocol (a campaign's `models.feedback.model`). */
