@@ -53,9 +53,15 @@ function inspect(session: ort.InferenceSession, config: ModelConfig, where: stri
 }
 
 function intTensor(type: 'int64' | 'int32', values: number[], dims: number[]): ort.Tensor {
-  return type === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims)
-    : new ort.Tensor('int32', Int32Array.from(values), dims);
+  if (type === 'int32') return new ort.Tensor('int32', Int32Array.from(values), dims);
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]!);
+  return new ort.Tensor('int64', data, dims);
+}
+
+/** an int64 tensor of ones (the attention mask: no padding inside a batch) */
+function onesTensor(dims: [number, number]): ort.Tensor {
+  return new ort.Tensor('int64', new BigInt64Array(dims[0] * dims[1]).fill(1n), dims);
 }
 
 function repeatRows(row: number[], rows: number): number[] {
@@ -128,14 +134,14 @@ export class OnnxCausalLM {
     for (let step = 0; step < maxTokens && states.some((s) => !s.finish); step++) {
       signal?.throwIfAborted();
       const total = prompt.length + step;
-      // Rows that have finished keep being fed padding so the batch stays rectangular.
-      const rows = states.map((s) => [...prompt, ...s.ids.concat(Array(step - s.ids.length).fill(pad))]);
       const fresh = this.usesKvCache && step > 0 ? 1 : total;
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: intTensor(this.io.idsType, rows.flatMap((r) => r.slice(total - fresh)), [n, fresh]),
-        ...past,
-      };
-      if (this.io.hasAttentionMask) feeds.attention_mask = intTensor('int64', Array(n * total).fill(1), [n, total]);
+      // The last `fresh` tokens of each row; rows that have finished are fed padding, so the batch stays rectangular.
+      const ids: number[] = [];
+      for (const s of states) {
+        for (let t = total - fresh; t < total; t++) ids.push(t < prompt.length ? prompt[t]! : (s.ids[t - prompt.length] ?? pad));
+      }
+      const feeds: Record<string, ort.Tensor> = { input_ids: intTensor(this.io.idsType, ids, [n, fresh]), ...past };
+      if (this.io.hasAttentionMask) feeds.attention_mask = onesTensor([n, total]);
       if (this.io.hasPositionIds) {
         const positions = Array.from({ length: fresh }, (_, i) => total - fresh + i);
         feeds.position_ids = intTensor('int64', repeatRows(positions, n), [n, fresh]);

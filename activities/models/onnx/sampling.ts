@@ -34,20 +34,40 @@ export interface SamplingParams {
 /**
  * Picks the next token: argmax when temperature is 0, else a draw from softmax(logits / T)
  * restricted to the smallest set of most likely tokens whose mass reaches topP (nucleus).
+ * The walk runs over the probabilities sorted by a native numeric sort, and only the drawn
+ * rank is mapped back to its token: sorting token ids with a comparator took a quarter of
+ * generation's time. The draw is the same as walking ids sorted by probability, ties by id.
  */
 export function pickToken(logits: ArrayLike<number>, params: SamplingParams, rng: SeededRandom): number {
   if (params.temperature <= 0) return argmax(logits);
-  const scaled = Array.from(logits, (x) => x / params.temperature);
-  const probs = logSoftmax(scaled).map(Math.exp);
-  const order = topK(probs, probs.length);
+  // softmax(logits / T), computed as logSoftmax does, in place
+  const n = logits.length;
+  const probs = new Float64Array(n);
+  let max = -Infinity;
+  for (let i = 0; i < n; i++) max = Math.max(max, (probs[i] = logits[i]! / params.temperature));
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += Math.exp(probs[i]! - max);
+  const logZ = max + Math.log(sum);
+  for (let i = 0; i < n; i++) probs[i] = Math.exp(probs[i]! - logZ);
+  const sorted = probs.slice().sort().reverse();
   let kept = 0;
   let mass = 0;
-  while (kept < order.length && (kept === 0 || mass < params.topP)) mass += probs[order[kept++]!]!;
+  while (kept < sorted.length && (kept === 0 || mass < params.topP)) mass += sorted[kept++]!;
   let u = rng.next() * mass;
-  for (let i = 0; i < kept; i++) {
-    const id = order[i]!;
-    u -= probs[id]!;
-    if (u < 0) return id;
+  for (let rank = 0; rank < kept; rank++) {
+    u -= sorted[rank]!;
+    if (u < 0) return tokenAtRank(probs, sorted, rank);
   }
-  return order[kept - 1]!;
+  return tokenAtRank(probs, sorted, kept - 1);
+}
+
+/** The token at `rank` of `sorted` (probabilities, descending); equal probabilities rank by token id. */
+function tokenAtRank(probs: Float64Array, sorted: Float64Array, rank: number): number {
+  const value = sorted[rank]!;
+  let before = 0;
+  for (let r = rank - 1; r >= 0 && sorted[r] === value; r--) before++;
+  for (let id = 0; id < probs.length; id++) {
+    if (probs[id] === value && before-- === 0) return id;
+  }
+  throw new Error(`pickToken: no token has probability ${value}`);
 }
