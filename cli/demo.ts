@@ -14,7 +14,7 @@ import { ilfLoop } from '../loops/ilf/index';
 import type { CampaignResult } from '../workflows/campaign';
 import type { IlfIterationResult } from '../loops/ilf/types';
 import { connectClient } from './evaluate';
-import { formatLearningTable, learningConfigFile, learningModels, runLearningPair, writeLearningReport, type LearningLoop } from './learning';
+import { formatLearningTable, learningConfigFile, learningModels, pairModelSlots, runLearningPair, writeLearningReport, type LearningLoop } from './learning';
 import { writeCampaignReport } from './report';
 
 /**
@@ -49,7 +49,7 @@ async function withDemoServers(env: Env, step: string, run: (servers: LocalServe
   console.log(`${step}the local Temporal dev server and PostgreSQL (state in ${env.FEEDLOOP_HOME})`);
   const servers = await upLocalServers(env, (line) => console.log(`  ${line}`));
   console.log(`  Temporal ${servers.temporalAddress}${servers.temporalUiUrl ? `, UI ${servers.temporalUiUrl}` : ''}`);
-  const opts = resolveWorkerOptions({ temporalAddress: servers.temporalAddress, databaseUrl: servers.databaseUrl });
+  const opts = resolveWorkerOptions({ temporalAddress: servers.temporalAddress, databaseUrl: servers.databaseUrl, ...pairModelSlots() });
   const workers = await startWorkers(['workflow', 'cpu', 'gpu'], opts, { log: createLogger('feedloop-worker', 'warn') });
   const { client, close } = await connectClient(servers.temporalAddress, env.TEMPORAL_NAMESPACE);
   try {

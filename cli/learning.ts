@@ -7,6 +7,7 @@ import { linePlot, type Series } from '../audit/report/svg';
 import { PROJECT_ROOT } from '../infra/paths';
 import { parseCampaignConfig, readCampaignFile } from '../loops/config-file';
 import { withPool } from '../infra/pool';
+import { detectGpuCount } from '../workers/options';
 import { loopNamed } from '../loops/registry';
 import type { CampaignResult } from '../workflows/campaign';
 import { startCampaignFromConfig } from './campaign';
@@ -209,6 +210,16 @@ export interface LearningPairOptions {
   stamp: string;
   log: (line: string) => void;
   progress?: NodeJS.WriteStream;
+}
+
+/**
+ * The model slots of the workers that run a learning campaign beside its control (`together`):
+ * one per campaign, since each model activity runs on one core here (or a small slice of a GPU).
+ * With one slot, either campaign's generation and update waited for the other's while the
+ * sandbox left a core idle. FEEDLOOP_GPUS, when set, decides instead.
+ */
+export function pairModelSlots(env: NodeJS.ProcessEnv = process.env): { gpus?: number } {
+  return env.FEEDLOOP_GPUS ? {} : { gpus: Math.max(2, detectGpuCount(env)) };
 }
 
 /** A loop's learning campaign and its no-feedback control for one seed, with their audits and reports written. */

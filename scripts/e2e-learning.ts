@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectClient } from '../cli/evaluate';
-import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningModels, learningProblems, learningSummaryJson, runLearningPair, serveLearningJudge, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
+import { formatLearningTable, LEARNING_LOOPS, learningConfigFile, learningModels, learningProblems, learningSummaryJson, pairModelSlots, runLearningPair, serveLearningJudge, writeLearningReport, type LearningLoop, type SeedResult } from '../cli/learning';
 import { readEnv, statePaths } from '../infra/env';
 import { upLocalServers } from '../infra/local-servers';
 import { createLogger } from '../infra/logger';
@@ -40,7 +40,7 @@ async function main(): Promise<number> {
   const servers = await upLocalServers(env, (line) => log(`  ${line}`));
   const out = path.join(statePaths(env.FEEDLOOP_HOME).home, 'e2e-learning');
   fs.mkdirSync(out, { recursive: true });
-  const opts = resolveWorkerOptions({ temporalAddress: servers.temporalAddress, databaseUrl: servers.databaseUrl });
+  const opts = resolveWorkerOptions({ temporalAddress: servers.temporalAddress, databaseUrl: servers.databaseUrl, ...pairModelSlots() });
   const workers = await startWorkers(['workflow', 'cpu', 'gpu'], opts, { log: createLogger('feedloop-worker', 'warn') });
   const { client, close } = await connectClient(servers.temporalAddress, env.TEMPORAL_NAMESPACE);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
