@@ -27,14 +27,62 @@ export interface ModelBuild {
   what: string;
 }
 
+const complete = (modelDir: string) => fs.existsSync(path.join(modelDir, 'onnx', 'model.onnx')) && fs.existsSync(path.join(modelDir, 'feedloop-model.json'));
+
+/** Blocks this thread for `ms` (the builds are synchronous: callers wait for the model anyway). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `<modelDir>.lock` (holding this pid), waiting while a live process holds it: two processes
+ * that need the same model (two test files, two campaigns started at once) make it once. A lock
+ * whose process is gone is taken over. Returns the release.
+ */
+export function lockBuild(modelDir: string): () => void {
+  const lock = `${modelDir}.lock`;
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => fs.rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number(fs.readFileSync(lock, { encoding: 'utf8', flag: 'a+' }));
+    if (Number.isInteger(holder) && holder > 0 && alive(holder)) sleepSync(2000);
+    else fs.rmSync(lock, { force: true });
+  }
+}
+
 /**
  * Returns the model in `b.modelDir` when it is there; else writes `b.corpus`, runs
  * scripts/init-tiny-model.py with `b.args` (after --out, --corpus) in a work directory and moves the
- * result into place, so that a model directory is either complete or absent.
+ * result into place, so that a model directory is either complete or absent. One process at a
+ * time builds a given model; the others wait for it and take what it made.
  */
 export function ensureCachedModel(b: ModelBuild, announce: () => void = () => undefined): CachedModel {
   const onnxDir = path.join(b.modelDir, 'onnx');
-  if (fs.existsSync(path.join(onnxDir, 'model.onnx')) && fs.existsSync(path.join(b.modelDir, 'feedloop-model.json'))) return { modelDir: b.modelDir, onnxDir, recipeKey: b.key, made: false, seconds: 0 };
+  const cached: CachedModel = { modelDir: b.modelDir, onnxDir, recipeKey: b.key, made: false, seconds: 0 };
+  if (complete(b.modelDir)) return cached;
+  const release = lockBuild(b.modelDir);
+  try {
+    return complete(b.modelDir) ? cached : build(b, onnxDir, announce);
+  } finally {
+    release();
+  }
+}
+
+function build(b: ModelBuild, onnxDir: string, announce: () => void): CachedModel {
   announce();
   const started = Date.now();
   const work = `${b.modelDir}.work-${process.pid}`;
