@@ -7,7 +7,8 @@ import base from './vitest.config.mts';
  * report, per file, on a 2-core machine): they still run in `npm test` and `npm run check`.
  */
 export const SLOW_TEST_FILES = [
-  'test/integration/learning.test.ts', // 180 s: a reduced cRLHF learning campaign beside its control
+  'test/integration/learning-rlcf-ilf.test.ts', // 30-40 min each on a clean clone: models made, then reduced learning campaigns beside their controls
+  'test/integration/learning-crlhf-rlaif.test.ts',
   'test/models/tiny-model.test.ts', // 127 s: trains and exports the tiny model (trainer venv)
   'test/integration/tiny-real.test.ts', // 80 s: real weights through ILF and RLAIF campaigns
   'test/chaos/ilf-chaos.test.ts', // 50-77 s each: campaigns under killed workers and servers

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatLearningTable, learningProblems, learningReportPage, learningSummaryJson, mergeConfig, NO_FEEDBACK_CONTROL, type SeedResult } from '../../cli/learning';
 
-/** The learning proof's judgement and its outputs (the runs themselves: test/integration/learning.test.ts). */
+/** The learning proof's judgement and its outputs (the runs themselves: test/integration/learning-*.test.ts). */
 const seed = (over: Partial<SeedResult>): SeedResult => ({
   seed: 1,
   start: 0.38,
