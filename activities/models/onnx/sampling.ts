@@ -40,15 +40,8 @@ export interface SamplingParams {
  */
 export function pickToken(logits: ArrayLike<number>, params: SamplingParams, rng: SeededRandom): number {
   if (params.temperature <= 0) return argmax(logits);
-  // softmax(logits / T), computed as logSoftmax does, in place
-  const n = logits.length;
-  const probs = new Float64Array(n);
-  let max = -Infinity;
-  for (let i = 0; i < n; i++) max = Math.max(max, (probs[i] = logits[i]! / params.temperature));
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += Math.exp(probs[i]! - max);
-  const logZ = max + Math.log(sum);
-  for (let i = 0; i < n; i++) probs[i] = Math.exp(probs[i]! - logZ);
+  const probs = logSoftmax(Float64Array.from(logits, (x) => x / params.temperature));
+  for (let i = 0; i < probs.length; i++) probs[i] = Math.exp(probs[i]!);
   const sorted = probs.slice().sort().reverse();
   let kept = 0;
   let mass = 0;
